@@ -1,0 +1,73 @@
+"""``newsbot check``: a plain report on the configuration, every feed and the Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+
+import telegram
+from telegram.error import TelegramError
+
+from bot.config import Settings
+from bot.services import user_agent
+from bot.telegram_client import build_bot
+from jobs.feed_parsing import NotAFeedError, parse_feed
+from jobs.fetching import FetchError, create_feed_session, fetch_feed
+from storage.clock import utcnow
+
+
+async def _check_feed(settings: Settings, http: object, url: str) -> tuple[bool, str]:
+    try:
+        fetched = await fetch_feed(
+            http,  # type: ignore[arg-type]
+            url,
+            etag=None,
+            last_modified=None,
+            timeout=settings.fetch_timeout,
+            max_bytes=settings.fetch_max_bytes,
+            now=utcnow(),
+        )
+        assert fetched.body is not None
+        parsed = await asyncio.to_thread(
+            parse_feed, fetched.body, url=fetched.url, content_type=fetched.content_type
+        )
+    except FetchError as exc:
+        return False, exc.reason
+    except NotAFeedError as exc:
+        return False, f"not a feed: {exc}"
+    title = parsed.title or "untitled"
+    note = " (malformed, but usable)" if parsed.bozo else ""
+    return True, f"{title!r}: {len(parsed.entries)} items{note}"
+
+
+async def _check_bot(settings: Settings) -> tuple[bool, str]:
+    assert settings.token is not None
+    bot = build_bot(settings.token, settings.telegram_api_url)
+    try:
+        async with bot:
+            me: telegram.User = bot.bot
+    except TelegramError as exc:
+        return False, f"{type(exc).__name__}: {exc.message}"
+    except Exception as exc:  # connection refused, DNS, TLS…
+        return False, f"cannot reach {settings.telegram_api_url}: {type(exc).__name__}"
+    return True, f"@{me.username} ({me.first_name}) via {settings.telegram_api_url}"
+
+
+async def run_checks(settings: Settings) -> int:
+    """Print one line per check; return 0 only when every check passed."""
+    print("Configuration: OK")
+    print(f"  database: {settings.database_url.split('://', 1)[0]}")
+    print(f"  feeds: {len(settings.feeds)}, polled every {settings.poll_interval:g} s")
+    ok = True
+    async with create_feed_session(user_agent(), concurrency=settings.fetch_concurrency) as http:
+        results = await asyncio.gather(*(_check_feed(settings, http, f.url) for f in settings.feeds))
+    for spec, (good, detail) in zip(settings.feeds, results, strict=True):
+        ok &= good
+        section = f" [{spec.section}]" if spec.section else ""
+        print(f"Feed {spec.url}{section}: {'OK' if good else 'FAILED'} — {detail}")
+    if settings.token:
+        good, detail = await _check_bot(settings)
+        ok &= good
+        print(f"Telegram Bot API: {'OK' if good else 'FAILED'} — {detail}")
+    else:
+        print("Telegram Bot API: skipped (TELEGRAM_BOT_TOKEN is not set; `newsbot run` needs it)")
+    return 0 if ok else 1

@@ -1,0 +1,161 @@
+"""The ``newsbot`` command: run, poll, latest, check and db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from bot.app import run_bot
+from bot.checks import run_checks
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging
+from bot.services import open_services
+from storage import stories as story_store
+from storage.engine import create_engine
+from storage.migrate import current_revision, head_revision, upgrade_database
+from storage.records import StoryView
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="A Telegram bot that pushes a news outlet's stories to its readers. "
+        "Configuration comes from environment variables and .env (see .env.example).",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands.add_parser(
+        "run",
+        help="run the bot: feed polling plus Telegram (needs TELEGRAM_BOT_TOKEN)",
+        description="Run the bot: poll every feed on its schedule and serve Telegram updates "
+        "(long polling, or a webhook server when WEBHOOK_URL is set). Upgrades the database "
+        "first.",
+    )
+    commands.add_parser(
+        "poll",
+        help="poll every feed once and print what was stored (no Telegram token needed)",
+        description="Poll every configured feed once, store the stories and print them. "
+        "A feed's first poll stores its items as backlog (never pushed).",
+    )
+    latest = commands.add_parser(
+        "latest",
+        help="print stored stories, newest first",
+        description="Print stored stories, newest first. QUERY names a section, or else "
+        "searches titles and summaries.",
+    )
+    latest.add_argument("query", nargs="*", metavar="QUERY", help="a section or search words")
+    latest.add_argument("-n", type=int, default=10, metavar="N", help="how many (default 10)")
+    commands.add_parser(
+        "check",
+        help="validate the configuration, reach every feed and the Bot API",
+        description="Validate the configuration, fetch every feed, and call getMe when "
+        "TELEGRAM_BOT_TOKEN is set. Exits non-zero when anything fails.",
+    )
+    database = commands.add_parser("db", help="database maintenance", description="Database maintenance.")
+    db_commands = database.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_commands.add_parser(
+        "upgrade",
+        help="apply pending migrations",
+        description="Apply every pending migration to DATABASE_URL.",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``newsbot`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format, secrets=[settings.token or ""])
+    try:
+        if args.command == "run":
+            return run_bot(settings)
+        if args.command == "poll":
+            return asyncio.run(_poll(settings))
+        if args.command == "latest":
+            return asyncio.run(_latest(settings, " ".join(args.query), args.n))
+        if args.command == "check":
+            return asyncio.run(run_checks(settings))
+        if args.command == "db":
+            return asyncio.run(_db_upgrade(settings))
+    except ConfigError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+async def _poll(settings: Settings) -> int:
+    failures = 0
+    async with open_services(settings) as services:
+        reports = await asyncio.gather(*(services.poller.poll(f.id) for f in services.feeds))
+    zone = ZoneInfo(settings.default_timezone)
+    for report in reports:
+        outcome = report.outcome
+        if report.status == "failed":
+            failures += 1
+            print(f"{report.feed.url}: FAILED — {report.error}")
+            continue
+        if report.status == "not-modified":
+            print(f"{report.feed.url}: not modified since the last poll")
+            continue
+        print(
+            f"{report.feed.url}: {len(outcome.new)} new, {len(outcome.updated)} updated, "
+            f"{len(outcome.backlog)} stored as backlog, {outcome.unchanged} unchanged"
+        )
+        for label, stories in (("new", outcome.new), ("updated", outcome.updated),
+                               ("backlog", outcome.backlog)):
+            for story in stories:
+                print(_story_line(story, zone, label))
+    return 1 if failures == len(reports) and reports else 0
+
+
+async def _latest(settings: Settings, query: str, limit: int) -> int:
+    async with open_services(settings) as services, services.sessions() as session:
+        sections = {slug for slug, _ in await story_store.list_sections(session)}
+        word = query.strip().lower()
+        if not word:
+            stories = await story_store.latest_stories(session, limit=limit)
+        elif word in sections:
+            stories = await story_store.latest_stories(session, limit=limit, section=word)
+        else:
+            stories = await story_store.search_stories(session, query, limit=limit)
+    if not stories:
+        print("No stories found." if query else "No stories stored yet; try `newsbot poll`.")
+        return 0
+    zone = ZoneInfo(settings.default_timezone)
+    for story in stories:
+        print(_story_line(story, zone))
+    return 0
+
+
+def _story_line(story: StoryView, zone: ZoneInfo, label: str = "") -> str:
+    when = story.sort_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    sections = ",".join(story.sections)
+    tag = f"[{label}] " if label else ""
+    return f"  {tag}{when}  ({sections})  {story.title}\n      {story.link or '(no link)'}"
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        before = await current_revision(engine)
+        await upgrade_database(engine)
+        after = await current_revision(engine)
+    finally:
+        await engine.dispose()
+    if before == after:
+        print(f"Database already at the newest revision ({after}).")
+    else:
+        print(f"Database upgraded from {before or 'empty'} to {after} (head {head_revision()}).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""The one typed Settings object, read from the environment and `.env`, validated at start.
+
+Nothing else in newsbot reads ``os.environ``; the entry point builds ``Settings`` once and
+passes plain values down to storage and jobs.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEFAULT_FEED = "https://www.rudaw.net/english/rss"
+
+_SECTION_RE = re.compile(r"^(?P<section>[^\s=:/]+)=(?P<url>\S+)$")
+_DURATION_RE = re.compile(r"^\s*(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>s|m|h|d)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or wrong; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """One configured feed: its URL and, when given, the section its stories belong to."""
+
+    url: str
+    section: str | None = None
+
+
+def parse_feeds(raw: str) -> tuple[FeedSpec, ...]:
+    """Parse ``FEEDS``: comma-separated ``section=url`` pairs or bare URLs."""
+    specs: list[FeedSpec] = []
+    seen: set[str] = set()
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        match = _SECTION_RE.match(item)
+        section, url = (match["section"], match["url"]) if match else (None, item)
+        if not re.match(r"^https?://[^\s/]+", url, re.IGNORECASE):
+            raise ValueError(f"{item!r} is not an http(s) URL or a section=url pair")
+        if url in seen:
+            raise ValueError(f"the feed {url} is listed twice")
+        seen.add(url)
+        specs.append(FeedSpec(url=url, section=section.lower() if section else None))
+    if not specs:
+        raise ValueError("it lists no feed; give at least one URL")
+    return tuple(specs)
+
+
+def parse_duration(raw: str | float) -> float:
+    """Parse a duration: plain seconds (``90``, ``0.5``) or with a unit (``30m``, ``6h``, ``2d``)."""
+    if isinstance(raw, int | float):
+        value = float(raw)
+    else:
+        match = _DURATION_RE.match(raw)
+        if not match:
+            raise ValueError(f"{raw!r} is not a duration such as 60, 30m or 6h")
+        value = float(match["number"]) * _UNIT_SECONDS[(match["unit"] or "s").lower()]
+    if value <= 0:
+        raise ValueError(f"it must be more than zero (got {raw!r})")
+    return value
+
+
+def _as_async_database_url(raw: str) -> str:
+    """Accept plain ``sqlite://`` / ``postgresql://`` URLs and give them an async driver."""
+    try:
+        url = make_url(raw)
+    except Exception as exc:
+        raise ValueError(f"{raw!r} is not a database URL") from exc
+    drivers = {
+        "sqlite": "sqlite+aiosqlite",
+        "postgresql": "postgresql+asyncpg",
+        "postgres": "postgresql+asyncpg",
+        "postgresql+psycopg2": "postgresql+asyncpg",
+    }
+    if url.drivername in drivers:
+        url = url.set(drivername=drivers[url.drivername])
+    if url.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+        raise ValueError(
+            f"the driver {url.drivername!r} is not supported; use sqlite+aiosqlite:/// "
+            "or postgresql+asyncpg://"
+        )
+    return url.render_as_string(hide_password=False)
+
+
+class Settings(BaseSettings):
+    """Every knob of newsbot; see `.env.example` for the meaning of each."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    feeds: Annotated[tuple[FeedSpec, ...], NoDecode] = (FeedSpec(DEFAULT_FEED),)
+    database_url: str = "sqlite+aiosqlite:///newsbot.db"
+    poll_interval: float = 60.0
+    poll_max_backoff: float = 3600.0
+    push_max_age: float = 6 * 3600.0
+    fetch_timeout: float = 30.0
+    fetch_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    fetch_concurrency: int = Field(default=8, gt=0, le=256)
+    log_level: str = "INFO"
+    log_format: str = "text"
+    default_timezone: str = "Asia/Baghdad"
+    admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8443, gt=0, lt=65536)
+
+    @field_validator("telegram_bot_token", "webhook_secret", mode="before")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _check_api_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("feeds", mode="before")
+    @classmethod
+    def _parse_feeds(cls, value: Any) -> Any:
+        return parse_feeds(value) if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        return _as_async_database_url(value)
+
+    @field_validator(
+        "poll_interval", "poll_max_backoff", "push_max_age", "fetch_timeout", mode="before"
+    )
+    @classmethod
+    def _parse_duration(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str | int | float) else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"{value!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_log_format(cls, value: str) -> str:
+        fmt = value.strip().lower()
+        if fmt not in ("text", "json"):
+            raise ValueError(f"{value!r} is neither text nor json")
+        return fmt
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value.strip())
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not a time zone name such as Asia/Baghdad") from exc
+        return value.strip()
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_ids(cls, value: Any) -> Any:
+        if isinstance(value, int):
+            return (value,)
+        if not isinstance(value, str):
+            return value
+        ids = []
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            if not re.fullmatch(r"-?\d+", part):
+                raise ValueError(f"{part!r} is not a numeric Telegram user id")
+            ids.append(int(part))
+        return tuple(ids)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @property
+    def token(self) -> str | None:
+        """The bot token in clear, for the few places that must send it."""
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+
+def _explain(error: ValidationError) -> str:
+    """Turn pydantic's report into one plain sentence that names the variable."""
+    first = error.errors()[0]
+    variable = str(first["loc"][0]).upper() if first["loc"] else "configuration"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] in ("float_parsing", "int_parsing"):
+        message = f"it must be a number (got {first.get('input')!r})"
+    elif first["type"] in ("greater_than", "less_than", "greater_than_equal", "less_than_equal"):
+        message = f"{message.lower()} (got {first.get('input')!r})"
+    return f"{variable} is not valid: {message}."
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, raising ConfigError with a one-sentence explanation."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc)) from None

@@ -1,0 +1,28 @@
+"""What handlers need, kept on ``context.bot_data`` under one well-named key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.ext import CallbackContext
+
+from bot.config import Settings
+from storage.engine import SessionFactory
+
+DEPS_KEY = "newsbot.deps"
+
+
+@dataclass(slots=True)
+class Deps:
+    """The shared objects handlers use: settings and the database session factory."""
+
+    settings: Settings
+    sessions: SessionFactory
+
+
+def deps(context: CallbackContext[Any, Any, Any, Any]) -> Deps:
+    """The handlers' dependencies, as placed by the entry point."""
+    value = context.bot_data[DEPS_KEY]
+    assert isinstance(value, Deps)
+    return value

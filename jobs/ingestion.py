@@ -1,0 +1,187 @@
+"""Polling one feed: fetch, parse off the event loop, store in one transaction, hand off.
+
+Only what storage reports as new is handed on, and only after the transaction commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import aiohttp
+
+from jobs.feed_parsing import NotAFeedError, ParsedFeed, parse_feed
+from jobs.fetching import FetchError, FetchResult, fetch_feed
+from jobs.poll_schedule import next_poll_delay
+from jobs.sections import sections_for_item
+from storage import feeds as feed_store
+from storage import stories as story_store
+from storage.clock import utcnow
+from storage.engine import SessionFactory
+from storage.feeds import FeedView
+from storage.records import IngestOutcome
+
+log = logging.getLogger(__name__)
+
+StoryHandoff = Callable[[FeedView, IngestOutcome], Awaitable[None]]
+"""Receives each feed's outcome right after its transaction commits (push fan-out plugs in here)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PollReport:
+    """What one poll of one feed did."""
+
+    feed: FeedView
+    status: str  # "ok", "not-modified", "failed" or "skipped"
+    outcome: IngestOutcome = field(default_factory=IngestOutcome)
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollSettings:
+    """The ingestion knobs, as plain values from the settings."""
+
+    interval: float
+    max_backoff: float
+    push_max_age: float
+    fetch_timeout: float
+    max_bytes: int
+
+
+class FeedPoller:
+    """Polls feeds one at a time each, any number concurrently, bounded by a semaphore."""
+
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        http: aiohttp.ClientSession,
+        settings: PollSettings,
+        *,
+        handoff: StoryHandoff | None = None,
+        concurrency: int = 8,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = session_factory
+        self._http = http
+        self._settings = settings
+        self._handoff = handoff
+        self._fetch_slots = asyncio.Semaphore(concurrency)
+        self._clock = clock
+        # Healthy feeds are not written on a 304, so their next due time lives here.
+        self._due: dict[int, datetime] = {}
+
+    async def poll_due(self, feed_id: int) -> PollReport | None:
+        """Poll the feed if its back-off allows it now (the scheduled job's entry point)."""
+        now = self._clock()
+        due = self._due.get(feed_id)
+        if due is not None and due > now:
+            return None
+        return await self.poll(feed_id)
+
+    async def poll(self, feed_id: int) -> PollReport:
+        """Poll one feed now, whatever its schedule; never raises for a feed's own failure."""
+        async with self._sessions() as session:
+            feed = await feed_store.get_feed(session, feed_id)
+        if feed is None:
+            raise LookupError(f"no feed with id {feed_id}")
+        if feed.next_poll_at and feed_id not in self._due:
+            self._due[feed_id] = feed.next_poll_at
+        now = self._clock()
+        try:
+            async with self._fetch_slots:
+                fetched = await fetch_feed(
+                    self._http,
+                    feed.url,
+                    etag=feed.etag,
+                    last_modified=feed.last_modified,
+                    timeout=self._settings.fetch_timeout,
+                    max_bytes=self._settings.max_bytes,
+                    now=now,
+                )
+            if fetched.not_modified:
+                return await self._not_modified(feed, fetched, now)
+            assert fetched.body is not None
+            parsed = await asyncio.to_thread(
+                parse_feed, fetched.body, url=fetched.url, content_type=fetched.content_type, now=now
+            )
+        except FetchError as exc:
+            return await self._failed(feed, exc.reason, now, exc.retry_after)
+        except NotAFeedError as exc:
+            return await self._failed(feed, f"not a feed: {exc}", now, None)
+        return await self._store(feed, fetched, parsed, now)
+
+    async def _not_modified(self, feed: FeedView, fetched: FetchResult, now: datetime) -> PollReport:
+        self._due[feed.id] = now + timedelta(seconds=self._settings.interval)
+        if feed.consecutive_failures:
+            async with self._sessions() as session, session.begin():
+                await feed_store.record_poll_success(
+                    session, feed.id, now=now, etag=fetched.etag,
+                    last_modified=fetched.last_modified, title=None, next_poll_at=None,
+                )
+            log.info("feed=%s recovered after %d failures", feed.url, feed.consecutive_failures)
+        return PollReport(feed, "not-modified")
+
+    async def _failed(
+        self, feed: FeedView, error: str, now: datetime, retry_after: float | None
+    ) -> PollReport:
+        delay = next_poll_delay(
+            self._settings.interval,
+            feed.consecutive_failures + 1,
+            self._settings.max_backoff,
+            retry_after,
+        )
+        next_at = now + timedelta(seconds=delay)
+        self._due[feed.id] = next_at
+        async with self._sessions() as session, session.begin():
+            await feed_store.record_poll_failure(
+                session, feed.id, now=now, error=error, next_poll_at=next_at
+            )
+        # Once per state change: a feed failing the same way every minute logs once.
+        if feed.consecutive_failures == 0 or feed.last_error != error:
+            log.warning("feed=%s failing: %s; next try in %.0f s", feed.url, error, delay)
+        else:
+            log.debug("feed=%s still failing: %s; next try in %.0f s", feed.url, error, delay)
+        return PollReport(feed, "failed", error=error)
+
+    async def _store(
+        self, feed: FeedView, fetched: FetchResult, parsed: ParsedFeed, now: datetime
+    ) -> PollReport:
+        items = []
+        names: dict[str, str] = {}
+        for draft in parsed.entries:
+            sections = sections_for_item(draft, feed.section, parsed.title)
+            names.update({k: v for k, v in sections.items() if k not in names})
+            items.append((draft, tuple(sections)))
+        policy = story_store.IngestPolicy(
+            announce=feed.initialized,
+            push_cutoff=now - timedelta(seconds=self._settings.push_max_age),
+            now=now,
+        )
+        async with self._sessions() as session, session.begin():
+            await story_store.remember_sections(session, names, now)
+            outcome = await story_store.store_feed_items(session, feed.id, items, policy)
+            await feed_store.record_poll_success(
+                session, feed.id, now=now, etag=fetched.etag,
+                last_modified=fetched.last_modified, title=parsed.title, next_poll_at=None,
+            )
+        self._due[feed.id] = now + timedelta(seconds=self._settings.interval)
+        if feed.consecutive_failures:
+            log.info("feed=%s recovered after %d failures", feed.url, feed.consecutive_failures)
+        if parsed.bozo:
+            log.debug("feed=%s is malformed but usable: %s", feed.url, parsed.bozo_reason)
+        log.log(
+            logging.INFO if outcome.new else logging.DEBUG,
+            "feed=%s new=%d updated=%d backlog=%d unchanged=%d",
+            feed.url, len(outcome.new), len(outcome.updated), len(outcome.backlog),
+            outcome.unchanged,
+        )
+        if self._handoff is not None and (outcome.new or outcome.updated):
+            try:
+                await self._handoff(feed, outcome)
+            except Exception:
+                # The stories are committed as pending; fan-out can pick them up again.
+                log.exception("feed=%s hand-off of new stories failed", feed.url)
+        return PollReport(feed, "ok", outcome=outcome)

@@ -1,0 +1,43 @@
+"""When to poll a feed next: pure functions of the interval, the failures and Retry-After."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
+# A feed asking for more than a day of silence is more likely broken than sincere.
+MAX_RETRY_AFTER = 24 * 3600.0
+
+
+def backoff_delay(interval: float, failures: int, ceiling: float) -> float:
+    """Seconds to wait after ``failures`` consecutive failures: doubling from the interval."""
+    if failures <= 0:
+        return interval
+    # Cap the exponent so huge failure counts cannot overflow the float.
+    return min(interval * 2.0 ** min(failures, 32), max(ceiling, interval))
+
+
+def next_poll_delay(
+    interval: float, failures: int, ceiling: float, retry_after: float | None = None
+) -> float:
+    """The back-off delay, never shorter than what the server asked for with Retry-After."""
+    delay = backoff_delay(interval, failures, ceiling)
+    if retry_after is not None and retry_after > 0:
+        delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
+    return delay
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Retry-After as seconds from ``now``: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - now).total_seconds())

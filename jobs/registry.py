@@ -1,0 +1,43 @@
+"""Every scheduled job, added in one place with an explicit id, one instance at a time."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from jobs.ingestion import FeedPoller
+from storage.clock import utcnow
+from storage.feeds import FeedView
+
+
+def poll_job_id(feed: FeedView) -> str:
+    """The scheduler id of a feed's poll job."""
+    return f"poll-feed-{feed.id}"
+
+
+def register_poll_jobs(
+    scheduler: BaseScheduler, poller: FeedPoller, feeds: list[FeedView], interval: float
+) -> list[str]:
+    """One job per feed, so a slow feed never delays another; first runs spread out a little."""
+    ids = []
+    now = utcnow()
+    for index, feed in enumerate(feeds):
+        # Spread first polls over a second or two so a restart does not hit every feed at once.
+        first = now + timedelta(seconds=min(index * 0.2, 2.0) + random.uniform(0, 0.2))
+        job = scheduler.add_job(
+            poller.poll_due,
+            trigger=IntervalTrigger(seconds=interval),
+            args=[feed.id],
+            id=poll_job_id(feed),
+            name=f"poll {feed.url}",
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, int(interval)),
+            next_run_time=first,
+        )
+        ids.append(job.id)
+    return ids

@@ -1,0 +1,125 @@
+"""Feed rows and their polling state: registering configured feeds, recording poll outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Feed
+
+
+@dataclass(frozen=True, slots=True)
+class FeedView:
+    """A feed's configuration and polling state, detached from the session."""
+
+    id: int
+    url: str
+    section: str | None
+    title: str | None
+    etag: str | None
+    last_modified: str | None
+    initialized: bool
+    consecutive_failures: int
+    last_error: str | None
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    next_poll_at: datetime | None
+
+
+def _view(feed: Feed) -> FeedView:
+    assert feed.id is not None
+    return FeedView(
+        id=feed.id,
+        url=feed.url,
+        section=feed.section,
+        title=feed.title,
+        etag=feed.etag,
+        last_modified=feed.last_modified,
+        initialized=feed.initialized,
+        consecutive_failures=feed.consecutive_failures,
+        last_error=feed.last_error,
+        last_attempt_at=feed.last_attempt_at,
+        last_success_at=feed.last_success_at,
+        next_poll_at=feed.next_poll_at,
+    )
+
+
+async def register_feeds(
+    session: AsyncSession, specs: list[tuple[str, str | None]], now: datetime
+) -> list[FeedView]:
+    """Make sure every configured ``(url, section)`` has a row; return them in config order."""
+    rows = {f.url: f for f in (await session.exec(select(Feed))).all()}
+    result = []
+    for url, section in specs:
+        feed = rows.get(url)
+        if feed is None:
+            feed = Feed(url=url, section=section, created_at=now)
+            session.add(feed)
+        elif feed.section != section:
+            feed.section = section
+        result.append(feed)
+    await session.flush()
+    return [_view(f) for f in result]
+
+
+async def get_feed(session: AsyncSession, feed_id: int) -> FeedView | None:
+    """One feed's current state."""
+    feed = await session.get(Feed, feed_id)
+    return _view(feed) if feed else None
+
+
+async def list_feeds(session: AsyncSession) -> list[FeedView]:
+    """Every known feed, oldest first."""
+    return [_view(f) for f in (await session.exec(select(Feed).order_by(Feed.id))).all()]  # type: ignore[arg-type]
+
+
+async def record_poll_success(
+    session: AsyncSession,
+    feed_id: int,
+    *,
+    now: datetime,
+    etag: str | None,
+    last_modified: str | None,
+    title: str | None,
+    next_poll_at: datetime | None,
+) -> None:
+    """A fetch that returned a feed: keep its validators and clear the error state."""
+    feed = await session.get(Feed, feed_id)
+    if feed is None:
+        return
+    feed.etag = etag
+    feed.last_modified = last_modified
+    if title:
+        feed.title = title
+    feed.initialized = True
+    feed.consecutive_failures = 0
+    feed.last_error = None
+    feed.last_attempt_at = now
+    feed.last_success_at = now
+    feed.next_poll_at = next_poll_at
+
+
+async def record_poll_failure(
+    session: AsyncSession, feed_id: int, *, now: datetime, error: str, next_poll_at: datetime
+) -> int:
+    """A failed fetch or parse; returns the new count of consecutive failures."""
+    feed = await session.get(Feed, feed_id)
+    if feed is None:
+        return 0
+    feed.consecutive_failures += 1
+    feed.last_error = error[:500]
+    feed.last_attempt_at = now
+    feed.next_poll_at = next_poll_at
+    return feed.consecutive_failures
+
+
+async def clear_backoff(session: AsyncSession, feed_id: int) -> None:
+    """Forget a pending back-off, e.g. after a 304 from a feed that was failing."""
+    feed = await session.get(Feed, feed_id)
+    if feed is not None:
+        feed.consecutive_failures = 0
+        feed.last_error = None
+        feed.next_poll_at = None

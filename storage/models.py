@@ -1,0 +1,135 @@
+"""SQLModel tables: feeds and their polling state, stories and their sections, chats.
+
+The schema itself is owned by the Alembic migrations in ``storage/migrations``; these
+models mirror it for queries. A test compares the two so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _utc(*, nullable: bool = True, index: bool = False) -> Column[datetime]:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class Feed(SQLModel, table=True):
+    """A configured feed and the state of its polling (conditional GET, back-off, errors)."""
+
+    __tablename__ = "feed"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    section: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    title: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    etag: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    last_modified: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    initialized: bool = Field(default=False, nullable=False)
+    consecutive_failures: int = Field(default=0, nullable=False)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    last_attempt_at: datetime | None = Field(default=None, sa_column=_utc())
+    last_success_at: datetime | None = Field(default=None, sa_column=_utc())
+    next_poll_at: datetime | None = Field(default=None, sa_column=_utc())
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class Story(SQLModel, table=True):
+    """One article; ``identity`` and ``link`` are each unique, so no article is stored twice."""
+
+    __tablename__ = "story"
+    __table_args__ = (
+        UniqueConstraint("identity", name="uq_story_identity"),
+        UniqueConstraint("link", name="uq_story_link"),
+        Index("ix_story_sort", "sort_at", "id"),
+        Index("ix_story_push_state", "push_state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    identity: str = Field(sa_column=Column(Text, nullable=False))
+    guid: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    link: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    image_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    author: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Categories as the feed gave them, one per line: plain text keeps both engines simple.
+    categories: str = Field(default="", sa_column=Column(Text, nullable=False))
+    language: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    feed_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("feed.id", ondelete="SET NULL"), nullable=True),
+    )
+    published_at: datetime | None = Field(default=None, sa_column=_utc())
+    first_seen_at: datetime = Field(sa_column=_utc(nullable=False))
+    updated_at: datetime = Field(sa_column=_utc(nullable=False))
+    # Publication time, or first-seen time when the feed gives none: what "newest" means.
+    sort_at: datetime = Field(sa_column=_utc(nullable=False))
+    # none: never to be pushed (backlog or too old); pending: new, waiting for fan-out.
+    push_state: str = Field(default="none", sa_column=Column(Text, nullable=False))
+
+
+class StorySection(SQLModel, table=True):
+    """A story listed under a section; ``sort_at`` is copied so a section's latest is one index."""
+
+    __tablename__ = "story_section"
+    __table_args__ = (Index("ix_story_section_latest", "section", "sort_at", "story_id"),)
+
+    story_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("story.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    section: str = Field(sa_column=Column(Text, primary_key=True, nullable=False))
+    sort_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class Section(SQLModel, table=True):
+    """A section readers can subscribe to: its slug and the name the outlet uses for it."""
+
+    __tablename__ = "section"
+
+    slug: str = Field(sa_column=Column(Text, primary_key=True, nullable=False))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class Chat(SQLModel, table=True):
+    """A private chat, group or channel that talks to the bot, with its preferences."""
+
+    __tablename__ = "chat"
+
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    type: str = Field(sa_column=Column(Text, nullable=False))
+    title: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    language: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    timezone: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    active: bool = Field(default=True, nullable=False)
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    updated_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class Subscription(SQLModel, table=True):
+    """A chat (or one forum topic of it) following a section; section ``*`` means all news."""
+
+    __tablename__ = "subscription"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "thread_id", "section", name="uq_subscription"),
+        Index("ix_subscription_section", "section", "chat_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("chat.id", ondelete="CASCADE"), nullable=False)
+    )
+    # 0 when the chat has no topics: a plain integer keeps the unique constraint meaningful.
+    thread_id: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    section: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+ALL_SECTIONS = "*"

@@ -1,0 +1,323 @@
+"""Stories: storing a feed's items exactly once, and reading the latest and matching ones."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, or_, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Section, Story, StorySection
+from storage.records import IngestOutcome, StoryDraft, StoryView
+
+_CHUNK = 400  # stays under SQLite's bound-parameter limit with room to spare
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestPolicy:
+    """How one batch of items is classified: only ``announce`` batches produce new stories."""
+
+    announce: bool  # false on a feed's first successful poll: its items are backlog
+    push_cutoff: datetime  # items published before this are stored but never new
+    now: datetime
+
+
+def _view(story: Story, sections: Sequence[str] = ()) -> StoryView:
+    assert story.id is not None
+    return StoryView(
+        id=story.id,
+        title=story.title,
+        link=story.link,
+        summary=story.summary,
+        image_url=story.image_url,
+        author=story.author,
+        categories=tuple(c for c in story.categories.split("\n") if c),
+        language=story.language,
+        published_at=story.published_at,
+        first_seen_at=story.first_seen_at,
+        sort_at=story.sort_at,
+        sections=tuple(sections),
+    )
+
+
+def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _insert(session: AsyncSession) -> type[sqlite.Insert] | type[postgresql.Insert]:
+    bind = session.get_bind()
+    return postgresql.Insert if bind.dialect.name == "postgresql" else sqlite.Insert
+
+
+async def _existing(session: AsyncSession, drafts: Sequence[StoryDraft]) -> list[Story]:
+    identities = sorted({d.identity for d in drafts})
+    links = sorted({d.link for d in drafts if d.link})
+    found: dict[int, Story] = {}
+    for chunk in _chunks(identities):
+        for story in (
+            await session.exec(select(Story).where(col(Story.identity).in_(chunk)))
+        ).all():
+            found[story.id or 0] = story
+    for chunk in _chunks(links):
+        for story in (await session.exec(select(Story).where(col(Story.link).in_(chunk)))).all():
+            found[story.id or 0] = story
+    return list(found.values())
+
+
+def _sort_key(draft: StoryDraft) -> tuple[int, float]:
+    # Oldest first, so that ids grow with time and "ORDER BY id DESC" reads newest first.
+    return (0, draft.published_at.timestamp()) if draft.published_at else (1, 0.0)
+
+
+async def store_feed_items(
+    session: AsyncSession,
+    feed_id: int,
+    items: Sequence[tuple[StoryDraft, Sequence[str]]],
+    policy: IngestPolicy,
+) -> IngestOutcome:
+    """Insert unseen items, update edited ones, list each under its sections.
+
+    An item is the same story as a stored one when its identity matches or its link does
+    (so a guid that changes, or an article in several feeds, is never stored twice). Does
+    not commit.
+    """
+    drafts = [d for d, _ in items]
+    by_identity: dict[str, Story] = {}
+    by_link: dict[str, Story] = {}
+    for story in await _existing(session, drafts):
+        by_identity[story.identity] = story
+        if story.link:
+            by_link[story.link] = story
+
+    new: list[Story] = []
+    backlog: list[Story] = []
+    updated: list[Story] = []
+    classified: set[int] = set()
+    unchanged = 0
+    placements: dict[int, tuple[datetime, set[str]]] = {}
+    for draft, sections in sorted(items, key=lambda pair: _sort_key(pair[0])):
+        story = by_identity.get(draft.identity) or (
+            by_link.get(draft.link) if draft.link else None
+        )
+        inserted = False
+        if story is None:
+            story, inserted = await _insert_story(session, feed_id, draft, policy)
+        assert story.id is not None
+        if inserted:
+            (new if story.push_state == "pending" else backlog).append(story)
+        elif _apply_edit(story, draft, policy.now) and story.id not in classified:
+            updated.append(story)
+        elif story.id not in classified:
+            unchanged += 1
+        classified.add(story.id)
+        by_identity[draft.identity] = story
+        if story.link:
+            by_link[story.link] = story
+        placements.setdefault(story.id, (story.sort_at, set()))[1].update(sections)
+
+    await _list_under_sections(session, placements)
+    await session.flush()
+    stored_sections = await sections_for(
+        session, [s.id for s in (*new, *updated, *backlog) if s.id]
+    )
+    return IngestOutcome(
+        new=tuple(_view(s, stored_sections.get(s.id or 0, ())) for s in new),
+        updated=tuple(_view(s, stored_sections.get(s.id or 0, ())) for s in updated),
+        backlog=tuple(_view(s, stored_sections.get(s.id or 0, ())) for s in backlog),
+        unchanged=unchanged,
+    )
+
+
+async def _insert_story(
+    session: AsyncSession, feed_id: int, draft: StoryDraft, policy: IngestPolicy
+) -> tuple[Story, bool]:
+    """Insert one story; if a concurrent poll stored it first, return that one instead."""
+    published = draft.published_at
+    fresh = policy.announce and (published is None or published >= policy.push_cutoff)
+    values = {
+        "identity": draft.identity,
+        "guid": draft.guid,
+        "link": draft.link,
+        "title": draft.title,
+        "summary": draft.summary,
+        "image_url": draft.image_url,
+        "author": draft.author,
+        "categories": "\n".join(draft.categories),
+        "language": draft.language,
+        "feed_id": feed_id,
+        "published_at": published,
+        "first_seen_at": policy.now,
+        "updated_at": policy.now,
+        "sort_at": published or policy.now,
+        "push_state": "pending" if fresh else "none",
+    }
+    statement = (
+        _insert(session)(Story).values(**values).on_conflict_do_nothing().returning(col(Story.id))
+    )
+    story_id = (await session.exec(statement)).scalar_one_or_none()  # type: ignore[call-overload]
+    if story_id is not None:
+        story = await session.get(Story, story_id)
+        assert story is not None
+        return story, True
+    # Lost a race with another feed's poll: the row exists now, and it is not new here.
+    clause = Story.identity == draft.identity
+    if draft.link:
+        clause = or_(clause, Story.link == draft.link)  # type: ignore[assignment]
+    existing = (await session.exec(select(Story).where(clause))).first()
+    assert existing is not None
+    return existing, False
+
+
+def _apply_edit(story: Story, draft: StoryDraft, now: datetime) -> bool:
+    """Copy a changed title, summary or image onto the stored story; True if it changed."""
+    changed = False
+    if draft.title and draft.title != story.title:
+        story.title = draft.title
+        changed = True
+    if draft.summary != story.summary and draft.summary:
+        story.summary = draft.summary
+        changed = True
+    if draft.image_url and draft.image_url != story.image_url:
+        story.image_url = draft.image_url
+        changed = True
+    if changed:
+        story.updated_at = now
+    return changed
+
+
+async def _list_under_sections(
+    session: AsyncSession, placements: dict[int, tuple[datetime, set[str]]]
+) -> None:
+    rows = [
+        {"story_id": story_id, "section": section, "sort_at": sort_at}
+        for story_id, (sort_at, sections) in placements.items()
+        for section in sections
+    ]
+    insert = _insert(session)
+    for start in range(0, len(rows), _CHUNK // 3):
+        batch = rows[start : start + _CHUNK // 3]
+        await session.exec(insert(StorySection).values(batch).on_conflict_do_nothing())  # type: ignore[call-overload]
+
+
+async def remember_sections(session: AsyncSession, names: dict[str, str], now: datetime) -> None:
+    """Record section slugs with their display names (first name seen wins)."""
+    if not names:
+        return
+    rows = [{"slug": slug, "name": name, "created_at": now} for slug, name in names.items()]
+    await session.exec(_insert(session)(Section).values(rows).on_conflict_do_nothing())  # type: ignore[call-overload]
+
+
+async def sections_for(
+    session: AsyncSession, story_ids: Sequence[int]
+) -> dict[int, tuple[str, ...]]:
+    """Each story's sections, sorted."""
+    found: dict[int, list[str]] = {}
+    for start in range(0, len(story_ids), _CHUNK):
+        chunk = story_ids[start : start + _CHUNK]
+        statement = select(StorySection.story_id, StorySection.section).where(
+            col(StorySection.story_id).in_(chunk)
+        )
+        for story_id, section in (await session.exec(statement)).all():
+            found.setdefault(story_id, []).append(section)
+    return {k: tuple(sorted(v)) for k, v in found.items()}
+
+
+async def _views(session: AsyncSession, stories: Sequence[Story]) -> list[StoryView]:
+    sections = await sections_for(session, [s.id for s in stories if s.id is not None])
+    return [_view(s, sections.get(s.id or 0, ())) for s in stories]
+
+
+async def get_story(session: AsyncSession, story_id: int) -> StoryView | None:
+    """One story by id."""
+    story = await session.get(Story, story_id)
+    return (await _views(session, [story]))[0] if story else None
+
+
+async def latest_stories(
+    session: AsyncSession, *, limit: int = 5, offset: int = 0, section: str | None = None
+) -> list[StoryView]:
+    """Newest first by publication (else first-seen) time, optionally within one section."""
+    statement: Select[tuple[Story]]
+    if section is None:
+        statement = select(Story).order_by(col(Story.sort_at).desc(), col(Story.id).desc())  # type: ignore[assignment]
+    else:
+        ids = (
+            select(StorySection.story_id)
+            .where(StorySection.section == section)
+            .order_by(col(StorySection.sort_at).desc(), col(StorySection.story_id).desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        statement = (
+            select(Story)  # type: ignore[assignment]
+            .where(col(Story.id).in_(ids.scalar_subquery()))
+            .order_by(col(Story.sort_at).desc(), col(Story.id).desc())
+        )
+        stories = (await session.exec(statement)).all()  # type: ignore[call-overload]
+        return await _views(session, stories)
+    stories = (await session.exec(statement.limit(limit).offset(offset))).all()  # type: ignore[call-overload]
+    return await _views(session, stories)
+
+
+def search_terms(query: str) -> list[str]:
+    """The words of a reader's query, lower-cased; punctuation and operators are dropped."""
+    return [w.lower() for w in _WORD_RE.findall(query)][:8]
+
+
+async def search_stories(
+    session: AsyncSession, query: str, *, limit: int = 5, offset: int = 0
+) -> list[StoryView]:
+    """Stories whose title or summary hold every word of ``query`` (as a prefix), newest first.
+
+    Words are matched through the full-text index (FTS5 on SQLite, tsvector on PostgreSQL);
+    a reader's text never becomes query syntax, so quotes or operators in it are harmless.
+    """
+    terms = search_terms(query)
+    if not terms:
+        return []
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        tsquery = " & ".join(f"{t}:*" for t in terms)
+        id_query = text(
+            "SELECT id FROM story WHERE search_vector @@ to_tsquery('simple', :q) "
+            "ORDER BY id DESC LIMIT :limit OFFSET :offset"
+        ).bindparams(q=tsquery, limit=limit, offset=offset)
+    else:
+        match = " ".join('"' + t.replace('"', "") + '"*' for t in terms)
+        id_query = text(
+            "SELECT rowid FROM story_fts WHERE story_fts MATCH :q "
+            "ORDER BY rowid DESC LIMIT :limit OFFSET :offset"
+        ).bindparams(q=match, limit=limit, offset=offset)
+    ids = [row[0] for row in (await session.exec(id_query)).all()]  # type: ignore[call-overload]
+    if not ids:
+        return []
+    stories = {
+        s.id: s for s in (await session.exec(select(Story).where(col(Story.id).in_(ids)))).all()
+    }
+    return await _views(session, [stories[i] for i in ids if i in stories])
+
+
+async def count_stories(session: AsyncSession) -> int:
+    """How many stories are stored."""
+    return int((await session.exec(select(func.count()).select_from(Story))).one())
+
+
+async def list_sections(session: AsyncSession) -> list[tuple[str, str]]:
+    """Every known section as ``(slug, display name)``, by name."""
+    statement = select(Section.slug, Section.name).order_by(func.lower(Section.name))
+    return [(slug, name) for slug, name in (await session.exec(statement)).all()]
+
+
+async def pending_stories(session: AsyncSession, limit: int = 100) -> list[StoryView]:
+    """New stories not yet handed to fan-out (for resuming after a crash), oldest first."""
+    statement = (
+        select(Story).where(Story.push_state == "pending").order_by(col(Story.id)).limit(limit)
+    )
+    return await _views(session, (await session.exec(statement)).all())
