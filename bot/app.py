@@ -2,83 +2,125 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import signal
+from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
 from bot.config import ConfigError, Settings
 from bot.deps import DEPS_KEY, Deps
-from bot.handlers import register_handlers
-from bot.services import open_services
+from bot.handlers import COMMANDS, register_handlers
+from bot.services import Services, open_services
 from bot.telegram_client import application_builder
 from jobs.registry import register_poll_jobs
 
 log = logging.getLogger(__name__)
-_STACK_KEY = "newsbot.exit_stack"
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
-def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The PTB Application with every handler registered; services open in ``post_init``."""
+def build_application(settings: Settings, services: Services) -> AnyApplication:
+    """The PTB Application with its dependencies, handlers and jobs registered."""
     if not settings.token:
         raise ConfigError(
             "TELEGRAM_BOT_TOKEN is missing: get a token from @BotFather and set it in the "
             "environment or in .env."
         )
-    application = (
-        application_builder(settings.token, settings.telegram_api_url)
-        .post_init(_start_services)
-        .post_shutdown(_stop_services)
-        .build()
-    )
-    application.bot_data["newsbot.settings"] = settings
-    register_handlers(application)
-    return application
-
-
-async def _start_services(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    settings: Settings = application.bot_data["newsbot.settings"]
-    stack = contextlib.AsyncExitStack()
-    services = await stack.enter_async_context(open_services(settings))
-    application.bot_data[_STACK_KEY] = stack
+    application = application_builder(settings.token, settings.telegram_api_url).build()
     application.bot_data[DEPS_KEY] = Deps(settings=settings, sessions=services.sessions)
+    register_handlers(application)
     assert application.job_queue is not None
+    # PTB's JobQueue wraps APScheduler: one scheduler for replies' jobs and ours.
     register_poll_jobs(
         application.job_queue.scheduler, services.poller, services.feeds, settings.poll_interval
     )
-    me = application.bot.bot
-    log.info(
-        "newsbot started as @%s: %d feeds every %g s, database %s",
-        me.username, len(services.feeds), settings.poll_interval,
-        settings.database_url.split("://", 1)[0],
-    )
+    return application
 
 
-async def _stop_services(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    stack: contextlib.AsyncExitStack | None = application.bot_data.pop(_STACK_KEY, None)
-    if stack is not None:
-        await stack.aclose()
+async def _register_commands(application: AnyApplication) -> None:
+    try:
+        await application.bot.set_my_commands(list(COMMANDS))
+    except TelegramError as exc:  # a menu is nice to have, never a reason not to start
+        log.warning("could not register the command menu: %s", exc)
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
+    """Start everything (database, feeds, Telegram) and stop it in reverse order on exit."""
+    if not settings.token:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN is missing: get a token from @BotFather and set it in the "
+            "environment or in .env."
+        )
+    async with open_services(settings) as services:
+        application = build_application(settings, services)
+        try:
+            await application.initialize()
+        except InvalidToken:
+            raise ConfigError(
+                f"TELEGRAM_BOT_TOKEN was refused by the Bot API at {settings.telegram_api_url}; "
+                "check the token from @BotFather."
+            ) from None
+        except NetworkError as exc:
+            raise ConfigError(
+                f"TELEGRAM_API_URL {settings.telegram_api_url} cannot be reached ({exc.message})."
+            ) from None
+        try:
+            await _register_commands(application)
+            await application.start()
+            updater = application.updater
+            assert updater is not None
+            if settings.webhook_url:
+                secret = (
+                    settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+                )
+                await updater.start_webhook(
+                    listen=settings.webhook_listen,
+                    port=settings.webhook_port,
+                    url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+                    webhook_url=settings.webhook_url,
+                    secret_token=secret,
+                    allowed_updates=Update.ALL_TYPES,
+                )
+                mode = f"webhook on {settings.webhook_listen}:{settings.webhook_port}"
+            else:
+                await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+                mode = "long polling"
+            log.info(
+                "newsbot started as @%s (%s): %d feeds every %g s",
+                application.bot.username,
+                mode,
+                len(services.feeds),
+                settings.poll_interval,
+            )
+            yield application
+        finally:
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            if application.running:
+                await application.stop()
+            await application.shutdown()
+
+
+async def _serve_until_signal(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with running(settings):
+        await stop.wait()
+        log.info("newsbot stopping")
 
 
 def run_bot(settings: Settings) -> int:
-    """Serve until interrupted: long polling, or a webhook server when WEBHOOK_URL is set."""
-    application = build_application(settings)
-    if settings.webhook_url:
-        from urllib.parse import urlsplit
-
-        path = urlsplit(settings.webhook_url).path.lstrip("/")
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=path,
-            webhook_url=settings.webhook_url,
-            secret_token=(
-                settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-            ),
-            allowed_updates=Update.ALL_TYPES,
-        )
-    else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    """Serve until SIGINT or SIGTERM: long polling, or a webhook server when WEBHOOK_URL is set."""
+    asyncio.run(_serve_until_signal(settings))
     return 0

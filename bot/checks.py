@@ -59,7 +59,9 @@ async def run_checks(settings: Settings) -> int:
     print(f"  feeds: {len(settings.feeds)}, polled every {settings.poll_interval:g} s")
     ok = True
     async with create_feed_session(user_agent(), concurrency=settings.fetch_concurrency) as http:
-        results = await asyncio.gather(*(_check_feed(settings, http, f.url) for f in settings.feeds))
+        results = await asyncio.gather(
+            *(_check_feed(settings, http, f.url) for f in settings.feeds)
+        )
     for spec, (good, detail) in zip(settings.feeds, results, strict=True):
         ok &= good
         section = f" [{spec.section}]" if spec.section else ""

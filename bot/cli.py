@@ -53,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Validate the configuration, fetch every feed, and call getMe when "
         "TELEGRAM_BOT_TOKEN is set. Exits non-zero when anything fails.",
     )
-    database = commands.add_parser("db", help="database maintenance", description="Database maintenance.")
+    database = commands.add_parser(
+        "db", help="database maintenance", description="Database maintenance."
+    )
     db_commands = database.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_commands.add_parser(
         "upgrade",
@@ -109,8 +111,11 @@ async def _poll(settings: Settings) -> int:
             f"{report.feed.url}: {len(outcome.new)} new, {len(outcome.updated)} updated, "
             f"{len(outcome.backlog)} stored as backlog, {outcome.unchanged} unchanged"
         )
-        for label, stories in (("new", outcome.new), ("updated", outcome.updated),
-                               ("backlog", outcome.backlog)):
+        for label, stories in (
+            ("new", outcome.new),
+            ("updated", outcome.updated),
+            ("backlog", outcome.backlog),
+        ):
             for story in stories:
                 print(_story_line(story, zone, label))
     return 1 if failures == len(reports) and reports else 0

@@ -55,7 +55,7 @@ def parse_feeds(raw: str) -> tuple[FeedSpec, ...]:
 
 
 def parse_duration(raw: str | float) -> float:
-    """Parse a duration: plain seconds (``90``, ``0.5``) or with a unit (``30m``, ``6h``, ``2d``)."""
+    """Parse a duration: seconds (``90``, ``0.5``) or with a unit (``30m``, ``6h``, ``2d``)."""
     if isinstance(raw, int | float):
         value = float(raw)
     else:

@@ -23,7 +23,7 @@ def build_bot(token: str, api_url: str) -> ExtBot[None]:
     )
 
 
-def application_builder(token: str, api_url: str) -> ApplicationBuilder:  # type: ignore[type-arg]
+def application_builder(token: str, api_url: str) -> ApplicationBuilder:
     """An ApplicationBuilder with the token, the API server and sensible HTTP pools."""
     base_url, base_file_url = api_base_urls(api_url)
     return (

@@ -27,7 +27,7 @@ from storage.records import IngestOutcome
 log = logging.getLogger(__name__)
 
 StoryHandoff = Callable[[FeedView, IngestOutcome], Awaitable[None]]
-"""Receives each feed's outcome right after its transaction commits (push fan-out plugs in here)."""
+"""Gets each feed's outcome right after its transaction commits (push fan-out plugs in here)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +105,11 @@ class FeedPoller:
                 return await self._not_modified(feed, fetched, now)
             assert fetched.body is not None
             parsed = await asyncio.to_thread(
-                parse_feed, fetched.body, url=fetched.url, content_type=fetched.content_type, now=now
+                parse_feed,
+                fetched.body,
+                url=fetched.url,
+                content_type=fetched.content_type,
+                now=now,
             )
         except FetchError as exc:
             return await self._failed(feed, exc.reason, now, exc.retry_after)
@@ -113,13 +117,20 @@ class FeedPoller:
             return await self._failed(feed, f"not a feed: {exc}", now, None)
         return await self._store(feed, fetched, parsed, now)
 
-    async def _not_modified(self, feed: FeedView, fetched: FetchResult, now: datetime) -> PollReport:
+    async def _not_modified(
+        self, feed: FeedView, fetched: FetchResult, now: datetime
+    ) -> PollReport:
         self._due[feed.id] = now + timedelta(seconds=self._settings.interval)
         if feed.consecutive_failures:
             async with self._sessions() as session, session.begin():
                 await feed_store.record_poll_success(
-                    session, feed.id, now=now, etag=fetched.etag,
-                    last_modified=fetched.last_modified, title=None, next_poll_at=None,
+                    session,
+                    feed.id,
+                    now=now,
+                    etag=fetched.etag,
+                    last_modified=fetched.last_modified,
+                    title=None,
+                    next_poll_at=None,
                 )
             log.info("feed=%s recovered after %d failures", feed.url, feed.consecutive_failures)
         return PollReport(feed, "not-modified")
@@ -164,8 +175,13 @@ class FeedPoller:
             await story_store.remember_sections(session, names, now)
             outcome = await story_store.store_feed_items(session, feed.id, items, policy)
             await feed_store.record_poll_success(
-                session, feed.id, now=now, etag=fetched.etag,
-                last_modified=fetched.last_modified, title=parsed.title, next_poll_at=None,
+                session,
+                feed.id,
+                now=now,
+                etag=fetched.etag,
+                last_modified=fetched.last_modified,
+                title=parsed.title,
+                next_poll_at=None,
             )
         self._due[feed.id] = now + timedelta(seconds=self._settings.interval)
         if feed.consecutive_failures:
@@ -175,7 +191,10 @@ class FeedPoller:
         log.log(
             logging.INFO if outcome.new else logging.DEBUG,
             "feed=%s new=%d updated=%d backlog=%d unchanged=%d",
-            feed.url, len(outcome.new), len(outcome.updated), len(outcome.backlog),
+            feed.url,
+            len(outcome.new),
+            len(outcome.updated),
+            len(outcome.backlog),
             outcome.unchanged,
         )
         if self._handoff is not None and (outcome.new or outcome.updated):

@@ -91,10 +91,10 @@ async def store_feed_items(
     drafts = [d for d, _ in items]
     by_identity: dict[str, Story] = {}
     by_link: dict[str, Story] = {}
-    for story in await _existing(session, drafts):
-        by_identity[story.identity] = story
-        if story.link:
-            by_link[story.link] = story
+    for known in await _existing(session, drafts):
+        by_identity[known.identity] = known
+        if known.link:
+            by_link[known.link] = known
 
     new: list[Story] = []
     backlog: list[Story] = []
@@ -103,9 +103,9 @@ async def store_feed_items(
     unchanged = 0
     placements: dict[int, tuple[datetime, set[str]]] = {}
     for draft, sections in sorted(items, key=lambda pair: _sort_key(pair[0])):
-        story = by_identity.get(draft.identity) or (
-            by_link.get(draft.link) if draft.link else None
-        )
+        story: Story | None = by_identity.get(draft.identity)
+        if story is None and draft.link:
+            story = by_link.get(draft.link)
         inserted = False
         if story is None:
             story, inserted = await _insert_story(session, feed_id, draft, policy)
@@ -161,15 +161,15 @@ async def _insert_story(
     statement = (
         _insert(session)(Story).values(**values).on_conflict_do_nothing().returning(col(Story.id))
     )
-    story_id = (await session.exec(statement)).scalar_one_or_none()  # type: ignore[call-overload]
+    story_id = (await session.exec(statement)).scalar_one_or_none()
     if story_id is not None:
         story = await session.get(Story, story_id)
         assert story is not None
         return story, True
     # Lost a race with another feed's poll: the row exists now, and it is not new here.
-    clause = Story.identity == draft.identity
+    clause = col(Story.identity) == draft.identity
     if draft.link:
-        clause = or_(clause, Story.link == draft.link)  # type: ignore[assignment]
+        clause = or_(clause, col(Story.link) == draft.link)
     existing = (await session.exec(select(Story).where(clause))).first()
     assert existing is not None
     return existing, False
@@ -203,7 +203,7 @@ async def _list_under_sections(
     insert = _insert(session)
     for start in range(0, len(rows), _CHUNK // 3):
         batch = rows[start : start + _CHUNK // 3]
-        await session.exec(insert(StorySection).values(batch).on_conflict_do_nothing())  # type: ignore[call-overload]
+        await session.exec(insert(StorySection).values(batch).on_conflict_do_nothing())
 
 
 async def remember_sections(session: AsyncSession, names: dict[str, str], now: datetime) -> None:
@@ -211,7 +211,7 @@ async def remember_sections(session: AsyncSession, names: dict[str, str], now: d
     if not names:
         return
     rows = [{"slug": slug, "name": name, "created_at": now} for slug, name in names.items()]
-    await session.exec(_insert(session)(Section).values(rows).on_conflict_do_nothing())  # type: ignore[call-overload]
+    await session.exec(_insert(session)(Section).values(rows).on_conflict_do_nothing())
 
 
 async def sections_for(

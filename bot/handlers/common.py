@@ -1,0 +1,136 @@
+"""Pieces every handler module uses: the chat's record, its topic, admin checks, keyboards."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from telegram import (
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.deps import Deps, deps
+from bot.render import Button
+from jobs.sections import section_slug
+from storage import chats as chat_store
+from storage import stories as story_store
+from storage.chats import ChatView
+from storage.clock import utcnow
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def thread_of(message: Message | None) -> int:
+    """The forum topic a message was sent in, 0 outside topics."""
+    if message is not None and message.is_topic_message and message.message_thread_id:
+        return message.message_thread_id
+    return 0
+
+
+def zone_of(chat: ChatView | None, d: Deps) -> ZoneInfo:
+    """The chat's own time zone, else the operator's default."""
+    name = (chat.timezone if chat else None) or d.settings.default_timezone
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        return ZoneInfo(d.settings.default_timezone)
+
+
+async def remember_chat(update: Update, context: Context, *, reactivate: bool = False) -> ChatView:
+    """Record the chat on first contact (and mark it reachable again after /start)."""
+    chat = update.effective_chat
+    assert chat is not None
+    user = update.effective_user
+    language = user.language_code if user and chat.type == ChatType.PRIVATE else None
+    title = chat.title or chat.full_name
+    async with deps(context).sessions() as session, session.begin():
+        return await chat_store.touch_chat(
+            session,
+            chat.id,
+            type=chat.type,
+            title=title,
+            language=language,
+            now=utcnow(),
+            reactivate=reactivate,
+        )
+
+
+async def may_manage(update: Update, context: Context) -> bool:
+    """In private chats anyone; in groups only the group's admins (or the bot's ADMIN_IDS)."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    if chat is None or chat.type == ChatType.PRIVATE:
+        return True
+    # An anonymous admin posts as the group itself.
+    if (
+        message is not None
+        and message.sender_chat is not None
+        and message.sender_chat.id == chat.id
+    ):
+        return True
+    if user is None:
+        return False
+    if user.id in deps(context).settings.admin_ids:
+        return True
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError as exc:
+        log.warning("chat=%s cannot check admin rights: %s", chat.id, exc)
+        return False
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    """Telegram's inline keyboard for rendered buttons (None for no buttons)."""
+    markup = [
+        [
+            InlineKeyboardButton(b.text, url=b.url)
+            if b.url
+            else InlineKeyboardButton(b.text, callback_data=b.callback)
+            for b in row
+        ]
+        for row in rows
+        if row
+    ]
+    return InlineKeyboardMarkup(markup) if markup else None
+
+
+async def section_names(context: Context) -> dict[str, str]:
+    """Every known section slug with its display name."""
+    async with deps(context).sessions() as session:
+        return dict(await story_store.list_sections(session))
+
+
+def resolve_sections(words: Sequence[str], known: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Map what a reader typed to section slugs: ``(found slugs, unknown words)``."""
+    by_name = {name.lower(): slug for slug, name in known.items()}
+    found: list[str] = []
+    unknown: list[str] = []
+    phrase = " ".join(words).strip().lower()
+    # A multi-word name ("middle east") is one section, not two unknown words.
+    if len(words) > 1 and (phrase in by_name or section_slug(phrase) in known):
+        return [by_name.get(phrase) or section_slug(phrase)], []
+    for word in words:
+        key = word.strip().lower()
+        slug = key if key in known else by_name.get(key) or section_slug(key)
+        if slug in known:
+            found.append(slug)
+        else:
+            unknown.append(word)
+    return list(dict.fromkeys(found)), unknown
+
+
+def is_private(chat: Chat | None) -> bool:
+    """True for a one-to-one chat with a reader."""
+    return chat is not None and chat.type == ChatType.PRIVATE

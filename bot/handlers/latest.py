@@ -1,0 +1,230 @@
+"""/latest and /search with paging buttons, "More like this", and the hint for stray text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import Message, Update
+from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.callbacks import Page, decode_page, encode_page, search_page
+from bot.deps import deps
+from bot.handlers.common import (
+    NO_PREVIEW,
+    Context,
+    is_private,
+    keyboard,
+    remember_chat,
+    resolve_sections,
+    section_names,
+    zone_of,
+)
+from bot.render import Button, escape, story_list
+from storage import chats as chat_store
+from storage import stories as story_store
+from storage.clock import utcnow
+from storage.records import StoryView
+
+PAGE_SIZE = 5
+_QUERIES_KEY = "newsbot.search_queries"
+
+
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    """A rendered page of stories with its paging buttons."""
+
+    text: str
+    buttons: list[list[Button]]
+
+
+async def _fetch(context: Context, page: Page, query: str) -> tuple[list[StoryView], str]:
+    names = await section_names(context)
+    async with deps(context).sessions() as session:
+        if page.kind == "s":
+            stories = await story_store.latest_stories(
+                session, limit=PAGE_SIZE + 1, offset=page.offset, section=page.arg
+            )
+            heading = f"Latest in {names.get(page.arg, page.arg)}"
+        elif page.kind in ("q", "h"):
+            stories = await story_store.search_stories(
+                session, query, limit=PAGE_SIZE + 1, offset=page.offset
+            )
+            heading = f"Stories matching “{query}”"
+        else:
+            stories = await story_store.latest_stories(
+                session, limit=PAGE_SIZE + 1, offset=page.offset
+            )
+            heading = "Latest stories"
+    return stories, heading
+
+
+async def render_page(context: Context, chat_id: int, page: Page, query: str = "") -> ListPage:
+    """The stories of one page, newest first, with ‹ Newer / Next › where there is more."""
+    stories, heading = await _fetch(context, page, query)
+    async with deps(context).sessions() as session:
+        chat = await chat_store.get_chat(session, chat_id)
+    names = await section_names(context)
+    if not stories:
+        if page.kind in ("q", "h"):
+            text = f"No stories match “{escape(query)}”. Try another word, or send /latest."
+        else:
+            text = "No stories yet. They appear here as soon as the outlet publishes them."
+        return ListPage(text=text, buttons=[])
+    more = len(stories) > PAGE_SIZE
+    text = story_list(
+        heading,
+        stories[:PAGE_SIZE],
+        now=utcnow(),
+        zone=zone_of(chat, deps(context)),
+        section_names=names,
+        first_number=page.offset + 1,
+    )
+    row: list[Button] = []
+    if page.offset > 0:
+        newer = Page(page.kind, max(0, page.offset - PAGE_SIZE), page.arg)
+        row.append(Button("‹ Newer", callback=encode_page(newer)))
+    if more:
+        row.append(
+            Button(
+                "Next ›", callback=encode_page(Page(page.kind, page.offset + PAGE_SIZE, page.arg))
+            )
+        )
+    return ListPage(text=text, buttons=[row] if row else [])
+
+
+def _remember_query(context: Context, digest: str, query: str) -> None:
+    queries = context.bot_data.setdefault(_QUERIES_KEY, {})
+    if len(queries) > 10_000:  # bounded: old digests simply expire
+        queries.clear()
+    queries[digest] = query
+
+
+async def _answer_list(update: Update, context: Context, page: Page, query: str) -> None:
+    message = update.effective_message
+    assert message is not None and update.effective_chat is not None
+    result = await render_page(context, update.effective_chat.id, page, query)
+    await message.reply_html(
+        result.text, reply_markup=keyboard(result.buttons), link_preview_options=NO_PREVIEW
+    )
+
+
+def page_for_words(words: list[str], names: dict[str, str]) -> tuple[Page, str, str | None]:
+    """A section page when the words name a section, else a search page."""
+    if not words:
+        return Page("a", 0), "", None
+    found, unknown = resolve_sections(words, names)
+    if found and not unknown and len(found) == 1:
+        return Page("s", 0, found[0]), "", None
+    query = " ".join(words)[:200]
+    page, digest = search_page(query, 0)
+    return page, query, digest
+
+
+async def latest_command(update: Update, context: Context) -> None:
+    """/latest [section | words]: the newest stories, a section's, or a search."""
+    await remember_chat(update, context)
+    page, query, digest = page_for_words(context.args or [], await section_names(context))
+    if digest:
+        _remember_query(context, digest, query)
+    await _answer_list(update, context, page, query)
+
+
+async def search_command(update: Update, context: Context) -> None:
+    """/search WORDS: stories whose title or summary hold the words."""
+    message = update.effective_message
+    assert message is not None
+    await remember_chat(update, context)
+    words = context.args or []
+    if not words:
+        await message.reply_text("Send /search followed by a word, for example: /search Kirkuk")
+        return
+    query = " ".join(words)[:200]
+    page, digest = search_page(query, 0)
+    if digest:
+        _remember_query(context, digest, query)
+    await _answer_list(update, context, page, query)
+
+
+async def page_button(update: Update, context: Context) -> None:
+    """‹ Newer / Next ›: redraw the list in the same message."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    page = decode_page(query.data)
+    if page is None or update.effective_chat is None or not isinstance(query.message, Message):
+        await query.answer("This list is too old; send /latest again.")
+        return
+    words = page.arg
+    if page.kind == "h":
+        words = context.bot_data.get(_QUERIES_KEY, {}).get(page.arg, "")
+        if not words:
+            await query.answer("This search has expired; please send it again.", show_alert=True)
+            return
+    result = await render_page(context, update.effective_chat.id, page, words)
+    await query.answer()
+    try:
+        await query.edit_message_text(
+            result.text,
+            parse_mode="HTML",
+            reply_markup=keyboard(result.buttons),
+            link_preview_options=NO_PREVIEW,
+        )
+    except BadRequest as exc:
+        if "not modified" not in exc.message:
+            raise
+
+
+async def more_like_this(update: Update, context: Context) -> None:
+    """ "More like this": the latest stories of the story's first section."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    try:
+        story_id = int(query.data.removeprefix("mo:"))
+    except ValueError:
+        await query.answer()
+        return
+    async with deps(context).sessions() as session:
+        story = await story_store.get_story(session, story_id)
+    if story is None or update.effective_chat is None:
+        await query.answer("That story is no longer available.")
+        return
+    await query.answer()
+    page = Page("s", 0, story.sections[0]) if story.sections else Page("a", 0)
+    result = await render_page(context, update.effective_chat.id, page)
+    await context.bot.send_message(
+        update.effective_chat.id,
+        result.text,
+        parse_mode="HTML",
+        reply_markup=keyboard(result.buttons),
+        link_preview_options=NO_PREVIEW,
+        message_thread_id=(
+            query.message.message_thread_id
+            if isinstance(query.message, Message) and query.message.is_topic_message
+            else None
+        ),
+    )
+
+
+async def stray_text(update: Update, context: Context) -> None:
+    """Plain text in a private chat: say what the bot understands."""
+    message = update.effective_message
+    if message is None or not is_private(update.effective_chat):
+        return
+    await message.reply_text(
+        "I post the outlet's news here. Send /latest for the newest stories, "
+        "/search with a word to find a story, or /help for everything I can do."
+    )
+
+
+HANDLERS = [
+    CommandHandler("latest", latest_command),
+    CommandHandler("search", search_command),
+    CallbackQueryHandler(page_button, pattern=r"^pg:"),
+    CallbackQueryHandler(more_like_this, pattern=r"^mo:"),
+]
+
+FALLBACK_HANDLERS = [
+    MessageHandler(
+        filters.ChatType.PRIVATE & ~filters.COMMAND & filters.UpdateType.MESSAGE, stray_text
+    ),
+]

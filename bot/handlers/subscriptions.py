@@ -1,0 +1,210 @@
+"""/subscribe, /unsubscribe and /sections with its toggle keyboard that edits itself in place."""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot.deps import deps
+from bot.handlers.common import (
+    Context,
+    keyboard,
+    may_manage,
+    remember_chat,
+    resolve_sections,
+    section_names,
+    thread_of,
+)
+from bot.render import Button, escape
+from storage import chats as chat_store
+from storage.clock import utcnow
+from storage.models import ALL_SECTIONS
+
+ADMINS_ONLY = "In groups, only admins can change what this chat receives."
+
+
+def describe(subscribed: set[str], names: dict[str, str]) -> str:
+    """The resulting state in one sentence."""
+    if ALL_SECTIONS in subscribed:
+        return "You receive <b>all news</b> as it is published."
+    if not subscribed:
+        return "You receive no pushes. Send /subscribe to get all news, or /sections to choose."
+    listed = ", ".join(f"<b>{escape(names.get(s, s))}</b>" for s in sorted(subscribed))
+    return f"You receive new stories from: {listed}."
+
+
+def valid_sections_text(names: dict[str, str]) -> str:
+    """The list of sections a reader can name."""
+    if not names:
+        return "No sections are known yet; the first feed poll brings them. Try again shortly."
+    items = ", ".join(
+        f"<code>{escape(slug)}</code> ({escape(name)})" for slug, name in names.items()
+    )
+    return f"Valid sections: {items}."
+
+
+async def subscribe_command(update: Update, context: Context) -> None:
+    """/subscribe [sections…]: all news, or the named sections."""
+    message = update.effective_message
+    assert message is not None and update.effective_chat is not None
+    await remember_chat(update, context, reactivate=True)
+    if not await may_manage(update, context):
+        await message.reply_text(ADMINS_ONLY)
+        return
+    names = await section_names(context)
+    words = context.args or []
+    thread = thread_of(message)
+    chat_id = update.effective_chat.id
+    if not words:
+        wanted = [ALL_SECTIONS]
+    else:
+        wanted, unknown = resolve_sections(words, names)
+        if unknown:
+            unknown_list = ", ".join(f"“{escape(w)}”" for w in unknown)
+            await message.reply_html(
+                f"I don't know the section {unknown_list}. {valid_sections_text(names)}"
+            )
+            return
+    async with deps(context).sessions() as session, session.begin():
+        current = await chat_store.subscriptions(session, chat_id, thread)
+        if ALL_SECTIONS in current and wanted != [ALL_SECTIONS]:
+            result = current
+            note = (
+                " That already includes the sections you named;"
+                " use /sections to receive only some."
+            )
+        else:
+            result = await chat_store.subscribe(session, chat_id, wanted, utcnow(), thread)
+            note = ""
+    await message.reply_html(
+        f"✅ {describe(result, names)}{note}\n"
+        "/unsubscribe stops pushes; /sections lets you choose."
+    )
+
+
+async def unsubscribe_command(update: Update, context: Context) -> None:
+    """/unsubscribe [sections…]: stop everything, or just the named sections."""
+    message = update.effective_message
+    assert message is not None and update.effective_chat is not None
+    await remember_chat(update, context)
+    if not await may_manage(update, context):
+        await message.reply_text(ADMINS_ONLY)
+        return
+    names = await section_names(context)
+    words = context.args or []
+    thread = thread_of(message)
+    chat_id = update.effective_chat.id
+    sections: list[str] | None = None
+    if words:
+        sections, unknown = resolve_sections(words, names)
+        if unknown:
+            unknown_list = ", ".join(f"“{escape(w)}”" for w in unknown)
+            await message.reply_html(
+                f"I don't know the section {unknown_list}. {valid_sections_text(names)}"
+            )
+            return
+    async with deps(context).sessions() as session, session.begin():
+        current = await chat_store.subscriptions(session, chat_id, thread)
+        if sections and ALL_SECTIONS in current:
+            # Leaving one section of "all news" means following every other one.
+            keep = [s for s in names if s not in sections]
+            result = await chat_store.replace_all_with(session, chat_id, keep, utcnow(), thread)
+        else:
+            result = await chat_store.unsubscribe(session, chat_id, sections, thread)
+    prefix = "🔕 " if not result else "✅ "
+    await message.reply_html(prefix + describe(result, names))
+
+
+def sections_keyboard(subscribed: set[str], names: dict[str, str]) -> list[list[Button]]:
+    """One toggle per section (✅ followed / ➕ not), two per row, and "All news" on top."""
+    everything = ALL_SECTIONS in subscribed
+    rows = [[Button(("✅ " if everything else "➕ ") + "All news", callback="tg:*")]]
+    row: list[Button] = []
+    for slug, name in names.items():
+        on = everything or slug in subscribed
+        row.append(Button(("✅ " if on else "➕ ") + name[:40], callback=f"tg:{slug}"))
+        if len(row) == 2:
+            rows.append(row)
+            row = []
+    if row:
+        rows.append(row)
+    return rows
+
+
+def sections_text(subscribed: set[str], names: dict[str, str]) -> str:
+    """The text above the toggles."""
+    return f"<b>Sections</b>\n{describe(subscribed, names)}\nTap a section to follow or leave it."
+
+
+async def sections_command(update: Update, context: Context) -> None:
+    """/sections: every section with a toggle."""
+    message = update.effective_message
+    assert message is not None and update.effective_chat is not None
+    await remember_chat(update, context)
+    names = await section_names(context)
+    async with deps(context).sessions() as session:
+        current = await chat_store.subscriptions(
+            session, update.effective_chat.id, thread_of(message)
+        )
+    if not names:
+        await message.reply_html(valid_sections_text(names))
+        return
+    await message.reply_html(
+        sections_text(current, names), reply_markup=keyboard(sections_keyboard(current, names))
+    )
+
+
+async def toggle_section(update: Update, context: Context) -> None:
+    """A tap on a section toggle: flip it and redraw the same message."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    message = query.message
+    if message is None or update.effective_chat is None:
+        await query.answer("This message is too old; send /sections again.")
+        return
+    if not await may_manage(update, context):
+        await query.answer(ADMINS_ONLY, show_alert=True)
+        return
+    slug = query.data.removeprefix("tg:")
+    names = await section_names(context)
+    if slug != ALL_SECTIONS and slug not in names:
+        await query.answer("That section no longer exists.")
+        return
+    chat_id = update.effective_chat.id
+    thread = thread_of(message) if isinstance(message, Message) else 0
+    now = utcnow()
+    async with deps(context).sessions() as session, session.begin():
+        current = await chat_store.subscriptions(session, chat_id, thread)
+        if slug == ALL_SECTIONS:
+            if ALL_SECTIONS in current:
+                result = await chat_store.unsubscribe(session, chat_id, None, thread)
+            else:
+                result = await chat_store.subscribe(session, chat_id, [ALL_SECTIONS], now, thread)
+        elif ALL_SECTIONS in current:
+            keep = [s for s in names if s != slug]
+            result = await chat_store.replace_all_with(session, chat_id, keep, now, thread)
+        elif slug in current:
+            result = await chat_store.unsubscribe(session, chat_id, [slug], thread)
+        else:
+            result = await chat_store.subscribe(session, chat_id, [slug], now, thread)
+    label = names.get(slug, "All news")
+    followed = ALL_SECTIONS in result or slug in result
+    await query.answer(f"{'Following' if followed else 'Left'}: {label}")
+    try:
+        await query.edit_message_text(
+            sections_text(result, names),
+            parse_mode="HTML",
+            reply_markup=keyboard(sections_keyboard(result, names)),
+        )
+    except BadRequest as exc:
+        if "not modified" not in exc.message:
+            raise
+
+
+HANDLERS = [
+    CommandHandler("subscribe", subscribe_command),
+    CommandHandler("unsubscribe", unsubscribe_command),
+    CommandHandler("sections", sections_command),
+    CallbackQueryHandler(toggle_section, pattern=r"^tg:"),
+]

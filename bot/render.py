@@ -1,0 +1,157 @@
+"""Every story message in Telegram HTML: pure functions from stories to text and buttons.
+
+Feed text is never trusted: it is escaped here and only here, so a title holding ``<``,
+``&`` or ``"`` can never make Telegram answer "can't parse entities".
+"""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from storage.records import StoryView
+
+MAX_MESSAGE = 4096
+SUMMARY_PUSH = 500
+SUMMARY_LIST = 0
+# Telegram counts message length in UTF-16 code units after entities are parsed.
+_SAFE_BUDGET = 3900
+
+FSI, PDI = "\u2068", "\u2069"
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An inline button: a URL to open, or callback data (≤ 64 bytes) for the bot."""
+
+    text: str
+    url: str | None = None
+    callback: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A message ready to send: HTML text, its link preview and rows of buttons."""
+
+    text: str
+    preview_url: str | None = None
+    buttons: tuple[tuple[Button, ...], ...] = field(default=())
+
+
+def escape(text: str) -> str:
+    """Text made safe for Telegram HTML (and for an attribute value)."""
+    return html.escape(text, quote=True)
+
+
+def has_rtl(text: str) -> bool:
+    """True when the text holds right-to-left letters (Arabic script, Hebrew)."""
+    return any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text)
+
+
+def isolate(text: str) -> str:
+    """Wrap a right-to-left run in first-strong isolates so neighbours keep their order."""
+    return f"{FSI}{text}{PDI}" if has_rtl(text) else text
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def trim(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut on a word boundary with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-") + "…"
+
+
+def time_ago(when: datetime, now: datetime) -> str:
+    """A short relative time: "just now", "5 min ago", "3 h ago", "2 days ago"."""
+    seconds = max(0, int((now - when).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    days = seconds // 86400
+    return "yesterday" if days == 1 else f"{days} days ago"
+
+
+def when_label(when: datetime, now: datetime, zone: ZoneInfo) -> str:
+    """Relative time plus the local clock time in the reader's zone: "3 h ago, 14:05"."""
+    local = when.astimezone(zone)
+    if (now - when).total_seconds() < 86400 * 2:
+        return f"{time_ago(when, now)}, {local:%H:%M}"
+    return f"{local:%d %b %Y, %H:%M}"
+
+
+def section_label(story: StoryView, names: Mapping[str, str]) -> str:
+    """The story's sections as the outlet names them."""
+    return ", ".join(names.get(s, s) for s in story.sections) or "News"
+
+
+def story_message(
+    story: StoryView,
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+    section_names: Mapping[str, str],
+    breaking: bool = False,
+    comment_button: bool = False,
+) -> Rendered:
+    """One story: bold title, section and time, trimmed summary, link, and buttons."""
+    title = escape(story.title)
+    marker = "🔴 " if breaking else ""
+    meta = (
+        f"{escape(section_label(story, section_names))} · {when_label(story.sort_at, now, zone)}"
+    )
+    lines = [f"{marker}<b>{isolate(title)}</b>", f"<i>{isolate(meta)}</i>"]
+    if story.summary:
+        lines += ["", isolate(escape(trim(story.summary, SUMMARY_PUSH)))]
+    if story.link:
+        lines += ["", f'<a href="{escape(story.link)}">Read the full story</a>']
+    text = "\n".join(lines)
+    if utf16_len(text) > _SAFE_BUDGET:  # only with absurd titles; keep the message valid
+        text = "\n".join(lines[:2] + ([lines[-1]] if story.link else []))
+    row: list[Button] = []
+    if story.link:
+        row.append(Button("Read", url=story.link))
+    if comment_button:
+        row.append(Button("💬 Comment", callback=f"cm:{story.id}"))
+    row.append(Button("More like this", callback=f"mo:{story.id}"))
+    return Rendered(text=text, preview_url=story.link, buttons=(tuple(row),))
+
+
+def story_list(
+    heading: str,
+    stories: Sequence[StoryView],
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+    section_names: Mapping[str, str],
+    first_number: int = 1,
+) -> str:
+    """A numbered list of stories under a bold heading, within Telegram's length limit."""
+    parts = [f"<b>{escape(heading)}</b>"]
+    used = utf16_len(parts[0])
+    for number, story in enumerate(stories, start=first_number):
+        title = isolate(escape(story.title))
+        headline = f'<a href="{escape(story.link)}">{title}</a>' if story.link else title
+        when = when_label(story.sort_at, now, zone)
+        meta = f"{escape(section_label(story, section_names))} · {when}"
+        entry = f"\n\n{number}. <b>{headline}</b>\n<i>{isolate(meta)}</i>"
+        if used + utf16_len(entry) > _SAFE_BUDGET:
+            break
+        parts.append(entry)
+        used += utf16_len(entry)
+    return "".join(parts)

@@ -1,0 +1,164 @@
+"""Chats and subscriptions: who gets which sections, in which forum topic, in which time zone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import ALL_SECTIONS, Chat, Subscription
+
+
+@dataclass(frozen=True, slots=True)
+class ChatView:
+    """A chat's stored preferences."""
+
+    id: int
+    type: str
+    title: str | None
+    language: str | None
+    timezone: str | None
+    active: bool
+
+
+def _view(chat: Chat) -> ChatView:
+    return ChatView(chat.id, chat.type, chat.title, chat.language, chat.timezone, chat.active)
+
+
+async def touch_chat(
+    session: AsyncSession,
+    chat_id: int,
+    *,
+    type: str,
+    title: str | None,
+    language: str | None,
+    now: datetime,
+    reactivate: bool = False,
+) -> ChatView:
+    """Create the chat on first contact, refresh its title; ``reactivate`` after /start."""
+    chat = await session.get(Chat, chat_id)
+    if chat is None:
+        chat = Chat(
+            id=chat_id, type=type, title=title, language=language, created_at=now, updated_at=now
+        )
+        session.add(chat)
+    else:
+        if title is not None and chat.title != title:
+            chat.title = title
+            chat.updated_at = now
+        if language and not chat.language:
+            chat.language = language
+        if reactivate and not chat.active:
+            chat.active = True
+            chat.updated_at = now
+    await session.flush()
+    return _view(chat)
+
+
+async def get_chat(session: AsyncSession, chat_id: int) -> ChatView | None:
+    """A chat's preferences, or None if it never talked to the bot."""
+    chat = await session.get(Chat, chat_id)
+    return _view(chat) if chat else None
+
+
+async def set_active(session: AsyncSession, chat_id: int, active: bool, now: datetime) -> bool:
+    """Mark a chat reachable or not (blocked, kicked); True if the chat is known."""
+    chat = await session.get(Chat, chat_id)
+    if chat is None:
+        return False
+    if chat.active != active:
+        chat.active = active
+        chat.updated_at = now
+    return True
+
+
+async def set_timezone(session: AsyncSession, chat_id: int, timezone: str, now: datetime) -> None:
+    """Store the chat's time zone (an IANA name, validated by the caller)."""
+    chat = await session.get(Chat, chat_id)
+    if chat is not None:
+        chat.timezone = timezone
+        chat.updated_at = now
+
+
+def _insert(session: AsyncSession) -> type[sqlite.Insert] | type[postgresql.Insert]:
+    return postgresql.Insert if session.get_bind().dialect.name == "postgresql" else sqlite.Insert
+
+
+async def subscriptions(session: AsyncSession, chat_id: int, thread_id: int = 0) -> set[str]:
+    """The sections a chat (topic) follows; ``*`` stands for all news."""
+    statement = select(Subscription.section).where(
+        Subscription.chat_id == chat_id, Subscription.thread_id == thread_id
+    )
+    return set((await session.exec(statement)).all())
+
+
+async def subscribe(
+    session: AsyncSession,
+    chat_id: int,
+    sections: Sequence[str],
+    now: datetime,
+    thread_id: int = 0,
+) -> set[str]:
+    """Follow ``sections`` (``["*"]`` for everything); returns the resulting set.
+
+    Subscribing to everything replaces the single-section rows, which it covers.
+    """
+    if ALL_SECTIONS in sections:
+        await session.exec(
+            delete(Subscription).where(
+                col(Subscription.chat_id) == chat_id, col(Subscription.thread_id) == thread_id
+            )
+        )
+        sections = [ALL_SECTIONS]
+    rows = [
+        {"chat_id": chat_id, "thread_id": thread_id, "section": s, "created_at": now}
+        for s in dict.fromkeys(sections)
+    ]
+    if rows:
+        await session.exec(_insert(session)(Subscription).values(rows).on_conflict_do_nothing())
+    return await subscriptions(session, chat_id, thread_id)
+
+
+async def unsubscribe(
+    session: AsyncSession, chat_id: int, sections: Sequence[str] | None, thread_id: int = 0
+) -> set[str]:
+    """Stop ``sections`` (None: stop everything); returns what is left.
+
+    Leaving one section while following all news turns "all" into every other known section.
+    """
+    statement = delete(Subscription).where(
+        col(Subscription.chat_id) == chat_id, col(Subscription.thread_id) == thread_id
+    )
+    if sections is not None:
+        statement = statement.where(col(Subscription.section).in_(list(sections)))
+    await session.exec(statement)
+    return await subscriptions(session, chat_id, thread_id)
+
+
+async def replace_all_with(
+    session: AsyncSession, chat_id: int, sections: Sequence[str], now: datetime, thread_id: int = 0
+) -> set[str]:
+    """Swap an all-news subscription for an explicit list of sections."""
+    await unsubscribe(session, chat_id, None, thread_id)
+    if not sections:
+        return set()
+    return await subscribe(session, chat_id, sections, now, thread_id)
+
+
+async def count_chats(session: AsyncSession) -> tuple[int, int]:
+    """``(active, inactive)`` chats."""
+    rows = (await session.exec(select(Chat.active))).all()
+    active = sum(1 for a in rows if a)
+    return active, len(rows) - active
+
+
+async def forget_chat(session: AsyncSession, chat_id: int) -> bool:
+    """Delete everything stored about a chat (its subscriptions go with it)."""
+    await session.exec(delete(Subscription).where(col(Subscription.chat_id) == chat_id))
+    result = await session.exec(delete(Chat).where(col(Chat.id) == chat_id))
+    return bool(result.rowcount)

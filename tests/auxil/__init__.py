@@ -1,0 +1,1 @@
+"""Test helpers: local servers and database provisioning."""

@@ -1,0 +1,94 @@
+"""Shared fixtures: the network guard, databases on both engines, the local feed server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from storage.engine import SessionFactory, create_engine, create_session_factory
+from storage.migrate import upgrade_database
+from tests.auxil import network_guard
+from tests.auxil.databases import (
+    create_postgres_database,
+    drop_postgres_database,
+    postgres_required,
+    postgres_unavailable_reason,
+)
+from tests.auxil.feed_server import FeedServer
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    network_guard.install(monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    # Settings read the environment and .env: tests start from nothing but what they set.
+    for name in list(os.environ):
+        if name.split("_")[0] in {"TELEGRAM", "FEEDS", "DATABASE", "POLL", "PUSH", "FETCH",
+                                  "LOG", "DEFAULT", "ADMIN", "WEBHOOK"} or name == "FEEDS":
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    yield
+
+
+async def _postgres_url() -> str:
+    reason = await postgres_unavailable_reason()
+    if reason:
+        if postgres_required():
+            pytest.fail(f"{reason}; NEWSBOT_REQUIRE_POSTGRES is set")
+        pytest.skip(f"{reason}; set TEST_DATABASE_URL to run the PostgreSQL tests")
+    return await create_postgres_database()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database on each engine: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'newsbot.db'}"
+        return
+    url = await _postgres_url()
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)
+
+
+@pytest.fixture
+async def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite database file for tests that need only one engine."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'newsbot.db'}"
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
+    """A migrated database on each engine, as a session factory."""
+    engine = create_engine(database_url)
+    await upgrade_database(engine)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def feed_server() -> AsyncIterator[FeedServer]:
+    """A local outlet serving feeds on 127.0.0.1."""
+    server = await FeedServer().start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+def shared_feeds_dir() -> Path:
+    """``../shared/feeds`` beside the repository (NEWSBOT_SHARED_FEEDS overrides)."""
+    override = os.environ.get("NEWSBOT_SHARED_FEEDS")
+    return Path(override) if override else REPO_ROOT.parent / "shared" / "feeds"
