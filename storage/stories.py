@@ -112,9 +112,13 @@ async def store_feed_items(
         assert story.id is not None
         if inserted:
             (new if story.push_state == "pending" else backlog).append(story)
-        elif _apply_edit(story, draft, policy.now) and story.id not in classified:
+        elif story.id in classified:
+            # A second item of this document mapping to the same story (shared link) must
+            # not overwrite the first, or the title would flip-flop on every poll.
+            pass
+        elif _apply_edit(story, draft, policy.now):
             updated.append(story)
-        elif story.id not in classified:
+        else:
             unchanged += 1
         classified.add(story.id)
         by_identity[draft.identity] = story

@@ -1,0 +1,555 @@
+"""Feed documents (RSS 0.9x/1.0/2.0, Atom) as bytes → a ParsedFeed of StoryDraft records.
+
+This module owns the meaning of a feed item for newsbot: which text is the
+title and summary, which link is canonical (absolute, http(s), no tracking
+parameters), which key identifies a story across polls, which image and date
+belong to it. It is pure and synchronous (no I/O, no clock unless ``now`` is
+omitted); the caller runs it in a worker thread. A document that is not a feed
+raises NotAFeedError; anything else, however broken, yields a ParsedFeed.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import html
+import io
+import logging
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+
+import feedparser
+
+from jobs.plain_text import clean_plain, html_to_text, truncate_words
+from storage.records import StoryDraft
+
+__all__ = ["NotAFeedError", "ParsedFeed", "normalise_language", "normalise_link", "parse_feed"]
+
+logger = logging.getLogger(__name__)
+
+TITLE_MAX = 300
+SUMMARY_MAX = 1_000
+FALLBACK_TITLE_MAX = 100
+AUTHOR_MAX = 200
+CATEGORY_MAX = 100
+CATEGORIES_MAX = 20
+BOZO_REASON_MAX = 200
+# Clocks drift and some CMSs stamp stories a few minutes ahead; beyond that a
+# future date is a lie that would pin the story to the top of every list.
+FUTURE_TOLERANCE = timedelta(minutes=10)
+# Dates before this are placeholders (epoch 0, "0001-01-01"), not publication times.
+EARLIEST_YEAR = 1990
+
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
+_TRACKING_PARAMS = frozenset({"fbclid", "gclid"})
+# Share buttons and hit counters that feeds embed as <img>: never a story's picture.
+_NON_STORY_IMAGE_RE = re.compile(
+    r"^https?://(?:feeds\.feedburner\.com/~|feedads\.|pixel\.wp\.com/|stats\.wordpress\.com/"
+    r"|www\.google-analytics\.com/|[^/]*doubleclick\.net/)",
+    re.IGNORECASE,
+)
+_IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".bmp", ".svg")
+_URL_UNSAFE_RE = re.compile(r"[\x00-\x20\x7f]")
+# Bounded: attribute matching is quadratic in a tag's length, and no real <img>
+# tag is kilobytes long.
+_IMG_TAG_RE = re.compile(r"<img\b[^>]{0,2000}>", re.IGNORECASE)
+_ATTR_RE = re.compile(r"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""")
+_LANGUAGE_PRIMARY_RE = re.compile(r"[a-z]{2,3}")
+# How an HTML page starts, after any XML declaration, comments and whitespace.
+# A comment's body may not contain "-->", so each comment matches one way only
+# (a lazy ".*?" here backtracks exponentially on a run of comments).
+_HTML_START_RE = re.compile(
+    r"\A\s*+(?:<\?xml[^>]*+>\s*+)?(?:<!--(?:[^-]|-(?!->))*+-->\s*+)*+"
+    r"<(?:!doctype\s+html|html|head|body)\b",
+    re.IGNORECASE,
+)
+_SNIFF_BYTES = 4_096
+
+
+class NotAFeedError(ValueError):
+    """The document is not a feed at all (empty, an HTML page, JSON, garbage)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """One parsed feed document: channel metadata and its items as StoryDraft records.
+
+    ``bozo`` says the document was malformed but still usable; ``bozo_reason``
+    says how, in one short line for logs and the feed's health record.
+    """
+
+    title: str | None
+    link: str | None
+    language: str | None
+    entries: tuple[StoryDraft, ...]
+    bozo: bool
+    bozo_reason: str | None
+
+
+def parse_feed(
+    body: bytes, *, url: str, content_type: str | None = None, now: datetime | None = None
+) -> ParsedFeed:
+    """Parse a feed document fetched from ``url``; raise NotAFeedError if it is not a feed."""
+    now_utc = _as_utc(now) if now is not None else datetime.now(UTC)
+    body = bytes(body)
+    if not body.strip():
+        raise NotAFeedError("empty document")
+    result = _run_feedparser(body, url, content_type)
+    _reject_non_feed(body, result)
+    feed = _mapping(result.get("feed"))
+    feed_language = normalise_language(_text(feed.get("language")))
+    entries = _drafts(_mappings(result.get("entries")), url, feed_language, now_utc)
+    bozo, bozo_reason = _bozo(result)
+    return ParsedFeed(
+        title=_detail_text(feed, "title", TITLE_MAX) or None,
+        link=normalise_link(_text(feed.get("link")), url),
+        language=feed_language,
+        entries=entries,
+        bozo=bozo,
+        bozo_reason=bozo_reason,
+    )
+
+
+def normalise_link(raw: str, base: str) -> str | None:
+    """Return ``raw`` as a canonical absolute http(s) URL, or None if it cannot be one.
+
+    Canonical: resolved against ``base``, scheme and host lower-cased, empty path
+    as "/", fragment and tracking parameters (utm_*, fbclid, gclid) dropped, so
+    the same story reached from a newsletter and from the feed compares equal.
+    """
+    return _absolute_http_url(raw, base, strip_tracking=True)
+
+
+def normalise_language(raw: str) -> str | None:
+    """Return the primary language subtag of ``raw`` ("en-US" → "en"), or None if unusable."""
+    parts = raw.strip().lower().replace("_", "-").split("-")
+    primary = parts[0]
+    if not _LANGUAGE_PRIMARY_RE.fullmatch(primary):
+        return None
+    # Arabic-script Kurdish is Sorani in practice; keep it apart from Kurmanji ("ku").
+    if primary == "ku" and "arab" in parts[1:]:
+        return "ckb"
+    return primary
+
+
+# --- the document --------------------------------------------------------------------------
+
+
+def _run_feedparser(body: bytes, url: str, content_type: str | None) -> Any:
+    """Run feedparser on the bytes, never letting it treat them as a path or URL."""
+    # feedparser.parse(bytes) first tries open(bytes) as a *file name*; a stream never is.
+    stream = io.BytesIO(body)
+    # No declared type behaves like bare bytes: the XML prolog or BOM decides the
+    # charset, UTF-8 by default. Omitting the key would instead make feedparser
+    # assume ISO-8859-1 for undeclared documents (RFC 3023), mangling UTF-8 feeds.
+    headers = {"content-type": content_type or "application/xml", "content-location": url}
+    try:
+        # feedparser's own sanitizer is regex-era and lets script text through
+        # (its test "item_description_crazy" keeps "function executeMe()"); every
+        # string we keep goes through nh3 instead, which drops script content.
+        return feedparser.parse(stream, response_headers=headers, sanitize_html=False)
+    except Exception as error:  # feedparser should never raise; if it does, blame the document
+        raise NotAFeedError(f"unparseable document ({type(error).__name__})") from error
+
+
+def _reject_non_feed(body: bytes, result: Any) -> None:
+    """Raise NotAFeedError unless feedparser recognised a feed or found entries."""
+    has_entries = bool(result.get("entries"))
+    version = _text(result.get("version"))
+    head = _sniff_text(body)
+    if not has_entries and _HTML_START_RE.match(head):
+        raise NotAFeedError("HTML page, not a feed")
+    if version or has_entries:
+        return
+    if head.lstrip().startswith(("{", "[")):
+        raise NotAFeedError("JSON document, not an RSS/Atom feed")
+    _, reason = _bozo(result)
+    detail = f" ({reason})" if reason else ""
+    raise NotAFeedError(f"no RSS/Atom feed found{detail}")
+
+
+def _sniff_text(body: bytes) -> str:
+    """Return the start of the document as text, good enough to recognise HTML or JSON."""
+    head = body[:_SNIFF_BYTES]
+    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if head.startswith(bom):
+            return head[len(bom) :].decode(codec, errors="ignore")
+    return head.decode("latin-1").removeprefix("\xef\xbb\xbf")
+
+
+def _bozo(result: Any) -> tuple[bool, str | None]:
+    """Return whether the document was malformed, and a one-line reason."""
+    if not result.get("bozo"):
+        return False, None
+    error = result.get("bozo_exception")
+    # A non-XML Content-Type (text/html, text/plain) says how the server labels
+    # the feed, not that the document is broken; many healthy feeds are served so.
+    if isinstance(error, feedparser.NonXMLContentType):
+        return False, None
+    if error is None:
+        return True, "malformed document"
+    reason = clean_plain(f"{type(error).__name__}: {error}", BOZO_REASON_MAX)
+    return True, reason
+
+
+# --- the entries ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Keyed:
+    """An entry with what identity needs, worked out before the guid-stability pass."""
+
+    entry: Mapping[str, Any]
+    base: str
+    link: str | None
+    guid: str | None
+
+
+def _drafts(
+    entries: Sequence[Mapping[str, Any]], url: str, feed_language: str | None, now: datetime
+) -> tuple[StoryDraft, ...]:
+    """Return one StoryDraft per usable entry, first occurrence winning on identity clashes."""
+    keyed = [item for item in (_keyed(entry, url) for entry in entries) if item is not None]
+    unstable = _unstable_guids((item.guid, item.link) for item in keyed)
+    drafts: dict[str, StoryDraft] = {}
+    for item in keyed:
+        guid = item.guid if item.guid not in unstable else None
+        try:
+            draft = _draft(item.entry, item.base, item.link, guid, feed_language, now)
+        except Exception:  # one hostile entry must not cost the reader the rest of the feed
+            logger.warning("skipping unparseable feed entry url=%s", url, exc_info=True)
+            continue
+        if draft is not None and draft.identity not in drafts:
+            drafts[draft.identity] = draft
+    return tuple(drafts.values())
+
+
+def _keyed(entry: Mapping[str, Any], url: str) -> _Keyed | None:
+    """Return the entry with its base, canonical link and guid, or None if those fail."""
+    try:
+        base = _entry_base(entry, url)
+        return _Keyed(entry, base, _entry_link(entry, base), _guid(entry))
+    except Exception:  # as in _drafts: skip the entry, keep the feed
+        logger.warning("skipping unparseable feed entry url=%s", url, exc_info=True)
+        return None
+
+
+def _draft(
+    entry: Mapping[str, Any],
+    base: str,
+    link: str | None,
+    guid: str | None,
+    feed_language: str | None,
+    now: datetime,
+) -> StoryDraft | None:
+    """Build one StoryDraft, or None for an entry with nothing to show (no title, link, text)."""
+    summary = _summary(entry)
+    # RSS 2.0 allows description-only items (microblog posts, feedparser's own
+    # test cases); their text is the story, so it also stands in for the title.
+    title = _detail_text(entry, "title", TITLE_MAX) or _fallback_title(summary, link)
+    if not title:
+        return None
+    return StoryDraft(
+        identity=_identity(guid, link, title),
+        title=title,
+        link=link,
+        guid=guid,
+        summary=summary,
+        image_url=_image_url(entry, base),
+        author=_author(entry),
+        categories=_categories(entry),
+        language=_entry_language(entry) or feed_language,
+        published_at=_published_at(entry, now),
+    )
+
+
+def _fallback_title(summary: str, link: str | None) -> str:
+    """Return a stand-in title for an untitled entry: the summary's start, else the link."""
+    if summary:
+        return truncate_words(summary, FALLBACK_TITLE_MAX)
+    return link or ""
+
+
+def _identity(guid: str | None, link: str | None, title: str) -> str:
+    """Return the story's stable key: guid, else link, else a hash of title and link."""
+    if guid:
+        return f"guid:{guid}"
+    if link:
+        return f"link:{link}"
+    digest = hashlib.sha1(f"{title}\n{link or ''}".encode(), usedforsecurity=False)
+    return f"hash:{digest.hexdigest()}"
+
+
+def _guid(entry: Mapping[str, Any]) -> str | None:
+    """Return the entry's guid/id with controls and edge whitespace removed, or None."""
+    guid = clean_plain(_text(entry.get("id")), 10_000)
+    return guid or None
+
+
+def _unstable_guids(pairs: Iterable[tuple[str | None, str | None]]) -> frozenset[str]:
+    """Return guids that this document gives to entries with different links."""
+    links_by_guid: dict[str, set[str | None]] = {}
+    for guid, link in pairs:
+        if guid:
+            links_by_guid.setdefault(guid, set()).add(link)
+    return frozenset(guid for guid, links in links_by_guid.items() if len(links) > 1)
+
+
+def _entry_base(entry: Mapping[str, Any], url: str) -> str:
+    """Return the URL relative references in this entry resolve against (xml:base, else url)."""
+    for key in ("title_detail", "summary_detail"):
+        base = _text(_mapping(entry.get(key)).get("base"))
+        if base:
+            return base
+    return url
+
+
+def _entry_link(entry: Mapping[str, Any], base: str) -> str | None:
+    """Return the entry's canonical link, preferring the publisher's original over a redirect."""
+    # FeedBurner rewrites <link> into a tracking redirect and keeps the real one here.
+    candidates = [_text(entry.get("feedburner_origlink")), _text(entry.get("link"))]
+    candidates += [
+        _text(link.get("href"))
+        for link in _mappings(entry.get("links"))
+        if _text(link.get("rel")) in ("", "alternate")
+    ]
+    for candidate in candidates:
+        link = normalise_link(candidate, base)
+        if link:
+            return link
+    return None
+
+
+def _summary(entry: Mapping[str, Any]) -> str:
+    """Return the entry's summary/description, else its first content block, as plain text."""
+    summary = _detail_text(entry, "summary", SUMMARY_MAX)
+    if summary:
+        return summary
+    for content in _mappings(entry.get("content")):
+        text = _typed_text(_text(content.get("value")), _text(content.get("type")), SUMMARY_MAX)
+        if text:
+            return text
+    return ""
+
+
+def _author(entry: Mapping[str, Any]) -> str | None:
+    """Return the entry's author name as plain text, or None."""
+    name = _text(_mapping(entry.get("author_detail")).get("name")) or _text(entry.get("author"))
+    return clean_plain(name, AUTHOR_MAX) or None
+
+
+def _categories(entry: Mapping[str, Any]) -> tuple[str, ...]:
+    """Return the entry's category names, deduplicated case-insensitively, order kept."""
+    seen: set[str] = set()
+    categories: list[str] = []
+    for tag in _mappings(entry.get("tags")):
+        name = clean_plain(_text(tag.get("label")) or _text(tag.get("term")), CATEGORY_MAX)
+        if name and name.casefold() not in seen:
+            seen.add(name.casefold())
+            categories.append(name)
+            if len(categories) == CATEGORIES_MAX:
+                break
+    return tuple(categories)
+
+
+def _entry_language(entry: Mapping[str, Any]) -> str | None:
+    """Return the entry's own language (dc:language, or xml:lang in scope), or None."""
+    for candidate in (
+        _text(entry.get("language")),
+        _text(_mapping(entry.get("title_detail")).get("language")),
+        _text(_mapping(entry.get("summary_detail")).get("language")),
+    ):
+        language = normalise_language(candidate)
+        if language:
+            return language
+    return None
+
+
+def _published_at(entry: Mapping[str, Any], now: datetime) -> datetime | None:
+    """Return the entry's publication time in UTC, clamped to ``now`` if in the future."""
+    for key in ("published_parsed", "updated_parsed"):
+        # dict.get: FeedParserDict.get("updated_parsed") falls back to published with a warning.
+        value = dict.get(entry, key) if isinstance(entry, dict) else None
+        if value is None:
+            continue
+        moment = _struct_time_to_utc(value, now)
+        if moment is not None:
+            return moment
+    return None
+
+
+def _struct_time_to_utc(value: Any, now: datetime) -> datetime | None:
+    """Convert feedparser's UTC struct_time to an aware datetime, or None if absurd."""
+    try:
+        fields = tuple(int(field) for field in tuple(value)[:6])
+        if len(fields) < 6 or fields[0] < EARLIEST_YEAR:
+            return None
+        if fields[0] > now.year + 1:
+            return now
+        moment = datetime.fromtimestamp(calendar.timegm((*fields, 0, 0, 0)), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+    if moment.year < EARLIEST_YEAR:
+        return None
+    return now if moment > now + FUTURE_TOLERANCE else moment
+
+
+# --- images --------------------------------------------------------------------------------
+
+
+def _image_url(entry: Mapping[str, Any], base: str) -> str | None:
+    """Return the entry's lead image: media:content, media:thumbnail, image links, then <img>."""
+    for candidate in _image_candidates(entry):
+        image = _absolute_http_url(candidate, base, strip_tracking=False)
+        if image and not _NON_STORY_IMAGE_RE.match(image):
+            return image
+    return None
+
+
+def _image_candidates(entry: Mapping[str, Any]) -> Iterator[str]:
+    """Yield possible image URLs in order of preference."""
+    for media in _mappings(entry.get("media_content")):
+        if _is_image_media(media):
+            yield _text(media.get("url"))
+    for thumbnail in _mappings(entry.get("media_thumbnail")):
+        yield _text(thumbnail.get("url"))
+    for link in _mappings(entry.get("links")):
+        if _is_image_link(link):
+            yield _text(link.get("href"))
+    for fragment in _html_fragments(entry):
+        yield from _img_sources(fragment)
+
+
+def _is_image_media(media: Mapping[str, Any]) -> bool:
+    """Say whether a media:content element is an image rather than video or audio."""
+    medium = _text(media.get("medium")).lower()
+    mime = _text(media.get("type")).lower()
+    if medium or mime:
+        return medium == "image" or mime.startswith("image/")
+    return _looks_like_image_url(_text(media.get("url")))
+
+
+def _is_image_link(link: Mapping[str, Any]) -> bool:
+    """Say whether an enclosure or link is an image (typed image/*, or untyped image file)."""
+    mime = _text(link.get("type")).lower()
+    if mime:
+        return mime.startswith("image/")
+    return _text(link.get("rel")) == "enclosure" and _looks_like_image_url(_text(link.get("href")))
+
+
+def _looks_like_image_url(url: str) -> bool:
+    """Say whether a URL's path ends like an image file."""
+    try:
+        path = urlsplit(url).path.lower()
+    except ValueError:
+        return False
+    return path.endswith(_IMAGE_EXTENSIONS)
+
+
+def _html_fragments(entry: Mapping[str, Any]) -> Iterator[str]:
+    """Yield the entry's summary and content HTML, where inline images live."""
+    yield _text(entry.get("summary"))
+    for content in _mappings(entry.get("content")):
+        yield _text(content.get("value"))
+
+
+def _img_sources(fragment: str) -> Iterator[str]:
+    """Yield the src of each <img> in an HTML fragment, skipping 1×1 tracking pixels."""
+    for tag in _IMG_TAG_RE.findall(fragment):
+        attributes = {
+            name.lower(): _unquote_attribute(value) for name, value in _ATTR_RE.findall(tag)
+        }
+        if attributes.get("width") in ("0", "1") or attributes.get("height") in ("0", "1"):
+            continue
+        if attributes.get("src"):
+            yield attributes["src"]
+
+
+def _unquote_attribute(value: str) -> str:
+    """Return an HTML attribute value without quotes and with entities decoded."""
+    return html.unescape(value.strip("\"'"))
+
+
+# --- URLs, text and defensive access to feedparser's dicts ---------------------------------
+
+
+def _absolute_http_url(raw: str, base: str, *, strip_tracking: bool) -> str | None:
+    """Return ``raw`` resolved against ``base`` as a tidy http(s) URL, or None."""
+    candidate = raw.strip()
+    if not candidate:
+        return None
+    # Stray spaces and control characters break Telegram's link parsing; encode them.
+    candidate = _URL_UNSAFE_RE.sub(lambda match: quote(match.group()), candidate)
+    try:
+        parts = urlsplit(candidate)
+        # Only references without a scheme are relative: urljoin would turn
+        # "https://" or "http:page" into the base URL or a path under it.
+        if not parts.scheme:
+            parts = urlsplit(urljoin(base, candidate))
+        host = parts.hostname
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not host:
+        return None
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    netloc = f"{userinfo}@{hostport.lower()}" if userinfo else hostport.lower()
+    query = _without_tracking(parts.query) if strip_tracking else parts.query
+    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+
+
+def _without_tracking(query: str) -> str:
+    """Drop utm_*, fbclid and gclid parameters, leaving the rest byte-for-byte."""
+    kept = []
+    for pair in query.split("&"):
+        key = pair.split("=", 1)[0].lower()
+        if pair and not key.startswith("utm_") and key not in _TRACKING_PARAMS:
+            kept.append(pair)
+    return "&".join(kept)
+
+
+def _detail_text(mapping: Mapping[str, Any], key: str, max_length: int) -> str:
+    """Return ``mapping[key]`` as plain text, stripping tags only if its detail says HTML."""
+    detail = _mapping(mapping.get(f"{key}_detail"))
+    return _typed_text(_text(mapping.get(key)), _text(detail.get("type")), max_length)
+
+
+def _typed_text(value: str, mime: str, max_length: int) -> str:
+    """Return plain text from a value whose declared type is HTML or plain text."""
+    # No type means feedparser copied the value from elsewhere (an Atom entry's
+    # summary taken from its HTML content); RSS's default content model is HTML.
+    if not mime or mime.lower() in _HTML_TYPES:
+        return html_to_text(value, max_length)
+    return clean_plain(value, max_length)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """Return ``moment`` as aware UTC, reading a naive datetime as UTC."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _text(value: Any) -> str:
+    """Return ``value`` if it is a string, else "" (feedparser's values are loosely typed)."""
+    return value if isinstance(value, str) else ""
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """Return ``value`` if it is a dict, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _mappings(value: Any) -> list[Mapping[str, Any]]:
+    """Return the dicts in a list-valued field, ignoring anything else."""
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, dict)]

@@ -1,0 +1,152 @@
+"""Rendering: escaping, length limits, right-to-left isolation, buttons and callback data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.callbacks import Page, decode_page, encode_page, fits, search_page
+from bot.handlers.common import resolve_sections
+from bot.render import (
+    FSI,
+    PDI,
+    escape,
+    isolate,
+    story_list,
+    story_message,
+    time_ago,
+    trim,
+    utf16_len,
+)
+from storage.records import StoryView
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+BAGHDAD = ZoneInfo("Asia/Baghdad")
+NAMES = {"kurdistan": "Kurdistan", "world": "World"}
+
+
+def story(**overrides: object) -> StoryView:
+    values: dict[str, object] = {
+        "id": 42,
+        "title": "Peshmerga & coalition <talks> in \"Erbil\"",
+        "link": "https://www.rudaw.net/english/kurdistan/251120261?a=1&b=2",
+        "summary": "Talks continue.",
+        "image_url": None,
+        "author": None,
+        "categories": ("Kurdistan",),
+        "language": "en",
+        "published_at": NOW - timedelta(hours=3),
+        "first_seen_at": NOW - timedelta(hours=3),
+        "sort_at": NOW - timedelta(hours=3),
+        "sections": ("kurdistan",),
+    }
+    values.update(overrides)
+    return StoryView(**values)  # type: ignore[arg-type]
+
+
+def test_story_message_escapes_feed_text_and_links() -> None:
+    rendered = story_message(story(), now=NOW, zone=BAGHDAD, section_names=NAMES)
+    assert "<b>Peshmerga &amp; coalition &lt;talks&gt; in &quot;Erbil&quot;</b>" in rendered.text
+    assert 'href="https://www.rudaw.net/english/kurdistan/251120261?a=1&amp;b=2"' in rendered.text
+    assert "Kurdistan · 3 h ago, 12:00" in rendered.text  # 09:00 UTC is 12:00 in Baghdad
+    assert rendered.preview_url == story().link
+
+
+def test_story_message_buttons_fit_telegram_limits() -> None:
+    rendered = story_message(
+        story(id=2**31), now=NOW, zone=BAGHDAD, section_names=NAMES, comment_button=True
+    )
+    row = rendered.buttons[0]
+    assert [b.text for b in row] == ["Read", "💬 Comment", "More like this"]
+    assert row[0].url == story().link
+    assert all(fits(b.callback) for b in row if b.callback)
+
+
+def test_breaking_marker() -> None:
+    rendered = story_message(story(), now=NOW, zone=BAGHDAD, section_names=NAMES, breaking=True)
+    assert rendered.text.startswith("🔴 <b>")
+
+
+def test_message_never_exceeds_telegram_limit() -> None:
+    huge = story(title="ک" * 3000, summary="😀" * 5000)
+    rendered = story_message(huge, now=NOW, zone=BAGHDAD, section_names=NAMES)
+    assert utf16_len(rendered.text) <= 4096
+    listing = story_list(
+        "Latest", [huge] * 10, now=NOW, zone=BAGHDAD, section_names=NAMES
+    )
+    assert utf16_len(listing) <= 4096
+
+
+def test_rtl_runs_are_isolated_but_ltr_text_is_untouched() -> None:
+    sorani = "سەرۆکی هەرێمی کوردستان لە بەغدا"
+    assert isolate(sorani) == f"{FSI}{sorani}{PDI}"
+    assert isolate("Erbil 2026") == "Erbil 2026"
+    rendered = story_message(
+        story(title=sorani, summary="ئەمڕۆ 12 کەس"), now=NOW, zone=BAGHDAD, section_names=NAMES
+    )
+    assert f"<b>{FSI}{sorani}{PDI}</b>" in rendered.text
+
+
+def test_story_list_numbers_from_offset_and_links_titles() -> None:
+    text = story_list(
+        "Latest stories",
+        [story(id=1, title="One"), story(id=2, title="Two", link=None)],
+        now=NOW,
+        zone=BAGHDAD,
+        section_names=NAMES,
+        first_number=6,
+    )
+    assert text.startswith("<b>Latest stories</b>")
+    assert '6. <b><a href="' in text
+    assert "7. <b>Two</b>" in text
+
+
+@pytest.mark.parametrize(
+    ("delta", "expected"),
+    [
+        (timedelta(seconds=5), "just now"),
+        (timedelta(minutes=5), "5 min ago"),
+        (timedelta(hours=2), "2 h ago"),
+        (timedelta(days=1, hours=1), "yesterday"),
+        (timedelta(days=3), "3 days ago"),
+        (timedelta(seconds=-30), "just now"),
+    ],
+)
+def test_time_ago(delta: timedelta, expected: str) -> None:
+    assert time_ago(NOW - delta, NOW) == expected
+
+
+def test_trim_cuts_on_words() -> None:
+    assert trim("one two three four five six", 20) == "one two three four…"
+    assert trim("x" * 30, 10) == "x" * 9 + "…"
+    assert trim("short", 10) == "short"
+    assert escape('<a href="x">&') == "&lt;a href=&quot;x&quot;&gt;&amp;"
+
+
+def test_page_callbacks_round_trip_and_fit() -> None:
+    for page in (Page("a", 0), Page("s", 10, "kurdistan"), Page("q", 5, "oil exports")):
+        data = encode_page(page)
+        assert fits(data)
+        assert decode_page(data) == page
+    assert decode_page("pg:x:1:") is None
+    assert decode_page("pg:a:notanumber:") is None
+    assert decode_page("garbage") is None
+
+
+def test_long_search_queries_are_kept_aside_by_digest() -> None:
+    page, digest = search_page("کۆبوونەوەی پەرلەمانی کوردستان لەسەر بودجە", 5)
+    assert digest is not None
+    assert page.kind == "h"
+    assert fits(encode_page(page))
+    short, none = search_page("kirkuk", 0)
+    assert none is None
+    assert short == Page("q", 0, "kirkuk")
+
+
+def test_resolve_sections_accepts_slugs_names_and_multiword_names() -> None:
+    known = {"kurdistan": "Kurdistan", "middle-east": "Middle East", "world": "World"}
+    assert resolve_sections(["Kurdistan", "world"], known) == (["kurdistan", "world"], [])
+    assert resolve_sections(["middle", "east"], known) == (["middle-east"], [])
+    assert resolve_sections(["sport"], known) == ([], ["sport"])
