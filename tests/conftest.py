@@ -36,7 +36,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
                                   "LOG", "DEFAULT", "ADMIN", "WEBHOOK"} or name == "FEEDS":
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
-    yield
+    return
 
 
 async def _postgres_url() -> str:

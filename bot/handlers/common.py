@@ -91,6 +91,11 @@ async def may_manage(update: Update, context: Context) -> bool:
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
 
+def preview(url: str | None) -> LinkPreviewOptions:
+    """A preview of the article itself, or none when the story has no link."""
+    return LinkPreviewOptions(url=url) if url else NO_PREVIEW
+
+
 def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
     """Telegram's inline keyboard for rendered buttons (None for no buttons)."""
     markup = [

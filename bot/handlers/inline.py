@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from telegram import InlineQueryResultArticle, InputTextMessageContent, LinkPreviewOptions, Update
+from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.ext import InlineQueryHandler
 
 from bot.deps import deps
-from bot.handlers.common import Context, keyboard, section_names
+from bot.handlers.common import Context, keyboard, preview, section_names
 from bot.render import section_label, story_message, time_ago, trim
 from storage import stories as story_store
 from storage.clock import utcnow
@@ -53,9 +53,7 @@ async def inline_query(update: Update, context: Context) -> None:
                 input_message_content=InputTextMessageContent(
                     rendered.text,
                     parse_mode="HTML",
-                    link_preview_options=LinkPreviewOptions(url=story.link)
-                    if story.link
-                    else None,
+                    link_preview_options=preview(story.link),
                 ),
                 reply_markup=keyboard(
                     [[b for b in rendered.buttons[0] if b.url]] if rendered.buttons else []

@@ -11,6 +11,7 @@ from bot.handlers.common import (
     Context,
     keyboard,
     may_manage,
+    preview,
     remember_chat,
     section_names,
     thread_of,
@@ -103,7 +104,11 @@ async def _show_story(update: Update, context: Context, story_id: int) -> None:
         zone=zone_of(chat, deps(context)),
         section_names=await section_names(context),
     )
-    await message.reply_html(rendered.text, reply_markup=keyboard(rendered.buttons))
+    await message.reply_html(
+        rendered.text,
+        reply_markup=keyboard(rendered.buttons),
+        link_preview_options=preview(rendered.preview_url),
+    )
 
 
 async def _subscribe_all(update: Update, context: Context) -> None:

@@ -6,8 +6,8 @@ import asyncio
 import gzip
 import hashlib
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 
 from aiohttp import web
 

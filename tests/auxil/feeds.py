@@ -1,0 +1,63 @@
+"""Building small RSS documents for tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from xml.sax.saxutils import escape
+
+
+@dataclass
+class Item:
+    """One RSS item."""
+
+    title: str
+    link: str
+    guid: str | None = None
+    description: str = ""
+    categories: list[str] = field(default_factory=list)
+    published: datetime | None = None
+
+
+def rss(items: list[Item], *, title: str = "Rudaw English", language: str = "en") -> str:
+    """An RSS 2.0 document holding ``items`` in the given order."""
+    parts = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<rss version="2.0"><channel>',
+        f"<title>{escape(title)}</title><link>https://www.rudaw.net/english</link>",
+        f"<language>{language}</language>",
+    ]
+    for item in items:
+        parts.append("<item>")
+        parts.append(f"<title>{escape(item.title)}</title><link>{escape(item.link)}</link>")
+        if item.guid:
+            parts.append(f'<guid isPermaLink="false">{escape(item.guid)}</guid>')
+        if item.description:
+            parts.append(f"<description>{escape(item.description)}</description>")
+        for category in item.categories:
+            parts.append(f"<category>{escape(category)}</category>")
+        if item.published:
+            parts.append(f"<pubDate>{format_datetime(item.published, usegmt=True)}</pubDate>")
+        parts.append("</item>")
+    parts.append("</channel></rss>")
+    return "\n".join(parts)
+
+
+def rudaw_items(count: int, *, now: datetime | None = None, start: int = 0) -> list[Item]:
+    """``count`` plausible Rudaw stories, alternating Kurdistan and World, newest first."""
+    now = now or datetime.now(UTC)
+    topics = ["Kurdistan", "World"]
+    items = []
+    for n in range(start, start + count):
+        items.append(
+            Item(
+                title=f"Story {n}: Erbil and Baghdad talk budget",
+                link=f"https://www.rudaw.net/english/story/{n}",
+                guid=f"rudaw-{n}",
+                description=f"Summary of story {n} about the Peshmerga and oil exports.",
+                categories=[topics[n % 2]],
+                published=now - timedelta(minutes=10 * (count - n)),
+            )
+        )
+    return list(reversed(items))

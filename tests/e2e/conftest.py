@@ -1,0 +1,114 @@
+"""End-to-end fixtures: the real Application against the fake Bot API and a local outlet."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import pytest
+
+from bot.app import running
+from bot.config import Settings, load_settings
+from bot.services import open_services
+from tests.auxil.feed_server import FeedServer
+from tests.auxil.feeds import Item, rss, rudaw_items
+from tests.fake_bot_api import FakeBotApi
+
+HOSTILE_TITLE = 'Oil & gas: <Kirkuk> "deal" signed'
+SORANI_TITLE = "پێشمەرگە و هاوپەیمانان لە هەولێر کۆبوونەوە"
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeBotApi]:
+    """The fake Bot API server."""
+    async with FakeBotApi() as api:
+        yield api
+
+
+@pytest.fixture
+def outlet_items() -> list[Item]:
+    """What the outlet's feed holds when the bot starts: 12 stories, two of them tricky."""
+    items = rudaw_items(10)
+    items.insert(
+        0,
+        Item(
+            HOSTILE_TITLE,
+            "https://www.rudaw.net/english/story/hostile",
+            guid="hostile",
+            description="A <b>tricky</b> & odd one",
+            categories=["Kurdistan"],
+        ),
+    )
+    items.insert(
+        1,
+        Item(
+            SORANI_TITLE,
+            "https://www.rudaw.net/sorani/story/1",
+            guid="ckb-1",
+            description="ئەمڕۆ لە هەولێر",
+            categories=["Kurdistan"],
+        ),
+    )
+    return items
+
+
+@pytest.fixture
+async def outlet(feed_server: FeedServer, outlet_items: list[Item]) -> FeedServer:
+    """The local outlet serving its RSS feed at /english/rss."""
+    feed_server.serve("/english/rss", rss(outlet_items))
+    return feed_server
+
+
+@pytest.fixture
+def bot_settings(
+    fake_api: FakeBotApi, outlet: FeedServer, sqlite_url: str
+) -> Callable[..., Settings]:
+    """Settings pointing at the fakes; keyword arguments override any setting."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "telegram_bot_token": fake_api.token,
+            "telegram_api_url": fake_api.url,
+            "feeds": outlet.url("/english/rss"),
+            "database_url": sqlite_url,
+            "poll_interval": 3600,
+            "default_timezone": "Asia/Baghdad",
+        }
+        values.update(overrides)
+        return load_settings(**values)
+
+    return make
+
+
+async def seed(settings: Settings) -> None:
+    """One ingestion pass, so stories exist before the bot starts."""
+    async with open_services(settings) as services:
+        for feed in services.feeds:
+            await services.poller.poll(feed.id)
+
+
+@pytest.fixture
+async def start_bot(
+    bot_settings: Callable[..., Settings],
+) -> AsyncIterator[Callable[..., AbstractAsyncContextManager[Any]]]:
+    """``async with start_bot(**overrides) as app:`` runs the real Application."""
+
+    def start(**overrides: Any) -> AbstractAsyncContextManager[Any]:
+        return _started(bot_settings(**overrides))
+
+    return start
+
+
+@asynccontextmanager
+async def _started(settings: Settings) -> AsyncIterator[Any]:
+    await seed(settings)
+    async with running(settings) as application:
+        yield application
+
+
+@pytest.fixture
+async def app(start_bot: Callable[..., AbstractAsyncContextManager[Any]]) -> AsyncIterator[Any]:
+    """The bot running in long-polling mode with the outlet's stories stored."""
+    async with start_bot() as application:
+        yield application
