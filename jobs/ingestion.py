@@ -75,9 +75,18 @@ class FeedPoller:
 
     async def poll_due(self, feed_id: int) -> PollReport | None:
         """Poll the feed if its back-off allows it now (the scheduled job's entry point)."""
-        now = self._clock()
+        if feed_id not in self._due:
+            # First tick since start: a back-off (or Retry-After) persisted before a restart
+            # still holds.
+            async with self._sessions() as session:
+                feed = await feed_store.get_feed(session, feed_id)
+            if feed is not None and feed.next_poll_at is not None:
+                self._due[feed_id] = feed.next_poll_at
         due = self._due.get(feed_id)
-        if due is not None and due > now:
+        # Ticks come exactly one interval apart, while `due` was set a few milliseconds after
+        # the previous tick; without this slack a healthy feed would be polled every other tick.
+        slack = timedelta(seconds=min(self._settings.interval * 0.1, 1.0))
+        if due is not None and due > self._clock() + slack:
             return None
         return await self.poll(feed_id)
 
@@ -87,8 +96,6 @@ class FeedPoller:
             feed = await feed_store.get_feed(session, feed_id)
         if feed is None:
             raise LookupError(f"no feed with id {feed_id}")
-        if feed.next_poll_at and feed_id not in self._due:
-            self._due[feed_id] = feed.next_poll_at
         now = self._clock()
         try:
             async with self._fetch_slots:

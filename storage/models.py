@@ -55,6 +55,8 @@ class Story(SQLModel, table=True):
     link: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     title: str = Field(sa_column=Column(Text, nullable=False))
     summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # Title and summary normalised for search (storage.search_text); the index reads this.
+    search_text: str = Field(default="", sa_column=Column(Text, nullable=False))
     image_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     author: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # Categories as the feed gave them, one per line: plain text keeps both engines simple.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,9 +13,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Section, Story, StorySection
 from storage.records import IngestOutcome, StoryDraft, StoryView
+from storage.search_text import query_terms, search_document
 
 _CHUNK = 400  # stays under SQLite's bound-parameter limit with room to spare
-_WORD_RE = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +150,7 @@ async def _insert_story(
         "link": draft.link,
         "title": draft.title,
         "summary": draft.summary,
+        "search_text": search_document(draft.title, draft.summary),
         "image_url": draft.image_url,
         "author": draft.author,
         "categories": "\n".join(draft.categories),
@@ -192,6 +192,7 @@ def _apply_edit(story: Story, draft: StoryDraft, now: datetime) -> bool:
         story.image_url = draft.image_url
         changed = True
     if changed:
+        story.search_text = search_document(story.title, story.summary)
         story.updated_at = now
     return changed
 
@@ -270,11 +271,6 @@ async def latest_stories(
     return await _views(session, stories)
 
 
-def search_terms(query: str) -> list[str]:
-    """The words of a reader's query, lower-cased; punctuation and operators are dropped."""
-    return [w.lower() for w in _WORD_RE.findall(query)][:8]
-
-
 async def search_stories(
     session: AsyncSession, query: str, *, limit: int = 5, offset: int = 0
 ) -> list[StoryView]:
@@ -283,7 +279,7 @@ async def search_stories(
     Words are matched through the full-text index (FTS5 on SQLite, tsvector on PostgreSQL);
     a reader's text never becomes query syntax, so quotes or operators in it are harmless.
     """
-    terms = search_terms(query)
+    terms = query_terms(query)
     if not terms:
         return []
     dialect = session.get_bind().dialect.name
@@ -294,7 +290,7 @@ async def search_stories(
             "ORDER BY id DESC LIMIT :limit OFFSET :offset"
         ).bindparams(q=tsquery, limit=limit, offset=offset)
     else:
-        match = " ".join('"' + t.replace('"', "") + '"*' for t in terms)
+        match = " ".join(f'"{t}"*' for t in terms)
         id_query = text(
             "SELECT rowid FROM story_fts WHERE story_fts MATCH :q "
             "ORDER BY rowid DESC LIMIT :limit OFFSET :offset"

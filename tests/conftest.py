@@ -32,10 +32,27 @@ def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     # Settings read the environment and .env: tests start from nothing but what they set.
     for name in list(os.environ):
-        if name.split("_")[0] in {"TELEGRAM", "FEEDS", "DATABASE", "POLL", "PUSH", "FETCH",
-                                  "LOG", "DEFAULT", "ADMIN", "WEBHOOK"} or name == "FEEDS":
+        if (
+            name.split("_")[0]
+            in {
+                "TELEGRAM",
+                "FEEDS",
+                "DATABASE",
+                "POLL",
+                "PUSH",
+                "FETCH",
+                "LOG",
+                "DEFAULT",
+                "ADMIN",
+                "WEBHOOK",
+            }
+            or name == "FEEDS"
+        ):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+    # PTB 22 warns when code reads RetryAfter.retry_after as seconds; with warnings as errors
+    # that warning would replace the RetryAfter itself. Opt in to the timedelta form.
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
     return
 
 

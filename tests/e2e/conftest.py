@@ -24,6 +24,7 @@ async def fake_api() -> AsyncIterator[FakeBotApi]:
     """The fake Bot API server."""
     async with FakeBotApi() as api:
         yield api
+    assert api.internal_errors == [], "the fake Bot API itself failed"
 
 
 @pytest.fixture
@@ -62,16 +63,16 @@ async def outlet(feed_server: FeedServer, outlet_items: list[Item]) -> FeedServe
 
 @pytest.fixture
 def bot_settings(
-    fake_api: FakeBotApi, outlet: FeedServer, sqlite_url: str
+    fake_api: FakeBotApi, outlet: FeedServer, database_url: str
 ) -> Callable[..., Settings]:
-    """Settings pointing at the fakes; keyword arguments override any setting."""
+    """Settings pointing at the fakes (on SQLite and on PostgreSQL); keywords override."""
 
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "telegram_bot_token": fake_api.token,
             "telegram_api_url": fake_api.url,
             "feeds": outlet.url("/english/rss"),
-            "database_url": sqlite_url,
+            "database_url": database_url,
             "poll_interval": 3600,
             "default_timezone": "Asia/Baghdad",
         }

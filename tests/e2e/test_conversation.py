@@ -261,9 +261,7 @@ async def test_forum_topic_subscription_is_per_topic(app: Any, fake_api: FakeBot
     assert await subscriptions_of(app, forum.id) == set()
 
 
-async def test_blocking_the_bot_marks_the_chat_inactive(
-    app: Any, fake_api: FakeBotApi, sqlite_url: str
-) -> None:
+async def test_blocking_the_bot_marks_the_chat_inactive(app: Any, fake_api: FakeBotApi) -> None:
     user = fake_api.add_user()
     await ask(fake_api, user, "/subscribe")
     fake_api.chat_member_update(fake_api.private_chat(user), user, "member", "kicked")

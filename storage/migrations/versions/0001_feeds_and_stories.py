@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("link", sa.Text(), nullable=True),
         sa.Column("title", sa.Text(), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False, server_default=""),
+        sa.Column("search_text", sa.Text(), nullable=False, server_default=""),
         sa.Column("image_url", sa.Text(), nullable=True),
         sa.Column("author", sa.Text(), nullable=True),
         sa.Column("categories", sa.Text(), nullable=False, server_default=""),
@@ -83,30 +84,30 @@ def upgrade() -> None:
         # 'simple' keeps every language's words as they are: no English stemming of Kurdish.
         op.execute(
             "ALTER TABLE story ADD COLUMN search_vector tsvector GENERATED ALWAYS AS "
-            "(to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(summary, ''))) STORED"
+            "(to_tsvector('simple', search_text)) STORED"
         )
         op.execute("CREATE INDEX ix_story_search ON story USING gin (search_vector)")
     else:
-        # External-content FTS5 index kept in step by triggers; prefix indexes make the
-        # prefix queries of inline mode cheap.
+        # External-content FTS5 index over the normalised text, kept in step by triggers;
+        # prefix indexes make the prefix queries of inline mode cheap.
         op.execute(
-            "CREATE VIRTUAL TABLE story_fts USING fts5(title, summary, content='story', "
-            "content_rowid='id', tokenize='unicode61 remove_diacritics 2', prefix='2 3')"
+            "CREATE VIRTUAL TABLE story_fts USING fts5(search_text, content='story', "
+            "content_rowid='id', tokenize='unicode61 remove_diacritics 0', prefix='2 3')"
         )
         op.execute(
             "CREATE TRIGGER story_fts_insert AFTER INSERT ON story BEGIN "
-            "INSERT INTO story_fts(rowid, title, summary) VALUES (new.id, new.title, new.summary); END"
+            "INSERT INTO story_fts(rowid, search_text) VALUES (new.id, new.search_text); END"
         )
         op.execute(
             "CREATE TRIGGER story_fts_delete AFTER DELETE ON story BEGIN "
-            "INSERT INTO story_fts(story_fts, rowid, title, summary) "
-            "VALUES ('delete', old.id, old.title, old.summary); END"
+            "INSERT INTO story_fts(story_fts, rowid, search_text) "
+            "VALUES ('delete', old.id, old.search_text); END"
         )
         op.execute(
-            "CREATE TRIGGER story_fts_update AFTER UPDATE OF title, summary ON story BEGIN "
-            "INSERT INTO story_fts(story_fts, rowid, title, summary) "
-            "VALUES ('delete', old.id, old.title, old.summary); "
-            "INSERT INTO story_fts(rowid, title, summary) VALUES (new.id, new.title, new.summary); END"
+            "CREATE TRIGGER story_fts_update AFTER UPDATE OF search_text ON story BEGIN "
+            "INSERT INTO story_fts(story_fts, rowid, search_text) "
+            "VALUES ('delete', old.id, old.search_text); "
+            "INSERT INTO story_fts(rowid, search_text) VALUES (new.id, new.search_text); END"
         )
 
 
