@@ -9,6 +9,7 @@ from storage.records import StoryDraft
 
 _NOT_SLUG = re.compile(r"[^\w-]+", re.UNICODE)
 _DASHES = re.compile(r"-{2,}")
+MAX_SLUG_BYTES = 40
 
 
 def section_slug(name: str) -> str:
@@ -17,8 +18,10 @@ def section_slug(name: str) -> str:
     Letters of every script are kept, so a Sorani section stays readable as a slug.
     """
     folded = unicodedata.normalize("NFKC", name).strip().lower()
-    slug = _NOT_SLUG.sub("-", folded.replace("_", "-"))
-    return _DASHES.sub("-", slug).strip("-")[:48]
+    slug = _DASHES.sub("-", _NOT_SLUG.sub("-", folded.replace("_", "-"))).strip("-")
+    # Slugs travel in callback data (64 bytes in all): keep them to 40 bytes of UTF-8.
+    encoded = slug.encode()[:MAX_SLUG_BYTES]
+    return encoded.decode(errors="ignore").strip("-")
 
 
 def sections_for_item(

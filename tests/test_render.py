@@ -30,7 +30,7 @@ NAMES = {"kurdistan": "Kurdistan", "world": "World"}
 def story(**overrides: object) -> StoryView:
     values: dict[str, object] = {
         "id": 42,
-        "title": "Peshmerga & coalition <talks> in \"Erbil\"",
+        "title": 'Peshmerga & coalition <talks> in "Erbil"',
         "link": "https://www.rudaw.net/english/kurdistan/251120261?a=1&b=2",
         "summary": "Talks continue.",
         "image_url": None,
@@ -73,9 +73,7 @@ def test_message_never_exceeds_telegram_limit() -> None:
     huge = story(title="ک" * 3000, summary="😀" * 5000)
     rendered = story_message(huge, now=NOW, zone=BAGHDAD, section_names=NAMES)
     assert utf16_len(rendered.text) <= 4096
-    listing = story_list(
-        "Latest", [huge] * 10, now=NOW, zone=BAGHDAD, section_names=NAMES
-    )
+    listing = story_list("Latest", [huge] * 10, now=NOW, zone=BAGHDAD, section_names=NAMES)
     assert utf16_len(listing) <= 4096
 
 
@@ -150,3 +148,16 @@ def test_resolve_sections_accepts_slugs_names_and_multiword_names() -> None:
     assert resolve_sections(["Kurdistan", "world"], known) == (["kurdistan", "world"], [])
     assert resolve_sections(["middle", "east"], known) == (["middle-east"], [])
     assert resolve_sections(["sport"], known) == ([], ["sport"])
+
+
+def test_section_toggles_fit_callback_data_for_long_sorani_names() -> None:
+    from bot.handlers.subscriptions import sections_keyboard
+    from jobs.sections import section_slug
+
+    long_names = ["هەواڵەکانی کوردستان و عێراق و ناوچەکە و جیهان", "World " * 20]
+    names = {section_slug(n): n for n in long_names}
+    rows = sections_keyboard(set(), names)
+    data = [b.callback for row in rows for b in row if b.callback]
+    assert len(data) == 3
+    assert all(fits(d) for d in data)
+    assert all(fits(encode_page(Page("s", 995, slug))) for slug in names)

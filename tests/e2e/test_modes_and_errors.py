@@ -98,3 +98,17 @@ async def test_bot_token_never_reaches_the_logs(
     assert "getUpdates" in err or "getMe" in err  # DEBUG logging really was on
     assert fake_api.token not in out + err
     assert "[REDACTED]" in err
+
+
+async def test_check_reaches_feeds_and_the_bot_api(
+    bot_settings: Callable[..., Any], fake_api: FakeBotApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.checks import run_checks
+
+    assert await run_checks(bot_settings()) == 0
+    out = capsys.readouterr().out
+    assert "Feed http://127.0.0.1" in out and "OK — 'Rudaw English': 12 items" in out
+    assert "Telegram Bot API: OK — @newsbot_test_bot" in out
+
+    assert await run_checks(bot_settings(telegram_bot_token="999:WRONG")) == 1
+    assert "Telegram Bot API: FAILED" in capsys.readouterr().out
