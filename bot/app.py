@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 from collections.abc import AsyncIterator
 from typing import Any
@@ -78,9 +79,7 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
             updater = application.updater
             assert updater is not None
             if settings.webhook_url:
-                secret = (
-                    settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-                )
+                secret = _webhook_secret(settings)
                 await updater.start_webhook(
                     listen=settings.webhook_listen,
                     port=settings.webhook_port,
@@ -107,6 +106,17 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
             if application.running:
                 await application.stop()
             await application.shutdown()
+
+
+def _webhook_secret(settings: Settings) -> str:
+    """WEBHOOK_SECRET, or a fresh random one: a webhook must never act on forged requests."""
+    if settings.webhook_secret:
+        return settings.webhook_secret.get_secret_value()
+    log.warning(
+        "WEBHOOK_SECRET is not set: using a random secret for this run; set it when several "
+        "instances share the webhook"
+    )
+    return secrets.token_urlsafe(32)
 
 
 async def _serve_until_signal(settings: Settings) -> None:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 MAX_CALLBACK_BYTES = 64
+# Paging deeper than this is not reading news; it also keeps forged offsets harmless.
+MAX_OFFSET = 10_000
+_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,17 +35,21 @@ def decode_page(data: str) -> Page | None:
     parts = data.split(":", 3)
     if len(parts) != 4 or parts[0] != "pg" or parts[1] not in ("a", "s", "q", "h"):
         return None
-    try:
-        offset = int(parts[2])
-    except ValueError:
+    if not _NUMBER.fullmatch(parts[2]):
         return None
-    return Page(parts[1], max(0, offset), parts[3])
+    return Page(parts[1], min(int(parts[2]), MAX_OFFSET), parts[3])
+
+
+def parse_id(text: str) -> int | None:
+    """A story id from callback data or a deep link, or None for anything else."""
+    return int(text) if _NUMBER.fullmatch(text) else None
 
 
 def search_page(query: str, offset: int) -> tuple[Page, str | None]:
     """A page for a search; the second value is a digest when the query must be kept aside."""
     page = Page("q", offset, query)
-    if len(f"pg:q:{offset}:{query}".encode()) <= MAX_CALLBACK_BYTES:
+    # Checked at the deepest offset, so that every later "Next ›" of this search fits too.
+    if len(f"pg:q:{MAX_OFFSET}:{query}".encode()) <= MAX_CALLBACK_BYTES:
         return page, None
     digest = hashlib.sha1(query.encode()).hexdigest()[:12]
     return Page("h", offset, digest), digest

@@ -19,6 +19,12 @@ from storage.migrate import current_revision, head_revision, upgrade_database
 from storage.records import StoryView
 
 
+def _positive_count(raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number from 1 to 1000")
+    return int(raw)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbot",
@@ -46,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
         "searches titles and summaries.",
     )
     latest.add_argument("query", nargs="*", metavar="QUERY", help="a section or search words")
-    latest.add_argument("-n", type=int, default=10, metavar="N", help="how many (default 10)")
+    latest.add_argument(
+        "-n", type=_positive_count, default=10, metavar="N", help="how many (default 10)"
+    )
     commands.add_parser(
         "check",
         help="validate the configuration, reach every feed and the Bot API",

@@ -128,6 +128,16 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's own rule for secret_token; anything else fails setWebhook at start.
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("it may hold only letters, digits, _ and - (1 to 256 of them)")
+        return value
+
     @field_validator("telegram_api_url")
     @classmethod
     def _check_api_url(cls, value: str) -> str:

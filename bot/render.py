@@ -15,9 +15,7 @@ from zoneinfo import ZoneInfo
 
 from storage.records import StoryView
 
-MAX_MESSAGE = 4096
 SUMMARY_PUSH = 500
-SUMMARY_LIST = 0
 # Telegram counts message length in UTF-16 code units after entities are parsed.
 _SAFE_BUDGET = 3900
 

@@ -15,7 +15,7 @@ from jobs.fetching import create_feed_session
 from jobs.ingestion import FeedPoller, PollSettings, StoryHandoff
 from storage import feeds as feed_store
 from storage.clock import utcnow
-from storage.engine import SessionFactory, create_engine, create_session_factory
+from storage.engine import SessionFactory, create_engine, create_session_factory, writing
 from storage.feeds import FeedView
 from storage.migrate import upgrade_database
 
@@ -66,7 +66,7 @@ async def open_services(
     try:
         await upgrade_database(engine)
         sessions = create_session_factory(engine)
-        async with sessions() as session, session.begin():
+        async with writing(sessions) as session:
             feeds = await feed_store.register_feeds(
                 session, [(f.url, f.section) for f in settings.feeds], utcnow()
             )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import aiohttp
+from sqlalchemy.exc import SQLAlchemyError
 
 from jobs.feed_parsing import NotAFeedError, ParsedFeed, parse_feed
 from jobs.fetching import FetchError, FetchResult, fetch_feed
@@ -20,7 +21,7 @@ from jobs.sections import sections_for_item
 from storage import feeds as feed_store
 from storage import stories as story_store
 from storage.clock import utcnow
-from storage.engine import SessionFactory
+from storage.engine import SessionFactory, writing
 from storage.feeds import FeedView
 from storage.records import IngestOutcome
 
@@ -129,7 +130,7 @@ class FeedPoller:
     ) -> PollReport:
         self._due[feed.id] = now + timedelta(seconds=self._settings.interval)
         if feed.consecutive_failures:
-            async with self._sessions() as session, session.begin():
+            async with writing(self._sessions) as session:
                 await feed_store.record_poll_success(
                     session,
                     feed.id,
@@ -153,7 +154,7 @@ class FeedPoller:
         )
         next_at = now + timedelta(seconds=delay)
         self._due[feed.id] = next_at
-        async with self._sessions() as session, session.begin():
+        async with writing(self._sessions) as session:
             await feed_store.record_poll_failure(
                 session, feed.id, now=now, error=error, next_poll_at=next_at
             )
@@ -178,18 +179,24 @@ class FeedPoller:
             push_cutoff=now - timedelta(seconds=self._settings.push_max_age),
             now=now,
         )
-        async with self._sessions() as session, session.begin():
-            await story_store.remember_sections(session, names, now)
-            outcome = await story_store.store_feed_items(session, feed.id, items, policy)
-            await feed_store.record_poll_success(
-                session,
-                feed.id,
-                now=now,
-                etag=fetched.etag,
-                last_modified=fetched.last_modified,
-                title=parsed.title,
-                next_poll_at=None,
-            )
+        try:
+            async with writing(self._sessions) as session:
+                await story_store.remember_sections(session, names, now)
+                outcome = await story_store.store_feed_items(session, feed.id, items, policy)
+                await feed_store.record_poll_success(
+                    session,
+                    feed.id,
+                    now=now,
+                    etag=fetched.etag,
+                    last_modified=fetched.last_modified,
+                    title=parsed.title,
+                    next_poll_at=None,
+                )
+        except SQLAlchemyError as exc:
+            # Nothing of this poll was kept; back off like any failure instead of retrying
+            # the same rows every tick.
+            log.exception("feed=%s could not be stored", feed.url)
+            return await self._failed(feed, f"storage error: {type(exc).__name__}", now, None)
         self._due[feed.id] = now + timedelta(seconds=self._settings.interval)
         if feed.consecutive_failures:
             log.info("feed=%s recovered after %d failures", feed.url, feed.consecutive_failures)

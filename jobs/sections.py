@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -19,9 +20,13 @@ def section_slug(name: str) -> str:
     """
     folded = unicodedata.normalize("NFKC", name).strip().lower()
     slug = _DASHES.sub("-", _NOT_SLUG.sub("-", folded.replace("_", "-"))).strip("-")
-    # Slugs travel in callback data (64 bytes in all): keep them to 40 bytes of UTF-8.
-    encoded = slug.encode()[:MAX_SLUG_BYTES]
-    return encoded.decode(errors="ignore").strip("-")
+    # Slugs travel in callback data (64 bytes in all): keep them to 40 bytes of UTF-8, and
+    # give a shortened one a digest of the full name so that two long names never merge.
+    if len(slug.encode()) <= MAX_SLUG_BYTES:
+        return slug
+    digest = hashlib.sha1(slug.encode()).hexdigest()[:6]
+    head = slug.encode()[: MAX_SLUG_BYTES - 7].decode(errors="ignore").strip("-")
+    return f"{head}-{digest}"
 
 
 def sections_for_item(

@@ -43,10 +43,19 @@ async def touch_chat(
     """Create the chat on first contact, refresh its title; ``reactivate`` after /start."""
     chat = await session.get(Chat, chat_id)
     if chat is None:
-        chat = Chat(
-            id=chat_id, type=type, title=title, language=language, created_at=now, updated_at=now
-        )
-        session.add(chat)
+        # Two first updates from one chat can race (concurrent handlers, several instances).
+        values = {
+            "id": chat_id,
+            "type": type,
+            "title": title,
+            "language": language,
+            "active": True,
+            "created_at": now,
+            "updated_at": now,
+        }
+        await session.exec(_insert(session)(Chat).values(values).on_conflict_do_nothing())
+        chat = await session.get(Chat, chat_id)
+        assert chat is not None
     else:
         if title is not None and chat.title != title:
             chat.title = title
@@ -150,11 +159,38 @@ async def replace_all_with(
     return await subscribe(session, chat_id, sections, now, thread_id)
 
 
-async def count_chats(session: AsyncSession) -> tuple[int, int]:
-    """``(active, inactive)`` chats."""
-    rows = (await session.exec(select(Chat.active))).all()
-    active = sum(1 for a in rows if a)
-    return active, len(rows) - active
+async def move_chat(session: AsyncSession, old_id: int, new_id: int, now: datetime) -> bool:
+    """A group became a supergroup: carry its settings and subscriptions to the new id.
+
+    Telegram announces a migration twice (in the old and the new chat); the second call
+    finds nothing left to move. Returns True when something moved.
+    """
+    old = await session.get(Chat, old_id)
+    if old is None:
+        return False
+    new = await session.get(Chat, new_id)
+    if new is None:
+        new = Chat(
+            id=new_id,
+            type="supergroup",
+            title=old.title,
+            language=old.language,
+            timezone=old.timezone,
+            active=True,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(new)
+        await session.flush()
+    rows = (await session.exec(select(Subscription).where(Subscription.chat_id == old_id))).all()
+    moved = [
+        {"chat_id": new_id, "thread_id": s.thread_id, "section": s.section, "created_at": now}
+        for s in rows
+    ]
+    if moved:
+        await session.exec(_insert(session)(Subscription).values(moved).on_conflict_do_nothing())
+    await forget_chat(session, old_id)
+    return True
 
 
 async def forget_chat(session: AsyncSession, chat_id: int) -> bool:

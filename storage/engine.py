@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -10,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SessionFactory = async_sessionmaker[AsyncSession]
+_WRITE_OPTION = "newsbot_write"
 
 _SQLITE_PRAGMAS = (
     # WAL lets readers (a /latest) proceed while a writer (ingestion) commits.
@@ -46,9 +49,13 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock up front: a read-then-write transaction can then
-        # wait on busy_timeout instead of failing with "database is locked" mid-way.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A write unit (see `writing`) takes the write lock up front, so its read-then-write
+        # waits on busy_timeout instead of failing with "database is locked" mid-way. Reads
+        # stay deferred and read the WAL snapshot without waiting for any writer.
+        if connection.get_execution_options().get(_WRITE_OPTION):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
@@ -56,6 +63,13 @@ def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
-def backend_name(engine: AsyncEngine) -> str:
-    """``sqlite`` or ``postgresql``."""
-    return engine.dialect.name
+@asynccontextmanager
+async def writing(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """One write transaction: committed on exit, rolled back on error.
+
+    Every unit of work that writes goes through here, so that on SQLite it takes the write
+    lock before its first read (PostgreSQL ignores the flag).
+    """
+    async with sessions() as session, session.begin():
+        await session.connection(execution_options={_WRITE_OPTION: True})
+        yield session

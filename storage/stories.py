@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Select, func, or_, text
@@ -15,6 +16,8 @@ from storage.models import Section, Story, StorySection
 from storage.records import IngestOutcome, StoryDraft, StoryView
 from storage.search_text import query_terms, search_document
 
+SEARCH_WINDOW = 500
+MAX_KEY_LENGTH = 2000
 _CHUNK = 400  # stays under SQLite's bound-parameter limit with room to spare
 
 
@@ -70,6 +73,16 @@ async def _existing(session: AsyncSession, drafts: Sequence[StoryDraft]) -> list
     return list(found.values())
 
 
+def _fit_for_index(draft: StoryDraft) -> StoryDraft:
+    """Keep unique keys within what a btree index takes (PostgreSQL refuses ~2.7 kB)."""
+    if len(draft.identity) > MAX_KEY_LENGTH:
+        digest = hashlib.sha1(draft.identity.encode()).hexdigest()
+        draft = replace(draft, identity=f"hash:{digest}")
+    if draft.link and len(draft.link) > MAX_KEY_LENGTH:
+        draft = replace(draft, link=None)  # no reader's client would open it anyway
+    return draft
+
+
 def _sort_key(draft: StoryDraft) -> tuple[int, float]:
     # Oldest first, so that ids grow with time and "ORDER BY id DESC" reads newest first.
     return (0, draft.published_at.timestamp()) if draft.published_at else (1, 0.0)
@@ -87,6 +100,7 @@ async def store_feed_items(
     (so a guid that changes, or an article in several feeds, is never stored twice). Does
     not commit.
     """
+    items = [(_fit_for_index(d), sections) for d, sections in items]
     drafts = [d for d, _ in items]
     by_identity: dict[str, Story] = {}
     by_link: dict[str, Story] = {}
@@ -111,9 +125,10 @@ async def store_feed_items(
         assert story.id is not None
         if inserted:
             (new if story.push_state == "pending" else backlog).append(story)
-        elif story.id in classified:
-            # A second item of this document mapping to the same story (shared link) must
-            # not overwrite the first, or the title would flip-flop on every poll.
+        elif story.id in classified or story.feed_id not in (feed_id, None):
+            # Another item of this document, or another feed carrying the same article with
+            # its own wording: only the story's own feed edits it, or the text would
+            # flip-flop (and count as an edit) on every poll.
             pass
         elif _apply_edit(story, draft, policy.now):
             updated.append(story)
@@ -282,19 +297,26 @@ async def search_stories(
     terms = query_terms(query)
     if not terms:
         return []
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        tsquery = " & ".join(f"{t}:*" for t in terms)
-        id_query = text(
+    # Ids grow with first-seen time, so the index hands back the most recent matches cheaply;
+    # within that window the page is ordered by publication time like /latest. The window
+    # keeps a common word from sorting every one of its matches.
+    window = offset + limit + SEARCH_WINDOW
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = (
             "SELECT id FROM story WHERE search_vector @@ to_tsquery('simple', :q) "
-            "ORDER BY id DESC LIMIT :limit OFFSET :offset"
-        ).bindparams(q=tsquery, limit=limit, offset=offset)
+            "ORDER BY id DESC LIMIT :window"
+        )
+        match = " & ".join(f"{t}:*" for t in terms)
     else:
-        match = " ".join(f'"{t}"*' for t in terms)
-        id_query = text(
+        candidates = (
             "SELECT rowid FROM story_fts WHERE story_fts MATCH :q "
-            "ORDER BY rowid DESC LIMIT :limit OFFSET :offset"
-        ).bindparams(q=match, limit=limit, offset=offset)
+            "ORDER BY rowid DESC LIMIT :window"
+        )
+        match = " ".join(f'"{t}"*' for t in terms)
+    id_query = text(
+        f"SELECT id FROM story WHERE id IN ({candidates}) "
+        "ORDER BY sort_at DESC, id DESC LIMIT :limit OFFSET :offset"
+    ).bindparams(q=match, window=window, limit=limit, offset=offset)
     ids = [row[0] for row in (await session.exec(id_query)).all()]  # type: ignore[call-overload]
     if not ids:
         return []
@@ -302,11 +324,6 @@ async def search_stories(
         s.id: s for s in (await session.exec(select(Story).where(col(Story.id).in_(ids)))).all()
     }
     return await _views(session, [stories[i] for i in ids if i in stories])
-
-
-async def count_stories(session: AsyncSession) -> int:
-    """How many stories are stored."""
-    return int((await session.exec(select(func.count()).select_from(Story))).one())
 
 
 async def list_sections(session: AsyncSession) -> list[tuple[str, str]]:

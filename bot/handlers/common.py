@@ -25,6 +25,7 @@ from storage import chats as chat_store
 from storage import stories as story_store
 from storage.chats import ChatView
 from storage.clock import utcnow
+from storage.engine import writing
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ async def remember_chat(update: Update, context: Context, *, reactivate: bool = 
     user = update.effective_user
     language = user.language_code if user and chat.type == ChatType.PRIVATE else None
     title = chat.title or chat.full_name
-    async with deps(context).sessions() as session, session.begin():
+    async with writing(deps(context).sessions) as session:
         return await chat_store.touch_chat(
             session,
             chat.id,

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.ext import InlineQueryHandler
 
+from bot.callbacks import MAX_OFFSET, parse_id
 from bot.deps import deps
 from bot.handlers.common import Context, keyboard, preview, section_names
 from bot.render import section_label, story_message, time_ago, trim
@@ -20,10 +21,7 @@ async def inline_query(update: Update, context: Context) -> None:
     """Latest stories for an empty query, else a search; paged with Telegram's offset."""
     query = update.inline_query
     assert query is not None
-    try:
-        offset = max(0, int(query.offset or 0))
-    except ValueError:
-        offset = 0
+    offset = min(parse_id(query.offset) or 0, MAX_OFFSET)
     text = query.query.strip()[:200]
     async with deps(context).sessions() as session:
         if text:

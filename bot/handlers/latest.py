@@ -8,7 +8,7 @@ from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.callbacks import Page, decode_page, encode_page, search_page
+from bot.callbacks import MAX_OFFSET, Page, decode_page, encode_page, parse_id, search_page
 from bot.deps import deps
 from bot.handlers.common import (
     NO_PREVIEW,
@@ -38,8 +38,9 @@ class ListPage:
     buttons: list[list[Button]]
 
 
-async def _fetch(context: Context, page: Page, query: str) -> tuple[list[StoryView], str]:
-    names = await section_names(context)
+async def _fetch(
+    context: Context, page: Page, query: str, names: dict[str, str]
+) -> tuple[list[StoryView], str]:
     async with deps(context).sessions() as session:
         if page.kind == "s":
             stories = await story_store.latest_stories(
@@ -61,10 +62,10 @@ async def _fetch(context: Context, page: Page, query: str) -> tuple[list[StoryVi
 
 async def render_page(context: Context, chat_id: int, page: Page, query: str = "") -> ListPage:
     """The stories of one page, newest first, with ‹ Newer / Next › where there is more."""
-    stories, heading = await _fetch(context, page, query)
+    names = await section_names(context)
+    stories, heading = await _fetch(context, page, query, names)
     async with deps(context).sessions() as session:
         chat = await chat_store.get_chat(session, chat_id)
-    names = await section_names(context)
     if not stories:
         if page.kind in ("q", "h"):
             text = f"No stories match “{escape(query)}”. Try another word, or send /latest."
@@ -84,7 +85,7 @@ async def render_page(context: Context, chat_id: int, page: Page, query: str = "
     if page.offset > 0:
         newer = Page(page.kind, max(0, page.offset - PAGE_SIZE), page.arg)
         row.append(Button("‹ Newer", callback=encode_page(newer)))
-    if more:
+    if more and page.offset + PAGE_SIZE <= MAX_OFFSET:
         row.append(
             Button(
                 "Next ›", callback=encode_page(Page(page.kind, page.offset + PAGE_SIZE, page.arg))
@@ -178,9 +179,8 @@ async def more_like_this(update: Update, context: Context) -> None:
     """ "More like this": the latest stories of the story's first section."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    try:
-        story_id = int(query.data.removeprefix("mo:"))
-    except ValueError:
+    story_id = parse_id(query.data.removeprefix("mo:"))
+    if story_id is None:
         await query.answer()
         return
     async with deps(context).sessions() as session:
@@ -225,6 +225,7 @@ HANDLERS = [
 
 FALLBACK_HANDLERS = [
     MessageHandler(
-        filters.ChatType.PRIVATE & ~filters.COMMAND & filters.UpdateType.MESSAGE, stray_text
+        filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.REPLY & filters.UpdateType.MESSAGE,
+        stray_text,
     ),
 ]

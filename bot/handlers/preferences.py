@@ -23,6 +23,7 @@ from bot.handlers.subscriptions import describe
 from bot.render import Button, escape
 from storage import chats as chat_store
 from storage.clock import utcnow
+from storage.engine import writing
 
 # Where the outlet's readers mostly live: the region and its diaspora.
 COMMON_ZONES = (
@@ -103,7 +104,7 @@ async def timezone_command(update: Update, context: Context) -> None:
             "<code>Asia/Baghdad</code> or <code>Europe/Berlin</code>."
         )
         return
-    async with deps(context).sessions() as session, session.begin():
+    async with writing(deps(context).sessions) as session:
         await chat_store.set_timezone(session, update.effective_chat.id, zone, utcnow())
     local = datetime.now(zoneinfo.ZoneInfo(zone))
     await message.reply_html(f"🕒 Time zone set to <b>{escape(zone)}</b> (now {local:%H:%M}).")
@@ -122,7 +123,7 @@ async def timezone_button(update: Update, context: Context) -> None:
         await query.answer("In groups, only admins can change the time zone.", show_alert=True)
         return
     await remember_chat(update, context)
-    async with deps(context).sessions() as session, session.begin():
+    async with writing(deps(context).sessions) as session:
         await chat_store.set_timezone(session, chat.id, zone, utcnow())
     await query.answer(f"Time zone: {zone}")
     if isinstance(query.message, Message):
@@ -172,7 +173,7 @@ async def forget_button(update: Update, context: Context) -> None:
     if query.data != "fg:yes":
         await query.edit_message_text("Nothing was deleted.")
         return
-    async with deps(context).sessions() as session, session.begin():
+    async with writing(deps(context).sessions) as session:
         await chat_store.forget_chat(session, chat.id)
     await query.edit_message_text(
         "🗑 Done: everything stored about this chat is deleted. Send /start to begin again."

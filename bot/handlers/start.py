@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import Page
+from bot.callbacks import Page, parse_id
 from bot.deps import deps
 from bot.handlers.common import (
     Context,
@@ -23,6 +23,7 @@ from bot.render import Button, escape, story_message
 from storage import chats as chat_store
 from storage import stories as story_store
 from storage.clock import utcnow
+from storage.engine import writing
 from storage.models import ALL_SECTIONS
 
 WELCOME = (
@@ -74,8 +75,9 @@ async def start_command(update: Update, context: Context) -> None:
     assert message is not None and update.effective_chat is not None
     chat = await remember_chat(update, context, reactivate=True)
     payload = context.args[0] if context.args else ""
-    if payload.startswith(("s_", "c_")) and payload[2:].isdigit():
-        await _show_story(update, context, int(payload[2:]))
+    story_id = parse_id(payload[2:]) if payload.startswith(("s_", "c_")) else None
+    if story_id is not None:
+        await _show_story(update, context, story_id)
         return
     if payload == "subscribe":
         await _subscribe_all(update, context)
@@ -118,7 +120,7 @@ async def _subscribe_all(update: Update, context: Context) -> None:
     if not await may_manage(update, context):
         await message.reply_text("In groups, only admins can subscribe the chat.")
         return
-    async with deps(context).sessions() as session, session.begin():
+    async with writing(deps(context).sessions) as session:
         result = await chat_store.subscribe(
             session, chat.id, [ALL_SECTIONS], utcnow(), thread_of(message)
         )
@@ -138,7 +140,7 @@ async def subscribe_button(update: Update, context: Context) -> None:
         return
     await remember_chat(update, context, reactivate=True)
     thread = thread_of(query.message) if isinstance(query.message, Message) else 0
-    async with deps(context).sessions() as session, session.begin():
+    async with writing(deps(context).sessions) as session:
         result = await chat_store.subscribe(session, chat.id, [ALL_SECTIONS], utcnow(), thread)
     await query.answer("Subscribed to all news")
     await context.bot.send_message(

@@ -19,9 +19,20 @@ from bot.handlers.common import (
 from bot.render import Button, escape
 from storage import chats as chat_store
 from storage.clock import utcnow
+from storage.engine import writing
 from storage.models import ALL_SECTIONS
 
 ADMINS_ONLY = "In groups, only admins can change what this chat receives."
+
+
+# A feed rich in categories can bring hundreds of sections; a message holds 4,096
+# characters and a keyboard 100 buttons.
+MAX_LISTED = 25
+MAX_TOGGLES = 60
+
+
+def _more(total: int, shown: int) -> str:
+    return f" … and {total - shown} more" if total > shown else ""
 
 
 def describe(subscribed: set[str], names: dict[str, str]) -> str:
@@ -30,8 +41,9 @@ def describe(subscribed: set[str], names: dict[str, str]) -> str:
         return "You receive <b>all news</b> as it is published."
     if not subscribed:
         return "You receive no pushes. Send /subscribe to get all news, or /sections to choose."
-    listed = ", ".join(f"<b>{escape(names.get(s, s))}</b>" for s in sorted(subscribed))
-    return f"You receive new stories from: {listed}."
+    chosen = sorted(subscribed, key=lambda s: (names.get(s) or s).lower())
+    listed = ", ".join(f"<b>{escape(names.get(s, s))}</b>" for s in chosen[:MAX_LISTED])
+    return f"You receive new stories from: {listed}{_more(len(chosen), MAX_LISTED)}."
 
 
 def valid_sections_text(names: dict[str, str]) -> str:
@@ -39,9 +51,18 @@ def valid_sections_text(names: dict[str, str]) -> str:
     if not names:
         return "No sections are known yet; the first feed poll brings them. Try again shortly."
     items = ", ".join(
-        f"<code>{escape(slug)}</code> ({escape(name)})" for slug, name in names.items()
+        f"<code>{escape(slug)}</code> ({escape(name)})"
+        for slug, name in list(names.items())[:MAX_LISTED]
     )
-    return f"Valid sections: {items}."
+    return f"Valid sections: {items}{_more(len(names), MAX_LISTED)}. /sections shows them all."
+
+
+async def reply_unknown(message: Message, unknown: list[str], names: dict[str, str]) -> None:
+    """Tell the reader which words named no section, and which sections exist."""
+    unknown_list = ", ".join(f"“{escape(w[:60])}”" for w in unknown[:5])
+    await message.reply_html(
+        f"I don't know the section {unknown_list}. {valid_sections_text(names)}"
+    )
 
 
 async def subscribe_command(update: Update, context: Context) -> None:
@@ -61,12 +82,9 @@ async def subscribe_command(update: Update, context: Context) -> None:
     else:
         wanted, unknown = resolve_sections(words, names)
         if unknown:
-            unknown_list = ", ".join(f"“{escape(w)}”" for w in unknown)
-            await message.reply_html(
-                f"I don't know the section {unknown_list}. {valid_sections_text(names)}"
-            )
+            await reply_unknown(message, unknown, names)
             return
-    async with deps(context).sessions() as session, session.begin():
+    async with writing(deps(context).sessions) as session:
         current = await chat_store.subscriptions(session, chat_id, thread)
         if ALL_SECTIONS in current and wanted != [ALL_SECTIONS]:
             result = current
@@ -99,12 +117,9 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
     if words:
         sections, unknown = resolve_sections(words, names)
         if unknown:
-            unknown_list = ", ".join(f"“{escape(w)}”" for w in unknown)
-            await message.reply_html(
-                f"I don't know the section {unknown_list}. {valid_sections_text(names)}"
-            )
+            await reply_unknown(message, unknown, names)
             return
-    async with deps(context).sessions() as session, session.begin():
+    async with writing(deps(context).sessions) as session:
         current = await chat_store.subscriptions(session, chat_id, thread)
         if sections and ALL_SECTIONS in current:
             # Leaving one section of "all news" means following every other one.
@@ -121,7 +136,12 @@ def sections_keyboard(subscribed: set[str], names: dict[str, str]) -> list[list[
     everything = ALL_SECTIONS in subscribed
     rows = [[Button(("✅ " if everything else "➕ ") + "All news", callback="tg:*")]]
     row: list[Button] = []
-    for slug, name in names.items():
+    shown = list(names.items())
+    if len(shown) > MAX_TOGGLES:
+        # Followed sections first, so that a long list never hides what the reader chose;
+        # a short list keeps its order so buttons do not move under the reader's finger.
+        shown = sorted(shown, key=lambda item: item[0] not in subscribed)[:MAX_TOGGLES]
+    for slug, name in shown:
         on = everything or slug in subscribed
         row.append(Button(("✅ " if on else "➕ ") + name[:40], callback=f"tg:{slug}"))
         if len(row) == 2:
@@ -134,7 +154,15 @@ def sections_keyboard(subscribed: set[str], names: dict[str, str]) -> list[list[
 
 def sections_text(subscribed: set[str], names: dict[str, str]) -> str:
     """The text above the toggles."""
-    return f"<b>Sections</b>\n{describe(subscribed, names)}\nTap a section to follow or leave it."
+    extra = (
+        f"\nShowing {MAX_TOGGLES} of {len(names)} sections; /subscribe NAME follows any other."
+        if len(names) > MAX_TOGGLES
+        else ""
+    )
+    return (
+        f"<b>Sections</b>\n{describe(subscribed, names)}\n"
+        f"Tap a section to follow or leave it.{extra}"
+    )
 
 
 async def sections_command(update: Update, context: Context) -> None:
@@ -174,7 +202,7 @@ async def toggle_section(update: Update, context: Context) -> None:
     chat_id = update.effective_chat.id
     thread = thread_of(message) if isinstance(message, Message) else 0
     now = utcnow()
-    async with deps(context).sessions() as session, session.begin():
+    async with writing(deps(context).sessions) as session:
         current = await chat_store.subscriptions(session, chat_id, thread)
         if slug == ALL_SECTIONS:
             if ALL_SECTIONS in current:

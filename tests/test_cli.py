@@ -1,0 +1,423 @@
+"""The ``newsbot`` command, in-process through ``bot.cli.main`` and once as a real process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.cli import main
+from storage.migrate import head_revision
+from tests.auxil.feed_server import FeedServer, Reply
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# The CLI reads the real clock: stories are dated relative to it, to the minute.
+NOW = datetime.now(UTC).replace(second=0, microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """``main`` configures the root logger for a process; put it back for the next test."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    named = {n: logging.getLogger(n).level for n in ("httpx", "alembic", "apscheduler")}
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
+    for name, old in named.items():
+        logging.getLogger(name).setLevel(old)
+
+
+def rss(title: str, items: Sequence[tuple[str, str, float, Sequence[str]]]) -> bytes:
+    """An RSS document; each item is (key, title, minutes before NOW, categories)."""
+    parts = []
+    for key, item_title, minutes_ago, categories in items:
+        published = format_datetime(NOW - timedelta(minutes=minutes_ago), usegmt=True)
+        tags = "".join(f"<category>{escape(c)}</category>" for c in categories)
+        parts.append(
+            f"<item><title>{escape(item_title)}</title>"
+            f"<link>https://outlet.example/{key}</link><guid>urn:{key}</guid>"
+            f"<pubDate>{published}</pubDate><description>About {escape(item_title)}</description>"
+            f"{tags}</item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>{escape(title)}</title>{''.join(parts)}</channel></rss>"
+    ).encode()
+
+
+WORLD = [
+    ("w1", "Oil prices climb after OPEC meeting", 120, ()),
+    ("w2", "Drought threatens harvest across Iraq", 60, ()),
+]
+ALL = [("a1", "Erbil marathon draws record crowd", 90, ("Sport",))]
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **env: str) -> str:
+    """Point the CLI at a SQLite file in tmp_path plus any other variables; return its URL."""
+    database_url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DEFAULT_TIMEZONE", "UTC")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return database_url
+
+
+async def run_cli(*argv: str) -> int:
+    """``newsbot ARGV`` in-process; a worker thread, since ``main`` runs its own event loop."""
+    return await asyncio.to_thread(main, list(argv))
+
+
+def lines_of(text: str) -> list[str]:
+    return [line.rstrip() for line in text.splitlines()]
+
+
+def story_line(when: datetime, sections: str, title: str, label: str = "") -> str:
+    tag = f"[{label}] " if label else ""
+    return f"  {tag}{when:%Y-%m-%d %H:%M}  ({sections})  {title}"
+
+
+@pytest.fixture
+def outlet(feed_server: FeedServer) -> FeedServer:
+    feed_server.serve("/world.rss", rss("World", WORLD))
+    feed_server.serve("/all.rss", rss("Everything", ALL))
+    return feed_server
+
+
+def feeds_value(server: FeedServer) -> str:
+    return f"world={server.url('/world.rss')},{server.url('/all.rss')}"
+
+
+# --- poll -------------------------------------------------------------------------------------
+
+
+async def test_poll_prints_backlog_then_new_then_not_modified(
+    outlet: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure(monkeypatch, tmp_path, FEEDS=feeds_value(outlet), DEFAULT_TIMEZONE="Asia/Baghdad")
+    baghdad = ZoneInfo("Asia/Baghdad")
+
+    assert await run_cli("poll") == 0
+    out = lines_of(capsys.readouterr().out)
+    world, everything = outlet.url("/world.rss"), outlet.url("/all.rss")
+    assert f"{world}: 0 new, 0 updated, 2 stored as backlog, 0 unchanged" in out
+    assert f"{everything}: 0 new, 0 updated, 1 stored as backlog, 0 unchanged" in out
+    for _, title, minutes_ago, _ in WORLD:
+        when = (NOW - timedelta(minutes=minutes_ago)).astimezone(baghdad)
+        assert story_line(when, "world", title, "backlog") in out
+    assert "      https://outlet.example/w1" in out
+    when = (NOW - timedelta(minutes=90)).astimezone(baghdad)
+    assert story_line(when, "sport", "Erbil marathon draws record crowd", "backlog") in out
+    assert not any("[new]" in line for line in out)
+
+    outlet.serve("/world.rss", rss("World", [*WORLD, ("w3", "Border crossing reopens", 2, ())]))
+    assert await run_cli("poll") == 0
+    out = lines_of(capsys.readouterr().out)
+    assert f"{world}: 1 new, 0 updated, 0 stored as backlog, 2 unchanged" in out
+    when = (NOW - timedelta(minutes=2)).astimezone(baghdad)
+    assert story_line(when, "world", "Border crossing reopens", "new") in out
+    assert f"{everything}: not modified since the last poll" in out
+    assert sum("[new]" in line for line in out) == 1
+
+    assert await run_cli("poll") == 0
+    out = lines_of(capsys.readouterr().out)
+    assert f"{world}: not modified since the last poll" in out
+
+
+async def test_poll_exit_code_reflects_failures(
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    feed_server.serve("/ok.rss", rss("OK", WORLD))
+    configure(monkeypatch, tmp_path, FEEDS=feed_server.url("/missing.rss"))
+    assert await run_cli("poll") == 1
+    assert f"{feed_server.url('/missing.rss')}: FAILED — HTTP 404 Not Found" in lines_of(
+        capsys.readouterr().out
+    )
+
+    # One feed failing among healthy ones is reported, but the poll as a whole succeeded.
+    monkeypatch.setenv("FEEDS", f"{feed_server.url('/missing.rss')},{feed_server.url('/ok.rss')}")
+    assert await run_cli("poll") == 0
+    out = capsys.readouterr().out
+    assert "FAILED — HTTP 404 Not Found" in out
+    assert "2 stored as backlog" in out
+
+
+# --- latest -----------------------------------------------------------------------------------
+
+
+async def test_latest_with_section_search_and_count(
+    outlet: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure(monkeypatch, tmp_path, FEEDS=feeds_value(outlet))
+    assert await run_cli("latest") == 0
+    assert capsys.readouterr().out.strip() == "No stories stored yet; try `newsbot poll`."
+    assert await run_cli("poll") == 0
+    capsys.readouterr()
+
+    def titles(out: str) -> list[str]:
+        return [line.split(")  ", 1)[1] for line in lines_of(out) if line.startswith("  2")]
+
+    assert await run_cli("latest") == 0
+    assert titles(capsys.readouterr().out) == [
+        "Drought threatens harvest across Iraq",
+        "Erbil marathon draws record crowd",
+        "Oil prices climb after OPEC meeting",
+    ]
+    assert await run_cli("latest", "-n", "1") == 0
+    out = capsys.readouterr().out
+    assert titles(out) == ["Drought threatens harvest across Iraq"]
+    assert "https://outlet.example/w2" in out
+
+    assert await run_cli("latest", "world") == 0
+    assert titles(capsys.readouterr().out) == [
+        "Drought threatens harvest across Iraq",
+        "Oil prices climb after OPEC meeting",
+    ]
+    assert await run_cli("latest", "SPORT") == 0
+    assert titles(capsys.readouterr().out) == ["Erbil marathon draws record crowd"]
+
+    assert await run_cli("latest", "harvest", "iraq") == 0
+    assert titles(capsys.readouterr().out) == ["Drought threatens harvest across Iraq"]
+    assert await run_cli("latest", "-n", "1", "record") == 0
+    assert titles(capsys.readouterr().out) == ["Erbil marathon draws record crowd"]
+    assert await run_cli("latest", "volcano") == 0
+    assert capsys.readouterr().out.strip() == "No stories found."
+    assert await run_cli("latest", '"', "NEAR(", "*") == 0
+    assert capsys.readouterr().out.strip() == "No stories found."
+
+
+@pytest.mark.parametrize("count", ["0", "-1"])
+def test_latest_count_must_be_positive(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    count: str,
+) -> None:
+    configure(monkeypatch, tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main(["latest", "-n", count])
+    assert exited.value.code == 2
+    assert "-n" in capsys.readouterr().err
+
+
+# --- configuration errors ---------------------------------------------------------------------
+
+
+def test_run_without_token_exits_2_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure(monkeypatch, tmp_path)
+    assert main(["run"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("newsbot: TELEGRAM_BOT_TOKEN is missing")
+    assert "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize("command", [["poll"], ["check"], ["latest"], ["db", "upgrade"], ["run"]])
+def test_bad_poll_interval_exits_2_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    configure(monkeypatch, tmp_path, POLL_INTERVAL="-5m")
+    assert main(command) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "newsbot: POLL_INTERVAL is not valid: '-5m' is not a duration such as 60, 30m or 6h.\n"
+    )
+    assert not (tmp_path / "cli.db").exists()  # nothing was touched
+
+
+# --- db upgrade -------------------------------------------------------------------------------
+
+
+def test_db_upgrade_twice(
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    head = head_revision()
+    assert main(["db", "upgrade"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"Database upgraded from empty to {head} (head {head})."
+    )
+    assert main(["db", "upgrade"]) == 0
+    assert capsys.readouterr().out.strip() == f"Database already at the newest revision ({head})."
+
+
+# --- check ------------------------------------------------------------------------------------
+
+
+async def test_check_with_good_feeds_and_no_token(
+    outlet: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure(monkeypatch, tmp_path, FEEDS=feeds_value(outlet), POLL_INTERVAL="90")
+    assert await run_cli("check") == 0
+    out = lines_of(capsys.readouterr().out)
+    assert out[0] == "Configuration: OK"
+    assert "  database: sqlite+aiosqlite" in out
+    assert "  feeds: 2, polled every 90 s" in out
+    assert f"Feed {outlet.url('/world.rss')} [world]: OK — 'World': 2 items" in out
+    assert f"Feed {outlet.url('/all.rss')}: OK — 'Everything': 1 items" in out
+    assert out[-1] == (
+        "Telegram Bot API: skipped (TELEGRAM_BOT_TOKEN is not set; `newsbot run` needs it)"
+    )
+    assert not (tmp_path / "cli.db").exists()  # check does not create the database
+
+
+async def test_check_reports_a_failing_feed(
+    outlet: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    outlet.serve("/broken.rss", b"")
+    outlet.script("/broken.rss", Reply(500, b"oops"))
+    outlet.serve("/page.html", b"<!DOCTYPE html><html><body>hi</body></html>")
+    feeds = f"{outlet.url('/world.rss')},{outlet.url('/broken.rss')},{outlet.url('/page.html')}"
+    configure(monkeypatch, tmp_path, FEEDS=feeds)
+    assert await run_cli("check") == 1
+    out = lines_of(capsys.readouterr().out)
+    assert f"Feed {outlet.url('/world.rss')}: OK — 'World': 2 items" in out
+    assert f"Feed {outlet.url('/broken.rss')}: FAILED — HTTP 500 Internal Server Error" in out
+    assert f"Feed {outlet.url('/page.html')}: FAILED — not a feed: HTML page, not a feed" in out
+    assert out[-1].startswith("Telegram Bot API: skipped")
+
+
+async def test_check_with_unreachable_bot_api_fails(
+    outlet: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as probe:  # a local port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    token = "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ"
+    configure(
+        monkeypatch,
+        tmp_path,
+        FEEDS=outlet.url("/world.rss"),
+        TELEGRAM_BOT_TOKEN=token,
+        TELEGRAM_API_URL=f"http://127.0.0.1:{dead_port}",
+    )
+    assert await run_cli("check") == 1
+    captured = capsys.readouterr()
+    last = lines_of(captured.out)[-1]
+    assert last.startswith("Telegram Bot API: FAILED — ")
+    assert "NetworkError" in last or "cannot reach" in last
+    assert token not in captured.out + captured.err
+
+
+# --- help -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["run"], ["poll"], ["latest"], ["check"], ["db"], ["db", "upgrade"]],
+    ids=["newsbot", "run", "poll", "latest", "check", "db", "db-upgrade"],
+)
+def test_help_for_every_command_exits_0(
+    capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: newsbot {' '.join(command)}".rstrip())
+    assert "-h, --help" in out
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["frobnicate"])
+    assert exited.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+# --- as a real process ------------------------------------------------------------------------
+
+
+def process_environment(**env: str) -> dict[str, str]:
+    merged = dict(os.environ)
+    merged.update(env)
+    merged["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p
+    )
+    return merged
+
+
+async def run_process(*argv: str, cwd: Path, env: dict[str, str]) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *argv,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_poll_as_a_process(outlet: FeedServer, tmp_path: Path) -> None:
+    env = process_environment(
+        FEEDS=feeds_value(outlet),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'process.db'}",
+        DEFAULT_TIMEZONE="UTC",
+    )
+    code, out, err = await run_process("poll", cwd=tmp_path, env=env)
+    assert code == 0, err
+    lines = lines_of(out)
+    assert f"{outlet.url('/world.rss')}: 0 new, 0 updated, 2 stored as backlog, 0 unchanged" in (
+        lines
+    )
+    when = NOW - timedelta(minutes=60)
+    assert story_line(when, "world", "Drought threatens harvest across Iraq", "backlog") in lines
+    assert "Traceback" not in err
+    assert outlet.hits("/world.rss") == 1
+    assert (tmp_path / "process.db").exists()
+
+
+async def test_bad_configuration_as_a_process(tmp_path: Path) -> None:
+    env = process_environment(POLL_INTERVAL="abc")
+    code, out, err = await run_process("poll", cwd=tmp_path, env=env)
+    assert code == 2
+    assert out == ""
+    assert err.strip() == (
+        "newsbot: POLL_INTERVAL is not valid: 'abc' is not a duration such as 60, 30m or 6h."
+    )

@@ -1,0 +1,978 @@
+"""Polling feeds end to end: FeedPoller against the local feed server, on both engines.
+
+Also the pure pieces of ingestion: the poll schedule, sections, and job registration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+from xml.sax.saxutils import escape
+
+import aiohttp
+import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
+
+from jobs.feed_parsing import parse_feed
+from jobs.fetching import create_feed_session
+from jobs.ingestion import FeedPoller, PollReport, PollSettings
+from jobs.poll_schedule import (
+    MAX_RETRY_AFTER,
+    backoff_delay,
+    next_poll_delay,
+    parse_retry_after,
+)
+from jobs.registry import poll_job_id, register_poll_jobs
+from jobs.sections import MAX_SLUG_BYTES, section_slug, sections_for_item
+from storage import feeds as feed_store
+from storage import stories as story_store
+from storage.engine import SessionFactory, writing
+from storage.feeds import FeedView
+from storage.models import Story
+from storage.records import IngestOutcome, StoryDraft, StoryView
+from tests.auxil.feed_server import FeedServer, Reply
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+INTERVAL = 2.0
+LOGGER = "jobs.ingestion"
+
+
+# --- building blocks --------------------------------------------------------------------------
+
+
+class Clock:
+    """The poller's notion of now, moved by the test."""
+
+    def __init__(self, start: datetime = NOW) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    def set(self, moment: datetime) -> None:
+        self.now = moment
+
+
+class RunningClock(Clock):
+    """A clock that moves a little on every reading, as real time does between two reads."""
+
+    def __init__(self, start: datetime = NOW, step: float = 0.005) -> None:
+        super().__init__(start)
+        self.step = timedelta(seconds=step)
+
+    def __call__(self) -> datetime:
+        moment = self.now
+        self.now += self.step
+        return moment
+
+
+class Handoff:
+    """Records every hand-off the poller makes."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[FeedView, IngestOutcome]] = []
+
+    async def __call__(self, feed: FeedView, outcome: IngestOutcome) -> None:
+        self.calls.append((feed, outcome))
+
+    @property
+    def new_titles(self) -> list[list[str]]:
+        return [[s.title for s in outcome.new] for _, outcome in self.calls]
+
+
+@dataclass
+class Item:
+    """One RSS item; ``minutes_ago`` is relative to NOW."""
+
+    key: str
+    title: str | None = None
+    minutes_ago: float = 30.0
+    link: str | None = None
+    guid: str | None = None
+    description: str | None = None
+    categories: Sequence[str] = ()
+
+    def xml(self) -> str:
+        title = self.title if self.title is not None else f"Story {self.key}"
+        link = self.link or f"https://outlet.example/news/{self.key}"
+        guid = self.guid or f"urn:outlet:{self.key}"
+        published = format_datetime(NOW - timedelta(minutes=self.minutes_ago), usegmt=True)
+        description = self.description if self.description is not None else f"About {self.key}"
+        categories = "".join(f"<category>{escape(c)}</category>" for c in self.categories)
+        return (
+            f"<item><title>{escape(title)}</title><link>{escape(link)}</link>"
+            f'<guid isPermaLink="false">{escape(guid)}</guid><pubDate>{published}</pubDate>'
+            f"<description>{escape(description)}</description>{categories}</item>"
+        )
+
+
+def rss(items: Sequence[Item], *, title: str = "Test Outlet", encoding: str = "utf-8") -> bytes:
+    document = (
+        f'<?xml version="1.0" encoding="{encoding}"?>\n<rss version="2.0"><channel>'
+        f"<title>{escape(title)}</title><link>https://outlet.example/</link>"
+        f"{''.join(item.xml() for item in items)}</channel></rss>"
+    )
+    return document.encode(encoding)
+
+
+def poll_settings(**overrides: Any) -> PollSettings:
+    values: dict[str, Any] = {
+        "interval": INTERVAL,
+        "max_backoff": 60.0,
+        "push_max_age": 6 * 3600.0,
+        "fetch_timeout": 2.0,
+        "max_bytes": 256 * 1024,
+    }
+    values.update(overrides)
+    return PollSettings(**values)
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    session = create_feed_session("newsbot-tests/1.0", concurrency=8)
+    try:
+        yield session
+    finally:
+        await session.close()
+
+
+@dataclass
+class Rig:
+    """A poller wired to a database, the feed server, a clock and a recording hand-off."""
+
+    sessions: SessionFactory
+    server: FeedServer
+    http: aiohttp.ClientSession
+    clock: Clock
+    handoff: Handoff
+    poller: FeedPoller
+
+    async def add_feed(self, path: str, section: str | None = None) -> int:
+        async with writing(self.sessions) as session:
+            [feed] = await feed_store.register_feeds(
+                session, [(self.server.url(path), section)], self.clock()
+            )
+        return feed.id
+
+    async def feed(self, feed_id: int) -> FeedView:
+        async with self.sessions() as session:
+            feed = await feed_store.get_feed(session, feed_id)
+        assert feed is not None
+        return feed
+
+    async def stories(self) -> list[Story]:
+        async with self.sessions() as session:
+            rows = (await session.exec(select(Story).order_by(col(Story.id)))).all()
+        return list(rows)
+
+    async def latest(self, section: str | None = None) -> list[StoryView]:
+        async with self.sessions() as session:
+            return await story_store.latest_stories(session, limit=50, section=section)
+
+    def another_poller(self, **overrides: Any) -> FeedPoller:
+        return FeedPoller(
+            self.sessions,
+            self.http,
+            poll_settings(**overrides),
+            handoff=self.handoff,
+            clock=self.clock,
+        )
+
+
+@pytest.fixture
+def make_rig(
+    sessions: SessionFactory, feed_server: FeedServer, http: aiohttp.ClientSession
+) -> Callable[..., Rig]:
+    def build(clock: Clock | None = None, **overrides: Any) -> Rig:
+        clock = clock or Clock()
+        handoff = Handoff()
+        poller = FeedPoller(
+            sessions, http, poll_settings(**overrides), handoff=handoff, clock=clock
+        )
+        return Rig(sessions, feed_server, http, clock, handoff, poller)
+
+    return build
+
+
+@pytest.fixture
+def rig(make_rig: Callable[..., Rig]) -> Rig:
+    return make_rig()
+
+
+class WriteCounter:
+    """Counts INSERT/UPDATE/DELETE statements sent to the database while active."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.writes: list[str] = []
+
+    def _on_execute(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
+        if verb in ("INSERT", "UPDATE", "DELETE"):
+            self.writes.append(statement)
+
+    def __enter__(self) -> WriteCounter:
+        event.listen(self.engine.sync_engine, "before_cursor_execute", self._on_execute)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine.sync_engine, "before_cursor_execute", self._on_execute)
+
+
+def warnings_from(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno == logging.WARNING
+    ]
+
+
+def infos_from(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno == logging.INFO
+    ]
+
+
+BACKLOG = [Item("1", minutes_ago=90), Item("2", minutes_ago=60), Item("3", minutes_ago=30)]
+
+
+# --- the happy path ---------------------------------------------------------------------------
+
+
+async def test_first_poll_is_backlog_and_nothing_is_handed_off(rig: Rig) -> None:
+    rig.server.serve("/rss", rss(BACKLOG, title="Rudaw English"))
+    feed_id = await rig.add_feed("/rss", "world")
+
+    report = await rig.poller.poll(feed_id)
+
+    assert report.status == "ok"
+    assert report.outcome.new == ()
+    assert sorted(s.title for s in report.outcome.backlog) == ["Story 1", "Story 2", "Story 3"]
+    assert rig.handoff.calls == []
+    feed = await rig.feed(feed_id)
+    assert feed.initialized
+    assert feed.title == "Rudaw English"
+    assert feed.etag is not None
+    assert feed.last_modified is not None
+    assert feed.last_success_at == NOW
+    assert {s.push_state for s in await rig.stories()} == {"none"}
+    assert [s.title for s in await rig.latest("world")] == ["Story 3", "Story 2", "Story 1"]
+
+
+async def test_new_item_on_next_poll_is_handed_off_exactly_once(rig: Rig) -> None:
+    rig.server.serve("/rss", rss(BACKLOG))
+    feed_id = await rig.add_feed("/rss", "world")
+    await rig.poller.poll(feed_id)
+
+    rig.server.serve("/rss", rss([*BACKLOG, Item("4", minutes_ago=1)]))
+    rig.clock.advance(INTERVAL)
+    report = await rig.poller.poll_due(feed_id)
+
+    assert report is not None
+    assert report.status == "ok"
+    assert [s.title for s in report.outcome.new] == ["Story 4"]
+    assert report.outcome.unchanged == 3
+    assert len(rig.handoff.calls) == 1
+    feed, outcome = rig.handoff.calls[0]
+    assert feed.id == feed_id
+    assert [s.title for s in outcome.new] == ["Story 4"]
+    assert outcome.new[0].sections == ("world",)
+    assert outcome.new[0].link == "https://outlet.example/news/4"
+    assert outcome.updated == ()
+    pending = {s.title for s in await rig.stories() if s.push_state == "pending"}
+    assert pending == {"Story 4"}
+
+    # The next poll brings nothing new: no further hand-off.
+    rig.server.serve("/rss", rss([*BACKLOG, Item("4", minutes_ago=1)], title="Changed title"))
+    rig.clock.advance(INTERVAL)
+    report = await rig.poller.poll_due(feed_id)
+    assert report is not None and report.status == "ok"
+    assert len(rig.handoff.calls) == 1
+
+
+@pytest.mark.parametrize("validators", ["etag-and-last-modified", "last-modified-only"])
+async def test_conditional_get_304_makes_no_database_writes(rig: Rig, validators: str) -> None:
+    only_date = validators == "last-modified-only"
+    route = rig.server.serve("/rss", rss(BACKLOG), etag=not only_date)
+    feed_id = await rig.add_feed("/rss")
+    with WriteCounter(rig.sessions.kw["bind"]) as first_poll:
+        await rig.poller.poll(feed_id)
+    assert first_poll.writes  # the counter sees writes when there are some
+    feed_before = await rig.feed(feed_id)
+    stories_before = [(s.id, s.title, s.updated_at, s.push_state) for s in await rig.stories()]
+
+    rig.clock.advance(INTERVAL)
+    with WriteCounter(rig.sessions.kw["bind"]) as counter:
+        report = await rig.poller.poll_due(feed_id)
+
+    assert report is not None
+    assert report.status == "not-modified"
+    _, headers = rig.server.requests[-1]
+    expected_date = format_datetime(route.modified_at, usegmt=True)
+    assert headers.get("If-Modified-Since") == expected_date
+    if only_date:
+        assert "If-None-Match" not in headers
+    else:
+        assert headers.get("If-None-Match") == feed_before.etag
+    assert counter.writes == []
+    assert await rig.feed(feed_id) == feed_before
+    after = [(s.id, s.title, s.updated_at, s.push_state) for s in await rig.stories()]
+    assert after == stories_before
+    assert rig.handoff.calls == []
+
+
+async def test_gzip_feed_is_decompressed(rig: Rig) -> None:
+    rig.server.serve("/rss.gz", rss(BACKLOG), gzip=True)
+    feed_id = await rig.add_feed("/rss.gz")
+    report = await rig.poller.poll(feed_id)
+    _, headers = rig.server.requests[-1]
+    assert "gzip" in headers.get("Accept-Encoding", "")
+    assert report.status == "ok"
+    assert len(report.outcome.backlog) == 3
+
+
+async def test_size_cap_applies_after_decompression(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(max_bytes=64 * 1024)
+    padding = Item("pad", description="x" * (200 * 1024))
+    body = rss([*BACKLOG, padding])
+    rig.server.serve("/bomb", body, gzip=True)
+    feed_id = await rig.add_feed("/bomb")
+    report = await rig.poller.poll(feed_id)
+    assert report.status == "failed"
+    assert report.error is not None and "larger than 65536 bytes" in report.error
+    assert await rig.stories() == []
+
+
+# --- failures, back-off and recovery ----------------------------------------------------------
+
+GOOD = rss(BACKLOG)
+HTML_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Maintenance</title></head>"
+    b"<body><p>We will be back soon.</p></body></html>"
+)
+
+
+def failure_replies(kind: str, max_bytes: int) -> tuple[Reply, str]:
+    """A scripted reply for each kind of failure, and a phrase its error must contain."""
+    return {
+        "timeout": (Reply(200, GOOD, delay=0.6), "timed out"),
+        "404": (Reply(404, b"gone"), "HTTP 404"),
+        "500": (Reply(500, b"oops"), "HTTP 500"),
+        "503": (Reply(503, b"busy"), "HTTP 503"),
+        "malformed-xml": (
+            Reply(200, b"<?xml version='1.0'?>\n<<<>>> not & xml", {"Content-Type": "text/xml"}),
+            "not a feed",
+        ),
+        "html-page": (Reply(200, HTML_PAGE, {"Content-Type": "text/html"}), "not a feed"),
+        "empty-body": (Reply(200, b""), "not a feed"),
+        "over-size-cap": (Reply(200, b" " * (max_bytes + 1)), f"larger than {max_bytes}"),
+    }[kind]
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "timeout",
+        "404",
+        "500",
+        "503",
+        "malformed-xml",
+        "html-page",
+        "empty-body",
+        "over-size-cap",
+    ],
+)
+async def test_failure_backs_off_logs_once_and_recovers(
+    make_rig: Callable[..., Rig], caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    rig = make_rig(fetch_timeout=0.3, max_bytes=16 * 1024)
+    rig.server.serve("/rss", GOOD)
+    feed_id = await rig.add_feed("/rss")
+    assert (await rig.poller.poll(feed_id)).status == "ok"
+    reply, phrase = failure_replies(kind, 16 * 1024)
+    rig.server.script("/rss", reply, reply)
+
+    # First failure: recorded, next try after twice the interval.
+    rig.clock.advance(INTERVAL)
+    first = await rig.poller.poll_due(feed_id)
+    assert first is not None and first.status == "failed"
+    assert first.error is not None and phrase in first.error
+    feed = await rig.feed(feed_id)
+    assert feed.consecutive_failures == 1
+    assert feed.last_error == first.error
+    assert feed.next_poll_at == rig.clock() + timedelta(seconds=2 * INTERVAL)
+    assert feed.last_attempt_at == rig.clock()
+    assert feed.last_success_at == NOW
+
+    # Not due yet (a quarter of the way there): no request at all.
+    hits = rig.server.hits("/rss")
+    rig.clock.advance(0.5 * INTERVAL)
+    assert await rig.poller.poll_due(feed_id) is None
+    assert rig.server.hits("/rss") == hits
+
+    # Due: fails the same way, the delay doubles.
+    rig.clock.advance(1.5 * INTERVAL)
+    second = await rig.poller.poll_due(feed_id)
+    assert second is not None and second.status == "failed"
+    assert second.error == first.error
+    feed = await rig.feed(feed_id)
+    assert feed.consecutive_failures == 2
+    assert feed.next_poll_at == rig.clock() + timedelta(seconds=4 * INTERVAL)
+    rig.clock.advance(INTERVAL)
+    assert await rig.poller.poll_due(feed_id) is None
+    assert rig.server.hits("/rss") == hits + 1
+
+    # One warning for the change of state, not one per failure.
+    warnings = warnings_from(caplog)
+    assert len(warnings) == 1, warnings
+    assert phrase in warnings[0]
+    assert rig.server.url("/rss") in warnings[0]
+
+    # The feed is healthy again (and unchanged, so it answers 304): back to normal.
+    rig.clock.advance(3 * INTERVAL)
+    recovered = await rig.poller.poll_due(feed_id)
+    assert recovered is not None and recovered.status in ("ok", "not-modified")
+    feed = await rig.feed(feed_id)
+    assert feed.consecutive_failures == 0
+    assert feed.last_error is None
+    assert feed.next_poll_at is None
+    assert feed.last_success_at == rig.clock()
+    assert [m for m in infos_from(caplog) if "recovered" in m] == [
+        f"feed={rig.server.url('/rss')} recovered after 2 failures"
+    ]
+    assert len(warnings_from(caplog)) == 1
+    assert rig.handoff.calls == []
+    assert len(await rig.stories()) == 3
+
+
+async def test_feed_failing_from_its_first_poll_recovers_with_backlog(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    rig.server.serve("/rss", GOOD)
+    rig.server.script("/rss", Reply(500, b"down"))
+    feed_id = await rig.add_feed("/rss")
+    assert (await rig.poller.poll_due(feed_id)).status == "failed"  # type: ignore[union-attr]
+    assert not (await rig.feed(feed_id)).initialized
+
+    rig.clock.advance(2 * INTERVAL)
+    report = await rig.poller.poll_due(feed_id)
+    assert report is not None and report.status == "ok"
+    assert len(report.outcome.backlog) == 3
+    assert report.outcome.new == ()
+    assert rig.handoff.calls == []
+    assert any("recovered after 1 failures" in m for m in infos_from(caplog))
+
+
+async def test_a_different_failure_is_a_new_warning(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    rig.server.serve("/rss", GOOD)
+    rig.server.script("/rss", Reply(500), Reply(500), Reply(404), Reply(404))
+    feed_id = await rig.add_feed("/rss")
+    errors = []
+    for _ in range(4):
+        report = await rig.poller.poll(feed_id)
+        errors.append(report.error)
+    assert errors == [
+        "HTTP 500 Internal Server Error",
+        "HTTP 500 Internal Server Error",
+        "HTTP 404 Not Found",
+        "HTTP 404 Not Found",
+    ]
+    warnings = warnings_from(caplog)
+    assert len(warnings) == 2
+    assert "HTTP 500" in warnings[0] and "HTTP 404" in warnings[1]
+    assert (await rig.feed(feed_id)).consecutive_failures == 4
+
+
+async def test_backoff_stops_at_the_ceiling(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(max_backoff=10.0)
+    rig.server.serve("/rss", GOOD)
+    rig.server.script("/rss", *[Reply(500)] * 5)
+    feed_id = await rig.add_feed("/rss")
+    delays = []
+    for _ in range(5):
+        report = await rig.poller.poll_due(feed_id)
+        assert report is not None and report.status == "failed"
+        feed = await rig.feed(feed_id)
+        assert feed.next_poll_at is not None
+        delays.append((feed.next_poll_at - rig.clock()).total_seconds())
+        rig.clock.set(feed.next_poll_at)
+    assert delays == [4.0, 8.0, 10.0, 10.0, 10.0]
+
+
+@pytest.mark.parametrize("form", ["seconds", "http-date"])
+async def test_retry_after_is_honoured(rig: Rig, form: str) -> None:
+    rig.server.serve("/rss", GOOD)
+    retry_at = NOW + timedelta(seconds=120)
+    value = "120" if form == "seconds" else format_datetime(retry_at, usegmt=True)
+    rig.server.script("/rss", Reply(503, b"busy", {"Retry-After": value}))
+    feed_id = await rig.add_feed("/rss")
+
+    report = await rig.poller.poll_due(feed_id)
+    assert report is not None and report.status == "failed"
+    assert report.error == "HTTP 503 Service Unavailable"
+    assert (await rig.feed(feed_id)).next_poll_at == retry_at
+
+    # The ordinary back-off (4 s) would have allowed a retry long before.
+    for seconds in (4, 60, 100):
+        rig.clock.set(NOW + timedelta(seconds=seconds))
+        assert await rig.poller.poll_due(feed_id) is None
+    assert rig.server.hits("/rss") == 1
+    rig.clock.set(retry_at)
+    report = await rig.poller.poll_due(feed_id)
+    assert report is not None and report.status == "ok"
+
+
+async def test_retry_after_beyond_a_day_is_capped(rig: Rig) -> None:
+    rig.server.serve("/rss", GOOD)
+    rig.server.script("/rss", Reply(429, b"slow down", {"Retry-After": str(7 * 86400)}))
+    feed_id = await rig.add_feed("/rss")
+    await rig.poller.poll(feed_id)
+    assert (await rig.feed(feed_id)).next_poll_at == NOW + timedelta(seconds=MAX_RETRY_AFTER)
+
+
+async def test_non_ascii_digit_retry_after_is_ignored_not_raised(rig: Rig) -> None:
+    rig.server.serve("/rss", GOOD)
+    rig.server.script("/rss", Reply(503, b"busy", {"Retry-After": "²"}))
+    feed_id = await rig.add_feed("/rss")
+    report = await rig.poller.poll(feed_id)
+    assert report.status == "failed"
+    assert (await rig.feed(feed_id)).next_poll_at == NOW + timedelta(seconds=2 * INTERVAL)
+
+
+async def test_persisted_backoff_survives_a_restart(rig: Rig) -> None:
+    rig.server.serve("/rss", GOOD)
+    rig.server.script("/rss", Reply(503, b"busy", {"Retry-After": "600"}))
+    feed_id = await rig.add_feed("/rss")
+    await rig.poller.poll_due(feed_id)
+    assert (await rig.feed(feed_id)).next_poll_at == NOW + timedelta(seconds=600)
+
+    rig.clock.advance(10)
+    restarted = rig.another_poller()
+    assert await restarted.poll_due(feed_id) is None
+    assert rig.server.hits("/rss") == 1
+
+
+async def test_healthy_feed_is_polled_on_every_scheduler_tick(
+    make_rig: Callable[..., Rig],
+) -> None:
+    rig = make_rig(clock=RunningClock())
+    rig.server.serve("/rss", GOOD)
+    feed_id = await rig.add_feed("/rss")
+    reports = []
+    for tick in range(4):
+        rig.clock.set(NOW + timedelta(seconds=tick * INTERVAL))  # IntervalTrigger's grid
+        reports.append(await rig.poller.poll_due(feed_id))
+    assert rig.server.hits("/rss") == 4
+    assert all(r is not None for r in reports)
+
+
+# --- concurrency ------------------------------------------------------------------------------
+
+
+async def test_a_slow_failing_feed_does_not_hold_up_a_fast_one(
+    make_rig: Callable[..., Rig],
+) -> None:
+    rig = make_rig(fetch_timeout=0.4)
+    rig.server.serve("/slow", GOOD)
+    rig.server.script("/slow", Reply(200, GOOD, delay=0.8))
+    rig.server.serve("/fast", rss([Item("f1"), Item("f2")]))
+    slow_id = await rig.add_feed("/slow", "slow")
+    fast_id = await rig.add_feed("/fast", "fast")
+    finished: list[str] = []
+
+    async def poll(name: str, feed_id: int) -> PollReport:
+        report = await rig.poller.poll(feed_id)
+        finished.append(name)
+        return report
+
+    slow, fast = await asyncio.gather(poll("slow", slow_id), poll("fast", fast_id))
+    assert finished == ["fast", "slow"]
+    assert fast.status == "ok" and len(fast.outcome.backlog) == 2
+    assert slow.status == "failed" and slow.error == "timed out after 0.4 s"
+
+
+async def test_same_story_in_two_feeds_is_stored_and_handed_off_once(rig: Rig) -> None:
+    shared = Item("shared", link="https://outlet.example/news/shared", guid="world-1")
+    rig.server.serve("/world", rss([Item("w1"), shared], title="World"))
+    copy = Item("shared", link="https://outlet.example/news/shared", guid="ku-99")
+    rig.server.serve("/kurdistan", rss([Item("k1"), copy], title="Kurdistan"))
+    world = await rig.add_feed("/world", "world")
+    kurdistan = await rig.add_feed("/kurdistan", "kurdistan")
+    await asyncio.gather(rig.poller.poll(world), rig.poller.poll(kurdistan))
+    assert len(await rig.stories()) == 3
+
+    breaking = Item("breaking", minutes_ago=1, link="https://outlet.example/news/breaking")
+    rig.server.serve("/world", rss([Item("w1"), shared, breaking], title="World"))
+    rig.server.serve(
+        "/kurdistan",
+        rss([Item("k1"), copy, Item("breaking", minutes_ago=1, guid="ku-100")], title="Kurdistan"),
+    )
+    rig.clock.advance(INTERVAL)
+    reports = await asyncio.gather(rig.poller.poll(world), rig.poller.poll(kurdistan))
+
+    assert sorted(len(r.outcome.new) for r in reports) == [0, 1]
+    assert rig.handoff.new_titles == [["Story breaking"]]
+    rows = await rig.stories()
+    assert len(rows) == 4
+    assert sum(1 for r in rows if r.link == "https://outlet.example/news/breaking") == 1
+    by_title = {s.title: s for s in await rig.latest()}
+    assert by_title["Story shared"].sections == ("kurdistan", "world")
+    assert by_title["Story breaking"].sections == ("kurdistan", "world")
+
+
+async def test_guid_change_with_same_link_is_not_new(rig: Rig) -> None:
+    rig.server.serve("/rss", rss([Item("a", guid="old-guid")]))
+    feed_id = await rig.add_feed("/rss")
+    await rig.poller.poll(feed_id)
+
+    rig.server.serve("/rss", rss([Item("a", guid="new-guid")]))
+    rig.clock.advance(INTERVAL)
+    report = await rig.poller.poll(feed_id)
+    assert report.status == "ok"
+    assert report.outcome.new == ()
+    assert report.outcome.unchanged == 1
+    assert rig.handoff.calls == []
+    assert len(await rig.stories()) == 1
+
+
+async def test_edited_item_is_updated_not_new(rig: Rig) -> None:
+    rig.server.serve("/rss", rss([Item("e", title="Dam level falls")]))
+    feed_id = await rig.add_feed("/rss")
+    await rig.poller.poll(feed_id)
+
+    rig.server.serve("/rss", rss([Item("e", title="Dam level falls to record low")]))
+    rig.clock.advance(INTERVAL)
+    report = await rig.poller.poll(feed_id)
+    assert report.outcome.new == ()
+    assert [s.title for s in report.outcome.updated] == ["Dam level falls to record low"]
+    assert all(outcome.new == () for _, outcome in rig.handoff.calls)
+    [row] = await rig.stories()
+    assert row.title == "Dam level falls to record low"
+    assert row.push_state == "none"
+    assert row.updated_at == rig.clock()
+
+
+# --- text -------------------------------------------------------------------------------------
+
+ARABIC_TITLE = "انتخابات مجلس النواب العراقي: النتائج الأولية"
+ARABIC_SUMMARY = "أعلنت المفوضية العليا المستقلة للانتخابات النتائج في بغداد"
+LATIN1_TITLE = "Ça va? Café, Zürich, Ærøskøbing, naïve"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "content_type", "title", "summary"),
+    [
+        ("windows-1256", "application/rss+xml", ARABIC_TITLE, ARABIC_SUMMARY),
+        ("windows-1256", "text/xml; charset=windows-1256", ARABIC_TITLE, ARABIC_SUMMARY),
+        ("windows-1256", "text/xml", ARABIC_TITLE, ARABIC_SUMMARY),
+        ("iso-8859-1", "application/rss+xml", LATIN1_TITLE, "Größe, façade, señor"),
+        ("iso-8859-1", "application/xml; charset=ISO-8859-1", LATIN1_TITLE, "déjà vu"),
+    ],
+    ids=[
+        "cp1256-prolog-only",
+        "cp1256-header-and-prolog",
+        "cp1256-text-xml-without-charset",
+        "latin1-prolog-only",
+        "latin1-header-and-prolog",
+    ],
+)
+async def test_non_utf8_feeds_are_decoded(
+    rig: Rig, encoding: str, content_type: str, title: str, summary: str
+) -> None:
+    body = rss([Item("x", title=title, description=summary)], encoding=encoding)
+    assert title.encode("utf-8") not in body  # really not UTF-8
+    rig.server.serve("/legacy", body, content_type=content_type)
+    feed_id = await rig.add_feed("/legacy")
+    report = await rig.poller.poll(feed_id)
+    assert report.status == "ok"
+    [row] = await rig.stories()
+    assert row.title == title
+    assert row.summary == summary
+
+
+async def test_right_to_left_text_is_stored_intact(rig: Rig) -> None:
+    sorani = "هەواڵی کوردستان: سەرۆکی هەرێم سەردانی بەغدا دەکات"
+    persian_style = "می\u200cخواهم"  # a zero-width non-joiner is part of the spelling
+    summary = f"{persian_style} — ئەنجومەنی وەزیران کۆبوونەوەی ئەنجامدا"
+    rig.server.serve(
+        "/ckb",
+        rss(
+            [
+                Item("s", title=sorani, description=summary, categories=["سیاسەت"]),
+                Item("a", title=ARABIC_TITLE, description=ARABIC_SUMMARY),
+            ],
+            title="ڕووداو",
+        ),
+    )
+    feed_id = await rig.add_feed("/ckb")
+    await rig.poller.poll(feed_id)
+    rows = {r.title: r for r in await rig.stories()}
+    assert set(rows) == {sorani, ARABIC_TITLE}
+    assert rows[sorani].summary == summary
+    assert "\u200c" in rows[sorani].summary
+    assert rows[sorani].categories == "سیاسەت"
+    assert rows[ARABIC_TITLE].summary == ARABIC_SUMMARY
+    assert (await rig.feed(feed_id)).title == "ڕووداو"
+    # Bare-URL feed: the item is listed under its own category, in Sorani.
+    assert [s.title for s in await rig.latest("سیاسەت")] == [sorani]
+    async with rig.sessions() as session:
+        found = await story_store.search_stories(session, "سەرۆکی")
+    assert [s.title for s in found] == [sorani]
+
+
+async def test_hostile_titles_are_stored_as_literal_text(rig: Rig) -> None:
+    hostile = [
+        'Robert\'); DROP TABLE story;-- "quoted" 100% {0} %s %(x)s',
+        "1 OR 1=1; DELETE FROM feed WHERE 'a'='a",
+        "back\\slash \\x00 ${HOME} `id` $(reboot)",
+    ]
+    rig.server.serve(
+        "/evil", rss([Item(str(n), title=t) for n, t in enumerate(hostile)], title=hostile[0])
+    )
+    feed_id = await rig.add_feed("/evil")
+    report = await rig.poller.poll(feed_id)
+    assert report.status == "ok"
+    assert sorted(r.title for r in await rig.stories()) == sorted(hostile)
+    assert (await rig.feed(feed_id)).title == hostile[0]
+    async with rig.sessions() as session:
+        assert len(await feed_store.list_feeds(session)) == 1
+
+
+async def test_malformed_but_usable_feed_is_used(rig: Rig) -> None:
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Loose</title>'
+        b"<item><title>One &nbsp; two</title><link>https://outlet.example/b1</link></item>"
+        b"<item><title>Three</title><link>https://outlet.example/b2</link></item>"
+        b"</channel>"
+    )
+    parsed = parse_feed(body, url="https://outlet.example/rss", now=NOW)
+    assert parsed.bozo and len(parsed.entries) == 2  # the premise: malformed, yet has entries
+    rig.server.serve("/bozo", body)
+    feed_id = await rig.add_feed("/bozo")
+    report = await rig.poller.poll(feed_id)
+    assert report.status == "ok"
+    assert len(report.outcome.backlog) == 2
+    feed = await rig.feed(feed_id)
+    assert feed.consecutive_failures == 0 and feed.last_error is None
+
+
+async def test_push_max_age_keeps_old_items_from_being_pushed(
+    make_rig: Callable[..., Rig],
+) -> None:
+    rig = make_rig(push_max_age=3600.0)
+    rig.server.serve("/rss", rss([Item("seed", minutes_ago=300)]))
+    feed_id = await rig.add_feed("/rss")
+    await rig.poller.poll(feed_id)
+
+    rig.server.serve(
+        "/rss",
+        rss(
+            [
+                Item("seed", minutes_ago=300),
+                Item("late", minutes_ago=120),  # new to us, but published two hours ago
+                Item("fresh", minutes_ago=10),
+            ]
+        ),
+    )
+    rig.clock.advance(INTERVAL)
+    report = await rig.poller.poll(feed_id)
+    assert [s.title for s in report.outcome.new] == ["Story fresh"]
+    assert [s.title for s in report.outcome.backlog] == ["Story late"]
+    assert rig.handoff.new_titles == [["Story fresh"]]
+    states = {r.title: r.push_state for r in await rig.stories()}
+    assert states == {"Story seed": "none", "Story late": "none", "Story fresh": "pending"}
+
+
+async def test_handoff_failure_does_not_fail_the_poll(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(feed: FeedView, outcome: IngestOutcome) -> None:
+        raise RuntimeError("fan-out is down")
+
+    poller = FeedPoller(rig.sessions, rig.http, poll_settings(), handoff=broken, clock=rig.clock)
+    rig.server.serve("/rss", rss([Item("1")]))
+    feed_id = await rig.add_feed("/rss")
+    await poller.poll(feed_id)
+    rig.server.serve("/rss", rss([Item("1"), Item("2", minutes_ago=1)]))
+    report = await poller.poll(feed_id)
+    assert report.status == "ok"
+    assert [s.title for s in report.outcome.new] == ["Story 2"]
+    # Committed as pending, so fan-out can resume it.
+    async with rig.sessions() as session:
+        assert [s.title for s in await story_store.pending_stories(session)] == ["Story 2"]
+    assert any("hand-off" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
+
+
+async def test_unknown_feed_id_is_a_lookup_error(rig: Rig) -> None:
+    with pytest.raises(LookupError):
+        await rig.poller.poll(999_999)
+
+
+# --- jobs/poll_schedule.py --------------------------------------------------------------------
+
+
+def test_backoff_doubles_from_the_interval() -> None:
+    assert [backoff_delay(60, n, 10_000) for n in range(5)] == [60, 120, 240, 480, 960]
+
+
+def test_backoff_stops_at_ceiling_and_never_overflows() -> None:
+    assert backoff_delay(60, 10, 3600) == 3600
+    assert backoff_delay(60, 10**9, 3600) == 3600
+    assert backoff_delay(60, -3, 3600) == 60
+    # A ceiling below the interval cannot make polling faster than the interval.
+    assert backoff_delay(600, 3, 60) == 600
+
+
+def test_retry_after_is_a_floor_with_a_cap() -> None:
+    assert next_poll_delay(60, 1, 3600) == 120
+    assert next_poll_delay(60, 1, 3600, retry_after=900) == 900
+    assert next_poll_delay(60, 1, 3600, retry_after=30) == 120  # never shorter than back-off
+    assert next_poll_delay(60, 1, 3600, retry_after=10**9) == MAX_RETRY_AFTER
+    assert next_poll_delay(60, 1, 3600, retry_after=0) == 120
+    assert next_poll_delay(60, 1, 3600, retry_after=-5) == 120
+    assert next_poll_delay(60, 1, 3600, retry_after=None) == 120
+
+
+def test_parse_retry_after_both_forms() -> None:
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    assert parse_retry_after("120", now) == 120.0
+    assert parse_retry_after(" 7 ", now) == 7.0
+    assert parse_retry_after("0", now) == 0.0
+    assert parse_retry_after("Wed, 25 Nov 2026 12:05:00 GMT", now) == 300.0
+    assert parse_retry_after(format_datetime(now + timedelta(hours=2), usegmt=True), now) == 7200.0
+    assert parse_retry_after("Wed, 25 Nov 2026 11:00:00 GMT", now) == 0.0  # in the past
+    for junk in (None, "", "soon", "-5", "1.5", "Wed, 25 Nov 2026 12:05:00 -0000"):
+        assert parse_retry_after(junk, now) is None, junk
+
+
+def test_parse_retry_after_non_ascii_digits() -> None:
+    assert parse_retry_after("²", NOW) is None
+
+
+# --- jobs/sections.py -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Middle East", "middle-east"),
+        ("  World  ", "world"),
+        ("Arts & Culture", "arts-culture"),
+        ("sci_tech", "sci-tech"),
+        ("--News--", "news"),
+        ("ＷＯＲＬＤ", "world"),  # full-width letters fold (NFKC)
+        ("هەواڵی جیهان", "هەواڵی-جیهان"),
+        ("کوردستان", "کوردستان"),
+        ("اقتصاد/أعمال", "اقتصاد-أعمال"),
+    ],
+)
+def test_section_slug(name: str, slug: str) -> None:
+    assert section_slug(name) == slug
+
+
+@pytest.mark.parametrize(
+    "name", ["هەواڵەکانی ناوچەی کوردستان و جیهان", "né" * 30, "a-" + "ڵ" * 40]
+)
+def test_long_slug_is_capped_in_bytes_on_a_character_boundary(name: str) -> None:
+    slug = section_slug(name)
+    assert 0 < len(slug.encode()) <= MAX_SLUG_BYTES
+    head, digest = slug.rsplit("-", 1)
+    assert re.fullmatch(r"[0-9a-f]{6}", digest)  # a shortened slug carries a digest
+    assert name.lower().replace(" ", "-").startswith(head)  # cut, never mangled
+    assert not head.endswith("-")
+    assert "\ufffd" not in slug
+    # Two long names sharing their beginning stay two sections.
+    assert section_slug(name + " one") != section_slug(name + " two")
+
+
+def _draft(*categories: str) -> StoryDraft:
+    return StoryDraft(identity="guid:x", title="x", link=None, categories=categories)
+
+
+def test_configured_section_wins_over_categories() -> None:
+    assert sections_for_item(_draft("Politics"), "world", "Outlet") == {"world": "world"}
+
+
+def test_bare_url_feed_uses_item_categories() -> None:
+    assert sections_for_item(_draft("Middle East", "سیاسەت", "middle east"), None, "Outlet") == {
+        "middle-east": "Middle East",
+        "سیاسەت": "سیاسەت",
+    }
+
+
+def test_bare_url_feed_without_categories_uses_feed_title() -> None:
+    assert sections_for_item(_draft(), None, "Kurdistan 24") == {"kurdistan-24": "Kurdistan 24"}
+    assert sections_for_item(_draft(), None, "ڕووداو") == {"ڕووداو": "ڕووداو"}
+    assert sections_for_item(_draft(), None, None) == {"news": "News"}
+    assert sections_for_item(_draft("!!!"), None, None) == {"news": "News"}
+
+
+# --- jobs/registry.py -------------------------------------------------------------------------
+
+
+def feed_view(feed_id: int, url: str) -> FeedView:
+    return FeedView(
+        id=feed_id,
+        url=url,
+        section=None,
+        title=None,
+        etag=None,
+        last_modified=None,
+        initialized=False,
+        consecutive_failures=0,
+        last_error=None,
+        last_attempt_at=None,
+        last_success_at=None,
+        next_poll_at=None,
+    )
+
+
+async def test_register_poll_jobs_on_a_real_scheduler() -> None:
+    polled: asyncio.Queue[int] = asyncio.Queue()
+
+    class RecordingPoller:
+        async def poll_due(self, feed_id: int) -> None:
+            await polled.put(feed_id)
+
+    feeds = [feed_view(3, "https://a.example/rss"), feed_view(11, "https://b.example/rss")]
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    before = datetime.now(UTC)
+    ids = register_poll_jobs(scheduler, RecordingPoller(), feeds, 30.0)  # type: ignore[arg-type]
+    assert ids == ["poll-feed-3", "poll-feed-11"] == [poll_job_id(f) for f in feeds]
+    scheduler.start()
+    try:
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        assert set(jobs) == set(ids)
+        for feed in feeds:
+            job = jobs[poll_job_id(feed)]
+            assert job.max_instances == 1
+            assert job.coalesce is True
+            assert job.misfire_grace_time == 30
+            assert isinstance(job.trigger, IntervalTrigger)
+            assert job.trigger.interval == timedelta(seconds=30)
+            assert job.args == (feed.id,)
+            assert before <= job.next_run_time <= before + timedelta(seconds=2.5)
+        # Registering again replaces the jobs instead of doubling them.
+        register_poll_jobs(scheduler, RecordingPoller(), feeds, 30.0)  # type: ignore[arg-type]
+        assert sorted(job.id for job in scheduler.get_jobs()) == sorted(ids)
+        # The first runs come promptly and poll each feed by id.
+        seen = {await asyncio.wait_for(polled.get(), timeout=5) for _ in feeds}
+        assert seen == {3, 11}
+    finally:
+        scheduler.shutdown(wait=False)
