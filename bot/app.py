@@ -27,14 +27,19 @@ log = logging.getLogger(__name__)
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
-def build_application(settings: Settings, services: Services) -> AnyApplication:
-    """The PTB Application with its dependencies, handlers and jobs registered."""
+def require_token(settings: Settings) -> str:
+    """The bot token, or a plain sentence saying it is missing."""
     if not settings.token:
         raise ConfigError(
             "TELEGRAM_BOT_TOKEN is missing: get a token from @BotFather and set it in the "
             "environment or in .env."
         )
-    application = application_builder(settings.token, settings.telegram_api_url).build()
+    return settings.token
+
+
+def build_application(settings: Settings, services: Services) -> AnyApplication:
+    """The PTB Application with its dependencies, handlers and jobs registered."""
+    application = application_builder(require_token(settings), settings.telegram_api_url).build()
     application.bot_data[DEPS_KEY] = Deps(settings=settings, sessions=services.sessions)
     register_handlers(application)
     assert application.job_queue is not None
@@ -55,11 +60,7 @@ async def _register_commands(application: AnyApplication) -> None:
 @contextlib.asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
     """Start everything (database, feeds, Telegram) and stop it in reverse order on exit."""
-    if not settings.token:
-        raise ConfigError(
-            "TELEGRAM_BOT_TOKEN is missing: get a token from @BotFather and set it in the "
-            "environment or in .env."
-        )
+    require_token(settings)
     async with open_services(settings) as services:
         application = build_application(settings, services)
         try:

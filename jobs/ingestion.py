@@ -191,6 +191,7 @@ class FeedPoller:
                     last_modified=fetched.last_modified,
                     title=parsed.title,
                     next_poll_at=None,
+                    has_items=bool(parsed.entries),
                 )
         except SQLAlchemyError as exc:
             # Nothing of this poll was kept; back off like any failure instead of retrying

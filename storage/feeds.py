@@ -85,6 +85,7 @@ async def record_poll_success(
     last_modified: str | None,
     title: str | None,
     next_poll_at: datetime | None,
+    has_items: bool = True,
 ) -> None:
     """A fetch that returned a feed: keep its validators and clear the error state."""
     feed = await session.get(Feed, feed_id)
@@ -94,7 +95,10 @@ async def record_poll_success(
     feed.last_modified = last_modified
     if title:
         feed.title = title
-    feed.initialized = True
+    # A feed that answers with no items yet (a CMS mid-deploy) has no backlog to hold back:
+    # its first real items will be the backlog, not a flood of "new" pushes.
+    if has_items:
+        feed.initialized = True
     feed.consecutive_failures = 0
     feed.last_error = None
     feed.last_attempt_at = now
@@ -114,12 +118,3 @@ async def record_poll_failure(
     feed.last_attempt_at = now
     feed.next_poll_at = next_poll_at
     return feed.consecutive_failures
-
-
-async def clear_backoff(session: AsyncSession, feed_id: int) -> None:
-    """Forget a pending back-off, e.g. after a 304 from a feed that was failing."""
-    feed = await session.get(Feed, feed_id)
-    if feed is not None:
-        feed.consecutive_failures = 0
-        feed.last_error = None
-        feed.next_poll_at = None

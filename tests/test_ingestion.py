@@ -270,6 +270,22 @@ async def test_first_poll_is_backlog_and_nothing_is_handed_off(rig: Rig) -> None
     assert [s.title for s in await rig.latest("world")] == ["Story 3", "Story 2", "Story 1"]
 
 
+async def test_an_empty_first_poll_does_not_end_the_backlog_rule(rig: Rig) -> None:
+    # A feed that is empty at first (a CMS mid-deploy) must not later flood readers.
+    rig.server.serve("/rss", rss([]))
+    feed_id = await rig.add_feed("/rss", "world")
+    assert (await rig.poller.poll(feed_id)).status == "ok"
+    assert not (await rig.feed(feed_id)).initialized
+
+    rig.server.serve("/rss", rss(BACKLOG))
+    rig.clock.advance(INTERVAL)
+    report = await rig.poller.poll(feed_id)
+    assert report.outcome.new == ()
+    assert len(report.outcome.backlog) == 3
+    assert rig.handoff.calls == []
+    assert (await rig.feed(feed_id)).initialized
+
+
 async def test_new_item_on_next_poll_is_handed_off_exactly_once(rig: Rig) -> None:
     rig.server.serve("/rss", rss(BACKLOG))
     feed_id = await rig.add_feed("/rss", "world")
