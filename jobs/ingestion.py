@@ -138,7 +138,6 @@ class FeedPoller:
                     etag=fetched.etag,
                     last_modified=fetched.last_modified,
                     title=None,
-                    next_poll_at=None,
                 )
             log.info("feed=%s recovered after %d failures", feed.url, feed.consecutive_failures)
         return PollReport(feed, "not-modified")
@@ -190,7 +189,6 @@ class FeedPoller:
                     etag=fetched.etag,
                     last_modified=fetched.last_modified,
                     title=parsed.title,
-                    next_poll_at=None,
                     has_items=bool(parsed.entries),
                 )
         except SQLAlchemyError as exc:

@@ -84,7 +84,6 @@ async def record_poll_success(
     etag: str | None,
     last_modified: str | None,
     title: str | None,
-    next_poll_at: datetime | None,
     has_items: bool = True,
 ) -> None:
     """A fetch that returned a feed: keep its validators and clear the error state."""
@@ -103,7 +102,7 @@ async def record_poll_success(
     feed.last_error = None
     feed.last_attempt_at = now
     feed.last_success_at = now
-    feed.next_poll_at = next_poll_at
+    feed.next_poll_at = None
 
 
 async def record_poll_failure(

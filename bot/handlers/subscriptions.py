@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
@@ -65,25 +67,42 @@ async def reply_unknown(message: Message, unknown: list[str], names: dict[str, s
     )
 
 
-async def subscribe_command(update: Update, context: Context) -> None:
-    """/subscribe [sections…]: all news, or the named sections."""
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A /subscribe or /unsubscribe that may go ahead: where, and which sections it names."""
+
+    message: Message
+    chat_id: int
+    thread: int
+    names: dict[str, str]
+    sections: list[str] | None  # None: the command named no section
+
+
+async def _change_request(update: Update, context: Context, *, reactivate: bool) -> Change | None:
+    """Check rights and section names; None once the reader was told why not."""
     message = update.effective_message
     assert message is not None and update.effective_chat is not None
-    await remember_chat(update, context, reactivate=True)
+    await remember_chat(update, context, reactivate=reactivate)
     if not await may_manage(update, context):
         await message.reply_text(ADMINS_ONLY)
-        return
+        return None
     names = await section_names(context)
-    words = context.args or []
-    thread = thread_of(message)
-    chat_id = update.effective_chat.id
-    if not words:
-        wanted = [ALL_SECTIONS]
-    else:
-        wanted, unknown = resolve_sections(words, names)
+    sections = None
+    if context.args:
+        sections, unknown = resolve_sections(context.args, names)
         if unknown:
             await reply_unknown(message, unknown, names)
-            return
+            return None
+    return Change(message, update.effective_chat.id, thread_of(message), names, sections)
+
+
+async def subscribe_command(update: Update, context: Context) -> None:
+    """/subscribe [sections…]: all news, or the named sections."""
+    change = await _change_request(update, context, reactivate=True)
+    if change is None:
+        return
+    message, chat_id, thread, names = change.message, change.chat_id, change.thread, change.names
+    wanted = change.sections or [ALL_SECTIONS]
     async with writing(deps(context).sessions) as session:
         current = await chat_store.subscriptions(session, chat_id, thread)
         if ALL_SECTIONS in current and wanted != [ALL_SECTIONS]:
@@ -103,22 +122,11 @@ async def subscribe_command(update: Update, context: Context) -> None:
 
 async def unsubscribe_command(update: Update, context: Context) -> None:
     """/unsubscribe [sections…]: stop everything, or just the named sections."""
-    message = update.effective_message
-    assert message is not None and update.effective_chat is not None
-    await remember_chat(update, context)
-    if not await may_manage(update, context):
-        await message.reply_text(ADMINS_ONLY)
+    change = await _change_request(update, context, reactivate=False)
+    if change is None:
         return
-    names = await section_names(context)
-    words = context.args or []
-    thread = thread_of(message)
-    chat_id = update.effective_chat.id
-    sections: list[str] | None = None
-    if words:
-        sections, unknown = resolve_sections(words, names)
-        if unknown:
-            await reply_unknown(message, unknown, names)
-            return
+    message, chat_id, thread, names = change.message, change.chat_id, change.thread, change.names
+    sections = change.sections
     async with writing(deps(context).sessions) as session:
         current = await chat_store.subscriptions(session, chat_id, thread)
         if sections and ALL_SECTIONS in current:
