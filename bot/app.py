@@ -21,6 +21,7 @@ from bot.handlers import COMMANDS, register_handlers
 from bot.services import Services, open_services
 from bot.telegram_client import application_builder
 from jobs.registry import register_poll_jobs
+from storage.stories import list_sections
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,9 @@ def require_token(settings: Settings) -> str:
 def build_application(settings: Settings, services: Services) -> AnyApplication:
     """The PTB Application with its dependencies, handlers and jobs registered."""
     application = application_builder(require_token(settings), settings.telegram_api_url).build()
-    application.bot_data[DEPS_KEY] = Deps(settings=settings, sessions=services.sessions)
+    application.bot_data[DEPS_KEY] = Deps(
+        settings=settings, sessions=services.sessions, broadcaster=services.broadcaster
+    )
     register_handlers(application)
     assert application.job_queue is not None
     # PTB's JobQueue wraps APScheduler: one scheduler for replies' jobs and ours.
@@ -61,7 +64,7 @@ async def _register_commands(application: AnyApplication) -> None:
 async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
     """Start everything (database, feeds, Telegram) and stop it in reverse order on exit."""
     require_token(settings)
-    async with open_services(settings) as services:
+    async with open_services(settings, push=True) as services:
         application = build_application(settings, services)
         try:
             await application.initialize()
@@ -74,9 +77,24 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
             raise ConfigError(
                 f"TELEGRAM_API_URL {settings.telegram_api_url} cannot be reached ({exc.message})."
             ) from None
+        broadcaster = services.broadcaster
         try:
             await _register_commands(application)
+            await _refresh_section_names(services)
+            assert application.job_queue is not None
+            application.job_queue.scheduler.add_job(
+                _refresh_section_names,
+                "interval",
+                seconds=60,
+                args=[services],
+                id="refresh-section-names",
+                max_instances=1,
+                coalesce=True,
+                replace_existing=True,
+            )
             await application.start()
+            if broadcaster is not None:
+                await broadcaster.start()
             updater = application.updater
             assert updater is not None
             if settings.webhook_url:
@@ -102,11 +120,21 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
             )
             yield application
         finally:
+            if broadcaster is not None:
+                await broadcaster.stop()
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
             if application.running:
                 await application.stop()
             await application.shutdown()
+
+
+async def _refresh_section_names(services: Services) -> None:
+    """Pushes show sections by the outlet's names; new sections appear as feeds bring them."""
+    if services.renderer is None:
+        return
+    async with services.sessions() as session:
+        services.renderer.section_names = dict(await list_sections(session))
 
 
 def _webhook_secret(settings: Settings) -> str:

@@ -11,7 +11,7 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -115,6 +115,11 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8443, gt=0, lt=65536)
+    send_rate: int = Field(default=25, gt=0, le=1000)
+    paid_broadcast: bool = False
+    breaking_markers: Annotated[tuple[str, ...], NoDecode] = ("breaking", "urgent")
+    comment_window_days: float = Field(default=7.0, gt=0, le=365)
+    digest_hour: int = Field(default=8, ge=0, le=23)
 
     @field_validator("telegram_bot_token", "webhook_secret", mode="before")
     @classmethod
@@ -127,6 +132,23 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("breaking_markers", mode="before")
+    @classmethod
+    def _parse_markers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(m.strip() for m in value.split(",") if m.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _check_send_rate(self) -> Settings:
+        # Telegram allows about 30 bulk messages a second; more needs paid broadcasts.
+        if self.send_rate > 30 and not self.paid_broadcast:
+            raise ValueError(
+                "SEND_RATE above 30 needs PAID_BROADCAST=true (Telegram allows about 30 "
+                "messages a second otherwise)"
+            )
+        return self
 
     @field_validator("webhook_secret")
     @classmethod
@@ -219,7 +241,7 @@ class Settings(BaseSettings):
 def _explain(error: ValidationError) -> str:
     """Turn pydantic's report into one plain sentence that names the variable."""
     first = error.errors()[0]
-    variable = str(first["loc"][0]).upper() if first["loc"] else "configuration"
+    variable = str(first["loc"][0]).upper() if first["loc"] else "SEND_RATE"
     message = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] in ("float_parsing", "int_parsing"):
         message = f"it must be a number (got {first.get('input')!r})"

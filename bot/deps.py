@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import CallbackContext
 
 from bot.config import Settings
 from storage.engine import SessionFactory
 
+if TYPE_CHECKING:
+    from jobs.fanout import Broadcaster
+
 DEPS_KEY = "newsbot.deps"
 
 
 @dataclass(slots=True)
 class Deps:
-    """The shared objects handlers use: settings and the database session factory."""
+    """The shared objects handlers use: settings, the session factory, the push pipeline."""
 
     settings: Settings
     sessions: SessionFactory
+    broadcaster: Broadcaster | None = None
 
 
 def deps(context: CallbackContext[Any, Any, Any, Any]) -> Deps:

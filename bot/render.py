@@ -153,3 +153,32 @@ def story_list(
         parts.append(entry)
         used += utf16_len(entry)
     return "".join(parts)
+
+
+def story_group(
+    stories: Sequence[StoryView],
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+    section_names: Mapping[str, str],
+) -> Rendered:
+    """Several new stories for one reader in one message (never more than a few)."""
+    breaking = any(s.breaking for s in stories)
+    heading = f"{'🔴 ' if breaking else ''}{len(stories)} new stories"
+    text = story_list(heading, stories, now=now, zone=zone, section_names=section_names)
+    return Rendered(text=text, preview_url=None, buttons=())
+
+
+def plain_text(stories: Sequence[StoryView], *, now: datetime, zone: ZoneInfo) -> str:
+    """The same news without any markup: the fallback when Telegram rejects our HTML."""
+    parts = []
+    for story in stories:
+        lines = [("🔴 " if story.breaking else "") + story.title]
+        lines.append(when_label(story.sort_at, now, zone))
+        if len(stories) == 1 and story.summary:
+            lines.append(trim(story.summary, SUMMARY_PUSH))
+        if story.link:
+            lines.append(story.link)
+        parts.append("\n".join(lines))
+    text = "\n\n".join(parts)
+    return text if utf16_len(text) <= _SAFE_BUDGET else trim(text, _SAFE_BUDGET // 2)

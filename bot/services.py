@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
+from bot.push_render import PushRenderer
+from jobs.bot_api import BotApiClient
+from jobs.fanout import Broadcaster, FanoutSettings
 from jobs.fetching import create_feed_session
-from jobs.ingestion import FeedPoller, PollSettings, StoryHandoff
+from jobs.ingestion import FeedPoller, PollSettings
 from storage import feeds as feed_store
 from storage.clock import utcnow
 from storage.engine import SessionFactory, create_engine, create_session_factory, writing
@@ -43,6 +47,8 @@ class Services:
     feed_http: aiohttp.ClientSession
     poller: FeedPoller
     feeds: list[FeedView]
+    broadcaster: Broadcaster | None = None
+    renderer: PushRenderer | None = None
 
 
 def poll_settings(settings: Settings) -> PollSettings:
@@ -53,16 +59,32 @@ def poll_settings(settings: Settings) -> PollSettings:
         push_max_age=settings.push_max_age,
         fetch_timeout=settings.fetch_timeout,
         max_bytes=settings.fetch_max_bytes,
+        breaking_markers=settings.breaking_markers,
+    )
+
+
+def fanout_settings(settings: Settings) -> FanoutSettings:
+    """The push knobs taken from the settings."""
+    return FanoutSettings(
+        send_rate=settings.send_rate,
+        paid_broadcast=settings.paid_broadcast,
+        default_timezone=settings.default_timezone,
+        comment_window=timedelta(days=settings.comment_window_days),
+        # Enough workers to keep the pipe full at the rate, without flooding slow servers.
+        max_in_flight=max(4, min(64, settings.send_rate // 8)),
     )
 
 
 @asynccontextmanager
-async def open_services(
-    settings: Settings, *, handoff: StoryHandoff | None = None
-) -> AsyncIterator[Services]:
-    """Upgrade the database, register the configured feeds, and yield the shared objects."""
+async def open_services(settings: Settings, *, push: bool = False) -> AsyncIterator[Services]:
+    """Upgrade the database, register the configured feeds, and yield the shared objects.
+
+    With ``push`` (``newsbot run``), new stories are handed to a Broadcaster that sends them
+    over its own keep-alive HTTP session to the Bot API.
+    """
     engine = create_engine(settings.database_url)
     feed_http = create_feed_session(user_agent(), concurrency=settings.fetch_concurrency)
+    bot_http: aiohttp.ClientSession | None = None
     try:
         await upgrade_database(engine)
         sessions = create_session_factory(engine)
@@ -70,14 +92,25 @@ async def open_services(
             feeds = await feed_store.register_feeds(
                 session, [(f.url, f.section) for f in settings.feeds], utcnow()
             )
+        broadcaster = renderer = None
+        if push and settings.token:
+            fanout = fanout_settings(settings)
+            bot_http = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=fanout.max_in_flight + 4)
+            )
+            client = BotApiClient(bot_http, settings.telegram_api_url, settings.token)
+            renderer = PushRenderer(settings.default_timezone)
+            broadcaster = Broadcaster(sessions, client, renderer, fanout)
         poller = FeedPoller(
             sessions,
             feed_http,
             poll_settings(settings),
-            handoff=handoff,
+            handoff=broadcaster.handoff if broadcaster else None,
             concurrency=settings.fetch_concurrency,
         )
-        yield Services(settings, engine, sessions, feed_http, poller, feeds)
+        yield Services(settings, engine, sessions, feed_http, poller, feeds, broadcaster, renderer)
     finally:
         await feed_http.close()
+        if bot_http is not None:
+            await bot_http.close()
         await engine.dispose()

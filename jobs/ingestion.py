@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
 
+from jobs.delivery_policy import is_breaking
 from jobs.feed_parsing import NotAFeedError, ParsedFeed, parse_feed
 from jobs.fetching import FetchError, FetchResult, fetch_feed
 from jobs.poll_schedule import next_poll_delay
@@ -50,6 +51,7 @@ class PollSettings:
     push_max_age: float
     fetch_timeout: float
     max_bytes: int
+    breaking_markers: tuple[str, ...] = ()
 
 
 class FeedPoller:
@@ -173,10 +175,14 @@ class FeedPoller:
             sections = sections_for_item(draft, feed.section, parsed.title)
             names.update({k: v for k, v in sections.items() if k not in names})
             items.append((draft, tuple(sections)))
+        markers = self._settings.breaking_markers
         policy = story_store.IngestPolicy(
             announce=feed.initialized,
             push_cutoff=now - timedelta(seconds=self._settings.push_max_age),
             now=now,
+            breaking=frozenset(
+                d.identity for d in parsed.entries if is_breaking(d.title, d.categories, markers)
+            ),
         )
         try:
             async with writing(self._sessions) as session:

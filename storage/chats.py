@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.dialect import insert_for
 from storage.models import ALL_SECTIONS, Chat, Subscription
 
 
@@ -53,7 +53,7 @@ async def touch_chat(
             "created_at": now,
             "updated_at": now,
         }
-        await session.exec(_insert(session)(Chat).values(values).on_conflict_do_nothing())
+        await session.exec(insert_for(session)(Chat).values(values).on_conflict_do_nothing())
         chat = await session.get(Chat, chat_id)
         assert chat is not None
     else:
@@ -64,6 +64,7 @@ async def touch_chat(
             chat.language = language
         if reactivate and not chat.active:
             chat.active = True
+            chat.inactive_reason = None
             chat.updated_at = now
     await session.flush()
     return _view(chat)
@@ -75,7 +76,9 @@ async def get_chat(session: AsyncSession, chat_id: int) -> ChatView | None:
     return _view(chat) if chat else None
 
 
-async def set_active(session: AsyncSession, chat_id: int, active: bool, now: datetime) -> bool:
+async def set_active(
+    session: AsyncSession, chat_id: int, active: bool, now: datetime, reason: str | None = None
+) -> bool:
     """Mark a chat reachable or not (blocked, kicked); True if the chat is known."""
     chat = await session.get(Chat, chat_id)
     if chat is None:
@@ -83,6 +86,7 @@ async def set_active(session: AsyncSession, chat_id: int, active: bool, now: dat
     if chat.active != active:
         chat.active = active
         chat.updated_at = now
+    chat.inactive_reason = None if active else (reason or chat.inactive_reason)
     return True
 
 
@@ -92,10 +96,6 @@ async def set_timezone(session: AsyncSession, chat_id: int, timezone: str, now: 
     if chat is not None:
         chat.timezone = timezone
         chat.updated_at = now
-
-
-def _insert(session: AsyncSession) -> type[sqlite.Insert] | type[postgresql.Insert]:
-    return postgresql.Insert if session.get_bind().dialect.name == "postgresql" else sqlite.Insert
 
 
 async def subscriptions(session: AsyncSession, chat_id: int, thread_id: int = 0) -> set[str]:
@@ -129,7 +129,7 @@ async def subscribe(
         for s in dict.fromkeys(sections)
     ]
     if rows:
-        await session.exec(_insert(session)(Subscription).values(rows).on_conflict_do_nothing())
+        await session.exec(insert_for(session)(Subscription).values(rows).on_conflict_do_nothing())
     return await subscriptions(session, chat_id, thread_id)
 
 
@@ -188,7 +188,9 @@ async def move_chat(session: AsyncSession, old_id: int, new_id: int, now: dateti
         for s in rows
     ]
     if moved:
-        await session.exec(_insert(session)(Subscription).values(moved).on_conflict_do_nothing())
+        await session.exec(
+            insert_for(session)(Subscription).values(moved).on_conflict_do_nothing()
+        )
     await forget_chat(session, old_id)
     return True
 
@@ -198,3 +200,69 @@ async def forget_chat(session: AsyncSession, chat_id: int) -> bool:
     await session.exec(delete(Subscription).where(col(Subscription.chat_id) == chat_id))
     result = await session.exec(delete(Chat).where(col(Chat.id) == chat_id))
     return bool(result.rowcount)
+
+
+# --- delivery preferences -----------------------------------------------------------------
+
+# instant: every story as it is published; breaking: breaking news only; hourly and daily: a
+# digest listing the period's stories.
+DELIVERY_MODES = ("instant", "breaking", "hourly", "daily")
+_DIGEST_MODES = ("hourly", "daily")
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPrefs:
+    """How and when a chat wants its pushes: the mode and optional quiet hours ("HH:MM")."""
+
+    mode: str
+    quiet_start: str | None
+    quiet_end: str | None
+
+
+async def delivery_prefs(session: AsyncSession, chat_id: int) -> DeliveryPrefs | None:
+    """A chat's delivery mode and quiet hours, or None if it never talked to the bot."""
+    chat = await session.get(Chat, chat_id)
+    if chat is None:
+        return None
+    return DeliveryPrefs(chat.delivery_mode, chat.quiet_start, chat.quiet_end)
+
+
+async def set_delivery_mode(session: AsyncSession, chat_id: int, mode: str, now: datetime) -> bool:
+    """Store the chat's delivery mode (one of DELIVERY_MODES); True if the chat is known.
+
+    Entering a digest mode starts the digest's period now, so its first digest does not list
+    stories the chat already received one by one.
+    """
+    if mode not in DELIVERY_MODES:
+        raise ValueError(f"delivery mode must be one of {', '.join(DELIVERY_MODES)}, not {mode!r}")
+    chat = await session.get(Chat, chat_id)
+    if chat is None:
+        return False
+    if chat.delivery_mode != mode:
+        if mode in _DIGEST_MODES and chat.delivery_mode not in _DIGEST_MODES:
+            chat.digest_sent_at = now
+        chat.delivery_mode = mode
+        chat.updated_at = now
+    return True
+
+
+async def set_quiet_hours(
+    session: AsyncSession, chat_id: int, start: str | None, end: str | None, now: datetime
+) -> bool:
+    """Store quiet hours as local "HH:MM" times (both None: none); True if the chat is known."""
+    if (start is None) != (end is None):
+        raise ValueError("quiet hours need both a start and an end, or neither")
+    chat = await session.get(Chat, chat_id)
+    if chat is None:
+        return False
+    if (chat.quiet_start, chat.quiet_end) != (start, end):
+        chat.quiet_start, chat.quiet_end = start, end
+        chat.updated_at = now
+    return True
+
+
+async def chat_counts(session: AsyncSession) -> tuple[int, int]:
+    """How many known chats are reachable and how many are not: ``(active, inactive)``."""
+    statement = select(Chat.active, func.count()).group_by(col(Chat.active))
+    counts = {bool(active): int(n) for active, n in (await session.exec(statement)).all()}
+    return counts.get(True, 0), counts.get(False, 0)

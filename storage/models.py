@@ -71,8 +71,10 @@ class Story(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_utc(nullable=False))
     # Publication time, or first-seen time when the feed gives none: what "newest" means.
     sort_at: datetime = Field(sa_column=_utc(nullable=False))
-    # none: never to be pushed (backlog or too old); pending: new, waiting for fan-out.
+    # none: never to be pushed (backlog or too old); pending: new, waiting for fan-out;
+    # queued: its broadcast exists.
     push_state: str = Field(default="none", sa_column=Column(Text, nullable=False))
+    breaking: bool = Field(default=False, nullable=False)
 
 
 class StorySection(SQLModel, table=True):
@@ -113,6 +115,12 @@ class Chat(SQLModel, table=True):
     active: bool = Field(default=True, nullable=False)
     created_at: datetime = Field(sa_column=_utc(nullable=False))
     updated_at: datetime = Field(sa_column=_utc(nullable=False))
+    # instant, breaking (breaking news only), hourly or daily (a digest).
+    delivery_mode: str = Field(default="instant", sa_column=Column(Text, nullable=False))
+    quiet_start: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    quiet_end: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    digest_sent_at: datetime | None = Field(default=None, sa_column=_utc())
+    inactive_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Subscription(SQLModel, table=True):
@@ -134,4 +142,78 @@ class Subscription(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc(nullable=False))
 
 
+class Broadcast(SQLModel, table=True):
+    """One story to fan out (kind ``push``) or to correct where it was pushed (``edit``).
+
+    Subscribers are enumerated in keyset batches; the cursor makes a crash resume where the
+    enumeration stopped instead of starting over.
+    """
+
+    __tablename__ = "broadcast"
+    __table_args__ = (
+        UniqueConstraint("story_id", "kind", name="uq_broadcast"),
+        Index("ix_broadcast_open", "enumerated", "priority", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    story_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("story.id", ondelete="CASCADE"), nullable=False)
+    )
+    kind: str = Field(sa_column=Column(Text, nullable=False))
+    priority: int = Field(nullable=False)
+    cursor_chat: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    cursor_thread: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    enumerated: bool = Field(default=False, nullable=False)
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class Delivery(SQLModel, table=True):
+    """One message to one chat (topic): at most one per story, chat, topic and kind."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("story_id", "chat_id", "thread_id", "kind", name="uq_delivery"),
+        Index("ix_delivery_queue", "status", "priority", "id"),
+        Index("ix_delivery_message", "chat_id", "message_id"),
+        Index("ix_delivery_created", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    story_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("story.id", ondelete="CASCADE"), nullable=False)
+    )
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    thread_id: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    kind: str = Field(sa_column=Column(Text, nullable=False))
+    priority: int = Field(nullable=False)
+    # pending → sending → sent | failed | skipped
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    not_before: datetime | None = Field(default=None, sa_column=_utc())
+    attempts: int = Field(default=0, nullable=False)
+    message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    updated_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class Follow(SQLModel, table=True):
+    """A keyword alert: a normalised word or phrase a chat (topic) wants pushed."""
+
+    __tablename__ = "follow"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "thread_id", "phrase", name="uq_follow"),
+        Index("ix_follow_phrase", "phrase"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("chat.id", ondelete="CASCADE"), nullable=False)
+    )
+    thread_id: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    phrase: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
 ALL_SECTIONS = "*"
+# Breaking news first, then new stories, then corrections of stories already pushed.
+PRIORITY_BREAKING, PRIORITY_NEW, PRIORITY_EDIT = 0, 1, 2

@@ -46,6 +46,7 @@ class StoryView:
     first_seen_at: datetime
     sort_at: datetime
     sections: tuple[str, ...] = field(default=())
+    breaking: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,10 +8,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Select, func, or_, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.dialect import insert_for
 from storage.models import Section, Story, StorySection
 from storage.records import IngestOutcome, StoryDraft, StoryView
 from storage.search_text import query_terms, search_document
@@ -28,6 +28,7 @@ class IngestPolicy:
     announce: bool  # false on a feed's first successful poll: its items are backlog
     push_cutoff: datetime  # items published before this are stored but never new
     now: datetime
+    breaking: frozenset[str] = frozenset()  # identities of items marked as breaking news
 
 
 def _view(story: Story, sections: Sequence[str] = ()) -> StoryView:
@@ -45,17 +46,13 @@ def _view(story: Story, sections: Sequence[str] = ()) -> StoryView:
         first_seen_at=story.first_seen_at,
         sort_at=story.sort_at,
         sections=tuple(sections),
+        breaking=story.breaking,
     )
 
 
 def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _insert(session: AsyncSession) -> type[sqlite.Insert] | type[postgresql.Insert]:
-    bind = session.get_bind()
-    return postgresql.Insert if bind.dialect.name == "postgresql" else sqlite.Insert
 
 
 async def _existing(session: AsyncSession, drafts: Sequence[StoryDraft]) -> list[Story]:
@@ -176,9 +173,13 @@ async def _insert_story(
         "updated_at": policy.now,
         "sort_at": published or policy.now,
         "push_state": "pending" if fresh else "none",
+        "breaking": draft.identity in policy.breaking,
     }
     statement = (
-        _insert(session)(Story).values(**values).on_conflict_do_nothing().returning(col(Story.id))
+        insert_for(session)(Story)
+        .values(**values)
+        .on_conflict_do_nothing()
+        .returning(col(Story.id))
     )
     story_id = (await session.exec(statement)).scalar_one_or_none()
     if story_id is not None:
@@ -220,7 +221,7 @@ async def _list_under_sections(
         for story_id, (sort_at, sections) in placements.items()
         for section in sections
     ]
-    insert = _insert(session)
+    insert = insert_for(session)
     for start in range(0, len(rows), _CHUNK // 3):
         batch = rows[start : start + _CHUNK // 3]
         await session.exec(insert(StorySection).values(batch).on_conflict_do_nothing())
@@ -231,7 +232,7 @@ async def remember_sections(session: AsyncSession, names: dict[str, str], now: d
     if not names:
         return
     rows = [{"slug": slug, "name": name, "created_at": now} for slug, name in names.items()]
-    await session.exec(_insert(session)(Section).values(rows).on_conflict_do_nothing())
+    await session.exec(insert_for(session)(Section).values(rows).on_conflict_do_nothing())
 
 
 async def sections_for(
@@ -258,6 +259,32 @@ async def get_story(session: AsyncSession, story_id: int) -> StoryView | None:
     """One story by id."""
     story = await session.get(Story, story_id)
     return (await _views(session, [story]))[0] if story else None
+
+
+async def get_stories(session: AsyncSession, story_ids: Sequence[int]) -> dict[int, StoryView]:
+    """Stories by id (missing ids are left out)."""
+    found: list[Story] = []
+    for start in range(0, len(story_ids), _CHUNK):
+        chunk = list(story_ids[start : start + _CHUNK])
+        found += (await session.exec(select(Story).where(col(Story.id).in_(chunk)))).all()
+    return {view.id: view for view in await _views(session, found)}
+
+
+async def find_story(session: AsyncSession, reference: str) -> StoryView | None:
+    """A story named by an admin: its id, or its link."""
+    reference = reference.strip()
+    if reference.isascii() and reference.isdigit() and len(reference) < 12:
+        return await get_story(session, int(reference))
+    statement = select(Story).where(col(Story.link) == reference)
+    story = (await session.exec(statement)).first()
+    return (await _views(session, [story]))[0] if story else None
+
+
+async def mark_breaking(session: AsyncSession, story_id: int) -> None:
+    """Flag a story as breaking news (an admin's /breaking)."""
+    story = await session.get(Story, story_id)
+    if story is not None:
+        story.breaking = True
 
 
 async def latest_stories(
@@ -297,33 +324,68 @@ async def search_stories(
     terms = query_terms(query)
     if not terms:
         return []
-    # Ids grow with first-seen time, so the index hands back the most recent matches cheaply;
-    # within that window the page is ordered by publication time like /latest. The window
-    # keeps a common word from sorting every one of its matches.
-    window = offset + limit + SEARCH_WINDOW
     if session.get_bind().dialect.name == "postgresql":
-        candidates = (
-            "SELECT id FROM story WHERE search_vector @@ to_tsquery('simple', :q) "
-            "ORDER BY id DESC LIMIT :window"
-        )
-        match = " & ".join(f"{t}:*" for t in terms)
+        ids = await _postgres_search_ids(session, terms, limit, offset)
     else:
-        candidates = (
-            "SELECT rowid FROM story_fts WHERE story_fts MATCH :q "
-            "ORDER BY rowid DESC LIMIT :window"
-        )
-        match = " ".join(f'"{t}"*' for t in terms)
-    id_query = text(
-        f"SELECT id FROM story WHERE id IN ({candidates}) "
-        "ORDER BY sort_at DESC, id DESC LIMIT :limit OFFSET :offset"
-    ).bindparams(q=match, window=window, limit=limit, offset=offset)
-    ids = [row[0] for row in (await session.exec(id_query)).all()]  # type: ignore[call-overload]
+        # Ids grow with first-seen time, so the index hands back the most recent matches
+        # cheaply; within that window the page is ordered by publication time like /latest.
+        # The window keeps a common word from sorting every one of its matches.
+        window = offset + limit + SEARCH_WINDOW
+        match = " ".join(_fts5_term(t) for t in terms)
+        id_query = text(
+            "SELECT id FROM story WHERE id IN (SELECT rowid FROM story_fts "
+            "WHERE story_fts MATCH :q ORDER BY rowid DESC LIMIT :window) "
+            "ORDER BY sort_at DESC, id DESC LIMIT :limit OFFSET :offset"
+        ).bindparams(q=match, window=window, limit=limit, offset=offset)
+        ids = [row[0] for row in (await session.exec(id_query)).all()]  # type: ignore[call-overload]
     if not ids:
         return []
     stories = {
         s.id: s for s in (await session.exec(select(Story).where(col(Story.id).in_(ids)))).all()
     }
     return await _views(session, [stories[i] for i in ids if i in stories])
+
+
+# A one-letter prefix matches most stories: FTS5 then merges every matching doclist
+# (~90 ms at 1M stories). Such a term matches as a whole word instead.
+_MIN_PREFIX = 2
+# How many of the newest stories PostgreSQL search filters before asking the GIN index.
+_RECENT_STORIES = 5_000
+
+
+def _fts5_term(term: str) -> str:
+    return f'"{term}"*' if len(term) >= _MIN_PREFIX else f'"{term}"'
+
+
+async def _postgres_search_ids(
+    session: AsyncSession, terms: list[str], limit: int, offset: int
+) -> list[int]:
+    """Ids of the matches newest first by publication time (as /latest), in bounded work.
+
+    One ``ORDER BY … LIMIT`` query is fast only when the planner guesses right: walking an
+    index backwards and filtering is instant for a common word and reads the whole table for
+    a rare one, and the GIN statistics give every word outside the ~1000 commonest the same
+    small estimate. So: filter the newest _RECENT_STORIES stories first (fixed work, enough
+    for any word in more than ~0.1% of stories); only if they hold too few matches, sort all
+    matches from the GIN index (MATERIALIZED keeps it a bitmap scan, whose cost is the number
+    of matches: small for a word that rare).
+    """
+    tsquery = " & ".join(f"{t}:*" if len(t) >= _MIN_PREFIX else t for t in terms)
+    wanted = offset + limit
+    recent = text(
+        "SELECT id FROM (SELECT id, sort_at, search_vector FROM story "
+        "ORDER BY sort_at DESC, id DESC LIMIT :recent) r "
+        "WHERE search_vector @@ to_tsquery('simple', :q) ORDER BY sort_at DESC, id DESC LIMIT :n"
+    ).bindparams(recent=_RECENT_STORIES, q=tsquery, n=wanted)
+    ids = [row[0] for row in (await session.exec(recent)).all()]  # type: ignore[call-overload]
+    if len(ids) < wanted:
+        every = text(
+            "WITH m AS MATERIALIZED (SELECT id, sort_at FROM story "
+            "WHERE search_vector @@ to_tsquery('simple', :q)) "
+            "SELECT id FROM m ORDER BY sort_at DESC, id DESC LIMIT :n"
+        ).bindparams(q=tsquery, n=wanted)
+        ids = [row[0] for row in (await session.exec(every)).all()]  # type: ignore[call-overload]
+    return ids[offset:]
 
 
 async def list_sections(session: AsyncSession) -> list[tuple[str, str]]:

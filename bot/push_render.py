@@ -1,0 +1,68 @@
+"""Turns stories into the pre-rendered pushes the fan-out sends (the bot side of its seam)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from bot.render import Button, plain_text, story_group, story_message
+from jobs.fanout import PushMessage
+from storage.clock import utcnow
+from storage.records import StoryView
+
+
+def _markup(rows: Sequence[Sequence[Button]]) -> dict[str, object] | None:
+    keyboard = [
+        [
+            {"text": b.text, "url": b.url}
+            if b.url
+            else {"text": b.text, "callback_data": b.callback}
+            for b in row
+        ]
+        for row in rows
+        if row
+    ]
+    return {"inline_keyboard": keyboard} if keyboard else None
+
+
+class PushRenderer:
+    """Renders pushes with the outlet's section names (refreshed by the app as they grow)."""
+
+    def __init__(self, default_timezone: str, *, comment_button: bool = False) -> None:
+        self.section_names: dict[str, str] = {}
+        self._default = default_timezone
+        self._comment_button = comment_button
+        self._zones: dict[str, ZoneInfo] = {}
+
+    def _zone(self, name: str) -> ZoneInfo:
+        zone = self._zones.get(name)
+        if zone is None:
+            try:
+                zone = ZoneInfo(name)
+            except (KeyError, ValueError):
+                zone = ZoneInfo(self._default)
+            self._zones[name] = zone
+        return zone
+
+    def __call__(self, stories: Sequence[StoryView], zone: str) -> PushMessage:
+        """One story as a full message, several as a grouped list."""
+        now = utcnow()
+        tz = self._zone(zone)
+        if len(stories) == 1:
+            story = stories[0]
+            rendered = story_message(
+                story,
+                now=now,
+                zone=tz,
+                section_names=self.section_names,
+                breaking=story.breaking,
+                comment_button=self._comment_button,
+            )
+        else:
+            rendered = story_group(stories, now=now, zone=tz, section_names=self.section_names)
+        return PushMessage(
+            text=rendered.text,
+            plain=plain_text(stories, now=now, zone=tz),
+            reply_markup=_markup(rendered.buttons),
+            preview_url=rendered.preview_url,
+        )

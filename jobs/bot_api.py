@@ -1,0 +1,275 @@
+"""The lean Bot API path for bulk sends: pre-encoded JSON bodies over one aiohttp session.
+
+PTB's Bot builds objects, validates and serialises them on every call; at a thousand messages a
+second that cost decides the achievable rate. Broadcasts therefore POST bodies rendered once
+and read back only what the sender needs, as one :class:`SendResult` that never raises. PTB
+stays the client for everything interactive.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from yarl import URL
+
+__all__ = [
+    "BotApiClient",
+    "SendKind",
+    "SendResult",
+    "encode_edit_message_text",
+    "encode_send_message",
+]
+
+
+class SendKind(enum.StrEnum):
+    """What became of one Bot API call, in the terms the sender acts on."""
+
+    SENT = "sent"
+    """Accepted; ``message_id`` is the new (or edited) message's id."""
+    RETRY_AFTER = "retry_after"
+    """429: hold every bulk send for ``retry_after`` seconds, then retry the same message."""
+    CHAT_GONE = "chat_gone"
+    """Blocked, deactivated, kicked, unknown chat: mark it inactive until the reader returns."""
+    MIGRATED = "migrated"
+    """The group became a supergroup: move the chat to ``migrate_to_chat_id`` and retry."""
+    BAD_CONTENT = "bad_content"
+    """Telegram rejects this message (markup, length, buttons…): retrying it as is won't help."""
+    NOT_MODIFIED = "not_modified"
+    """An edit that changes nothing: the message already reads like that (a success)."""
+    EDIT_TARGET_GONE = "edit_target_gone"
+    """The message to edit was deleted or can no longer be edited."""
+    UNAUTHORIZED = "unauthorized"
+    """401 (or 404, a malformed token): every further call will fail too; stop sending."""
+    TRANSIENT = "transient"
+    """5xx, timeout, connection error or an unexpected answer: retry with back-off. After a
+    timeout the message may have been delivered all the same."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """One call's outcome; ``description`` is Telegram's (or the network error's) for logs."""
+
+    kind: SendKind
+    description: str = ""
+    status: int | None = None
+    """HTTP status, None when no answer arrived."""
+    message_id: int | None = None
+    retry_after: float | None = None
+    migrate_to_chat_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """The message reads as intended: sent, or an edit that had nothing to change."""
+        return self.kind is SendKind.SENT or self.kind is SendKind.NOT_MODIFIED
+
+
+_JSON_HEADERS = {"Content-Type": "application/json"}
+
+# Lower-cased fragments of Telegram's 400 descriptions, checked in this order. Anything else
+# a 400 says is about the request itself, hence BAD_CONTENT.
+_NOT_MODIFIED = ("message is not modified",)
+_EDIT_TARGET_GONE = ("message to edit not found", "message can't be edited", "message_id_invalid")
+_CHAT_GONE = (
+    "chat not found",
+    "peer_id_invalid",
+    "user not found",
+    "bot was kicked",
+    "bot was blocked",
+    "bot is not a member",
+    "user is deactivated",
+    "group chat was deactivated",
+    "chat_write_forbidden",
+    "have no rights to send",
+    "not enough rights to send",
+    # The forum topic a subscription lives in is gone or closed: nothing can be sent there.
+    "message thread not found",
+    "topic_deleted",
+    "topic_closed",
+)
+_RETRY_IN_TEXT = re.compile(r"retry after (\d+)", re.IGNORECASE)
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    # Compact and UTF-8 as is: Kurdish and Arabic text stays 2 bytes a letter instead of 6.
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _text_fields(
+    body: dict[str, Any],
+    parse_mode: str | None,
+    reply_markup: dict[str, Any] | None,
+    link_preview_url: str | None,
+    disable_link_preview: bool,
+) -> None:
+    if parse_mode:
+        body["parse_mode"] = parse_mode
+    if reply_markup is not None:
+        body["reply_markup"] = reply_markup
+    if disable_link_preview:
+        body["link_preview_options"] = {"is_disabled": True}
+    elif link_preview_url:
+        body["link_preview_options"] = {"url": link_preview_url}
+
+
+def encode_send_message(
+    chat_id: int | str,
+    text: str,
+    *,
+    parse_mode: str | None = "HTML",
+    message_thread_id: int | None = None,
+    reply_markup: dict[str, Any] | None = None,
+    link_preview_url: str | None = None,
+    disable_link_preview: bool = False,
+    allow_paid_broadcast: bool = False,
+) -> bytes:
+    """The JSON body of a ``sendMessage`` call; ``reply_markup`` as the Bot API's dict."""
+    body: dict[str, Any] = {"chat_id": chat_id, "text": text}
+    if message_thread_id is not None:
+        body["message_thread_id"] = message_thread_id
+    _text_fields(body, parse_mode, reply_markup, link_preview_url, disable_link_preview)
+    if allow_paid_broadcast:
+        body["allow_paid_broadcast"] = True
+    return _dumps(body)
+
+
+def encode_edit_message_text(
+    chat_id: int | str,
+    message_id: int,
+    text: str,
+    *,
+    parse_mode: str | None = "HTML",
+    reply_markup: dict[str, Any] | None = None,
+    link_preview_url: str | None = None,
+    disable_link_preview: bool = False,
+) -> bytes:
+    """The JSON body of an ``editMessageText`` call.
+
+    Without ``reply_markup`` Telegram removes the message's inline keyboard: pass it again.
+    """
+    body: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id, "text": text}
+    _text_fields(body, parse_mode, reply_markup, link_preview_url, disable_link_preview)
+    return _dumps(body)
+
+
+class BotApiClient:
+    """POSTs pre-encoded bodies to ``{api_url}/bot{token}/{method}``; never raises for a failure.
+
+    ``http`` is the application's session for the Bot API; its connector's limit bounds the
+    connections, which stay open between calls.
+    """
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        api_url: str,
+        token: str,
+        *,
+        timeout: float = 15,
+    ) -> None:
+        self._http = http
+        self._api_url = api_url.rstrip("/")
+        self._token = token
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._urls: dict[str, URL] = {}
+        # aiohttp puts the URL, hence the token, into some of its errors' messages.
+        self._secrets = sorted({token, quote(token), quote(token, safe="")}, key=len, reverse=True)
+
+    def __repr__(self) -> str:
+        return f"BotApiClient(api_url={self._api_url!r})"
+
+    async def send(self, method: str, body: bytes) -> SendResult:
+        """Call ``method`` with a JSON object body (see the ``encode_*`` helpers)."""
+        try:
+            url = self._urls.get(method)
+            if url is None:
+                # Parsed once per method: yarl's parsing is a visible cost per message.
+                url = self._urls[method] = URL(f"{self._api_url}/bot{self._token}/{method}")
+            async with self._http.post(
+                url,
+                data=body,
+                headers=_JSON_HEADERS,
+                timeout=self._timeout,
+                # Telegram never redirects API calls; following one would turn the POST into a
+                # GET without its body.
+                allow_redirects=False,
+            ) as response:
+                status = response.status
+                raw = await response.read()
+        except TimeoutError:
+            return SendResult(
+                SendKind.TRANSIENT, f"timed out after {self._timeout.total:g} s", None
+            )
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            # ValueError: an api_url yarl or aiohttp cannot use. Either way no answer came.
+            return SendResult(SendKind.TRANSIENT, self._scrub(f"{type(exc).__name__}: {exc}"))
+        return _classify(status, raw)
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "<token>")
+        return text
+
+
+def _classify(status: int, raw: bytes) -> SendResult:
+    """Turn an HTTP answer of the Bot API into a SendResult."""
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict) or not isinstance(payload.get("ok"), bool):
+        # A proxy's error page, a truncated body: nothing says the call took effect.
+        return SendResult(SendKind.TRANSIENT, f"HTTP {status} with an unexpected body", status)
+    description = str(payload.get("description") or "")
+    if payload["ok"]:
+        result = payload.get("result")
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        if not isinstance(message_id, int):
+            message_id = None  # inline-message edits answer `true`
+        return SendResult(SendKind.SENT, description, status, message_id=message_id)
+
+    parameters = payload.get("parameters")
+    if not isinstance(parameters, dict):
+        parameters = {}
+    code = payload.get("error_code")
+    if status == 200 and isinstance(code, int):
+        status = code  # an error wrapped in a 200 (some proxies do): the body is what counts
+    migrate_to = parameters.get("migrate_to_chat_id")
+    if isinstance(migrate_to, int):
+        return SendResult(SendKind.MIGRATED, description, status, migrate_to_chat_id=migrate_to)
+    if status == 429 or "retry_after" in parameters:
+        return SendResult(
+            SendKind.RETRY_AFTER,
+            description,
+            status,
+            retry_after=_retry_after(parameters, description),
+        )
+    if status in (401, 404):
+        return SendResult(SendKind.UNAUTHORIZED, description, status)
+    if status == 403:
+        return SendResult(SendKind.CHAT_GONE, description, status)
+    if status == 400:
+        lowered = description.lower()
+        for fragments, kind in (
+            (_NOT_MODIFIED, SendKind.NOT_MODIFIED),
+            (_EDIT_TARGET_GONE, SendKind.EDIT_TARGET_GONE),
+            (_CHAT_GONE, SendKind.CHAT_GONE),
+        ):
+            if any(fragment in lowered for fragment in fragments):
+                return SendResult(kind, description, status)
+        return SendResult(SendKind.BAD_CONTENT, description, status)
+    return SendResult(SendKind.TRANSIENT, description or f"HTTP {status}", status)
+
+
+def _retry_after(parameters: dict[str, Any], description: str) -> float:
+    value = parameters.get("retry_after")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    match = _RETRY_IN_TEXT.search(description)
+    # A 429 that does not say how long: wait a second, Telegram's usual shortest answer.
+    return float(match.group(1)) if match else 1.0

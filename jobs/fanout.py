@@ -1,0 +1,537 @@
+"""Push fan-out: new stories become durable deliveries, sent at Telegram's pace, exactly once.
+
+Three cooperating loops, all in one ``Broadcaster``:
+
+- the *enumerator* turns each open broadcast into delivery rows, one keyset batch of
+  subscribers at a time, staying only a little ahead of the sender (so the first message of
+  a million-reader broadcast does not wait for a million rows);
+- the *claimer* takes due deliveries, most urgent first, and hands them to workers;
+- *workers* pace every send through one sliding-window limiter (Telegram meters per bot, so
+  a 429 pauses all of them) and report outcomes to the *recorder*, which writes them in
+  small batches every ``flush_interval`` — the window in which a crash can cause a duplicate.
+
+Nothing here awaits Telegram while a transaction is open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from jobs.bot_api import (
+    BotApiClient,
+    SendKind,
+    SendResult,
+    encode_edit_message_text,
+    encode_send_message,
+)
+from jobs.delivery_policy import MAX_SEND_ATTEMPTS, KeywordMatcher, quiet_until, send_retry_delay
+from jobs.rate_limit import PerChatLimiter, SlidingWindowLimiter
+from storage import chats as chat_store
+from storage import deliveries as queue
+from storage import stories as story_store
+from storage.clock import utcnow
+from storage.deliveries import EDIT, PUSH, DeliveryJob, Outcome, Recipient
+from storage.engine import SessionFactory, writing
+from storage.feeds import FeedView
+from storage.records import IngestOutcome, StoryView
+from storage.search_text import search_document
+
+log = logging.getLogger(__name__)
+
+MAX_GROUP = 8  # stories in one grouped message
+
+
+@dataclass(frozen=True, slots=True)
+class PushMessage:
+    """A rendered push: HTML text, a plain-text fallback, buttons and the preview link."""
+
+    text: str
+    plain: str
+    reply_markup: dict[str, object] | None = None
+    preview_url: str | None = None
+
+
+class PushRenderer(Protocol):
+    """Renders one story, or several for a grouped push, in a reader's time zone."""
+
+    def __call__(self, stories: Sequence[StoryView], zone: str) -> PushMessage: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FanoutSettings:
+    """The fan-out knobs, as plain values from the settings."""
+
+    send_rate: int = 25
+    paid_broadcast: bool = False
+    default_timezone: str = "UTC"
+    comment_window: timedelta = timedelta(days=7)
+    enumerate_batch: int = 500
+    max_ahead: int = 2000  # pending deliveries the enumerator may run ahead of the sender
+    max_in_flight: int = 32
+    flush_interval: float = 0.1
+
+
+@dataclass(slots=True)
+class _Unit:
+    """What one message carries: one delivery, or several of one chat grouped together."""
+
+    jobs: list[DeliveryJob]
+    chat_id: int = 0
+    attempts: int = 0
+
+    def __post_init__(self) -> None:
+        self.chat_id = self.jobs[0].chat_id
+        self.attempts = max(j.attempts for j in self.jobs)
+
+
+@dataclass(slots=True)
+class FanoutStats:
+    """Counters for /stats and the logs."""
+
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    grouped: int = 0
+    last_error: str | None = None
+    started_at: datetime = field(default_factory=utcnow)
+
+
+class Broadcaster:
+    """Owns the push pipeline; ``start()`` after the database is ready, ``stop()`` at exit."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        client: BotApiClient,
+        renderer: PushRenderer,
+        settings: FanoutSettings,
+        *,
+        limiter: SlidingWindowLimiter | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._client = client
+        self._render = renderer
+        self._settings = settings
+        self._limiter = limiter or SlidingWindowLimiter(settings.send_rate)
+        self._per_chat = PerChatLimiter()
+        self._clock = clock
+        self._work = asyncio.Event()  # new broadcasts to enumerate
+        self._due = asyncio.Event()  # new deliveries to send
+        self._drained = asyncio.Event()  # the sender made room for more
+        self._queue: asyncio.Queue[_Unit] = asyncio.Queue(maxsize=settings.max_in_flight)
+        self._outcomes: list[Outcome] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.stats = FanoutStats()
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Resume whatever a previous run left: in-flight sends, unqueued stories."""
+        now = self._clock()
+        async with writing(self._sessions) as session:
+            resent = await queue.release_in_flight(session, now)
+            pending = await story_store.pending_stories(session, limit=10_000)
+            await queue.queue_broadcasts(session, [(s.id, s.breaking) for s in pending], PUSH, now)
+        if resent or pending:
+            log.info("fan-out resuming: %d in-flight sends, %d stories", resent, len(pending))
+        loops = [self._enumerate_loop, self._claim_loop, self._record_loop]
+        self._tasks = [asyncio.create_task(loop(), name=loop.__name__) for loop in loops]
+        self._tasks += [
+            asyncio.create_task(self._worker(), name=f"send-worker-{n}")
+            for n in range(self._settings.max_in_flight)
+        ]
+        self._work.set()
+        self._due.set()
+
+    async def stop(self) -> None:
+        """Stop taking work, let sends in flight finish briefly, record every outcome."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await self._flush()
+        # What was claimed but never sent goes back to the queue for the next start.
+        async with writing(self._sessions) as session:
+            await queue.release_in_flight(session, self._clock())
+
+    def wake(self) -> None:
+        """New broadcasts exist (called after the transaction that created them committed)."""
+        self._work.set()
+
+    @property
+    def limiter(self) -> SlidingWindowLimiter:
+        """The bulk-send limiter (its current rate is shown by /stats)."""
+        return self._limiter
+
+    # --- hand-off from ingestion -----------------------------------------------------------
+
+    async def handoff(self, feed: FeedView, outcome: IngestOutcome) -> None:
+        """Ingestion's hand-off: queue new stories, and corrections of edited ones."""
+        now = self._clock()
+        edited = [s.id for s in outcome.updated]
+        async with writing(self._sessions) as session:
+            await queue.queue_broadcasts(
+                session, [(s.id, s.breaking) for s in outcome.new], PUSH, now
+            )
+            for story_id in edited:
+                await queue.requeue_edit(session, story_id, now)
+        if outcome.new or edited:
+            log.info(
+                "feed=%s queued %d new stories and %d corrections",
+                feed.url,
+                len(outcome.new),
+                len(edited),
+            )
+        self.wake()
+
+    async def push_now(self, story_id: int) -> None:
+        """Broadcast one stored story as breaking news (an admin's /breaking)."""
+        now = self._clock()
+        async with writing(self._sessions) as session:
+            await story_store.mark_breaking(session, story_id)
+            # A story pushed before keeps its broadcast: enumerate it again, now as breaking
+            # news, so that breaking-only chats get it too (the others already have it).
+            await queue.reopen_broadcast(session, story_id, now)
+        self.wake()
+
+    # --- enumeration ----------------------------------------------------------------------
+
+    async def _enumerate_loop(self) -> None:
+        while True:
+            try:
+                progressed = await self._enumerate_once()
+            except Exception:
+                log.exception("fan-out enumeration failed; retrying in 5 s")
+                progressed = False
+                await asyncio.sleep(5)
+            if not progressed:
+                self._work.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._work.wait(), timeout=5)
+
+    async def _enumerate_once(self) -> bool:
+        async with self._sessions() as session:
+            backlog = await queue.backlog_size(session)
+            if backlog >= self._settings.max_ahead:
+                self._drained.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._drained.wait(), timeout=1)
+                return True
+            broadcasts = await queue.open_broadcasts(session, limit=1)
+        if not broadcasts:
+            return False
+        broadcast = broadcasts[0]  # the most urgent: breaking news jumps the queue
+        await self._enumerate_batch(broadcast)
+        return True
+
+    async def _enumerate_batch(self, broadcast: queue.BroadcastView) -> None:
+        now = self._clock()
+        batch = self._settings.enumerate_batch
+        async with writing(self._sessions) as session:
+            story = await story_store.get_story(session, broadcast.story_id)
+            if story is None:
+                await queue.advance_broadcast(session, broadcast.id, None, done=True)
+                return
+            recipients: list[Recipient]
+            if broadcast.kind == EDIT:
+                since = now - self._settings.comment_window
+                recipients = await queue.edit_targets_batch(
+                    session, story.id, broadcast.cursor, batch, since
+                )
+            else:
+                recipients = await queue.subscriber_batch(
+                    session, story.id, broadcast.cursor, batch
+                )
+                if broadcast.cursor is None:
+                    await self._add_followers(session, story, broadcast.priority, now)
+            held = [(r, self._hold_until(r, story, broadcast.kind, now)) for r in recipients]
+            await queue.add_deliveries(
+                session, story.id, broadcast.kind, broadcast.priority, held, now
+            )
+            last = (recipients[-1].chat_id, recipients[-1].thread_id) if recipients else None
+            await queue.advance_broadcast(
+                session, broadcast.id, last, done=len(recipients) < batch
+            )
+        if recipients:
+            self._due.set()
+
+    async def _add_followers(
+        self, session: queue.AsyncSession, story: StoryView, priority: int, now: datetime
+    ) -> None:
+        """Keyword alerts: readers following a word in the story get it, whatever its section."""
+        phrases = await queue.followed_phrases(session)
+        if not phrases:
+            return
+        matched = KeywordMatcher(phrases).matches(search_document(story.title, story.summary))
+        if not matched:
+            return
+        followers = await queue.follower_recipients(session, sorted(matched))
+        held = [(r, self._hold_until(r, story, PUSH, now)) for r in followers]
+        await queue.add_deliveries(session, story.id, PUSH, priority, held, now)
+
+    def _hold_until(
+        self, recipient: Recipient, story: StoryView, kind: str, now: datetime
+    ) -> datetime | None:
+        """Quiet hours hold everything but breaking news and corrections until morning."""
+        if kind == EDIT or story.breaking or not (recipient.quiet_start and recipient.quiet_end):
+            return None
+        try:
+            start = time.fromisoformat(recipient.quiet_start)
+            end = time.fromisoformat(recipient.quiet_end)
+            zone = ZoneInfo(recipient.timezone or self._settings.default_timezone)
+        except (ValueError, KeyError):
+            return None
+        return quiet_until(now, start, end, zone)
+
+    # --- claiming and sending ------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        while True:
+            try:
+                claimed = await self._claim_once()
+            except Exception:
+                log.exception("fan-out claiming failed; retrying in 1 s")
+                claimed = 0
+                await asyncio.sleep(1)
+            if not claimed:
+                self._due.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._due.wait(), timeout=1)
+
+    async def _claim_once(self) -> int:
+        room = self._queue.maxsize - self._queue.qsize()
+        if room <= 0:
+            await asyncio.sleep(0.01)
+            return 1
+        async with writing(self._sessions) as session:
+            jobs = await queue.claim_deliveries(session, self._clock(), limit=room * 2)
+        for unit in _group(jobs):
+            if len(unit.jobs) > 1:
+                self.stats.grouped += 1
+            await self._queue.put(unit)
+        self._drained.set()
+        return len(jobs)
+
+    async def _worker(self) -> None:
+        while True:
+            unit = await self._queue.get()
+            try:
+                await self._deliver(unit)
+            except asyncio.CancelledError:
+                self._report(unit, "pending", error="stopped")
+                raise
+            except Exception as exc:
+                log.exception("chat=%s delivery failed unexpectedly", unit.chat_id)
+                self._report(unit, "failed", error=f"{type(exc).__name__}: {exc}")
+
+    async def _deliver(self, unit: _Unit) -> None:
+        job = unit.jobs[0]
+        now = self._clock()
+        loop_now = asyncio.get_running_loop().time()
+        ready = self._per_chat.ready_at(unit.chat_id, unit.chat_id < 0, loop_now)
+        if ready > loop_now:
+            # Telegram's per-chat limit: come back for this one instead of blocking a worker.
+            self._report(unit, "pending", not_before=now + timedelta(seconds=ready - loop_now))
+            return
+        method, body, plain_body = await self._encode(unit)
+        if body is None:
+            self._report(unit, "skipped", error="story or message gone")
+            return
+        chat_id = unit.chat_id
+        while True:
+            await self._limiter.acquire()
+            result = await self._client.send(method, body)
+            if result.kind is SendKind.RETRY_AFTER:
+                self.stats.rate_limited += 1
+                self._limiter.pause(result.retry_after or 1.0)
+                continue
+            if (
+                result.kind is SendKind.MIGRATED
+                and result.migrate_to_chat_id
+                and method == "sendMessage"
+            ):
+                await self._moved(chat_id, result.migrate_to_chat_id)
+                chat_id = result.migrate_to_chat_id
+                body = _retarget(body, chat_id)
+                plain_body = _retarget(plain_body, chat_id) if plain_body else None
+                continue
+            if result.kind is SendKind.BAD_CONTENT and plain_body is not None:
+                log.warning(
+                    "story=%s rejected by Telegram (%s); sending it as plain text",
+                    job.story_id,
+                    result.description,
+                )
+                body, plain_body = plain_body, None
+                continue
+            break
+        self._per_chat.record(unit.chat_id, unit.chat_id < 0, asyncio.get_running_loop().time())
+        await self._settle(unit, result)
+
+    async def _settle(self, unit: _Unit, result: SendResult) -> None:
+        if result.ok:
+            self.stats.sent += 1
+            self._report(unit, "sent", message_id=result.message_id)
+            return
+        self.stats.last_error = result.description
+        if result.kind is SendKind.CHAT_GONE:
+            await self._chat_gone(unit.chat_id, result.description)
+            self._report(unit, "failed", error=result.description)
+        elif result.kind is SendKind.UNAUTHORIZED:
+            log.error("the Bot API refuses the token (401); bulk sending paused for 60 s")
+            self._limiter.pause(60)
+            self._report(unit, "pending", not_before=self._clock() + timedelta(seconds=60))
+        elif result.kind is SendKind.TRANSIENT and unit.attempts + 1 < MAX_SEND_ATTEMPTS:
+            self.stats.retried += 1
+            delay = send_retry_delay(unit.attempts + 1, jitter=random.random())
+            self._report(
+                unit,
+                "pending",
+                error=result.description,
+                attempts=unit.attempts + 1,
+                not_before=self._clock() + timedelta(seconds=delay),
+            )
+        else:
+            self.stats.failed += 1
+            log.warning(
+                "story=%s chat=%s not delivered: %s",
+                unit.jobs[0].story_id,
+                unit.chat_id,
+                result.description,
+            )
+            self._report(unit, "failed", error=result.description, attempts=unit.attempts + 1)
+
+    async def _encode(self, unit: _Unit) -> tuple[str, bytes | None, bytes | None]:
+        job = unit.jobs[0]
+        async with self._sessions() as session:
+            if job.kind == EDIT and job.target_message_id is not None:
+                ids = await queue.stories_for_message(session, job.chat_id, job.target_message_id)
+            else:
+                ids = [j.story_id for j in unit.jobs]
+            found = await story_store.get_stories(session, ids or [job.story_id])
+        stories = [found[i] for i in ids if i in found]
+        if not stories:
+            return "sendMessage", None, None
+        zone = job.timezone or self._settings.default_timezone
+        message = self._render(stories, zone)
+        thread = job.thread_id or None
+        if job.kind == EDIT:
+            if job.target_message_id is None:
+                return "editMessageText", None, None
+            body = encode_edit_message_text(
+                job.chat_id,
+                job.target_message_id,
+                message.text,
+                reply_markup=message.reply_markup,
+                link_preview_url=message.preview_url,
+            )
+            return "editMessageText", body, None
+        paid = self._settings.paid_broadcast
+        body = encode_send_message(
+            job.chat_id,
+            message.text,
+            message_thread_id=thread,
+            reply_markup=message.reply_markup,
+            link_preview_url=message.preview_url,
+            allow_paid_broadcast=paid,
+        )
+        plain = encode_send_message(
+            job.chat_id,
+            message.plain,
+            parse_mode=None,
+            message_thread_id=thread,
+            reply_markup=message.reply_markup,
+            link_preview_url=message.preview_url,
+            allow_paid_broadcast=paid,
+        )
+        return "sendMessage", body, plain
+
+    async def _chat_gone(self, chat_id: int, reason: str) -> None:
+        now = self._clock()
+        async with writing(self._sessions) as session:
+            await chat_store.set_active(session, chat_id, False, now, reason=reason)
+            await queue.skip_pending_for_chat(session, chat_id, reason, now)
+        log.info("chat=%s inactive: %s", chat_id, reason)
+
+    async def _moved(self, old: int, new: int) -> None:
+        async with writing(self._sessions) as session:
+            await chat_store.move_chat(session, old, new, self._clock())
+        log.info("chat=%s migrated to chat=%s during a push", old, new)
+
+    # --- recording ------------------------------------------------------------------------
+
+    def _report(
+        self,
+        unit: _Unit,
+        status: str,
+        *,
+        message_id: int | None = None,
+        error: str | None = None,
+        not_before: datetime | None = None,
+        attempts: int | None = None,
+    ) -> None:
+        for job in unit.jobs:
+            self._outcomes.append(
+                Outcome(
+                    id=job.id,
+                    status=status,
+                    message_id=message_id,
+                    error=error,
+                    not_before=not_before,
+                    attempts=job.attempts if attempts is None else attempts,
+                )
+            )
+
+    async def _record_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.flush_interval)
+            try:
+                await self._flush()
+            except Exception:
+                log.exception("recording delivery outcomes failed; will retry")
+
+    async def _flush(self) -> None:
+        if not self._outcomes:
+            return
+        outcomes, self._outcomes = self._outcomes, []
+        try:
+            async with writing(self._sessions) as session:
+                await queue.record_outcomes(session, outcomes, self._clock())
+        except Exception:
+            self._outcomes[:0] = outcomes  # keep them for the next flush
+            raise
+        if any(o.status == "pending" for o in outcomes):
+            self._due.set()
+
+
+def _group(jobs: Sequence[DeliveryJob]) -> list[_Unit]:
+    """One unit per delivery, except several new pushes to one chat (topic) become one."""
+    units: list[_Unit] = []
+    pushes: dict[tuple[int, int], list[DeliveryJob]] = {}
+    for job in jobs:
+        if job.kind == PUSH:
+            pushes.setdefault((job.chat_id, job.thread_id), []).append(job)
+        else:
+            units.append(_Unit([job]))
+    for group in pushes.values():
+        for start in range(0, len(group), MAX_GROUP):
+            units.append(_Unit(group[start : start + MAX_GROUP]))
+    units.sort(key=lambda u: (min(j.priority for j in u.jobs), min(j.id for j in u.jobs)))
+    return units
+
+
+def _retarget(body: bytes, chat_id: int) -> bytes:
+    """The same request for another chat id (a group that became a supergroup)."""
+    data = json.loads(body)
+    data["chat_id"] = chat_id
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()

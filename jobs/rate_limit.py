@@ -1,0 +1,161 @@
+"""Pacing bulk sends the way Telegram counts them: a sliding window per bot, limits per chat."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+__all__ = ["PerChatLimiter", "SlidingWindowLimiter"]
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+V = TypeVar("V")
+
+# Telegram counts a message when it arrives, not when we decide to send it: network jitter can
+# bring two sends closer together than we spaced them. Granting a little after the window has
+# passed keeps the count at arrival within the limit for jitter up to this margin.
+DEFAULT_MARGIN = 0.010
+
+
+class SlidingWindowLimiter:
+    """At most ``rate`` grants in any interval of ``window`` seconds, first come first served.
+
+    Unlike a token bucket (aiolimiter's, for one) this never lets more than ``rate`` through in
+    the first window, so sending at exactly Telegram's limit draws no 429.
+    """
+
+    def __init__(
+        self,
+        rate: int,
+        window: float = 1.0,
+        *,
+        margin: float = DEFAULT_MARGIN,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if rate < 1:
+            raise ValueError(f"rate must be at least 1, not {rate}")
+        if window <= 0 or margin < 0:
+            raise ValueError("window must be positive and margin not negative")
+        self.rate = rate
+        self.window = window
+        self.margin = margin
+        self._clock = clock
+        self._sleep = sleep
+        # Only the last `rate` grants matter: the next grant waits for the oldest of them.
+        self._grants: deque[float] = deque(maxlen=rate)
+        self._paused_until = float("-inf")
+        # asyncio.Lock hands over in FIFO order and a newcomer never overtakes a woken waiter,
+        # so holding it while waiting for the window makes the limiter fair.
+        self._turn = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        """Wait until one more send fits in the window (and any pause is over), then count it."""
+        async with self._turn:
+            while True:
+                now = self._clock()
+                ready = self._paused_until
+                if len(self._grants) == self.rate:
+                    ready = max(ready, self._grants[0] + self.window + self.margin)
+                if ready <= now:
+                    break
+                # Re-check after waking: a 429 may have extended the pause meanwhile.
+                await self._sleep(ready - now)
+            self._grants.append(now)
+
+    def pause_until(self, deadline: float) -> None:
+        """Hold every acquisition until ``deadline`` (on this limiter's clock); never shortens."""
+        # Telegram meters per token, so a retry_after from any chat holds the whole bot.
+        self._paused_until = max(self._paused_until, deadline)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every acquisition for ``seconds`` from now."""
+        self.pause_until(self._clock() + seconds)
+
+    @property
+    def paused_until(self) -> float | None:
+        """When the current pause ends, or None when not paused."""
+        return self._paused_until if self._paused_until > self._clock() else None
+
+    def current_rate(self) -> int:
+        """Grants in the last window (for /stats)."""
+        horizon = self._clock() - self.window
+        count = 0
+        for granted in reversed(self._grants):
+            if granted <= horizon:
+                break
+            count += 1
+        return count
+
+
+class PerChatLimiter:
+    """Telegram's per-chat limits, as pure bookkeeping: the caller decides when to send.
+
+    A private chat takes at most one message per second, a group at most 20 per rolling minute.
+    Chats idle for longer than their window are forgotten, so memory follows the send rate,
+    not the audience.
+    """
+
+    def __init__(
+        self,
+        *,
+        private_interval: float = 1.0,
+        group_limit: int = 20,
+        group_window: float = 60.0,
+        margin: float = DEFAULT_MARGIN,
+    ) -> None:
+        if group_limit < 1 or private_interval < 0 or group_window <= 0 or margin < 0:
+            raise ValueError("limits must be positive")
+        self.private_interval = private_interval
+        self.group_limit = group_limit
+        self.group_window = group_window
+        self.margin = margin
+        # chat id -> last send; ordered by last send, so the stale ones are at the front.
+        self._private: OrderedDict[int, float] = OrderedDict()
+        # chat id -> the group's last `group_limit` sends, ordered by the latest of them.
+        self._groups: OrderedDict[int, deque[float]] = OrderedDict()
+
+    def ready_at(self, chat_id: int, is_group: bool, now: float) -> float:
+        """The earliest time a message to this chat keeps within its limit (``now`` if free)."""
+        if is_group:
+            sends = self._groups.get(chat_id)
+            if sends is None or len(sends) < self.group_limit:
+                return now
+            return max(now, sends[0] + self.group_window + self.margin)
+        last = self._private.get(chat_id)
+        if last is None:
+            return now
+        return max(now, last + self.private_interval + self.margin)
+
+    def record(self, chat_id: int, is_group: bool, now: float) -> None:
+        """Count a message sent to this chat at ``now``."""
+        if is_group:
+            sends = self._groups.get(chat_id)
+            if sends is None:
+                sends = self._groups[chat_id] = deque(maxlen=self.group_limit)
+            else:
+                self._groups.move_to_end(chat_id)
+            sends.append(now)
+            horizon = now - self.group_window - self.margin
+            _forget_before(self._groups, horizon, lambda sends: sends[-1])
+        else:
+            self._private[chat_id] = now
+            self._private.move_to_end(chat_id)
+            horizon = now - self.private_interval - self.margin
+            _forget_before(self._private, horizon, lambda last: last)
+
+    def __len__(self) -> int:
+        """Chats currently remembered."""
+        return len(self._private) + len(self._groups)
+
+
+def _forget_before(chats: OrderedDict[int, V], horizon: float, last: Callable[[V], float]) -> None:
+    """Drop chats whose last send is older than ``horizon`` (they no longer limit anything)."""
+    while chats:
+        chat_id, value = next(iter(chats.items()))
+        if last(value) > horizon:
+            return
+        del chats[chat_id]

@@ -1,0 +1,445 @@
+"""Broadcasts and deliveries: the durable queue behind every push and every correction.
+
+A delivery row exists before its message is sent, and its unique key (story, chat, topic,
+kind) makes a second push of the same story to the same reader impossible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, update
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.dialect import insert_for
+from storage.models import (
+    ALL_SECTIONS,
+    PRIORITY_BREAKING,
+    PRIORITY_EDIT,
+    PRIORITY_NEW,
+    Broadcast,
+    Chat,
+    Delivery,
+    Follow,
+    Story,
+    StorySection,
+    Subscription,
+)
+
+PUSH, EDIT = "push", "edit"
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastView:
+    """A broadcast whose recipients are still being enumerated."""
+
+    id: int
+    story_id: int
+    kind: str
+    priority: int
+    cursor: tuple[int, int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A chat (topic) that should get a story, with what decides when and how."""
+
+    chat_id: int
+    thread_id: int
+    timezone: str | None
+    quiet_start: str | None
+    quiet_end: str | None
+    message_id: int | None = None  # for corrections: the message to edit
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryJob:
+    """A claimed delivery, ready to send."""
+
+    id: int
+    story_id: int
+    chat_id: int
+    thread_id: int
+    kind: str
+    priority: int
+    attempts: int
+    timezone: str | None
+    target_message_id: int | None  # for corrections: the pushed message
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one delivery."""
+
+    id: int
+    status: str  # sent, failed, skipped or pending (retry later)
+    message_id: int | None = None
+    error: str | None = None
+    not_before: datetime | None = None
+    attempts: int = 0
+
+
+async def queue_broadcasts(
+    session: AsyncSession, stories: Sequence[tuple[int, bool]], kind: str, now: datetime
+) -> int:
+    """Create broadcasts for ``(story_id, breaking)`` pairs; returns how many were new."""
+    if not stories:
+        return 0
+    rows = [
+        {
+            "story_id": story_id,
+            "kind": kind,
+            "priority": PRIORITY_EDIT
+            if kind == EDIT
+            else (PRIORITY_BREAKING if breaking else PRIORITY_NEW),
+            "enumerated": False,
+            "created_at": now,
+        }
+        for story_id, breaking in stories
+    ]
+    insert = insert_for(session)
+    created = 0
+    for row in rows:
+        result = await session.exec(
+            insert(Broadcast).values(row).on_conflict_do_nothing().returning(col(Broadcast.id))
+        )
+        created += result.scalar_one_or_none() is not None
+    if kind == PUSH:
+        ids = [s for s, _ in stories]
+        await session.exec(
+            update(Story)
+            .where(col(Story.id).in_(ids), col(Story.push_state) == "pending")
+            .values(push_state="queued")
+        )
+    return created
+
+
+async def requeue_edit(session: AsyncSession, story_id: int, now: datetime) -> None:
+    """A pushed story changed again: enumerate its pushed messages afresh."""
+    statement = insert_for(session)(Broadcast).values(
+        story_id=story_id, kind=EDIT, priority=PRIORITY_EDIT, enumerated=False, created_at=now
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["story_id", "kind"],
+        set_={"enumerated": False, "cursor_chat": None, "cursor_thread": None},
+    )
+    await session.exec(statement)
+
+
+async def reopen_broadcast(session: AsyncSession, story_id: int, now: datetime) -> None:
+    """Enumerate a story's push again, as breaking news (existing deliveries stay unique)."""
+    statement = insert_for(session)(Broadcast).values(
+        story_id=story_id, kind=PUSH, priority=PRIORITY_BREAKING, enumerated=False, created_at=now
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["story_id", "kind"],
+        set_={
+            "enumerated": False,
+            "cursor_chat": None,
+            "cursor_thread": None,
+            "priority": PRIORITY_BREAKING,
+        },
+    )
+    await session.exec(statement)
+
+
+async def open_broadcasts(session: AsyncSession, limit: int = 20) -> list[BroadcastView]:
+    """Broadcasts still enumerating recipients, most urgent first."""
+    statement = (
+        select(Broadcast)
+        .where(col(Broadcast.enumerated).is_(False))
+        .order_by(col(Broadcast.priority), col(Broadcast.id))
+        .limit(limit)
+    )
+    return [
+        BroadcastView(
+            b.id or 0,
+            b.story_id,
+            b.kind,
+            b.priority,
+            (b.cursor_chat, b.cursor_thread or 0) if b.cursor_chat is not None else None,
+        )
+        for b in (await session.exec(statement)).all()
+    ]
+
+
+def _after(cursor: tuple[int, int] | None, chat: Any, thread: Any) -> Any:
+    if cursor is None:
+        return True
+    return or_(chat > cursor[0], and_(chat == cursor[0], thread > cursor[1]))
+
+
+async def subscriber_batch(
+    session: AsyncSession, story_id: int, cursor: tuple[int, int] | None, limit: int
+) -> list[Recipient]:
+    """The next chats (by id) subscribed to the story's sections whose mode takes it now.
+
+    Chats in digest mode get it with their digest instead; "breaking only" chats only get
+    breaking stories.
+    """
+    story = await session.get(Story, story_id)
+    if story is None:
+        return []
+    sections = select(StorySection.section).where(StorySection.story_id == story_id)
+    modes = ["instant", "breaking"] if story.breaking else ["instant"]
+    statement = (
+        sa_select(
+            col(Subscription.chat_id),
+            col(Subscription.thread_id),
+            col(Chat.timezone),
+            col(Chat.quiet_start),
+            col(Chat.quiet_end),
+        )
+        .join(Chat, col(Chat.id) == col(Subscription.chat_id))
+        .where(
+            col(Chat.active).is_(True),
+            col(Chat.delivery_mode).in_(modes),
+            or_(
+                col(Subscription.section) == ALL_SECTIONS,
+                col(Subscription.section).in_(sections.scalar_subquery()),
+            ),
+            _after(cursor, col(Subscription.chat_id), col(Subscription.thread_id)),
+        )
+        .distinct()
+        .order_by(col(Subscription.chat_id), col(Subscription.thread_id))
+        .limit(limit)
+    )
+    return [Recipient(*row) for row in (await session.exec(statement)).all()]  # type: ignore[call-overload]
+
+
+async def edit_targets_batch(
+    session: AsyncSession,
+    story_id: int,
+    cursor: tuple[int, int] | None,
+    limit: int,
+    since: datetime,
+) -> list[Recipient]:
+    """Where the story was pushed (within the comment window), to correct those messages."""
+    statement = (
+        sa_select(
+            col(Delivery.chat_id),
+            col(Delivery.thread_id),
+            col(Chat.timezone),
+            col(Chat.quiet_start),
+            col(Chat.quiet_end),
+            col(Delivery.message_id),
+        )
+        .join(Chat, col(Chat.id) == col(Delivery.chat_id))
+        .where(
+            col(Delivery.story_id) == story_id,
+            col(Delivery.kind) == PUSH,
+            col(Delivery.status) == "sent",
+            col(Delivery.message_id).is_not(None),
+            col(Delivery.updated_at) >= since,
+            col(Chat.active).is_(True),
+            _after(cursor, col(Delivery.chat_id), col(Delivery.thread_id)),
+        )
+        .order_by(col(Delivery.chat_id), col(Delivery.thread_id))
+        .limit(limit)
+    )
+    return [Recipient(*row) for row in (await session.exec(statement)).all()]  # type: ignore[call-overload]
+
+
+async def follower_recipients(session: AsyncSession, phrases: Sequence[str]) -> list[Recipient]:
+    """Active chats following any of ``phrases`` (keyword alerts), whatever their sections."""
+    if not phrases:
+        return []
+    statement = (
+        sa_select(
+            col(Follow.chat_id),
+            col(Follow.thread_id),
+            col(Chat.timezone),
+            col(Chat.quiet_start),
+            col(Chat.quiet_end),
+        )
+        .join(Chat, col(Chat.id) == col(Follow.chat_id))
+        .where(col(Follow.phrase).in_(list(phrases)), col(Chat.active).is_(True))
+        .distinct()
+    )
+    return [Recipient(*row) for row in (await session.exec(statement)).all()]  # type: ignore[call-overload]
+
+
+async def followed_phrases(session: AsyncSession) -> list[str]:
+    """Every distinct phrase any active chat follows."""
+    statement = (
+        select(Follow.phrase)
+        .join(Chat, col(Chat.id) == col(Follow.chat_id))
+        .where(col(Chat.active).is_(True))
+        .distinct()
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def add_deliveries(
+    session: AsyncSession,
+    story_id: int,
+    kind: str,
+    priority: int,
+    recipients: Sequence[tuple[Recipient, datetime | None]],
+    now: datetime,
+) -> None:
+    """Queue one delivery per recipient (with its hold-until time); pushes never repeat."""
+    if not recipients:
+        return
+    rows = [
+        {
+            "story_id": story_id,
+            "chat_id": r.chat_id,
+            "thread_id": r.thread_id,
+            "kind": kind,
+            "priority": priority,
+            "status": "pending",
+            "not_before": not_before,
+            "attempts": 0,
+            "message_id": r.message_id if kind == EDIT else None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for r, not_before in recipients
+    ]
+    insert = insert_for(session)
+    for start in range(0, len(rows), 100):
+        statement = insert(Delivery).values(rows[start : start + 100])
+        if kind == EDIT:
+            # A later correction replaces an earlier one that was not sent yet.
+            excluded = statement.excluded
+            statement = statement.on_conflict_do_update(
+                index_elements=["story_id", "chat_id", "thread_id", "kind"],
+                set_={
+                    "status": "pending",
+                    "attempts": 0,
+                    "not_before": excluded.not_before,
+                    "message_id": excluded.message_id,
+                    "updated_at": excluded.updated_at,
+                },
+            )
+        else:
+            statement = statement.on_conflict_do_nothing()
+        await session.exec(statement)
+
+
+async def advance_broadcast(
+    session: AsyncSession, broadcast_id: int, cursor: tuple[int, int] | None, done: bool
+) -> None:
+    """Remember how far the enumeration got (and whether it is complete)."""
+    values: dict[str, Any] = {"enumerated": done}
+    if cursor is not None:
+        values |= {"cursor_chat": cursor[0], "cursor_thread": cursor[1]}
+    await session.exec(update(Broadcast).where(col(Broadcast.id) == broadcast_id).values(**values))
+
+
+async def claim_deliveries(session: AsyncSession, now: datetime, limit: int) -> list[DeliveryJob]:
+    """Take the most urgent due deliveries and mark them in flight."""
+    statement = (
+        select(Delivery, Chat.timezone)
+        .join(Chat, col(Chat.id) == col(Delivery.chat_id), isouter=True)
+        .where(
+            col(Delivery.status) == "pending",
+            or_(col(Delivery.not_before).is_(None), col(Delivery.not_before) <= now),
+        )
+        .order_by(col(Delivery.priority), col(Delivery.id))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Several instances may claim at once; each row goes to exactly one of them.
+        statement = statement.with_for_update(skip_locked=True, of=Delivery)
+    rows = (await session.exec(statement)).all()
+    if not rows:
+        return []
+    ids = [d.id for d, _ in rows]
+    await session.exec(
+        update(Delivery).where(col(Delivery.id).in_(ids)).values(status="sending", updated_at=now)
+    )
+    return [
+        DeliveryJob(
+            id=d.id or 0,
+            story_id=d.story_id,
+            chat_id=d.chat_id,
+            thread_id=d.thread_id,
+            kind=d.kind,
+            priority=d.priority,
+            attempts=d.attempts,
+            timezone=zone,
+            target_message_id=d.message_id if d.kind == EDIT else None,
+        )
+        for d, zone in rows
+    ]
+
+
+async def record_outcomes(
+    session: AsyncSession, outcomes: Sequence[Outcome], now: datetime
+) -> None:
+    """Store what happened to each delivery (one statement per outcome, one transaction)."""
+    for outcome in outcomes:
+        values: dict[str, Any] = {
+            "status": outcome.status,
+            "error": outcome.error[:300] if outcome.error else None,
+            "attempts": outcome.attempts,
+            "not_before": outcome.not_before,
+            "updated_at": now,
+        }
+        if outcome.message_id is not None:
+            values["message_id"] = outcome.message_id
+        await session.exec(update(Delivery).where(col(Delivery.id) == outcome.id).values(**values))
+
+
+async def release_in_flight(session: AsyncSession, now: datetime) -> int:
+    """After a crash, deliveries left in flight are sent again (their outcome is unknown)."""
+    result = await session.exec(
+        update(Delivery)
+        .where(col(Delivery.status) == "sending")
+        .values(status="pending", updated_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
+async def skip_pending_for_chat(
+    session: AsyncSession, chat_id: int, reason: str, now: datetime
+) -> None:
+    """A chat that cannot be reached: its queued messages are not attempted."""
+    await session.exec(
+        update(Delivery)
+        .where(col(Delivery.chat_id) == chat_id, col(Delivery.status) == "pending")
+        .values(status="skipped", error=reason, updated_at=now)
+    )
+
+
+async def stories_for_message(session: AsyncSession, chat_id: int, message_id: int) -> list[int]:
+    """The stories a pushed message carried (several for a grouped push)."""
+    statement = select(Delivery.story_id).where(
+        col(Delivery.chat_id) == chat_id,
+        col(Delivery.message_id) == message_id,
+        col(Delivery.kind) == PUSH,
+    )
+    return sorted(set((await session.exec(statement)).all()))
+
+
+async def delivery_counts(session: AsyncSession) -> dict[str, int]:
+    """Pushes by status, for /stats."""
+    statement = (
+        select(Delivery.status, func.count())
+        .where(col(Delivery.kind) == PUSH)
+        .group_by(col(Delivery.status))
+    )
+    return {status: int(n) for status, n in (await session.exec(statement)).all()}
+
+
+async def backlog_size(session: AsyncSession) -> int:
+    """Deliveries waiting to be sent (pending or in flight)."""
+    statement = select(func.count()).where(col(Delivery.status).in_(["pending", "sending"]))
+    return int((await session.exec(statement)).one())
+
+
+async def prune_deliveries(session: AsyncSession, before: datetime) -> int:
+    """Forget delivery records older than the comment window (their replies are closed)."""
+    result = await session.exec(
+        delete(Delivery).where(
+            col(Delivery.created_at) < before, col(Delivery.status) != "pending"
+        )
+    )
+    return int(result.rowcount or 0)

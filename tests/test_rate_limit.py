@@ -1,0 +1,320 @@
+"""The send pacers on virtual time: an event loop whose clock jumps to its next timer."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import selectors
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+import pytest
+
+from jobs.rate_limit import PerChatLimiter, SlidingWindowLimiter
+
+T = TypeVar("T")
+MARGIN = 0.01
+EPS = 1e-6
+
+
+class _JumpingSelector(selectors.SelectSelector):
+    """A selector that, instead of blocking until the next timer, moves the clock to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = 0.0
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout is None:
+            raise AssertionError("every task waits and no timer is due: a deadlock")
+        self.now += timeout
+        return super().select(0)
+
+
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """asyncio with virtual time: ``asyncio.sleep(3600)`` returns at once, ``time()`` says 3600."""
+
+    def __init__(self) -> None:
+        self._jumping = _JumpingSelector()
+        super().__init__(self._jumping)
+
+    def time(self) -> float:
+        return self._jumping.now
+
+
+def run_virtual(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``main()`` to completion on a fresh virtual-time loop."""
+    loop = VirtualTimeLoop()
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        # A failed run leaves tasks behind: end them here rather than in the garbage collector.
+        leftovers = asyncio.all_tasks(loop)
+        for task in leftovers:
+            task.cancel()
+        if leftovers:
+            loop.run_until_complete(asyncio.wait(leftovers))
+        loop.close()
+
+
+def now() -> float:
+    return asyncio.get_running_loop().time()
+
+
+def limiter(rate: int, window: float = 1.0) -> SlidingWindowLimiter:
+    """A limiter on the virtual loop's clock, sleeping with (virtual) asyncio.sleep."""
+    return SlidingWindowLimiter(rate, window, margin=MARGIN, clock=now, sleep=asyncio.sleep)
+
+
+async def arrive_and_acquire(
+    pacer: SlidingWindowLimiter, at: float, grants: list[tuple[float, Any]], tag: Any = None
+) -> None:
+    """A sender that shows up at virtual time ``at`` and notes when it was let through."""
+    await asyncio.sleep(at - now())
+    await pacer.acquire()
+    grants.append((now(), tag))
+
+
+def max_in_any_window(times: list[float], window: float) -> int:
+    """The most events any closed interval of length ``window`` holds."""
+    times = sorted(times)
+    most, first = 0, 0
+    for last, t in enumerate(times):
+        while t - times[first] > window:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+# --- SlidingWindowLimiter ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("rate", "count"), [(30, 3000), (1000, 6000)])
+def test_no_window_holds_more_than_rate_and_nobody_waits_needlessly(rate: int, count: int) -> None:
+    rng = random.Random(rate)
+    # Bursts well above the rate, lulls well below it, and single stragglers in between.
+    arrivals: list[float] = []
+    t = 0.0
+    while len(arrivals) < count:
+        burst = rng.choice([1, 1, 5, rate // 2, rate * 3])
+        arrivals += sorted(t + rng.uniform(0, 0.5) for _ in range(burst))
+        t = arrivals[-1] + rng.expovariate(2.0)
+    arrivals = arrivals[:count]
+
+    async def main() -> list[tuple[float, Any]]:
+        pacer = limiter(rate)
+        grants: list[tuple[float, Any]] = []
+        await asyncio.gather(*(arrive_and_acquire(pacer, a, grants, a) for a in arrivals))
+        return grants
+
+    grants = run_virtual(main)
+    times = [g for g, _ in grants]
+    assert len(times) == count
+    assert max_in_any_window(times, 1.0) == rate  # full windows, never one more
+    # With the margin, even windows stretched by 10 ms of jitter hold no more than `rate`.
+    assert max_in_any_window(times, 1.0 + MARGIN - EPS) <= rate
+    # Served in order of arrival, each as early as the window allows: a work-conserving FIFO.
+    assert [tag for _, tag in grants] == sorted(arrivals)
+    for k, (granted, arrived) in enumerate(grants):
+        earliest = max(arrived, grants[k - 1][0] if k else 0.0)
+        if k >= rate:
+            earliest = max(earliest, grants[k - rate][0] + 1.0 + MARGIN)
+        assert granted == pytest.approx(earliest, abs=EPS), k
+
+
+@pytest.mark.parametrize("rate", [25, 30, 1000])
+def test_a_backlog_is_sent_at_95_percent_of_the_rate_or_better(rate: int) -> None:
+    count = rate * 20
+
+    async def main() -> list[float]:
+        pacer = limiter(rate)
+        grants: list[tuple[float, Any]] = []
+        await asyncio.gather(*(arrive_and_acquire(pacer, 0.0, grants) for _ in range(count)))
+        return [g for g, _ in grants]
+
+    times = run_virtual(main)
+    # The first window's `rate` go at once; after that the pace is rate / (1 s + margin).
+    sustained = (count - rate) / (times[-1] - times[rate - 1])
+    assert sustained >= 0.95 * rate
+    assert sustained <= rate
+    assert max_in_any_window(times, 1.0) == rate
+
+
+def test_waiters_are_served_first_come_first_served() -> None:
+    async def main() -> list[tuple[float, Any]]:
+        pacer = limiter(2)
+        grants: list[tuple[float, Any]] = []
+        first = [asyncio.create_task(arrive_and_acquire(pacer, 0.0, grants, n)) for n in range(6)]
+        # A latecomer arrives while four wait: it must not overtake them.
+        late = asyncio.create_task(arrive_and_acquire(pacer, 0.5, grants, "late"))
+        await asyncio.gather(*first, late)
+        return grants
+
+    grants = run_virtual(main)
+    assert [tag for _, tag in grants] == [0, 1, 2, 3, 4, 5, "late"]
+    assert [round(g, 6) for g, _ in grants] == [0, 0, 1.01, 1.01, 2.02, 2.02, 3.03]
+
+
+def test_pause_holds_every_acquisition_until_its_deadline() -> None:
+    async def main() -> tuple[list[tuple[float, Any]], list[float | None]]:
+        pacer = limiter(1)
+        grants: list[tuple[float, Any]] = []
+        await pacer.acquire()  # t=0; the next one would be allowed at 1.01
+        waiting = asyncio.create_task(arrive_and_acquire(pacer, 0.0, grants, "waiting"))
+        late = asyncio.create_task(arrive_and_acquire(pacer, 2.0, grants, "late"))
+        await asyncio.sleep(0.5)
+        pacer.pause(3)  # a 429 with retry_after=3 at t=0.5, from any chat
+        pacer.pause_until(1.0)  # an earlier deadline never shortens the pause
+        paused = [pacer.paused_until]
+        await asyncio.gather(waiting, late)
+        paused.append(pacer.paused_until)
+        return grants, paused
+
+    grants, paused = run_virtual(main)
+    # The sender that was already waiting for the window waits for the pause too.
+    assert grants == [(pytest.approx(3.5), "waiting"), (pytest.approx(4.51), "late")]
+    assert paused == [pytest.approx(3.5), None]
+
+
+def test_pause_with_room_in_the_window_still_holds_everyone() -> None:
+    recorded: list[float] = []
+
+    async def recording_sleep(seconds: float) -> None:
+        recorded.append(seconds)
+        await asyncio.sleep(seconds)
+
+    async def main() -> list[tuple[float, Any]]:
+        pacer = SlidingWindowLimiter(100, clock=now, sleep=recording_sleep)
+        grants: list[tuple[float, Any]] = []
+        pacer.pause(2)
+        await asyncio.gather(*(arrive_and_acquire(pacer, t, grants) for t in (0.0, 0.5, 1.9)))
+        await arrive_and_acquire(pacer, 2.5, grants)
+        return grants
+
+    grants = run_virtual(main)
+    assert [round(g, 6) for g, _ in grants] == [2.0, 2.0, 2.0, 2.5]
+    assert recorded == [pytest.approx(2.0)]  # one sleeper; the others queue behind it
+
+
+def test_a_cancelled_waiter_gives_up_its_turn() -> None:
+    async def main() -> tuple[list[tuple[float, Any]], int]:
+        pacer = limiter(1)
+        grants: list[tuple[float, Any]] = []
+        await pacer.acquire()
+        gives_up = asyncio.create_task(arrive_and_acquire(pacer, 0.0, grants, "gives up"))
+        patient = asyncio.create_task(arrive_and_acquire(pacer, 0.0, grants, "patient"))
+        await asyncio.sleep(0.5)
+        gives_up.cancel()
+        await patient
+        return grants, pacer.current_rate()
+
+    grants, rate_now = run_virtual(main)
+    assert grants == [(pytest.approx(1.01), "patient")]
+    assert rate_now == 1  # the t=0 grant left the window; only the patient one counts
+
+
+def test_current_rate_counts_grants_in_the_last_window() -> None:
+    async def main() -> list[int]:
+        pacer = limiter(50)
+        seen = [pacer.current_rate()]
+        for _ in range(5):
+            await pacer.acquire()
+        await asyncio.sleep(0.5)
+        for _ in range(3):
+            await pacer.acquire()
+        seen.append(pacer.current_rate())  # t=0.5
+        await asyncio.sleep(0.7)
+        seen.append(pacer.current_rate())  # t=1.2: the five from t=0 have left
+        await asyncio.sleep(1)
+        seen.append(pacer.current_rate())
+        return seen
+
+    assert run_virtual(main) == [0, 8, 3, 0]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: SlidingWindowLimiter(0),
+        lambda: SlidingWindowLimiter(30, 0),
+        lambda: SlidingWindowLimiter(30, margin=-1),
+        lambda: PerChatLimiter(group_limit=0),
+    ],
+)
+def test_nonsense_limits_are_refused(make: Callable[[], object]) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        make()
+
+
+# --- PerChatLimiter ------------------------------------------------------------------------
+
+USER, OTHER_USER, GROUP = 7_100_000_001, 7_100_000_002, -1_002_100_000_001
+
+
+def test_a_private_chat_takes_one_message_a_second() -> None:
+    chats = PerChatLimiter()
+    assert chats.ready_at(USER, False, 10.0) == 10.0
+    chats.record(USER, False, 10.0)
+    assert chats.ready_at(USER, False, 10.5) == pytest.approx(11.01)
+    assert chats.ready_at(USER, False, 12.0) == 12.0
+    assert chats.ready_at(OTHER_USER, False, 10.5) == 10.5  # chats are independent
+
+
+def test_a_group_takes_twenty_messages_a_rolling_minute() -> None:
+    chats = PerChatLimiter()
+    for second in range(20):
+        assert chats.ready_at(GROUP, True, float(second)) == float(second)
+        chats.record(GROUP, True, float(second))
+    # The 21st waits for the first to leave the minute, not for a fixed minute boundary.
+    assert chats.ready_at(GROUP, True, 20.0) == pytest.approx(60.01)
+    chats.record(GROUP, True, 60.01)
+    assert chats.ready_at(GROUP, True, 60.01) == pytest.approx(61.01)
+    assert chats.ready_at(USER, False, 20.0) == 20.0
+
+
+def test_sending_whenever_ready_never_breaks_a_per_chat_limit() -> None:
+    chats = PerChatLimiter()
+    rng = random.Random(4)
+    sends: dict[int, list[float]] = {USER: [], GROUP: []}
+    t = 0.0
+    while t < 300:
+        t += rng.expovariate(5.0)  # a story every 0.2 s on average, for both chats
+        for chat_id, is_group in ((USER, False), (GROUP, True)):
+            at = chats.ready_at(chat_id, is_group, t)
+            if at == t:
+                chats.record(chat_id, is_group, t)
+                sends[chat_id].append(t)
+    assert max_in_any_window(sends[USER], 1.0 + MARGIN - EPS) == 1
+    assert max_in_any_window(sends[GROUP], 60.0 + MARGIN - EPS) == 20
+    assert len(sends[USER]) > 200  # and it did send, about once a second
+
+
+def test_memory_follows_the_send_rate_not_the_audience() -> None:
+    chats = PerChatLimiter()
+    largest = 0
+    # 100,000 private chats at 1,000/s and 20,000 groups at 100/s, each sent to once.
+    for n in range(100_000):
+        t = n / 1000
+        chats.record(7_000_000_000 + n, False, t)
+        if n % 10 == 0 and n // 10 < 20_000:
+            chats.record(-1_000_000_000 - n, True, t)
+        largest = max(largest, len(chats))
+    # About one second of private chats plus one minute of groups.
+    assert largest <= 1000 * 1.01 + 100 * 60.01 + 2
+    # Forgetting idle chats never forgets a limit still in force.
+    chats.record(GROUP, True, 100.0)
+    for second in range(19):
+        chats.record(GROUP, True, 101.0 + second)
+    for n in range(5000):
+        chats.record(8_000_000_000 + n, False, 110.0 + n / 100)
+        chats.record(-2_000_000_000 - n, True, 110.0 + n / 100)
+    assert chats.ready_at(GROUP, True, 150.0) == pytest.approx(160.01)
+
+
+def test_virtual_time_detects_a_deadlock() -> None:
+    async def main() -> None:
+        await asyncio.Event().wait()
+
+    # The helper itself: a test that would hang fails at once instead.
+    with pytest.raises(AssertionError, match="deadlock"):
+        run_virtual(main)
