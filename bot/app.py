@@ -25,6 +25,7 @@ from storage.stories import list_sections
 
 log = logging.getLogger(__name__)
 
+SERVICES_KEY = "newsbot.services"
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
@@ -44,6 +45,8 @@ def build_application(settings: Settings, services: Services) -> AnyApplication:
     application.bot_data[DEPS_KEY] = Deps(
         settings=settings, sessions=services.sessions, broadcaster=services.broadcaster
     )
+    # For operators' tooling and end-to-end tests; handlers use Deps.
+    application.bot_data[SERVICES_KEY] = services
     register_handlers(application)
     assert application.job_queue is not None
     # PTB's JobQueue wraps APScheduler: one scheduler for replies' jobs and ours.

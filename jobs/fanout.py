@@ -218,7 +218,7 @@ class Broadcaster:
             if not progressed:
                 self._work.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._work.wait(), timeout=5)
+                    await asyncio.wait_for(self._work.wait(), timeout=1)
 
     async def _enumerate_once(self) -> bool:
         async with self._sessions() as session:
@@ -228,43 +228,51 @@ class Broadcaster:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._drained.wait(), timeout=1)
                 return True
-            broadcasts = await queue.open_broadcasts(session, limit=1)
+            broadcasts = await queue.open_broadcasts(session, limit=MAX_GROUP)
         if not broadcasts:
             return False
-        broadcast = broadcasts[0]  # the most urgent: breaking news jumps the queue
-        await self._enumerate_batch(broadcast)
-        return True
+        # The most urgent priority only (breaking news jumps the queue), but all its stories
+        # in one transaction: a reader then finds them waiting together, and gets one message.
+        urgent = [b for b in broadcasts if b.priority == broadcasts[0].priority]
+        added = False
+        async with writing(self._sessions) as session:
+            for broadcast in urgent:
+                added |= await self._enumerate_batch(session, broadcast)
+        if added:
+            self._due.set()
+        return added
 
-    async def _enumerate_batch(self, broadcast: queue.BroadcastView) -> None:
+    async def _enumerate_batch(
+        self, session: queue.AsyncSession, broadcast: queue.BroadcastView
+    ) -> bool:
+        """One keyset batch of a broadcast's recipients; True when it queued any."""
         now = self._clock()
         batch = self._settings.enumerate_batch
-        async with writing(self._sessions) as session:
-            story = await story_store.get_story(session, broadcast.story_id)
-            if story is None:
-                await queue.advance_broadcast(session, broadcast.id, None, done=True)
-                return
-            recipients: list[Recipient]
-            if broadcast.kind == EDIT:
-                since = now - self._settings.comment_window
-                recipients = await queue.edit_targets_batch(
-                    session, story.id, broadcast.cursor, batch, since
-                )
-            else:
-                recipients = await queue.subscriber_batch(
-                    session, story.id, broadcast.cursor, batch
-                )
-                if broadcast.cursor is None:
-                    await self._add_followers(session, story, broadcast.priority, now)
-            held = [(r, self._hold_until(r, story, broadcast.kind, now)) for r in recipients]
-            await queue.add_deliveries(
-                session, story.id, broadcast.kind, broadcast.priority, held, now
+        story = await story_store.get_story(session, broadcast.story_id)
+        if story is None:
+            await queue.advance_broadcast(session, broadcast.id, None, done=True)
+            return False
+        recipients: list[Recipient]
+        if broadcast.kind == EDIT:
+            if await queue.in_flight(session, story.id):
+                # Pushes of this story still in flight have no message id to edit yet; come
+                # back when their outcome is recorded (a fraction of a second).
+                return False
+            since = now - self._settings.comment_window
+            recipients = await queue.edit_targets_batch(
+                session, story.id, broadcast.cursor, batch, since
             )
-            last = (recipients[-1].chat_id, recipients[-1].thread_id) if recipients else None
-            await queue.advance_broadcast(
-                session, broadcast.id, last, done=len(recipients) < batch
-            )
-        if recipients:
-            self._due.set()
+        else:
+            recipients = await queue.subscriber_batch(session, story.id, broadcast.cursor, batch)
+            if broadcast.cursor is None:
+                await self._add_followers(session, story, broadcast.priority, now)
+        held = [(r, self._hold_until(r, story, broadcast.kind, now)) for r in recipients]
+        await queue.add_deliveries(
+            session, story.id, broadcast.kind, broadcast.priority, held, now
+        )
+        last = (recipients[-1].chat_id, recipients[-1].thread_id) if recipients else None
+        await queue.advance_broadcast(session, broadcast.id, last, done=len(recipients) < batch)
+        return True
 
     async def _add_followers(
         self, session: queue.AsyncSession, story: StoryView, priority: int, now: datetime
@@ -517,10 +525,11 @@ class Broadcaster:
 def _group(jobs: Sequence[DeliveryJob]) -> list[_Unit]:
     """One unit per delivery, except several new pushes to one chat (topic) become one."""
     units: list[_Unit] = []
-    pushes: dict[tuple[int, int], list[DeliveryJob]] = {}
+    pushes: dict[tuple[int, int, int], list[DeliveryJob]] = {}
     for job in jobs:
         if job.kind == PUSH:
-            pushes.setdefault((job.chat_id, job.thread_id), []).append(job)
+            # Breaking news is never folded into a list of ordinary stories.
+            pushes.setdefault((job.chat_id, job.thread_id, job.priority), []).append(job)
         else:
             units.append(_Unit([job]))
     for group in pushes.values():

@@ -398,6 +398,16 @@ async def release_in_flight(session: AsyncSession, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
+async def in_flight(session: AsyncSession, story_id: int) -> bool:
+    """True while some push of the story has been sent without its outcome recorded."""
+    statement = (
+        select(Delivery.id)
+        .where(col(Delivery.story_id) == story_id, col(Delivery.status) == "sending")
+        .limit(1)
+    )
+    return (await session.exec(statement)).first() is not None
+
+
 async def skip_pending_for_chat(
     session: AsyncSession, chat_id: int, reason: str, now: datetime
 ) -> None:

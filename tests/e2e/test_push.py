@@ -1,0 +1,279 @@
+"""Breaking-news pushes end to end: ingestion → fan-out → the fake Bot API → readers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot.app import SERVICES_KEY
+from storage.chats import get_chat
+from storage.engine import writing
+from storage.models import Chat, Delivery
+from tests.auxil.feed_server import FeedServer, Reply
+from tests.auxil.feeds import Item, rss
+from tests.e2e.test_conversation import ask
+from tests.fake_bot_api import FakeBotApi, StoredMessage
+
+pytestmark = pytest.mark.e2e
+
+
+def new_item(n: int, title: str, category: str = "Kurdistan", **kw: Any) -> Item:
+    return Item(
+        title=title,
+        link=f"https://www.rudaw.net/english/news/{n}",
+        guid=f"new-{n}",
+        description=kw.pop("description", f"Summary {n}"),
+        categories=[category],
+        published=datetime.now(UTC) - timedelta(minutes=1),
+        **kw,
+    )
+
+
+async def publish(app: Any, outlet: FeedServer, items: list[Item], *extra: Item) -> None:
+    """The outlet adds ``extra`` to its feed; the bot polls it now."""
+    items[:0] = list(extra)
+    outlet.serve("/english/rss", rss(items))
+    services = app.bot_data[SERVICES_KEY]
+    for feed in services.feeds:
+        await services.poller.poll(feed.id)
+
+
+def pushes(api: FakeBotApi, chat: Any, title: str) -> list[StoredMessage]:
+    return [m for m in api.sent(chat) if title in (m.text or "")]
+
+
+async def deliveries(app: Any) -> list[Delivery]:
+    async with app.bot_data[SERVICES_KEY].sessions() as session:
+        return list((await session.exec(select(Delivery))).all())
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
+    """Wait until an asynchronous check (a database read) holds; outcomes are written in
+    small batches a moment after the messages arrive."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+async def test_a_new_story_reaches_each_matching_subscriber_once(
+    app: Any, fake_api: FakeBotApi, outlet: FeedServer, outlet_items: list[Item]
+) -> None:
+    everything, kurdistan, world, nobody = (fake_api.add_user(n) for n in "ABCD")
+    await ask(fake_api, everything, "/subscribe")
+    await ask(fake_api, kurdistan, "/subscribe kurdistan")
+    await ask(fake_api, world, "/subscribe world")
+
+    await publish(app, outlet, outlet_items, new_item(1, "Erbil airport reopens"))
+    for user in (everything, kurdistan):
+        await fake_api.wait_for(lambda u=user: pushes(fake_api, u, "Erbil airport reopens"))
+    message = pushes(fake_api, everything, "Erbil airport reopens")[0]
+    assert message.link_preview_options == {"url": "https://www.rudaw.net/english/news/1"}
+    assert any(b.get("callback_data", "").startswith("mo:") for b in message.buttons)
+
+    # Polling again (and again) never pushes it twice; the others never get it.
+    await publish(app, outlet, outlet_items)
+    await publish(app, outlet, outlet_items)
+    rows = await deliveries(app)
+    assert sorted(r.chat_id for r in rows) == sorted([everything.id, kurdistan.id])
+    for user in (everything, kurdistan):
+        assert len(pushes(fake_api, user, "Erbil airport reopens")) == 1
+    assert pushes(fake_api, world, "Erbil airport reopens") == []
+    assert pushes(fake_api, nobody, "Erbil airport reopens") == []
+
+    async def all_sent() -> bool:
+        return {r.status for r in await deliveries(app)} == {"sent"}
+
+    await eventually(all_sent)
+    sent = await deliveries(app)
+    assert all(r.message_id for r in sent)
+
+
+async def test_blocked_deactivated_kicked_and_migrated_chats(
+    app: Any, fake_api: FakeBotApi, outlet: FeedServer, outlet_items: list[Item]
+) -> None:
+    blocked, gone, fine = (fake_api.add_user(n) for n in ("Blocked", "Gone", "Fine"))
+    admin = fake_api.add_user("Admin")
+    kicked = fake_api.add_group("Kicked", admins=[admin])
+    migrating = fake_api.add_group("Migrating", admins=[admin])
+    for user in (blocked, gone, fine):
+        await ask(fake_api, user, "/subscribe")
+    for group in (kicked, migrating):
+        await ask(fake_api, admin, "/subscribe", chat=group)
+    fake_api.block(blocked)
+    fake_api.deactivate(gone)
+    fake_api.kick_bot(kicked)
+    new_id = fake_api.migrate(migrating, notify=False)
+
+    await publish(app, outlet, outlet_items, new_item(2, "Dukan dam levels rise"))
+    await fake_api.wait_for(lambda: pushes(fake_api, fine, "Dukan dam"))
+    await fake_api.wait_for(lambda: pushes(fake_api, new_id, "Dukan dam"), timeout=5)
+
+    sessions = app.bot_data[SERVICES_KEY].sessions
+
+    async def inactive() -> set[int]:
+        async with sessions() as session:
+            rows = (await session.exec(select(Chat).where(Chat.active == False))).all()  # noqa: E712
+            return {c.id for c in rows}
+
+    async def all_marked() -> bool:
+        return await inactive() >= {blocked.id, gone.id, kicked.id}
+
+    await eventually(all_marked)
+    async with sessions() as session:
+        moved = await get_chat(session, new_id)
+        assert moved is not None and moved.active
+        old = await get_chat(session, migrating.id)
+        assert old is None  # its subscription moved to the supergroup
+    # A blocked reader is never tried again for the next story.
+    attempts = len([c for c in fake_api.calls("sendMessage") if c["chat_id"] == blocked.id])
+    await publish(app, outlet, outlet_items, new_item(3, "Second story"))
+    await fake_api.wait_for(lambda: pushes(fake_api, fine, "Second story"))
+    assert (
+        len([c for c in fake_api.calls("sendMessage") if c["chat_id"] == blocked.id]) == attempts
+    )
+
+
+async def test_429_and_server_errors_are_retried_and_delivered_once(
+    app: Any, fake_api: FakeBotApi, outlet: FeedServer, outlet_items: list[Item]
+) -> None:
+    user = fake_api.add_user()
+    await ask(fake_api, user, "/subscribe")
+    fake_api.fail_next(
+        "sendMessage", status=429, description="Too Many Requests: retry after 1", retry_after=1
+    )
+    fake_api.fail_next("sendMessage", status=502, description="Bad Gateway")
+    await publish(app, outlet, outlet_items, new_item(4, "Retried story"))
+    await fake_api.wait_for(lambda: pushes(fake_api, user, "Retried story"), timeout=8)
+    broadcaster = app.bot_data[SERVICES_KEY].broadcaster
+    assert broadcaster.stats.rate_limited == 1
+    assert broadcaster.stats.retried == 1
+    assert len(pushes(fake_api, user, "Retried story")) == 1
+
+
+async def test_breaking_news_jumps_the_queue_with_a_red_marker(
+    app: Any, fake_api: FakeBotApi, outlet: FeedServer, outlet_items: list[Item]
+) -> None:
+    user = fake_api.add_user()
+    await ask(fake_api, user, "/subscribe")
+    before = len(fake_api.sent(user))
+    await publish(
+        app,
+        outlet,
+        outlet_items,
+        new_item(5, "Ordinary council meeting"),
+        new_item(6, "BREAKING: Earthquake felt in Sulaimani"),
+    )
+    messages = await fake_api.wait_for_messages(user, before + 2)
+    first, second = messages[before], messages[before + 1]
+    assert (first.text or "").startswith("🔴 BREAKING: Earthquake")
+    assert "Ordinary council meeting" in (second.text or "")
+
+
+async def test_several_waiting_stories_are_grouped_into_one_message(
+    app: Any, fake_api: FakeBotApi, outlet: FeedServer, outlet_items: list[Item]
+) -> None:
+    user = fake_api.add_user()
+    await ask(fake_api, user, "/subscribe")
+    before = len(fake_api.sent(user))
+    await publish(
+        app, outlet, outlet_items, *(new_item(10 + n, f"Grouped story {n}") for n in range(3))
+    )
+    messages = await fake_api.wait_for_messages(user, before + 1)
+    text = messages[before].text or ""
+    assert text.startswith("3 new stories")
+    assert all(f"Grouped story {n}" in text for n in range(3))
+    rows = [r for r in await deliveries(app) if r.chat_id == user.id]
+    assert len(rows) == 3
+    assert len({r.message_id for r in rows} - {None}) <= 1  # one message carries all three
+
+
+async def test_keyword_alerts_and_quiet_hours(
+    start_bot: Callable[..., AbstractAsyncContextManager[Any]],
+    fake_api: FakeBotApi,
+    outlet: FeedServer,
+    outlet_items: list[Item],
+) -> None:
+    async with start_bot() as app:
+        follower, sleeper = fake_api.add_user("Follower"), fake_api.add_user("Sleeper")
+        sessions = app.bot_data[SERVICES_KEY].sessions
+        from storage.follows import follow
+
+        await ask(fake_api, follower, "/start")
+        async with writing(sessions) as session:
+            await follow(session, follower.id, 0, ["peshmerga"], datetime.now(UTC))
+        await ask(fake_api, sleeper, "/subscribe")
+        now_local = datetime.now(UTC)
+        start = (now_local - timedelta(hours=1)).strftime("%H:%M")
+        end = (now_local + timedelta(hours=2)).strftime("%H:%M")
+        async with writing(sessions) as session:
+            chat = await session.get(Chat, sleeper.id)
+            assert chat is not None
+            chat.quiet_start, chat.quiet_end, chat.timezone = start, end, "UTC"
+
+        await publish(
+            app,
+            outlet,
+            outlet_items,
+            new_item(20, "Peshmerga units redeploy", category="World"),
+            new_item(21, "URGENT: Border crossing closed", category="World"),
+        )
+        await fake_api.wait_for(lambda: pushes(fake_api, follower, "Peshmerga units redeploy"))
+        await fake_api.wait_for(lambda: pushes(fake_api, sleeper, "Border crossing closed"))
+        # The follower follows a word, not the section: only the matching story arrives.
+        assert pushes(fake_api, follower, "Border crossing closed") == []
+        # Quiet hours hold the ordinary story (breaking news still came through).
+        assert pushes(fake_api, sleeper, "Peshmerga units redeploy") == []
+        held = [
+            r for r in await deliveries(app) if r.chat_id == sleeper.id and r.status == "pending"
+        ]
+        assert len(held) == 1 and held[0].not_before is not None
+        assert held[0].not_before > datetime.now(UTC) + timedelta(minutes=100)
+
+
+async def test_a_corrected_headline_edits_the_pushed_message(
+    app: Any, fake_api: FakeBotApi, outlet: FeedServer, outlet_items: list[Item]
+) -> None:
+    user = fake_api.add_user()
+    await ask(fake_api, user, "/subscribe")
+    item = new_item(30, "Parliment session postponed")
+    await publish(app, outlet, outlet_items, item)
+    await fake_api.wait_for(lambda: pushes(fake_api, user, "Parliment session postponed"))
+    (pushed,) = pushes(fake_api, user, "Parliment session postponed")
+
+    item.title = "Parliament session postponed"
+    await publish(app, outlet, outlet_items)
+    await fake_api.wait_for(lambda: fake_api.message(user.id, pushed.message_id).edit_count >= 1)
+    edited = fake_api.message(user.id, pushed.message_id)
+    assert (edited.text or "").startswith("Parliament session postponed")
+    assert edited.buttons == pushed.buttons
+
+
+async def test_replies_stay_fast_while_a_broadcast_is_queued(
+    app: Any, fake_api: FakeBotApi, outlet: FeedServer, outlet_items: list[Item]
+) -> None:
+    # 300 subscribers at SEND_RATE 25 is a 12-second broadcast; a /latest during it must not
+    # wait behind it.
+    sessions = app.bot_data[SERVICES_KEY].sessions
+    users = [fake_api.add_user(f"Reader {n}") for n in range(300)]
+    now = datetime.now(UTC)
+    from storage.chats import subscribe, touch_chat
+
+    async with writing(sessions) as session:
+        for user in users:
+            await touch_chat(session, user.id, type="private", title=None, language="en", now=now)
+            await subscribe(session, user.id, ["*"], now)
+    await publish(app, outlet, outlet_items, new_item(40, "Big broadcast"))
+    await fake_api.wait_for(lambda: len(fake_api.calls("sendMessage")) >= 10)
+    reader = fake_api.add_user("Impatient")
+    reply = await ask(fake_api, reader, "/latest")
+    assert (reply.text or "").startswith("Latest stories")
+    backlog = [r for r in await deliveries(app) if r.status != "sent"]
+    assert len(backlog) > 100  # the answer did not wait for the broadcast to finish
