@@ -15,7 +15,7 @@ from bot.app import SERVICES_KEY
 from storage.chats import get_chat
 from storage.engine import writing
 from storage.models import Chat, Delivery
-from tests.auxil.feed_server import FeedServer, Reply
+from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import Item, rss
 from tests.e2e.test_conversation import ask
 from tests.fake_bot_api import FakeBotApi, StoredMessage
@@ -53,7 +53,10 @@ async def deliveries(app: Any) -> list[Delivery]:
         return list((await session.exec(select(Delivery))).all())
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
+async def eventually(
+    check: Callable[[], Awaitable[bool]],
+    timeout: float = 5.0,  # noqa: ASYNC109 - a deadline per check is the point of this helper
+) -> None:
     """Wait until an asynchronous check (a database read) holds; outcomes are written in
     small batches a moment after the messages arrive."""
     deadline = asyncio.get_running_loop().time() + timeout
