@@ -8,6 +8,7 @@ import logging
 import secrets
 import signal
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +21,7 @@ from bot.deps import DEPS_KEY, Deps
 from bot.handlers import COMMANDS, register_handlers
 from bot.services import Services, open_services
 from bot.telegram_client import application_builder
-from jobs.registry import register_poll_jobs
+from jobs.registry import register_poll_jobs, register_push_jobs
 from storage.stories import list_sections
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,15 @@ def build_application(settings: Settings, services: Services) -> AnyApplication:
     register_handlers(application)
     assert application.job_queue is not None
     # PTB's JobQueue wraps APScheduler: one scheduler for replies' jobs and ours.
-    register_poll_jobs(
-        application.job_queue.scheduler, services.poller, services.feeds, settings.poll_interval
-    )
+    scheduler = application.job_queue.scheduler
+    register_poll_jobs(scheduler, services.poller, services.feeds, settings.poll_interval)
+    if services.digests is not None:
+        register_push_jobs(
+            scheduler,
+            services.digests,
+            services.sessions,
+            timedelta(days=settings.comment_window_days),
+        )
     return application
 
 

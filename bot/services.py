@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.push_render import PushRenderer
 from jobs.bot_api import BotApiClient
+from jobs.digests import DigestSender, DigestSettings
 from jobs.fanout import Broadcaster, FanoutSettings
 from jobs.fetching import create_feed_session
 from jobs.ingestion import FeedPoller, PollSettings
@@ -49,6 +50,7 @@ class Services:
     feeds: list[FeedView]
     broadcaster: Broadcaster | None = None
     renderer: PushRenderer | None = None
+    digests: DigestSender | None = None
 
 
 def poll_settings(settings: Settings) -> PollSettings:
@@ -92,7 +94,7 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
             feeds = await feed_store.register_feeds(
                 session, [(f.url, f.section) for f in settings.feeds], utcnow()
             )
-        broadcaster = renderer = None
+        broadcaster = renderer = digests = None
         if push and settings.token:
             fanout = fanout_settings(settings)
             bot_http = aiohttp.ClientSession(
@@ -101,6 +103,17 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
             client = BotApiClient(bot_http, settings.telegram_api_url, settings.token)
             renderer = PushRenderer(settings.default_timezone)
             broadcaster = Broadcaster(sessions, client, renderer, fanout)
+            digests = DigestSender(
+                sessions,
+                client,
+                renderer,
+                broadcaster.limiter,  # one limiter: Telegram counts digests with pushes
+                DigestSettings(
+                    default_timezone=settings.default_timezone,
+                    daily_hour=settings.digest_hour,
+                    paid_broadcast=settings.paid_broadcast,
+                ),
+            )
         poller = FeedPoller(
             sessions,
             feed_http,
@@ -108,7 +121,9 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
             handoff=broadcaster.handoff if broadcaster else None,
             concurrency=settings.fetch_concurrency,
         )
-        yield Services(settings, engine, sessions, feed_http, poller, feeds, broadcaster, renderer)
+        yield Services(
+            settings, engine, sessions, feed_http, poller, feeds, broadcaster, renderer, digests
+        )
     finally:
         await feed_http.close()
         if bot_http is not None:

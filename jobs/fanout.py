@@ -453,13 +453,13 @@ class Broadcaster:
             link_preview_url=message.preview_url,
             allow_paid_broadcast=paid,
         )
+        # The fallback drops everything Telegram might have refused: markup, buttons, preview.
         plain = encode_send_message(
             job.chat_id,
             message.plain,
             parse_mode=None,
             message_thread_id=thread,
-            reply_markup=message.reply_markup,
-            link_preview_url=message.preview_url,
+            disable_link_preview=True,
             allow_paid_broadcast=paid,
         )
         return "sendMessage", body, plain

@@ -6,10 +6,14 @@ import random
 from datetime import timedelta
 
 from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from jobs.digests import DigestSender
 from jobs.ingestion import FeedPoller
+from jobs.maintenance import prune_old_deliveries
 from storage.clock import utcnow
+from storage.engine import SessionFactory
 from storage.feeds import FeedView
 
 
@@ -41,3 +45,33 @@ def register_poll_jobs(
         )
         ids.append(job.id)
     return ids
+
+
+def register_push_jobs(
+    scheduler: BaseScheduler,
+    digests: DigestSender,
+    sessions: SessionFactory,
+    comment_window: timedelta,
+) -> list[str]:
+    """Digests every five minutes (each reader's own hour decides), pruning every night."""
+    scheduler.add_job(
+        digests.send_due,
+        trigger=IntervalTrigger(minutes=5),
+        id="send-digests",
+        name="send due digests",
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=utcnow() + timedelta(seconds=30),
+    )
+    scheduler.add_job(
+        prune_old_deliveries,
+        trigger=CronTrigger(hour=3, minute=30, timezone="UTC"),
+        args=[sessions, comment_window],
+        id="prune-deliveries",
+        name="prune delivery records past the comment window",
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+    )
+    return ["send-digests", "prune-deliveries"]

@@ -1,11 +1,11 @@
-"""/settings, /timezone and /forget: a chat's preferences and deleting them."""
+"""/settings, /timezone, /quiet and /forget: a chat's preferences and deleting them."""
 
 from __future__ import annotations
 
 import zoneinfo
 from datetime import datetime
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -21,7 +21,9 @@ from bot.handlers.common import (
 )
 from bot.handlers.subscriptions import describe
 from bot.render import Button, escape
+from jobs.delivery_policy import parse_quiet_hours
 from storage import chats as chat_store
+from storage.chats import DELIVERY_MODES, DeliveryPrefs
 from storage.clock import utcnow
 from storage.engine import writing
 
@@ -38,6 +40,26 @@ COMMON_ZONES = (
 )
 
 
+# What each delivery mode means, as the settings message and its buttons say it.
+MODE_BUTTONS = {
+    "instant": "Instant",
+    "breaking": "Breaking news only",
+    "hourly": "Hourly digest",
+    "daily": "Daily digest",
+}
+MODE_DESCRIPTIONS = {
+    "instant": "every story as it is published",
+    "breaking": "breaking news only, as it happens",
+    "hourly": "one message an hour listing the hour's stories",
+    "daily": "one message a day listing the day's stories",
+}
+GROUP_ADMINS_ONLY = "In groups, only admins can change how this chat receives news."
+QUIET_USAGE = (
+    "Send <code>/quiet 23:00-07:00</code> to hold pushes during those hours (in this chat's "
+    "time zone), or <code>/quiet off</code> to receive them at any hour."
+)
+
+
 def _zone_buttons() -> list[list[Button]]:
     buttons = [
         Button(z.split("/")[-1].replace("_", " "), callback=f"tz:{z}") for z in COMMON_ZONES
@@ -45,29 +67,123 @@ def _zone_buttons() -> list[list[Button]]:
     return [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
 
 
-async def _settings_text(context: Context, chat_id: int, thread: int) -> str:
+def _mode_buttons(current: str) -> list[list[Button]]:
+    buttons = [
+        Button(("✅ " if mode == current else "") + MODE_BUTTONS[mode], callback=f"dm:{mode}")
+        for mode in DELIVERY_MODES
+    ]
+    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+
+
+def settings_buttons(mode: str) -> list[list[Button]]:
+    """The delivery modes (the current one ticked), then the common time zones."""
+    return _mode_buttons(mode) + _zone_buttons()
+
+
+def quiet_label(prefs: DeliveryPrefs | None) -> str:
+    """Quiet hours as the reader sees them: "23:00–07:00" or "off"."""
+    if prefs is None or not (prefs.quiet_start and prefs.quiet_end):
+        return "off"
+    return f"{prefs.quiet_start}–{prefs.quiet_end}"
+
+
+async def _settings_view(context: Context, chat_id: int, thread: int) -> tuple[str, str]:
+    """The settings message's HTML text and the chat's delivery mode."""
     names = await section_names(context)
     async with deps(context).sessions() as session:
         chat = await chat_store.get_chat(session, chat_id)
+        prefs = await chat_store.delivery_prefs(session, chat_id)
         subscribed = await chat_store.subscriptions(session, chat_id, thread)
     zone = zone_of(chat, deps(context))
     local = datetime.now(zone)
-    return (
+    mode = prefs.mode if prefs is not None and prefs.mode in DELIVERY_MODES else "instant"
+    quiet = quiet_label(prefs)
+    quiet_note = " (breaking news still comes at once)" if quiet != "off" else ""
+    text = (
         "<b>Settings</b>\n"
         f"<b>Sections:</b> {describe(subscribed, names)}\n"
+        f"<b>Delivery:</b> {MODE_BUTTONS[mode]} — {MODE_DESCRIPTIONS[mode]}\n"
+        f"<b>Quiet hours:</b> {quiet}{quiet_note}\n"
         f"<b>Time zone:</b> {escape(zone.key)} (now {local:%H:%M})\n\n"
-        "Choose sections with /sections. Set another time zone with a button below, "
-        "or send /timezone with a name such as Europe/Berlin."
+        "Tap how news should reach you, or a time zone (/timezone Europe/Berlin sets any "
+        "other). /sections chooses sections; <code>/quiet 23:00-07:00</code> holds pushes "
+        "at night."
     )
+    return text, mode
+
+
+async def _redraw_settings(query: CallbackQuery, context: Context, chat_id: int) -> None:
+    """Edit the settings message a button sits under to show the new state."""
+    if not isinstance(query.message, Message):
+        return
+    text, mode = await _settings_view(context, chat_id, thread_of(query.message))
+    try:
+        await query.edit_message_text(
+            text, parse_mode="HTML", reply_markup=keyboard(settings_buttons(mode))
+        )
+    except BadRequest as exc:
+        if "not modified" not in exc.message:
+            raise
 
 
 async def settings_command(update: Update, context: Context) -> None:
-    """/settings: sections and time zone, with buttons to change them."""
+    """/settings: sections, delivery mode, quiet hours and time zone, with buttons."""
     message = update.effective_message
     assert message is not None and update.effective_chat is not None
     await remember_chat(update, context)
-    text = await _settings_text(context, update.effective_chat.id, thread_of(message))
-    await message.reply_html(text, reply_markup=keyboard(_zone_buttons()))
+    text, mode = await _settings_view(context, update.effective_chat.id, thread_of(message))
+    await message.reply_html(text, reply_markup=keyboard(settings_buttons(mode)))
+
+
+async def delivery_mode_button(update: Update, context: Context) -> None:
+    """A delivery-mode button under /settings: store the mode and redraw the message."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    chat = update.effective_chat
+    mode = query.data.removeprefix("dm:")
+    if chat is None or mode not in DELIVERY_MODES:
+        await query.answer("Unknown delivery mode.")
+        return
+    if not await may_manage(update, context):
+        await query.answer(GROUP_ADMINS_ONLY, show_alert=True)
+        return
+    await remember_chat(update, context)
+    async with writing(deps(context).sessions) as session:
+        await chat_store.set_delivery_mode(session, chat.id, mode, utcnow())
+    await query.answer(f"Delivery: {MODE_BUTTONS[mode]}")
+    await _redraw_settings(query, context, chat.id)
+
+
+async def quiet_command(update: Update, context: Context) -> None:
+    """/quiet 23:00-07:00 or /quiet off: hours in which non-breaking pushes wait."""
+    message = update.effective_message
+    assert message is not None and update.effective_chat is not None
+    await remember_chat(update, context)
+    if not context.args:
+        async with deps(context).sessions() as session:
+            prefs = await chat_store.delivery_prefs(session, update.effective_chat.id)
+        await message.reply_html(f"<b>Quiet hours:</b> {quiet_label(prefs)}\n{QUIET_USAGE}")
+        return
+    if not await may_manage(update, context):
+        await message.reply_text(GROUP_ADMINS_ONLY)
+        return
+    try:
+        hours = parse_quiet_hours(" ".join(context.args))
+    except ValueError as exc:
+        await message.reply_text(str(exc))
+        return
+    start, end = (f"{hours[0]:%H:%M}", f"{hours[1]:%H:%M}") if hours else (None, None)
+    async with writing(deps(context).sessions) as session:
+        await chat_store.set_quiet_hours(session, update.effective_chat.id, start, end, utcnow())
+        chat = await chat_store.get_chat(session, update.effective_chat.id)
+    if hours is None:
+        await message.reply_text("🔔 Quiet hours are off: pushes arrive at any hour.")
+        return
+    zone = zone_of(chat, deps(context))
+    await message.reply_html(
+        f"🌙 Quiet hours: <b>{start}–{end}</b> ({escape(zone.key)}). Pushes that arrive then "
+        f"wait until {end}; breaking news still comes at once. /quiet off ends this."
+    )
 
 
 def _valid_zone(name: str) -> str | None:
@@ -126,15 +242,7 @@ async def timezone_button(update: Update, context: Context) -> None:
     async with writing(deps(context).sessions) as session:
         await chat_store.set_timezone(session, chat.id, zone, utcnow())
     await query.answer(f"Time zone: {zone}")
-    if isinstance(query.message, Message):
-        text = await _settings_text(context, chat.id, thread_of(query.message))
-        try:
-            await query.edit_message_text(
-                text, parse_mode="HTML", reply_markup=keyboard(_zone_buttons())
-            )
-        except BadRequest as exc:
-            if "not modified" not in exc.message:
-                raise
+    await _redraw_settings(query, context, chat.id)
 
 
 async def forget_command(update: Update, context: Context) -> None:
@@ -183,7 +291,9 @@ async def forget_button(update: Update, context: Context) -> None:
 HANDLERS = [
     CommandHandler("settings", settings_command),
     CommandHandler("timezone", timezone_command),
+    CommandHandler("quiet", quiet_command),
     CommandHandler("forget", forget_command),
     CallbackQueryHandler(timezone_button, pattern=r"^tz:"),
+    CallbackQueryHandler(delivery_mode_button, pattern=r"^dm:"),
     CallbackQueryHandler(forget_button, pattern=r"^fg:"),
 ]

@@ -1,0 +1,128 @@
+"""What digest readers are owed: their chats, the stories since their last digest, the record."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import exists, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.deliveries import PUSH
+from storage.dialect import insert_for
+from storage.models import (
+    ALL_SECTIONS,
+    PRIORITY_NEW,
+    Chat,
+    Delivery,
+    Story,
+    StorySection,
+    Subscription,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestReader:
+    """A chat (topic) in digest mode."""
+
+    chat_id: int
+    thread_id: int
+    mode: str
+    timezone: str | None
+    last_sent: datetime | None
+    sections: frozenset[str]
+
+
+async def digest_readers(session: AsyncSession) -> list[DigestReader]:
+    """Every active chat (topic) that asked for hourly or daily digests, with its sections."""
+    statement = (
+        select(
+            Subscription.chat_id,
+            Subscription.thread_id,
+            Chat.delivery_mode,
+            Chat.timezone,
+        )
+        .join(Chat, col(Chat.id) == col(Subscription.chat_id))
+        .where(col(Chat.active).is_(True), col(Chat.delivery_mode).in_(["hourly", "daily"]))
+    )
+    sections: dict[tuple[int, int], set[str]] = {}
+    info: dict[tuple[int, int], tuple[str, str | None]] = {}
+    for chat_id, thread_id, mode, zone in (await session.exec(statement)).all():
+        key = (chat_id, thread_id)
+        info[key] = (mode, zone)
+        sections.setdefault(key, set())
+    rows = await session.exec(
+        select(Subscription.chat_id, Subscription.thread_id, Subscription.section).where(
+            col(Subscription.chat_id).in_([k[0] for k in info] or [0])
+        )
+    )
+    for chat_id, thread_id, section in rows.all():
+        if (chat_id, thread_id) in sections:
+            sections[(chat_id, thread_id)].add(section)
+    last = dict(
+        (
+            await session.exec(
+                select(Chat.id, Chat.digest_sent_at).where(
+                    col(Chat.id).in_([k[0] for k in info] or [0])
+                )
+            )
+        ).all()
+    )
+    return [
+        DigestReader(chat, thread, mode, zone, last.get(chat), frozenset(sections[(chat, thread)]))
+        for (chat, thread), (mode, zone) in info.items()
+    ]
+
+
+async def digest_candidates(
+    session: AsyncSession, reader: DigestReader, since: datetime, limit: int = 50
+) -> list[int]:
+    """Ids of stories first seen since ``since`` in the reader's sections, not yet sent there."""
+    already = exists().where(
+        col(Delivery.story_id) == col(Story.id),
+        col(Delivery.chat_id) == reader.chat_id,
+        col(Delivery.thread_id) == reader.thread_id,
+        col(Delivery.kind) == PUSH,
+    )
+    # ">=": the "already" check, not the boundary, is what keeps a story out of two digests.
+    statement = select(Story.id).where(col(Story.first_seen_at) >= since, ~already)
+    if ALL_SECTIONS not in reader.sections:
+        in_sections = exists().where(
+            col(StorySection.story_id) == col(Story.id),
+            col(StorySection.section).in_(sorted(reader.sections) or [""]),
+        )
+        statement = statement.where(in_sections)
+    statement = statement.order_by(col(Story.sort_at).desc()).limit(limit)
+    return [i for i in (await session.exec(statement)).all() if i is not None]
+
+
+async def record_digest(
+    session: AsyncSession,
+    reader: DigestReader,
+    story_ids: Sequence[int],
+    message_id: int | None,
+    now: datetime,
+) -> None:
+    """The digest went out: its stories count as delivered there (replies map back to them)."""
+    if story_ids and message_id is not None:
+        rows = [
+            {
+                "story_id": story_id,
+                "chat_id": reader.chat_id,
+                "thread_id": reader.thread_id,
+                "kind": PUSH,
+                "priority": PRIORITY_NEW,
+                "status": "sent",
+                "attempts": 1,
+                "message_id": message_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for story_id in story_ids
+        ]
+        await session.exec(insert_for(session)(Delivery).values(rows).on_conflict_do_nothing())
+    await session.exec(
+        update(Chat).where(col(Chat.id) == reader.chat_id).values(digest_sent_at=now)
+    )

@@ -1,0 +1,133 @@
+"""Digests with a controllable clock: due times, contents, and nothing sent twice."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import pytest
+
+from bot.push_render import PushRenderer
+from jobs.bot_api import BotApiClient
+from jobs.digests import DigestSender, DigestSettings
+from jobs.rate_limit import SlidingWindowLimiter
+from storage import chats as chat_store
+from storage import feeds as feed_store
+from storage import stories as story_store
+from storage.engine import SessionFactory, writing
+from storage.models import Chat
+from storage.records import StoryDraft
+from tests.fake_bot_api import FakeBotApi
+
+START = datetime(2026, 11, 25, 9, 10, tzinfo=UTC)  # 12:10 in Baghdad
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi() as api:
+        yield api
+
+
+async def add_stories(sessions: SessionFactory, now: datetime, *titles: str) -> None:
+    async with writing(sessions) as session:
+        (feed,) = await feed_store.register_feeds(
+            session, [("https://www.rudaw.net/english/rss", "kurdistan")], now
+        )
+        drafts = [
+            (
+                StoryDraft(
+                    identity=f"guid:{t}",
+                    title=t,
+                    link=f"https://www.rudaw.net/english/{t.replace(' ', '-')}",
+                ),
+                ["kurdistan"],
+            )
+            for t in titles
+        ]
+        policy = story_store.IngestPolicy(
+            announce=True, push_cutoff=now - timedelta(hours=6), now=now
+        )
+        await story_store.store_feed_items(session, feed.id, drafts, policy)
+
+
+async def test_hourly_digest_lists_the_period_once(
+    sessions: SessionFactory, fake_api: FakeBotApi
+) -> None:
+    clock = Clock()
+    reader = fake_api.add_user("Digest reader")
+    async with writing(sessions) as session:
+        await chat_store.touch_chat(
+            session, reader.id, type="private", title=None, language="en", now=START
+        )
+        await chat_store.subscribe(session, reader.id, ["kurdistan"], START)
+        chat = await session.get(Chat, reader.id)
+        assert chat is not None
+        chat.delivery_mode = "hourly"
+        chat.digest_sent_at = START - timedelta(minutes=20)  # last one at 11:50 local
+    await add_stories(sessions, START - timedelta(minutes=5), "Budget deal", "Flood warning")
+
+    async with aiohttp.ClientSession() as http:
+        sender = DigestSender(
+            sessions,
+            BotApiClient(http, fake_api.url, fake_api.token),
+            PushRenderer("Asia/Baghdad"),
+            SlidingWindowLimiter(25),
+            DigestSettings(default_timezone="Asia/Baghdad"),
+            clock=clock,
+        )
+        assert await sender.send_due() == 1  # the 12:00 digest is due at 12:10
+        (digest,) = fake_api.sent(reader.id)
+        assert (digest.text or "").startswith("2 new stories")
+        assert "Budget deal" in (digest.text or "") and "Flood warning" in (digest.text or "")
+
+        clock.now += timedelta(minutes=20)  # 12:30: the next one is at 13:00
+        assert await sender.send_due() == 0
+        clock.now += timedelta(minutes=40)  # 13:10, but nothing new: no message
+        assert await sender.send_due() == 0
+        await add_stories(sessions, clock.now, "Evening news")
+        clock.now += timedelta(hours=1)
+        assert await sender.send_due() == 1
+        messages = fake_api.sent(reader.id)
+        assert len(messages) == 2
+        assert "Evening news" in (messages[1].text or "")
+        assert "Budget deal" not in (messages[1].text or "")
+
+
+async def test_a_reader_who_blocked_the_bot_is_marked_inactive(
+    sessions: SessionFactory, fake_api: FakeBotApi
+) -> None:
+    clock = Clock()
+    reader = fake_api.add_user("Gone")
+    async with writing(sessions) as session:
+        await chat_store.touch_chat(
+            session, reader.id, type="private", title=None, language="en", now=START
+        )
+        await chat_store.subscribe(session, reader.id, ["*"], START)
+        chat = await session.get(Chat, reader.id)
+        assert chat is not None
+        chat.delivery_mode = "daily"
+        chat.digest_sent_at = START - timedelta(days=1)  # today's 08:00 digest is due
+    await add_stories(sessions, START - timedelta(hours=2), "Morning story")
+    fake_api.block(reader)
+    async with aiohttp.ClientSession() as http:
+        sender = DigestSender(
+            sessions,
+            BotApiClient(http, fake_api.url, fake_api.token),
+            PushRenderer("UTC"),
+            SlidingWindowLimiter(25),
+            DigestSettings(default_timezone="UTC", daily_hour=8),
+            clock=clock,
+        )
+        assert await sender.send_due() == 0
+    async with sessions() as session:
+        view = await chat_store.get_chat(session, reader.id)
+    assert view is not None and not view.active
