@@ -77,7 +77,7 @@ class FanoutSettings:
     enumerate_batch: int = 500
     max_ahead: int = 2000  # pending deliveries the enumerator may run ahead of the sender
     max_in_flight: int = 32
-    flush_interval: float = 0.1
+    flush_interval: float = 0.05
 
 
 @dataclass(slots=True)

@@ -33,6 +33,7 @@ class SlidingWindowLimiter:
         window: float = 1.0,
         *,
         margin: float = DEFAULT_MARGIN,
+        burst: int | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -48,6 +49,12 @@ class SlidingWindowLimiter:
         # Only the last `rate` grants matter: the next grant waits for the oldest of them.
         self._grants: deque[float] = deque(maxlen=rate)
         self._paused_until = float("-inf")
+        # Grants are also spread evenly (one every window/rate), with at most `burst` of them
+        # back to back to catch up after a late wake-up. A whole window's worth at once would
+        # be legal, but every message sent and not yet recorded is one a crash would repeat.
+        self._gap = window / rate
+        self._burst = burst if burst is not None else max(1, rate // 100)
+        self._next = float("-inf")
         # asyncio.Lock hands over in FIFO order and a newcomer never overtakes a woken waiter,
         # so holding it while waiting for the window makes the limiter fair.
         self._turn = asyncio.Lock()
@@ -57,7 +64,7 @@ class SlidingWindowLimiter:
         async with self._turn:
             while True:
                 now = self._clock()
-                ready = self._paused_until
+                ready = max(self._paused_until, self._next)
                 if len(self._grants) == self.rate:
                     ready = max(ready, self._grants[0] + self.window + self.margin)
                 if ready <= now:
@@ -65,6 +72,7 @@ class SlidingWindowLimiter:
                 # Re-check after waking: a 429 may have extended the pause meanwhile.
                 await self._sleep(ready - now)
             self._grants.append(now)
+            self._next = max(self._next, now - self._gap * (self._burst - 1)) + self._gap
 
     def pause_until(self, deadline: float) -> None:
         """Hold every acquisition until ``deadline`` (on this limiter's clock); never shortens."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import selectors
 from collections.abc import Callable, Coroutine
@@ -61,9 +62,20 @@ def now() -> float:
     return asyncio.get_running_loop().time()
 
 
-def limiter(rate: int, window: float = 1.0) -> SlidingWindowLimiter:
-    """A limiter on the virtual loop's clock, sleeping with (virtual) asyncio.sleep."""
-    return SlidingWindowLimiter(rate, window, margin=MARGIN, clock=now, sleep=asyncio.sleep)
+def limiter(rate: int, window: float = 1.0, burst: int | None = None) -> SlidingWindowLimiter:
+    """A limiter on the virtual loop's clock, sleeping with (virtual) asyncio.sleep.
+
+    By default bursts are allowed up to the whole window, so these tests exercise the window
+    rule alone; the even spacing has its own test.
+    """
+    return SlidingWindowLimiter(
+        rate,
+        window,
+        margin=MARGIN,
+        burst=rate if burst is None else burst,
+        clock=now,
+        sleep=asyncio.sleep,
+    )
 
 
 async def arrive_and_acquire(
@@ -184,7 +196,7 @@ def test_pause_with_room_in_the_window_still_holds_everyone() -> None:
         await asyncio.sleep(seconds)
 
     async def main() -> list[tuple[float, Any]]:
-        pacer = SlidingWindowLimiter(100, clock=now, sleep=recording_sleep)
+        pacer = SlidingWindowLimiter(100, burst=100, clock=now, sleep=recording_sleep)
         grants: list[tuple[float, Any]] = []
         pacer.pause(2)
         await asyncio.gather(*(arrive_and_acquire(pacer, t, grants) for t in (0.0, 0.5, 1.9)))
@@ -318,3 +330,19 @@ def test_virtual_time_detects_a_deadlock() -> None:
     # The helper itself: a test that would hang fails at once instead.
     with pytest.raises(AssertionError, match="deadlock"):
         run_virtual(main)
+
+
+def test_grants_are_spread_evenly_by_default() -> None:
+    # Bursts are legal for Telegram, but every message sent and not yet recorded is one a
+    # crash would repeat: by default grants come one every window/rate.
+    async def main() -> list[float]:
+        pacer = SlidingWindowLimiter(30, margin=MARGIN, clock=now, sleep=asyncio.sleep)
+        grants: list[tuple[float, Any]] = []
+        await asyncio.gather(*(arrive_and_acquire(pacer, 0.0, grants) for _ in range(10)))
+        return [g for g, _ in grants]
+
+    times = run_virtual(main)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(times) == 10
+    assert min(gaps) >= 1 / 30 - 1e-9
+    assert times[-1] == pytest.approx(9 / 30)
