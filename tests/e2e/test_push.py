@@ -280,3 +280,38 @@ async def test_replies_stay_fast_while_a_broadcast_is_queued(
     assert (reply.text or "").startswith("Latest stories")
     backlog = [r for r in await deliveries(app) if r.status != "sent"]
     assert len(backlog) > 100  # the answer did not wait for the broadcast to finish
+
+
+async def test_forum_topics_unknown_chats_and_paid_broadcasts(
+    start_bot: Callable[..., AbstractAsyncContextManager[Any]],
+    fake_api: FakeBotApi,
+    outlet: FeedServer,
+    outlet_items: list[Item],
+) -> None:
+    async with start_bot(send_rate=100, paid_broadcast=True) as app:
+        admin = fake_api.add_user("Admin")
+        forum = fake_api.add_group("Newsroom", admins=[admin], supergroup=True, forum=True)
+        topic = fake_api.add_topic(forum, "Kurdistan")
+        await ask(fake_api, admin, "/subscribe kurdistan", chat=forum, message_thread_id=topic)
+        sessions = app.bot_data[SERVICES_KEY].sessions
+        ghost = 4_242_424_242  # a chat the Bot API has never heard of
+        now = datetime.now(UTC)
+        from storage.chats import subscribe, touch_chat
+
+        async with writing(sessions) as session:
+            await touch_chat(session, ghost, type="private", title=None, language=None, now=now)
+            await subscribe(session, ghost, ["*"], now)
+
+        await publish(app, outlet, outlet_items, new_item(50, "Topic story"))
+        await fake_api.wait_for(lambda: pushes(fake_api, forum, "Topic story"))
+        (pushed,) = pushes(fake_api, forum, "Topic story")
+        assert pushed.message_thread_id == topic
+        bulk = [c for c in fake_api.calls("sendMessage") if "Topic story" in str(c.get("text"))]
+        assert bulk and all(c.get("allow_paid_broadcast") is True for c in bulk)
+
+        async def ghost_inactive() -> bool:
+            async with sessions() as session:
+                chat = await get_chat(session, ghost)
+            return chat is not None and not chat.active
+
+        await eventually(ghost_inactive)
