@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.dialect import insert_for
-from storage.models import ALL_SECTIONS, Chat, Subscription
+from storage.follows import move_follows
+from storage.models import ALL_SECTIONS, Chat, Delivery, Follow, Subscription
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +180,10 @@ async def move_chat(session: AsyncSession, old_id: int, new_id: int, now: dateti
             active=True,
             created_at=now,
             updated_at=now,
+            delivery_mode=old.delivery_mode,
+            quiet_start=old.quiet_start,
+            quiet_end=old.quiet_end,
+            digest_sent_at=old.digest_sent_at,
         )
         session.add(new)
         await session.flush()
@@ -191,13 +196,19 @@ async def move_chat(session: AsyncSession, old_id: int, new_id: int, now: dateti
         await session.exec(
             insert_for(session)(Subscription).values(moved).on_conflict_do_nothing()
         )
+    await move_follows(session, old_id, new_id, now)
+    # Queued and sent pushes follow the chat: nothing waiting is lost, replies still map.
+    await session.exec(
+        update(Delivery).where(col(Delivery.chat_id) == old_id).values(chat_id=new_id)
+    )
     await forget_chat(session, old_id)
     return True
 
 
 async def forget_chat(session: AsyncSession, chat_id: int) -> bool:
-    """Delete everything stored about a chat (its subscriptions go with it)."""
-    await session.exec(delete(Subscription).where(col(Subscription.chat_id) == chat_id))
+    """Delete everything stored about a chat: subscriptions, keywords, what was pushed to it."""
+    for table in (Subscription, Follow, Delivery):
+        await session.exec(delete(table).where(col(table.chat_id) == chat_id))
     result = await session.exec(delete(Chat).where(col(Chat.id) == chat_id))
     return bool(result.rowcount)
 

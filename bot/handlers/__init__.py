@@ -7,10 +7,20 @@ from typing import Any
 from telegram import BotCommand
 from telegram.ext import Application
 
-from bot.handlers import errors, inline, latest, membership, preferences, start, subscriptions
+from bot.handlers import (
+    admin,
+    alerts,
+    errors,
+    inline,
+    latest,
+    membership,
+    preferences,
+    start,
+    subscriptions,
+)
 
 # Order matters only between overlapping handlers: the catch-all hint comes last.
-HANDLER_MODULES = (start, subscriptions, latest, preferences, inline, membership)
+HANDLER_MODULES = (start, subscriptions, latest, preferences, alerts, admin, inline, membership)
 
 COMMANDS = (
     BotCommand("latest", "The newest stories"),
@@ -18,7 +28,11 @@ COMMANDS = (
     BotCommand("subscribe", "Get new stories as they are published"),
     BotCommand("sections", "Choose sections"),
     BotCommand("unsubscribe", "Stop pushes"),
-    BotCommand("settings", "Sections and time zone"),
+    BotCommand("settings", "Sections, delivery, quiet hours, time zone"),
+    BotCommand("follow", 'Alerts for a word or a "phrase"'),
+    BotCommand("following", "The keywords you follow"),
+    BotCommand("unfollow", "Stop keyword alerts"),
+    BotCommand("quiet", "Quiet hours, e.g. /quiet 23:00-07:00"),
     BotCommand("help", "Everything the bot can do"),
     BotCommand("privacy", "What is stored and how to delete it"),
 )

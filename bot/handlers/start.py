@@ -43,7 +43,9 @@ HELP = (
     "/unsubscribe — stop pushes (/unsubscribe world for one section)\n"
     "/latest — the newest stories (/latest kurdistan for a section, /latest oil to search)\n"
     "/search — find stories by words\n"
-    "/settings — your sections and time zone\n"
+    '/follow — alerts for a word or a "phrase", from any section (/following, /unfollow)\n'
+    "/settings — sections, instant pushes or digests, quiet hours, time zone\n"
+    "/quiet — hold pushes overnight, e.g. /quiet 23:00-07:00\n"
     "/timezone — set your time zone, e.g. /timezone Europe/Berlin\n"
     "/privacy — what I store and how to delete it\n\n"
     "In any chat, type <code>@{bot} kirkuk</code> to find and share a story."
@@ -52,7 +54,10 @@ HELP = (
 PRIVACY = (
     "<b>What I store</b>\n"
     "• This chat's id and type (and a group's title), the language Telegram reports, "
-    "your time zone and the sections you follow — to send you the news you asked for.\n"
+    "your time zone, the sections and keywords you follow, how and when you want pushes — "
+    "to send you the news you asked for.\n"
+    "• Which stories were pushed to you, with the message id, for a week (so that a "
+    "correction can edit the message).\n"
     "• Nothing else: no phone number, no contacts, no messages beyond the commands you send.\n\n"
     "<b>How to delete it</b>\n"
     "/unsubscribe stops all pushes. /forget deletes everything stored about this chat."

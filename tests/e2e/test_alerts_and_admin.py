@@ -1,0 +1,337 @@
+"""Keyword alerts, delivery modes, quiet hours and the admins' /breaking and /stats, end to end."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from bot.handlers import admin, alerts
+from jobs.fanout import FanoutStats
+from jobs.rate_limit import SlidingWindowLimiter
+from storage import chats as chat_store
+from storage import follows as follow_store
+from storage import stories as story_store
+from storage.chats import DeliveryPrefs
+from tests.e2e.conftest import HOSTILE_TITLE
+from tests.e2e.test_conversation import ask, button_data, edited, press
+from tests.fake_bot_api import FakeBotApi
+
+pytestmark = pytest.mark.e2e
+
+StartBot = Callable[..., AbstractAsyncContextManager[Any]]
+
+
+def with_alerts_and_admin(application: Any) -> Any:
+    """Add the alerts and admin handlers unless bot.handlers already registers them."""
+    registered = {
+        getattr(handler, "callback", None)
+        for group in application.handlers.values()
+        for handler in group
+    }
+    for module in (alerts, admin):
+        if not registered & {handler.callback for handler in module.HANDLERS}:
+            application.add_handlers(module.HANDLERS)
+    return application
+
+
+@pytest.fixture
+async def app(start_bot: StartBot) -> AsyncIterator[Any]:
+    """The running bot, with these modules' handlers registered."""
+    async with start_bot() as application:
+        yield with_alerts_and_admin(application)
+
+
+def deps_of(app: Any) -> Any:
+    return app.bot_data["newsbot.deps"]
+
+
+async def follows_of(app: Any, chat_id: int, thread: int = 0) -> list[str]:
+    async with deps_of(app).sessions() as session:
+        return await follow_store.following(session, chat_id, thread)
+
+
+async def prefs_of(app: Any, chat_id: int) -> DeliveryPrefs | None:
+    async with deps_of(app).sessions() as session:
+        return await chat_store.delivery_prefs(session, chat_id)
+
+
+@dataclass
+class StubBroadcaster:
+    """Stands in for the push pipeline: records /breaking, shows counters to /stats."""
+
+    pushed: list[int] = field(default_factory=list)
+    stats: FanoutStats = field(default_factory=FanoutStats)
+    limiter: SlidingWindowLimiter = field(default_factory=lambda: SlidingWindowLimiter(25))
+
+    async def push_now(self, story_id: int) -> None:
+        self.pushed.append(story_id)
+
+
+# --- keyword alerts ----------------------------------------------------------------------
+
+
+async def test_follow_following_and_unfollow(app: Any, fake_api: FakeBotApi) -> None:
+    user = fake_api.add_user()
+    empty = await ask(fake_api, user, "/following")
+    assert "You follow no keywords yet" in (empty.text or "")
+
+    usage = await ask(fake_api, user, "/follow")
+    assert "/follow kirkuk" in (usage.text or "")
+
+    reply = await ask(fake_api, user, '/follow Kirkuk "Oil  Exports"')
+    assert "Now following kirkuk, oil exports" in (reply.text or "")
+    assert await follows_of(app, user.id) == ["kirkuk", "oil exports"]
+
+    # Typographic quotes work, and what is already followed is said so.
+    reply = await ask(fake_api, user, "/follow “oil exports” erbil")
+    assert "Now following erbil" in (reply.text or "")
+    assert "Already followed: oil exports" in (reply.text or "")
+
+    nothing = await ask(fake_api, user, "/follow !!! ???")
+    assert "I found no keyword in that" in (nothing.text or "")
+    assert await follows_of(app, user.id) == ["erbil", "kirkuk", "oil exports"]
+
+    listing = await ask(fake_api, user, "/following")
+    assert "Keywords you follow (3): erbil, kirkuk, oil exports" in (listing.text or "")
+
+    reply = await ask(fake_api, user, "/unfollow KIRKUK duhok")
+    text = reply.text or ""
+    assert "Stopped following kirkuk" in text
+    assert "You did not follow duhok" in text
+    assert "Still following: erbil, oil exports" in text
+
+    reply = await ask(fake_api, user, "/unfollow")
+    assert "Stopped following every keyword: erbil, oil exports" in (reply.text or "")
+    assert await follows_of(app, user.id) == []
+    reply = await ask(fake_api, user, "/unfollow")
+    assert "nothing to stop" in (reply.text or "")
+
+
+async def test_follow_cap_per_chat(app: Any, fake_api: FakeBotApi) -> None:
+    user = fake_api.add_user()
+    for start in range(0, follow_store.MAX_FOLLOWS_PER_CHAT, 10):
+        words = " ".join(f"w{n}" for n in range(start, start + 10))
+        await ask(fake_api, user, f"/follow {words}")
+    assert len(await follows_of(app, user.id)) == follow_store.MAX_FOLLOWS_PER_CHAT
+    reply = await ask(fake_api, user, "/follow kirkuk")
+    assert "Not added: kirkuk" in (reply.text or "")
+    assert "at most 50 keywords" in (reply.text or "")
+
+
+async def test_follows_in_groups_are_for_admins_and_per_topic(
+    app: Any, fake_api: FakeBotApi
+) -> None:
+    owner = fake_api.add_user("Admin")
+    member = fake_api.add_user("Member")
+    forum = fake_api.add_group(
+        "Newsroom", admins=[owner], members=[member], supergroup=True, forum=True
+    )
+    topic = fake_api.add_topic(forum, "Oil")
+
+    refused = await ask(fake_api, member, "/follow kirkuk", chat=forum)
+    assert "only admins" in (refused.text or "")
+    refused = await ask(fake_api, member, "/unfollow", chat=forum)
+    assert "only admins" in (refused.text or "")
+    assert await follows_of(app, forum.id) == []
+
+    reply = await ask(
+        fake_api, owner, '/follow "oil exports"', chat=forum, message_thread_id=topic
+    )
+    assert reply.message_thread_id == topic
+    assert await follows_of(app, forum.id, topic) == ["oil exports"]
+    assert await follows_of(app, forum.id) == []
+
+    # Anyone may read the list.
+    listing = await ask(fake_api, member, "/following", chat=forum, message_thread_id=topic)
+    assert "oil exports" in (listing.text or "")
+
+
+# --- delivery mode and quiet hours ---------------------------------------------------------
+
+
+async def test_settings_delivery_mode_buttons_edit_in_place(
+    app: Any, fake_api: FakeBotApi
+) -> None:
+    user = fake_api.add_user()
+    settings = await ask(fake_api, user, "/settings")
+    text = settings.text or ""
+    assert "Delivery: Instant — every story as it is published" in text
+    assert "Quiet hours: off" in text
+    data = button_data(settings)
+    assert data[:4] == ["dm:instant", "dm:breaking", "dm:hourly", "dm:daily"]
+    assert "tz:Europe/Berlin" in data
+    assert settings.buttons[0]["text"] == "✅ Instant"
+
+    answer = await press(fake_api, user, settings, "dm:hourly")
+    assert answer["text"] == "Delivery: Hourly digest"
+    message = await edited(fake_api, user.id, settings.message_id, 1)
+    assert "Delivery: Hourly digest" in (message.text or "")
+    labels = [b["text"] for b in message.buttons[:4]]
+    assert labels == ["Instant", "Breaking news only", "✅ Hourly digest", "Daily digest"]
+    prefs = await prefs_of(app, user.id)
+    assert prefs is not None and prefs.mode == "hourly"
+
+    await press(fake_api, user, message, "dm:breaking")
+    message = await edited(fake_api, user.id, settings.message_id, 2)
+    assert "Breaking news only" in (message.text or "")
+    # A time-zone button keeps the delivery buttons under the message.
+    await press(fake_api, user, message, "tz:Europe/Berlin")
+    message = await edited(fake_api, user.id, settings.message_id, 3)
+    assert "Europe/Berlin" in (message.text or "")
+    assert "✅ Breaking news only" in [b["text"] for b in message.buttons]
+    assert len(fake_api.sent(user.id)) == 1  # every change was an edit
+
+
+async def test_quiet_hours(app: Any, fake_api: FakeBotApi) -> None:
+    user = fake_api.add_user()
+    usage = await ask(fake_api, user, "/quiet")
+    assert "Quiet hours: off" in (usage.text or "")
+    assert "/quiet 23:00-07:00" in (usage.text or "")
+
+    reply = await ask(fake_api, user, "/quiet 23-7")
+    assert "Quiet hours: 23:00–07:00 (Asia/Baghdad)" in (reply.text or "")
+    assert "breaking news still comes at once" in (reply.text or "")
+    assert await prefs_of(app, user.id) == DeliveryPrefs("instant", "23:00", "07:00")
+
+    settings = await ask(fake_api, user, "/settings")
+    assert "Quiet hours: 23:00–07:00" in (settings.text or "")
+
+    # The parser's own reason, as plain text.
+    wrong = await ask(fake_api, user, "/quiet 25:00-07:00")
+    assert wrong.text == "Hours go from 0 to 23."
+    wrong = await ask(fake_api, user, "/quiet tonight")
+    assert wrong.text == "Quiet hours look like 23:00-07:00 or 23-7, or off."
+    wrong = await ask(fake_api, user, "/quiet 7-7")
+    assert wrong.text == "Quiet hours need different start and end times."
+    assert await prefs_of(app, user.id) == DeliveryPrefs("instant", "23:00", "07:00")
+
+    reply = await ask(fake_api, user, "/quiet off")
+    assert "Quiet hours are off" in (reply.text or "")
+    assert await prefs_of(app, user.id) == DeliveryPrefs("instant", None, None)
+
+
+async def test_group_delivery_settings_are_for_admins(app: Any, fake_api: FakeBotApi) -> None:
+    owner = fake_api.add_user("Admin")
+    member = fake_api.add_user("Member")
+    group = fake_api.add_group("Erbil readers", admins=[owner], members=[member], supergroup=True)
+
+    refused = await ask(fake_api, member, "/quiet 23:00-07:00", chat=group)
+    assert "only admins" in (refused.text or "")
+    settings = await ask(fake_api, member, "/settings", chat=group)
+    answer = await press(fake_api, member, settings, "dm:daily")
+    assert "only admins" in answer["text"]
+    assert answer.get("show_alert") is True
+    prefs = await prefs_of(app, group.id)
+    assert prefs == DeliveryPrefs("instant", None, None)
+
+    await press(fake_api, owner, settings, "dm:daily")
+    await edited(fake_api, group.id, settings.message_id, 1)
+    prefs = await prefs_of(app, group.id)
+    assert prefs is not None and prefs.mode == "daily"
+
+
+# --- administrators ----------------------------------------------------------------------
+
+
+async def test_breaking_and_stats_refuse_everyone_but_admins(
+    app: Any, fake_api: FakeBotApi
+) -> None:
+    owner = fake_api.add_user("Group owner")
+    group = fake_api.add_group("Erbil readers", admins=[owner], supergroup=True)
+    for chat in (None, group):
+        refused = await ask(fake_api, owner, "/breaking 1", chat=chat)
+        assert refused.text == "Sorry, /breaking is only for the bot's administrators."
+        refused = await ask(fake_api, owner, "/stats", chat=chat)
+        assert refused.text == "Sorry, /stats is only for the bot's administrators."
+
+
+async def test_breaking_for_admins(start_bot: StartBot, fake_api: FakeBotApi) -> None:
+    boss = fake_api.add_user("Editor")
+    async with start_bot(admin_ids=str(boss.id)) as application:
+        app = with_alerts_and_admin(application)
+        usage = await ask(fake_api, boss, "/breaking")
+        assert "/breaking 42" in (usage.text or "")
+
+        missing = await ask(fake_api, boss, "/breaking https://example.org/<nope>")
+        assert "I have no story with the link or id “https://example.org/<nope>”" in (
+            missing.text or ""
+        )
+        assert "no story" in ((await ask(fake_api, boss, "/breaking 999999")).text or "")
+
+        link = "https://www.rudaw.net/english/story/hostile"
+        async with deps_of(app).sessions() as session:
+            story = await story_store.find_story(session, link)
+        assert story is not None
+
+        if deps_of(app).broadcaster is None:
+            idle = await ask(fake_api, boss, f"/breaking {link}")
+            assert idle.text == admin.NOT_RUNNING
+
+        stub = StubBroadcaster()
+        deps_of(app).broadcaster = stub
+        by_link = await ask(fake_api, boss, f"/breaking {link}")
+        assert by_link.text is not None
+        assert by_link.text.startswith(f"🔴 Pushing as breaking news: {HOSTILE_TITLE}")
+        by_id = await ask(fake_api, boss, f"/breaking {story.id}")
+        assert HOSTILE_TITLE in (by_id.text or "")
+        assert stub.pushed == [story.id, story.id]
+
+
+async def test_stats_for_admins(start_bot: StartBot, fake_api: FakeBotApi) -> None:
+    boss = fake_api.add_user("Editor")
+    reader = fake_api.add_user("Reader")
+    async with start_bot(admin_ids=f"{boss.id}, 1") as application:
+        app = with_alerts_and_admin(application)
+        await ask(fake_api, reader, "/subscribe")
+        fake_api.chat_member_update(fake_api.private_chat(reader), reader, "member", "kicked")
+        for _ in range(250):  # the update is processed asynchronously
+            async with deps_of(app).sessions() as session:
+                if (await chat_store.chat_counts(session))[1]:
+                    break
+            await asyncio.sleep(0.02)
+
+        stats = await ask(fake_api, boss, "/stats")
+        text = stats.text or ""
+        assert "Chats: 1 active, 1 inactive" in text
+        assert "Pushes: 0 pending, 0 sent, 0 failed, 0 skipped" in text
+        assert "Send queue: 0 waiting" in text
+        assert "Feeds (1)" in text
+        assert "/english/rss — last success just now" in text
+        assert "failure" not in text
+        if deps_of(app).broadcaster is None:
+            assert "pushes are not running" in text
+
+        stub = StubBroadcaster()
+        stub.stats.sent, stub.stats.failed, stub.stats.rate_limited = 120, 3, 2
+        await stub.limiter.acquire()
+        deps_of(app).broadcaster = stub
+        text = (await ask(fake_api, boss, "/stats")).text or ""
+        assert "Sending now: 1/s (limit 25/s)" in text
+        assert "120 sent, 3 failed, 0 retried, 2 × 429" in text
+
+
+async def test_breaking_pushes_a_stored_story_to_breaking_only_readers(
+    start_bot: StartBot, fake_api: FakeBotApi
+) -> None:
+    boss = fake_api.add_user("Editor")
+    reader = fake_api.add_user("Reader")
+    async with start_bot(admin_ids=str(boss.id)) as application:
+        app = with_alerts_and_admin(application)
+        if deps_of(app).broadcaster is None:
+            pytest.skip("this build runs no push pipeline")
+        await ask(fake_api, reader, "/subscribe")
+        settings = await ask(fake_api, reader, "/settings")
+        await press(fake_api, reader, settings, "dm:breaking")
+        before = len(fake_api.sent(reader.id))
+
+        confirm = await ask(
+            fake_api, boss, "/breaking https://www.rudaw.net/english/story/hostile"
+        )
+        assert (confirm.text or "").startswith("🔴 Pushing as breaking news")
+        messages = await fake_api.wait_for_messages(reader.id, before + 1)
+        assert (messages[before].text or "").startswith(f"🔴 {HOSTILE_TITLE}")
