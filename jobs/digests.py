@@ -97,8 +97,8 @@ class DigestSender:
                 allow_paid_broadcast=self._settings.paid_broadcast,
             )
             while True:
-                await self._limiter.acquire()
-                result = await self._client.send("sendMessage", body)
+                async with self._limiter.slot():
+                    result = await self._client.send("sendMessage", body)
                 if result.kind is SendKind.RETRY_AFTER:
                     self._limiter.pause(result.retry_after or 1.0)
                     continue

@@ -358,8 +358,10 @@ class Broadcaster:
             return
         chat_id = unit.chat_id
         while True:
-            await self._limiter.acquire()
-            result = await self._client.send(method, body)
+            # The send counts against the window until Telegram answers: a request delayed on
+            # the way can never land in the same second as the ones after it.
+            async with self._limiter.slot():
+                result = await self._client.send(method, body)
             if result.kind is SendKind.RETRY_AFTER:
                 self.stats.rate_limited += 1
                 self._limiter.pause(result.retry_after or 1.0)

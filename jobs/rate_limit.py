@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
+import contextlib
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 __all__ = ["PerChatLimiter", "SlidingWindowLimiter"]
@@ -25,6 +27,15 @@ class SlidingWindowLimiter:
 
     Unlike a token bucket (aiolimiter's, for one) this never lets more than ``rate`` through in
     the first window, so sending at exactly Telegram's limit draws no 429.
+
+    Two ways to take a turn. ``await acquire()`` counts the send from its grant until ``margin``
+    later: safe while the delays on the way to Telegram vary by less than the margin. ``async
+    with slot():`` around the request counts it from its grant until its answer is back:
+    Telegram has counted a request by the time it answers, so no jitter, stall or queue on
+    either side can squeeze more than ``rate`` sends into one of its windows. Against the fake
+    Bot API at 1,000/s, its 20-50 ms garbage-collection stalls drew 429s with acquire() and a
+    10 ms margin, none with slot(). The price of slot() is each request's round trip added to
+    its window: nothing on loopback, about 5% at 50 ms from Telegram.
     """
 
     def __init__(
@@ -46,9 +57,14 @@ class SlidingWindowLimiter:
         self.margin = margin
         self._clock = clock
         self._sleep = sleep
-        # Only the last `rate` grants matter: the next grant waits for the oldest of them.
+        # The last `rate` grant times, for current_rate().
         self._grants: deque[float] = deque(maxlen=rate)
         self._paused_until = float("-inf")
+        # When each recent send stops counting against the window, ascending; plus the slots
+        # granted and not yet answered, which count until they are.
+        self._counted: deque[float] = deque()
+        self._open = 0
+        self._slot_closed = asyncio.Event()
         # Grants are also spread evenly (one every window/rate), with at most `burst` of them
         # back to back to catch up after a late wake-up. A whole window's worth at once would
         # be legal, but every message sent and not yet recorded is one a crash would repeat.
@@ -62,17 +78,54 @@ class SlidingWindowLimiter:
     async def acquire(self) -> None:
         """Wait until one more send fits in the window (and any pause is over), then count it."""
         async with self._turn:
-            while True:
-                now = self._clock()
-                ready = max(self._paused_until, self._next)
-                if len(self._grants) == self.rate:
-                    ready = max(ready, self._grants[0] + self.window + self.margin)
-                if ready <= now:
-                    break
-                # Re-check after waking: a 429 may have extended the pause meanwhile.
-                await self._sleep(ready - now)
-            self._grants.append(now)
-            self._next = max(self._next, now - self._gap * (self._burst - 1)) + self._gap
+            granted = await self._wait_for_turn()
+            self._count_until(granted + self.margin)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Like acquire(), and the send counts until the block ends: put the request inside."""
+        async with self._turn:
+            await self._wait_for_turn()
+            self._open += 1
+        try:
+            yield
+        finally:
+            # Counted until now even when the block failed: the request may have gone out.
+            self._open -= 1
+            self._count_until(self._clock())
+            self._slot_closed.set()
+
+    async def _wait_for_turn(self) -> float:
+        """With the turn held: wait until a send fits, note its grant and return its time."""
+        while True:
+            now = self._clock()
+            counted = self._counted
+            while counted and counted[0] + self.window <= now:
+                counted.popleft()
+            ready = max(self._paused_until, self._next)
+            # How many counted sends must leave the window before one more fits.
+            excess = self._open + len(counted) - self.rate + 1
+            if excess > len(counted):
+                # Every place is held by a request still waiting for its answer.
+                self._slot_closed.clear()
+                await self._slot_closed.wait()
+                continue
+            if excess > 0:
+                ready = max(ready, counted[excess - 1] + self.window)
+            if ready <= now:
+                break
+            # Re-check after waking: a 429 may have extended the pause meanwhile.
+            await self._sleep(ready - now)
+        self._grants.append(now)
+        self._next = max(self._next, now - self._gap * (self._burst - 1)) + self._gap
+        return now
+
+    def _count_until(self, until: float) -> None:
+        counted = self._counted
+        if not counted or until >= counted[-1]:
+            counted.append(until)
+        else:
+            bisect.insort(counted, until)
 
     def pause_until(self, deadline: float) -> None:
         """Hold every acquisition until ``deadline`` (on this limiter's clock); never shortens."""
