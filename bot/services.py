@@ -72,6 +72,7 @@ def fanout_settings(settings: Settings) -> FanoutSettings:
         paid_broadcast=settings.paid_broadcast,
         default_timezone=settings.default_timezone,
         comment_window=timedelta(days=settings.comment_window_days),
+        push_max_age=timedelta(seconds=settings.push_max_age),
         # Enough workers to keep the pipe full at the rate, without flooding slow servers.
         max_in_flight=max(4, min(64, settings.send_rate // 8)),
     )

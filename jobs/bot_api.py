@@ -36,6 +36,8 @@ class SendKind(enum.StrEnum):
     """429: hold every bulk send for ``retry_after`` seconds, then retry the same message."""
     CHAT_GONE = "chat_gone"
     """Blocked, deactivated, kicked, unknown chat: mark it inactive until the reader returns."""
+    THREAD_GONE = "thread_gone"
+    """The forum topic was deleted or closed: drop that topic's subscriptions only."""
     MIGRATED = "migrated"
     """The group became a supergroup: move the chat to ``migrate_to_chat_id`` and retry."""
     BAD_CONTENT = "bad_content"
@@ -87,11 +89,9 @@ _CHAT_GONE = (
     "chat_write_forbidden",
     "have no rights to send",
     "not enough rights to send",
-    # The forum topic a subscription lives in is gone or closed: nothing can be sent there.
-    "message thread not found",
-    "topic_deleted",
-    "topic_closed",
 )
+# The forum topic a subscription lives in is gone or closed; the rest of the group is fine.
+_THREAD_GONE = ("message thread not found", "topic_deleted", "topic_closed")
 _RETRY_IN_TEXT = re.compile(r"retry after (\d+)", re.IGNORECASE)
 
 
@@ -258,6 +258,7 @@ def _classify(status: int, raw: bytes) -> SendResult:
         for fragments, kind in (
             (_NOT_MODIFIED, SendKind.NOT_MODIFIED),
             (_EDIT_TARGET_GONE, SendKind.EDIT_TARGET_GONE),
+            (_THREAD_GONE, SendKind.THREAD_GONE),
             (_CHAT_GONE, SendKind.CHAT_GONE),
         ):
             if any(fragment in lowered for fragment in fragments):

@@ -42,6 +42,7 @@ from storage.clock import utcnow
 from storage.deliveries import EDIT, PUSH, DeliveryJob, Outcome, Recipient
 from storage.engine import SessionFactory, writing
 from storage.feeds import FeedView
+from storage.models import PRIORITY_BREAKING
 from storage.records import IngestOutcome, StoryView
 from storage.search_text import search_document
 
@@ -74,6 +75,7 @@ class FanoutSettings:
     paid_broadcast: bool = False
     default_timezone: str = "UTC"
     comment_window: timedelta = timedelta(days=7)
+    push_max_age: timedelta = timedelta(hours=6)
     enumerate_batch: int = 500
     max_ahead: int = 2000  # pending deliveries the enumerator may run ahead of the sender
     max_in_flight: int = 32
@@ -131,6 +133,10 @@ class Broadcaster:
         self._drained = asyncio.Event()  # the sender made room for more
         self._queue: asyncio.Queue[_Unit] = asyncio.Queue(maxsize=settings.max_in_flight)
         self._outcomes: list[Outcome] = []
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._taken = asyncio.Event()  # a worker took a unit: the claimer may fill again
         self._tasks: list[asyncio.Task[None]] = []
         self.stats = FanoutStats()
 
@@ -141,7 +147,9 @@ class Broadcaster:
         now = self._clock()
         async with writing(self._sessions) as session:
             resent = await queue.release_in_flight(session, now)
-            pending = await story_store.pending_stories(session, limit=10_000)
+            pending = await story_store.pending_stories(
+                session, since=now - self._settings.push_max_age
+            )
             await queue.queue_broadcasts(session, [(s.id, s.breaking) for s in pending], PUSH, now)
         if resent or pending:
             log.info("fan-out resuming: %d in-flight sends, %d stories", resent, len(pending))
@@ -156,9 +164,20 @@ class Broadcaster:
 
     async def stop(self) -> None:
         """Stop taking work, let sends in flight finish briefly, record every outcome."""
-        for task in self._tasks:
+        workers = [t for t in self._tasks if t.get_name().startswith("send-worker")]
+        others = [t for t in self._tasks if t not in workers]
+        for task in others:  # enumerator, claimer, recorder: no new work from here on
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*others, return_exceptions=True)
+        # Claimed messages not yet sent go back to the queue; those in flight get a moment.
+        while not self._queue.empty():
+            unit = self._queue.get_nowait()
+            self._report(unit, "pending", error="stopped")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout=2)
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
         self._tasks = []
         await self._flush()
         # What was claimed but never sent goes back to the queue for the next start.
@@ -177,22 +196,13 @@ class Broadcaster:
     # --- hand-off from ingestion -----------------------------------------------------------
 
     async def handoff(self, feed: FeedView, outcome: IngestOutcome) -> None:
-        """Ingestion's hand-off: queue new stories, and corrections of edited ones."""
-        now = self._clock()
-        edited = [s.id for s in outcome.updated]
-        async with writing(self._sessions) as session:
-            await queue.queue_broadcasts(
-                session, [(s.id, s.breaking) for s in outcome.new], PUSH, now
-            )
-            for story_id in edited:
-                await queue.requeue_edit(session, story_id, now)
-        if outcome.new or edited:
-            log.info(
-                "feed=%s queued %d new stories and %d corrections",
-                feed.url,
-                len(outcome.new),
-                len(edited),
-            )
+        """Ingestion's hand-off: its broadcasts are committed; start sending them now."""
+        log.info(
+            "feed=%s hands over %d new stories and %d corrections",
+            feed.url,
+            len(outcome.new),
+            len(outcome.updated),
+        )
         self.wake()
 
     async def push_now(self, story_id: int) -> None:
@@ -222,15 +232,20 @@ class Broadcaster:
 
     async def _enumerate_once(self) -> bool:
         async with self._sessions() as session:
-            backlog = await queue.backlog_size(session)
-            if backlog >= self._settings.max_ahead:
-                self._drained.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._drained.wait(), timeout=1)
-                return True
             broadcasts = await queue.open_broadcasts(session, limit=MAX_GROUP)
         if not broadcasts:
-            return False
+            return await self._sweep_pending()
+        async with self._sessions() as session:
+            # Stay only a little ahead of the sender, counting what is due now (not what
+            # quiet hours hold) at the same urgency or more; breaking news is never held.
+            top = broadcasts[0].priority
+            if top != PRIORITY_BREAKING:
+                backlog = await queue.backlog_size(session, self._clock(), top)
+                if backlog >= self._settings.max_ahead:
+                    self._drained.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._drained.wait(), timeout=1)
+                    return True
         # The most urgent priority only (breaking news jumps the queue), but all its stories
         # in one transaction: a reader then finds them waiting together, and gets one message.
         urgent = [b for b in broadcasts if b.priority == broadcasts[0].priority]
@@ -242,6 +257,19 @@ class Broadcaster:
             self._due.set()
         return added
 
+    async def _sweep_pending(self) -> bool:
+        """Stories stored as new whose broadcast is missing (written by older versions, or
+        by hand) are queued now; True when there were any."""
+        now = self._clock()
+        async with self._sessions() as session:
+            stale_after = now - self._settings.push_max_age
+            pending = await story_store.pending_stories(session, since=stale_after)
+        if not pending:
+            return False
+        async with writing(self._sessions) as session:
+            await queue.queue_broadcasts(session, [(s.id, s.breaking) for s in pending], PUSH, now)
+        return True
+
     async def _enumerate_batch(
         self, session: queue.AsyncSession, broadcast: queue.BroadcastView
     ) -> bool:
@@ -249,7 +277,10 @@ class Broadcaster:
         now = self._clock()
         batch = self._settings.enumerate_batch
         story = await story_store.get_story(session, broadcast.story_id)
-        if story is None:
+        stale = broadcast.kind == PUSH and broadcast.created_at < now - self._settings.push_max_age
+        if story is None or stale:
+            # A broadcast queued long ago (e.g. by `newsbot poll` with no bot running) is old
+            # news by now: it is closed without a message.
             await queue.advance_broadcast(session, broadcast.id, None, done=True)
             return False
         recipients: list[Recipient]
@@ -320,7 +351,9 @@ class Broadcaster:
     async def _claim_once(self) -> int:
         room = self._queue.maxsize - self._queue.qsize()
         if room <= 0:
-            await asyncio.sleep(0.01)
+            self._taken.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._taken.wait(), timeout=1)
             return 1
         async with writing(self._sessions) as session:
             jobs = await queue.claim_deliveries(session, self._clock(), limit=room * 2)
@@ -334,6 +367,9 @@ class Broadcaster:
     async def _worker(self) -> None:
         while True:
             unit = await self._queue.get()
+            self._busy += 1
+            self._idle.clear()
+            self._taken.set()
             try:
                 await self._deliver(unit)
             except asyncio.CancelledError:
@@ -342,6 +378,10 @@ class Broadcaster:
             except Exception as exc:
                 log.exception("chat=%s delivery failed unexpectedly", unit.chat_id)
                 self._report(unit, "failed", error=f"{type(exc).__name__}: {exc}")
+            finally:
+                self._busy -= 1
+                if self._busy == 0:
+                    self._idle.set()
 
     async def _deliver(self, unit: _Unit) -> None:
         job = unit.jobs[0]
@@ -352,6 +392,8 @@ class Broadcaster:
             # Telegram's per-chat limit: come back for this one instead of blocking a worker.
             self._report(unit, "pending", not_before=now + timedelta(seconds=ready - loop_now))
             return
+        # Reserved now, not after the send: a second unit for this chat must wait its turn.
+        self._per_chat.record(unit.chat_id, unit.chat_id < 0, loop_now)
         method, body, plain_body = await self._encode(unit)
         if body is None:
             self._report(unit, "skipped", error="story or message gone")
@@ -385,7 +427,6 @@ class Broadcaster:
                 body, plain_body = plain_body, None
                 continue
             break
-        self._per_chat.record(unit.chat_id, unit.chat_id < 0, asyncio.get_running_loop().time())
         await self._settle(unit, result)
 
     async def _settle(self, unit: _Unit, result: SendResult) -> None:
@@ -396,6 +437,12 @@ class Broadcaster:
         self.stats.last_error = result.description
         if result.kind is SendKind.CHAT_GONE:
             await self._chat_gone(unit.chat_id, result.description)
+            self._report(unit, "failed", error=result.description)
+        elif result.kind is SendKind.THREAD_GONE:
+            thread = unit.jobs[0].thread_id
+            async with writing(self._sessions) as session:
+                await chat_store.forget_topic(session, unit.chat_id, thread)
+            log.info("chat=%s topic=%s gone: %s", unit.chat_id, thread, result.description)
             self._report(unit, "failed", error=result.description)
         elif result.kind is SendKind.UNAUTHORIZED:
             log.error("the Bot API refuses the token (401); bulk sending paused for 60 s")
@@ -517,8 +564,9 @@ class Broadcaster:
         try:
             async with writing(self._sessions) as session:
                 await queue.record_outcomes(session, outcomes, self._clock())
-        except Exception:
-            self._outcomes[:0] = outcomes  # keep them for the next flush
+        except BaseException:
+            # Kept for the next flush, even when cancelled: a lost "sent" would be resent.
+            self._outcomes[:0] = outcomes
             raise
         if any(o.status == "pending" for o in outcomes):
             self._due.set()

@@ -19,9 +19,11 @@ from jobs.feed_parsing import NotAFeedError, ParsedFeed, parse_feed
 from jobs.fetching import FetchError, FetchResult, fetch_feed
 from jobs.poll_schedule import next_poll_delay
 from jobs.sections import sections_for_item
+from storage import deliveries as delivery_store
 from storage import feeds as feed_store
 from storage import stories as story_store
 from storage.clock import utcnow
+from storage.deliveries import PUSH
 from storage.engine import SessionFactory, writing
 from storage.feeds import FeedView
 from storage.records import IngestOutcome
@@ -188,6 +190,13 @@ class FeedPoller:
             async with writing(self._sessions) as session:
                 await story_store.remember_sections(session, names, now)
                 outcome = await story_store.store_feed_items(session, feed.id, items, policy)
+                # The broadcasts are durable with the stories themselves: a crash or a failed
+                # hand-off right after this commit cannot lose a push.
+                await delivery_store.queue_broadcasts(
+                    session, [(s.id, s.breaking) for s in outcome.new], PUSH, now
+                )
+                for story in outcome.updated:
+                    await delivery_store.requeue_edit(session, story.id, now)
                 await feed_store.record_poll_success(
                     session,
                     feed.id,

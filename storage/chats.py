@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.dialect import insert_for
 from storage.follows import move_follows
-from storage.models import ALL_SECTIONS, Chat, Delivery, Follow, Subscription
+from storage.models import ALL_SECTIONS, PRIORITY_NEW, Chat, Delivery, Follow, Subscription
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +205,23 @@ async def move_chat(session: AsyncSession, old_id: int, new_id: int, now: dateti
     return True
 
 
+async def forget_topic(session: AsyncSession, chat_id: int, thread_id: int) -> None:
+    """A forum topic was deleted or closed: stop everything aimed at it, keep the group."""
+    for table in (Subscription, Follow):
+        await session.exec(
+            delete(table).where(col(table.chat_id) == chat_id, col(table.thread_id) == thread_id)
+        )
+    await session.exec(
+        update(Delivery)
+        .where(
+            col(Delivery.chat_id) == chat_id,
+            col(Delivery.thread_id) == thread_id,
+            col(Delivery.status) == "pending",
+        )
+        .values(status="skipped", error="topic gone")
+    )
+
+
 async def forget_chat(session: AsyncSession, chat_id: int) -> bool:
     """Delete everything stored about a chat: subscriptions, keywords, what was pushed to it."""
     for table in (Subscription, Follow, Delivery):
@@ -252,9 +269,38 @@ async def set_delivery_mode(session: AsyncSession, chat_id: int, mode: str, now:
     if chat.delivery_mode != mode:
         if mode in _DIGEST_MODES and chat.delivery_mode not in _DIGEST_MODES:
             chat.digest_sent_at = now
+        if chat.delivery_mode in _DIGEST_MODES and mode not in _DIGEST_MODES:
+            # What the next digest would have carried is pushed now instead of being lost.
+            await _queue_owed_digest(session, chat, now)
         chat.delivery_mode = mode
         chat.updated_at = now
     return True
+
+
+async def _queue_owed_digest(session: AsyncSession, chat: Chat, now: datetime) -> None:
+    from storage import deliveries, digests
+
+    rows = await session.exec(
+        select(Subscription.thread_id, Subscription.section).where(
+            col(Subscription.chat_id) == chat.id
+        )
+    )
+    topics: dict[int, set[str]] = {}
+    for thread_id, section in rows.all():
+        topics.setdefault(thread_id, set()).add(section)
+    since = chat.digest_sent_at or now
+    for thread_id, sections in topics.items():
+        reader = digests.DigestReader(
+            chat.id, thread_id, chat.delivery_mode, chat.timezone, since, frozenset(sections)
+        )
+        story_ids = await digests.digest_candidates(session, reader, since)
+        recipient = deliveries.Recipient(
+            chat.id, thread_id, chat.timezone, chat.quiet_start, chat.quiet_end
+        )
+        for story_id in story_ids:
+            await deliveries.add_deliveries(
+                session, story_id, deliveries.PUSH, PRIORITY_NEW, [(recipient, None)], now
+            )
 
 
 async def set_quiet_hours(

@@ -43,6 +43,7 @@ class BroadcastView:
     kind: str
     priority: int
     cursor: tuple[int, int] | None
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +144,7 @@ async def reopen_broadcast(session: AsyncSession, story_id: int, now: datetime) 
             "cursor_chat": None,
             "cursor_thread": None,
             "priority": PRIORITY_BREAKING,
+            "created_at": now,
         },
     )
     await session.exec(statement)
@@ -163,6 +165,7 @@ async def open_broadcasts(session: AsyncSession, limit: int = 20) -> list[Broadc
             b.kind,
             b.priority,
             (b.cursor_chat, b.cursor_thread or 0) if b.cursor_chat is not None else None,
+            b.created_at,
         )
         for b in (await session.exec(statement)).all()
     ]
@@ -341,6 +344,8 @@ async def claim_deliveries(session: AsyncSession, now: datetime, limit: int) -> 
         .where(
             col(Delivery.status) == "pending",
             or_(col(Delivery.not_before).is_(None), col(Delivery.not_before) <= now),
+            # A reader who blocked the bot since this was queued is not tried at all.
+            or_(col(Chat.active).is_(None), col(Chat.active).is_(True)),
         )
         .order_by(col(Delivery.priority), col(Delivery.id))
         .limit(limit)
@@ -439,9 +444,13 @@ async def delivery_counts(session: AsyncSession) -> dict[str, int]:
     return {status: int(n) for status, n in (await session.exec(statement)).all()}
 
 
-async def backlog_size(session: AsyncSession) -> int:
-    """Deliveries waiting to be sent (pending or in flight)."""
-    statement = select(func.count()).where(col(Delivery.status).in_(["pending", "sending"]))
+async def backlog_size(session: AsyncSession, now: datetime, priority: int) -> int:
+    """Deliveries due now (or in flight) at ``priority`` or more urgent; held ones not counted."""
+    statement = select(func.count()).where(
+        col(Delivery.status).in_(["pending", "sending"]),
+        col(Delivery.priority) <= priority,
+        or_(col(Delivery.not_before).is_(None), col(Delivery.not_before) <= now),
+    )
     return int((await session.exec(statement)).one())
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import exists, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,43 +37,34 @@ class DigestReader:
 
 
 async def digest_readers(session: AsyncSession) -> list[DigestReader]:
-    """Every active chat (topic) that asked for hourly or daily digests, with its sections."""
+    """Every active chat (topic) that asked for hourly or daily digests, with its sections.
+
+    One joined query, no list of ids: the number of digest readers is not bounded by the
+    database's limit on bound parameters.
+    """
     statement = (
-        select(
-            Subscription.chat_id,
-            Subscription.thread_id,
-            Chat.delivery_mode,
-            Chat.timezone,
+        sa_select(
+            col(Subscription.chat_id),
+            col(Subscription.thread_id),
+            col(Subscription.section),
+            col(Chat.delivery_mode),
+            col(Chat.timezone),
+            col(Chat.digest_sent_at),
         )
         .join(Chat, col(Chat.id) == col(Subscription.chat_id))
         .where(col(Chat.active).is_(True), col(Chat.delivery_mode).in_(["hourly", "daily"]))
+        .order_by(col(Subscription.chat_id), col(Subscription.thread_id))
     )
     sections: dict[tuple[int, int], set[str]] = {}
-    info: dict[tuple[int, int], tuple[str, str | None]] = {}
-    for chat_id, thread_id, mode, zone in (await session.exec(statement)).all():
+    info: dict[tuple[int, int], tuple[str, str | None, datetime | None]] = {}
+    rows = await session.exec(statement)  # type: ignore[call-overload]
+    for chat_id, thread_id, section, mode, zone, last in rows.all():
         key = (chat_id, thread_id)
-        info[key] = (mode, zone)
-        sections.setdefault(key, set())
-    rows = await session.exec(
-        select(Subscription.chat_id, Subscription.thread_id, Subscription.section).where(
-            col(Subscription.chat_id).in_([k[0] for k in info] or [0])
-        )
-    )
-    for chat_id, thread_id, section in rows.all():
-        if (chat_id, thread_id) in sections:
-            sections[(chat_id, thread_id)].add(section)
-    last = dict(
-        (
-            await session.exec(
-                select(Chat.id, Chat.digest_sent_at).where(
-                    col(Chat.id).in_([k[0] for k in info] or [0])
-                )
-            )
-        ).all()
-    )
+        info[key] = (mode, zone, last)
+        sections.setdefault(key, set()).add(section)
     return [
-        DigestReader(chat, thread, mode, zone, last.get(chat), frozenset(sections[(chat, thread)]))
-        for (chat, thread), (mode, zone) in info.items()
+        DigestReader(chat, thread, mode, zone, last, frozenset(sections[(chat, thread)]))
+        for (chat, thread), (mode, zone, last) in info.items()
     ]
 
 

@@ -394,9 +394,14 @@ async def list_sections(session: AsyncSession) -> list[tuple[str, str]]:
     return [(slug, name) for slug, name in (await session.exec(statement)).all()]
 
 
-async def pending_stories(session: AsyncSession, limit: int = 100) -> list[StoryView]:
-    """New stories not yet handed to fan-out (for resuming after a crash), oldest first."""
+async def pending_stories(
+    session: AsyncSession, *, since: datetime, limit: int = 1000
+) -> list[StoryView]:
+    """New stories first seen since ``since`` and not queued for fan-out yet, oldest first."""
     statement = (
-        select(Story).where(Story.push_state == "pending").order_by(col(Story.id)).limit(limit)
+        select(Story)
+        .where(col(Story.push_state) == "pending", col(Story.first_seen_at) >= since)
+        .order_by(col(Story.id))
+        .limit(limit)
     )
     return await _views(session, (await session.exec(statement)).all())

@@ -114,6 +114,18 @@ async def test_a_forum_topic_and_a_disabled_preview_reach_the_message(
     assert stored.link_preview_options == {"is_disabled": True}
 
 
+async def test_a_missing_forum_topic_is_thread_gone_not_chat_gone(
+    api: FakeBotApi, client: BotApiClient
+) -> None:
+    admin = api.add_user("Admin")
+    forum = api.add_group("Rudaw readers", admins=[admin], forum=True)
+    result = await send_text(
+        client, forum.id, "Into a topic that never was", message_thread_id=999
+    )
+    assert result.kind is SendKind.THREAD_GONE
+    assert "thread not found" in result.description
+
+
 def test_bodies_are_compact_utf8_json_with_only_the_fields_given() -> None:
     body = encode_send_message(-1002100000001, "هەواڵ <b>x</b>", message_thread_id=7)
     assert (

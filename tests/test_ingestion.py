@@ -34,6 +34,7 @@ from jobs.poll_schedule import (
 )
 from jobs.registry import poll_job_id, register_poll_jobs
 from jobs.sections import MAX_SLUG_BYTES, section_slug, sections_for_item
+from storage import deliveries as delivery_store
 from storage import feeds as feed_store
 from storage import stories as story_store
 from storage.engine import SessionFactory, writing
@@ -306,8 +307,9 @@ async def test_new_item_on_next_poll_is_handed_off_exactly_once(rig: Rig) -> Non
     assert outcome.new[0].sections == ("world",)
     assert outcome.new[0].link == "https://outlet.example/news/4"
     assert outcome.updated == ()
-    pending = {s.title for s in await rig.stories() if s.push_state == "pending"}
-    assert pending == {"Story 4"}
+    # Its broadcast was queued in the same transaction that stored it.
+    queued = {s.title for s in await rig.stories() if s.push_state == "queued"}
+    assert queued == {"Story 4"}
 
     # The next poll brings nothing new: no further hand-off.
     rig.server.serve("/rss", rss([*BACKLOG, Item("4", minutes_ago=1)], title="Changed title"))
@@ -812,7 +814,7 @@ async def test_push_max_age_keeps_old_items_from_being_pushed(
     assert [s.title for s in report.outcome.backlog] == ["Story late"]
     assert rig.handoff.new_titles == [["Story fresh"]]
     states = {r.title: r.push_state for r in await rig.stories()}
-    assert states == {"Story seed": "none", "Story late": "none", "Story fresh": "pending"}
+    assert states == {"Story seed": "none", "Story late": "none", "Story fresh": "queued"}
 
 
 async def test_handoff_failure_does_not_fail_the_poll(
@@ -829,9 +831,11 @@ async def test_handoff_failure_does_not_fail_the_poll(
     report = await poller.poll(feed_id)
     assert report.status == "ok"
     assert [s.title for s in report.outcome.new] == ["Story 2"]
-    # Committed as pending, so fan-out can resume it.
+    # Its broadcast was committed with it, so fan-out sends it whatever the hand-off did.
     async with rig.sessions() as session:
-        assert [s.title for s in await story_store.pending_stories(session)] == ["Story 2"]
+        broadcasts = await delivery_store.open_broadcasts(session)
+        stories = await story_store.get_stories(session, [b.story_id for b in broadcasts])
+    assert [s.title for s in stories.values()] == ["Story 2"]
     assert any("hand-off" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
 
 

@@ -192,7 +192,7 @@ async def test_first_poll_is_backlog_and_nothing_is_new(sessions: SessionFactory
     assert {r.push_state for r in rows} == {"none"}
     assert {r.feed_id for r in rows} == {feed_id}
     async with sessions() as session:
-        assert await story_store.pending_stories(session) == []
+        assert await story_store.pending_stories(session, since=NOW - timedelta(days=1)) == []
 
 
 async def test_later_poll_returns_only_unseen_items_as_new(sessions: SessionFactory) -> None:
@@ -218,7 +218,9 @@ async def test_later_poll_returns_only_unseen_items_as_new(sessions: SessionFact
     states = {r.title: r.push_state for r in await story_rows(sessions)}
     assert states == {"Story 1": "none", "Story 2": "none", "Story 3": "pending"}
     async with sessions() as session:
-        assert titles(await story_store.pending_stories(session)) == ["Story 3"]
+        assert titles(
+            await story_store.pending_stories(session, since=NOW - timedelta(days=1))
+        ) == ["Story 3"]
 
     # The same items once more: nothing new, nothing changed.
     again = await store(sessions, feed_id, items, announce=True, now=later)

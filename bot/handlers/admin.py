@@ -18,6 +18,7 @@ from storage import feeds as feed_store
 from storage import stories as story_store
 from storage.clock import utcnow
 from storage.feeds import FeedView
+from storage.models import PRIORITY_EDIT
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +128,9 @@ async def stats_command(update: Update, context: Context) -> None:
     async with deps(context).sessions() as session:
         active, inactive = await chat_store.chat_counts(session)
         counts = await delivery_store.delivery_counts(session)
-        backlog = await delivery_store.backlog_size(session)
+        now = utcnow()
+        backlog = await delivery_store.backlog_size(session, now, PRIORITY_EDIT)
         feeds = await feed_store.list_feeds(session)
-    now = utcnow()
     pushes = ", ".join(
         f"{counts.get(status, 0)} {status}"
         for status in DELIVERY_STATUSES

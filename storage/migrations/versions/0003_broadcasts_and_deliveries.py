@@ -83,6 +83,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("chat_id", "thread_id", "phrase", name="uq_follow"),
     )
     op.create_index("ix_follow_phrase", "follow", ["phrase"])
+    # Before this revision nothing consumed "pending": those stories are old news by now.
+    op.execute("UPDATE story SET push_state = 'none' WHERE push_state = 'pending'")
 
 
 def downgrade() -> None:
