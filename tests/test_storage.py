@@ -12,7 +12,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, func, insert, inspect, select
+from sqlalchemy import Connection, func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
@@ -626,5 +626,57 @@ async def test_sqlite_reader_is_not_blocked_by_a_writer(sqlite_url: str) -> None
                 await writer.rollback()
                 await reading
             assert reading in done, "a read waited for the writer's transaction to end"
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrading_a_database_with_data_keeps_rows_and_search(database_url: str) -> None:
+    # A table rebuild during a migration (SQLite's "batch" mode) would silently drop the
+    # full-text triggers and cascade-delete section rows; data must survive every revision.
+    engine = create_engine(database_url)
+    try:
+        await upgrade_database(engine, "0002")
+        now = {"now": NOW.replace(tzinfo=None)}
+        async with engine.begin() as conn:
+            feed_id = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO feed (url, initialized, consecutive_failures, created_at) "
+                        "VALUES ('https://x.example/rss', true, 0, :now) RETURNING id"
+                    ),
+                    now,
+                )
+            ).scalar_one()
+            story_id = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO story (identity, title, summary, search_text, categories, "
+                        "feed_id, first_seen_at, updated_at, sort_at, push_state) VALUES "
+                        "('guid:old', 'Old Kirkuk story', '', 'old kirkuk story', '', :feed, "
+                        ":now, :now, :now, 'pending') RETURNING id"
+                    ),
+                    {**now, "feed": feed_id},
+                )
+            ).scalar_one()
+            await conn.execute(
+                text(
+                    "INSERT INTO story_section (story_id, section, sort_at) "
+                    "VALUES (:story, 'kurdistan', :now)"
+                ),
+                {**now, "story": story_id},
+            )
+        await upgrade_database(engine)
+        sessions = create_session_factory(engine)
+        async with sessions() as session:
+            (story,) = await story_store.search_stories(session, "kirkuk")
+            assert story.sections == ("kurdistan",)
+            old = await session.get(Story, story_id)
+            assert old is not None and old.push_state == "none"
+        # New rows are still indexed: the triggers (SQLite) or generated column (PostgreSQL).
+        fresh = [(draft("fresh", title="Fresh Kirkuk story"), ["kurdistan"])]
+        await store(sessions, feed_id, fresh, announce=True)
+        async with sessions() as session:
+            titles_found = {s.title for s in await story_store.search_stories(session, "kirkuk")}
+        assert titles_found == {"Old Kirkuk story", "Fresh Kirkuk story"}
     finally:
         await engine.dispose()
