@@ -73,8 +73,9 @@ def fanout_settings(settings: Settings) -> FanoutSettings:
         default_timezone=settings.default_timezone,
         comment_window=timedelta(days=settings.comment_window_days),
         push_max_age=timedelta(seconds=settings.push_max_age),
-        # Enough workers to keep the pipe full at the rate, without flooding slow servers.
-        max_in_flight=max(4, min(64, settings.send_rate // 8)),
+        # Each send holds a worker for a round trip (about 0.1 s to Telegram): enough workers
+        # for the rate, without flooding a slow server.
+        max_in_flight=max(4, min(200, settings.send_rate // 5)),
     )
 
 
