@@ -133,6 +133,7 @@ class Broadcaster:
         self._drained = asyncio.Event()  # the sender made room for more
         self._queue: asyncio.Queue[_Unit] = asyncio.Queue(maxsize=settings.max_in_flight)
         self._outcomes: list[Outcome] = []
+        self._rendered: dict[tuple[tuple[int, ...], str], tuple[float, PushMessage]] = {}
         self._busy = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -394,7 +395,7 @@ class Broadcaster:
             return
         # Reserved now, not after the send: a second unit for this chat must wait its turn.
         self._per_chat.record(unit.chat_id, unit.chat_id < 0, loop_now)
-        method, body, plain_body = await self._encode(unit)
+        method, body, plain = await self._encode(unit)
         if body is None:
             self._report(unit, "skipped", error="story or message gone")
             return
@@ -416,15 +417,24 @@ class Broadcaster:
                 await self._moved(chat_id, result.migrate_to_chat_id)
                 chat_id = result.migrate_to_chat_id
                 body = _retarget(body, chat_id)
-                plain_body = _retarget(plain_body, chat_id) if plain_body else None
                 continue
-            if result.kind is SendKind.BAD_CONTENT and plain_body is not None:
+            if result.kind is SendKind.BAD_CONTENT and plain is not None:
                 log.warning(
                     "story=%s rejected by Telegram (%s); sending it as plain text",
                     job.story_id,
                     result.description,
                 )
-                body, plain_body = plain_body, None
+                # The fallback drops everything Telegram might have refused: markup, buttons,
+                # preview. Encoded only now: it is almost never needed.
+                body = encode_send_message(
+                    chat_id,
+                    plain,
+                    parse_mode=None,
+                    message_thread_id=job.thread_id or None,
+                    disable_link_preview=True,
+                    allow_paid_broadcast=self._settings.paid_broadcast,
+                )
+                plain = None
                 continue
             break
         await self._settle(unit, result)
@@ -468,19 +478,45 @@ class Broadcaster:
             )
             self._report(unit, "failed", error=result.description, attempts=unit.attempts + 1)
 
-    async def _encode(self, unit: _Unit) -> tuple[str, bytes | None, bytes | None]:
-        job = unit.jobs[0]
+    async def _message(self, job: DeliveryJob, ids: list[int]) -> PushMessage | None:
+        """The rendered push, shared by every reader of the same stories in the same zone.
+
+        A broadcast renders its story once per time zone instead of once per reader: at a
+        thousand messages a second, a database read and a render per message would cost more
+        than the send. Entries live a minute, so "3 min ago" stays true and an edited story
+        is rendered afresh (its correction is sent as an edit anyway).
+        """
+        zone = job.timezone or self._settings.default_timezone
+        key = (tuple(ids), zone)
+        now = asyncio.get_running_loop().time()
+        cached = self._rendered.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
         async with self._sessions() as session:
-            if job.kind == EDIT and job.target_message_id is not None:
-                ids = await queue.stories_for_message(session, job.chat_id, job.target_message_id)
-            else:
-                ids = [j.story_id for j in unit.jobs]
-            found = await story_store.get_stories(session, ids or [job.story_id])
+            found = await story_store.get_stories(session, ids)
         stories = [found[i] for i in ids if i in found]
         if not stories:
-            return "sendMessage", None, None
-        zone = job.timezone or self._settings.default_timezone
+            return None
         message = self._render(stories, zone)
+        if len(self._rendered) > 10_000:  # bounded: grouped pushes make many distinct keys
+            self._rendered.clear()
+        self._rendered[key] = (now + 60.0, message)
+        return message
+
+    async def _encode(self, unit: _Unit) -> tuple[str, bytes | None, str | None]:
+        """The method, its JSON body, and the plain text to fall back to (pushes only)."""
+        job = unit.jobs[0]
+        if job.kind == EDIT and job.target_message_id is not None:
+            async with self._sessions() as session:
+                ids = await queue.stories_for_message(session, job.chat_id, job.target_message_id)
+            ids = ids or [job.story_id]
+            # A correction shows the story as it reads now: never from the cache.
+            self._rendered.pop((tuple(ids), job.timezone or self._settings.default_timezone), None)
+        else:
+            ids = [j.story_id for j in unit.jobs]
+        message = await self._message(job, ids)
+        if message is None:
+            return "sendMessage", None, None
         thread = job.thread_id or None
         if job.kind == EDIT:
             if job.target_message_id is None:
@@ -502,16 +538,7 @@ class Broadcaster:
             link_preview_url=message.preview_url,
             allow_paid_broadcast=paid,
         )
-        # The fallback drops everything Telegram might have refused: markup, buttons, preview.
-        plain = encode_send_message(
-            job.chat_id,
-            message.plain,
-            parse_mode=None,
-            message_thread_id=thread,
-            disable_link_preview=True,
-            allow_paid_broadcast=paid,
-        )
-        return "sendMessage", body, plain
+        return "sendMessage", body, message.plain
 
     async def _chat_gone(self, chat_id: int, reason: str) -> None:
         now = self._clock()
