@@ -56,6 +56,14 @@ async def remember_chat(update: Update, context: Context, *, reactivate: bool = 
     user = update.effective_user
     language = user.language_code if user and chat.type == ChatType.PRIVATE else None
     title = chat.title or chat.full_name
+    if not reactivate:
+        # A known chat with nothing new is only read: the write lock is taken only when
+        # something changes (during a broadcast the writer is busy with the queue).
+        async with deps(context).sessions() as session:
+            known = await chat_store.get_chat(session, chat.id)
+        unchanged = known is not None and known.active and known.title == title
+        if unchanged and known is not None and (not language or known.language):
+            return known
     async with writing(deps(context).sessions) as session:
         return await chat_store.touch_chat(
             session,
