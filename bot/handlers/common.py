@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from telegram import (
+    CallbackQuery,
     Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -15,7 +16,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.deps import Deps, deps
@@ -103,6 +104,26 @@ async def may_manage(update: Update, context: Context) -> bool:
 def preview(url: str | None) -> LinkPreviewOptions:
     """A preview of the article itself, or none when the story has no link."""
     return LinkPreviewOptions(url=url) if url else NO_PREVIEW
+
+
+async def redraw(
+    query: CallbackQuery,
+    text: str,
+    rows: Sequence[Sequence[Button]],
+    *,
+    link_preview_options: LinkPreviewOptions | None = None,
+) -> None:
+    """Edit the message a button sits under; a second tap that changes nothing is fine."""
+    try:
+        await query.edit_message_text(
+            text,
+            parse_mode="HTML",
+            reply_markup=keyboard(rows),
+            link_preview_options=link_preview_options,
+        )
+    except BadRequest as exc:
+        if "not modified" not in exc.message:
+            raise
 
 
 def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:

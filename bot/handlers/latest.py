@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from telegram import Message, Update
-from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import MAX_OFFSET, Page, decode_page, encode_page, parse_id, search_page
@@ -15,6 +14,7 @@ from bot.handlers.common import (
     Context,
     is_private,
     keyboard,
+    redraw,
     remember_chat,
     resolve_sections,
     section_names,
@@ -163,16 +163,7 @@ async def page_button(update: Update, context: Context) -> None:
             return
     result = await render_page(context, update.effective_chat.id, page, words)
     await query.answer()
-    try:
-        await query.edit_message_text(
-            result.text,
-            parse_mode="HTML",
-            reply_markup=keyboard(result.buttons),
-            link_preview_options=NO_PREVIEW,
-        )
-    except BadRequest as exc:
-        if "not modified" not in exc.message:
-            raise
+    await redraw(query, result.text, result.buttons, link_preview_options=NO_PREVIEW)
 
 
 async def more_like_this(update: Update, context: Context) -> None:

@@ -6,7 +6,6 @@ import zoneinfo
 from datetime import datetime
 
 from telegram import CallbackQuery, Message, Update
-from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.deps import deps
@@ -14,6 +13,7 @@ from bot.handlers.common import (
     Context,
     keyboard,
     may_manage,
+    redraw,
     remember_chat,
     section_names,
     thread_of,
@@ -117,13 +117,7 @@ async def _redraw_settings(query: CallbackQuery, context: Context, chat_id: int)
     if not isinstance(query.message, Message):
         return
     text, mode = await _settings_view(context, chat_id, thread_of(query.message))
-    try:
-        await query.edit_message_text(
-            text, parse_mode="HTML", reply_markup=keyboard(settings_buttons(mode))
-        )
-    except BadRequest as exc:
-        if "not modified" not in exc.message:
-            raise
+    await redraw(query, text, settings_buttons(mode))
 
 
 async def settings_command(update: Update, context: Context) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from telegram import Message, Update
-from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.deps import deps
@@ -13,6 +12,7 @@ from bot.handlers.common import (
     Context,
     keyboard,
     may_manage,
+    redraw,
     remember_chat,
     resolve_sections,
     section_names,
@@ -227,15 +227,7 @@ async def toggle_section(update: Update, context: Context) -> None:
     label = names.get(slug, "All news")
     followed = ALL_SECTIONS in result or slug in result
     await query.answer(f"{'Following' if followed else 'Left'}: {label}")
-    try:
-        await query.edit_message_text(
-            sections_text(result, names),
-            parse_mode="HTML",
-            reply_markup=keyboard(sections_keyboard(result, names)),
-        )
-    except BadRequest as exc:
-        if "not modified" not in exc.message:
-            raise
+    await redraw(query, sections_text(result, names), sections_keyboard(result, names))
 
 
 HANDLERS = [
