@@ -54,6 +54,37 @@ def parse_feeds(raw: str) -> tuple[FeedSpec, ...]:
     return tuple(specs)
 
 
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most ``count`` events per ``per`` seconds."""
+
+    count: int
+    per: float
+
+
+_RATE_UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "hour": 3600.0}
+_RATE_UNITS |= {"d": 86400.0, "day": 86400.0}
+
+
+def parse_rate_limits(raw: str) -> tuple[RateLimit, ...]:
+    """``3/min,20/day`` → two limits; units s, min, h, day (or a number of seconds)."""
+    limits = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        match = re.fullmatch(r"(\d+)\s*/\s*(\d*\.?\d*)\s*([a-z]*)", part.lower())
+        if not match or (not match.group(2) and not match.group(3)):
+            raise ValueError(f"{part!r} is not a rate such as 3/min or 20/day")
+        count, amount, unit = int(match.group(1)), match.group(2), match.group(3)
+        if unit and unit not in _RATE_UNITS:
+            raise ValueError(f"{part!r} has an unknown unit (use s, min, h or day)")
+        per = (float(amount) if amount else 1.0) * _RATE_UNITS.get(unit, 1.0)
+        if count <= 0 or per <= 0:
+            raise ValueError(f"{part!r} must allow at least one comment in some time")
+        limits.append(RateLimit(count, per))
+    return tuple(limits)
+
+
 def parse_duration(raw: str | float) -> float:
     """Parse a duration: seconds (``90``, ``0.5``) or with a unit (``30m``, ``6h``, ``2d``)."""
     if isinstance(raw, int | float):
@@ -120,15 +151,27 @@ class Settings(BaseSettings):
     breaking_markers: Annotated[tuple[str, ...], NoDecode] = ("breaking", "urgent")
     comment_window_days: float = Field(default=7.0, gt=0, le=365)
     digest_hour: int = Field(default=8, ge=0, le=23)
+    comments_url: str | None = None
+    comments_secret: SecretStr | None = None
+    pseudonym_key: SecretStr | None = None
+    moderation_chat_id: int | None = None
+    comment_max_length: int = Field(default=2000, gt=0, le=4096)
+    comment_rate: Annotated[tuple[RateLimit, ...], NoDecode] = (
+        RateLimit(3, 60.0),
+        RateLimit(20, 86400.0),
+    )
+    comment_retry_hours: float = Field(default=24.0, gt=0, le=24 * 30)
 
-    @field_validator("telegram_bot_token", "webhook_secret", mode="before")
+    @field_validator(
+        "telegram_bot_token", "webhook_secret", "comments_secret", "pseudonym_key", mode="before"
+    )
     @classmethod
     def _blank_secret_is_unset(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
             return None
         return value.strip() if isinstance(value, str) else value
 
-    @field_validator("webhook_url", mode="before")
+    @field_validator("webhook_url", "comments_url", "moderation_chat_id", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -225,12 +268,22 @@ class Settings(BaseSettings):
             ids.append(int(part))
         return tuple(ids)
 
-    @field_validator("webhook_url")
+    @field_validator("comment_rate", mode="before")
+    @classmethod
+    def _parse_comment_rate(cls, value: Any) -> Any:
+        return parse_rate_limits(value) if isinstance(value, str) else value
+
+    @field_validator("webhook_url", "comments_url")
     @classmethod
     def _check_webhook_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^\s/]+", value):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value
+
+    @property
+    def comments_enabled(self) -> bool:
+        """Readers may comment when there is an outlet endpoint or a moderators' chat."""
+        return bool(self.comments_url) or self.moderation_chat_id is not None
 
     @property
     def token(self) -> str | None:

@@ -11,6 +11,7 @@ from bot.config import Settings
 from storage.engine import SessionFactory
 
 if TYPE_CHECKING:
+    from jobs.comment_relay import CommentRelay
     from jobs.fanout import Broadcaster
 
 DEPS_KEY = "newsbot.deps"
@@ -18,11 +19,12 @@ DEPS_KEY = "newsbot.deps"
 
 @dataclass(slots=True)
 class Deps:
-    """The shared objects handlers use: settings, the session factory, the push pipeline."""
+    """The shared objects handlers use: settings, sessions, the push and comment pipelines."""
 
     settings: Settings
     sessions: SessionFactory
     broadcaster: Broadcaster | None = None
+    relay: CommentRelay | None = None  # None without COMMENTS_URL: nothing goes to the outlet
 
 
 def deps(context: CallbackContext[Any, Any, Any, Any]) -> Deps:

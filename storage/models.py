@@ -1,4 +1,4 @@
-"""SQLModel tables: feeds and their polling state, stories and their sections, chats.
+"""SQLModel tables: feeds, stories, chats and pushes, readers' comments and their outbox.
 
 The schema itself is owned by the Alembic migrations in ``storage/migrations``; these
 models mirror it for queries. A test compares the two so they cannot drift apart.
@@ -212,6 +212,139 @@ class Follow(SQLModel, table=True):
     thread_id: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     phrase: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class StoryMessage(SQLModel, table=True):
+    """A message the bot sent that shows one story (or lists several) outside a push.
+
+    Pushes are found through their delivery rows; this covers /latest lists, stories opened
+    from a deep link and the "write your comment" prompts, so a reply to any of them can be
+    tied to its story.
+    """
+
+    __tablename__ = "story_message"
+    __table_args__ = (Index("ix_story_message_created", "created_at"),)
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    message_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    story_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("story.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    # story (one story shown), list (one of several), prompt (a ForceReply asking for a comment)
+    kind: str = Field(sa_column=Column(Text, nullable=False))
+    position: int = Field(default=0, nullable=False)
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class Commenter(SQLModel, table=True):
+    """A reader who commented: the display name the outlet shows, and moderation state."""
+
+    __tablename__ = "commenter"
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    # Chosen with /name; None means "the Telegram name" (``telegram_name``, refreshed on use).
+    display_name: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    telegram_name: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    language: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    banned: bool = Field(default=False, nullable=False)
+    banned_at: datetime | None = Field(default=None, sa_column=_utc())
+    # Set once the reader has been told their name is shown publicly.
+    notified_at: datetime | None = Field(default=None, sa_column=_utc())
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    updated_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class Comment(SQLModel, table=True):
+    """A reader's comment on a story, from the reply that wrote it to the outlet's verdict.
+
+    The article's link, guid and title are copied in, so a comment can still be relayed
+    (and listed) after retention has pruned its story.
+    """
+
+    __tablename__ = "comment"
+    __table_args__ = (
+        Index("ix_comment_user", "user_id", "created_at"),
+        Index("ix_comment_source", "chat_id", "message_id"),
+        Index("ix_comment_story", "story_id", "status", "created_at"),
+        Index("ix_comment_status", "status", "updated_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    story_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("story.id", ondelete="SET NULL"), nullable=True),
+    )
+    article_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    article_guid: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    article_title: str = Field(sa_column=Column(Text, nullable=False))
+    language: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # The reader's own message (edits find the comment by it) and the bot's answer to it
+    # (edited when the outlet decides).
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    answer_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    author_name: str = Field(sa_column=Column(Text, nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    # choosing (which story?) → held (moderators) | queued (outbox) → relayed (outlet holds
+    # it for moderation) | published | rejected | failed
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Why it was held for moderators: "links" or "moderation" (every comment is reviewed).
+    held_for: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    outlet_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    outlet_status: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    decided_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    card_sent: bool = Field(default=False, nullable=False)
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    updated_at: datetime = Field(sa_column=_utc(nullable=False))
+    relayed_at: datetime | None = Field(default=None, sa_column=_utc())
+
+
+class OutletEvent(SQLModel, table=True):
+    """The outbox: one webhook to the outlet (``comment.created`` or ``comment.deleted``).
+
+    ``webhook_id`` is the idempotency key, fixed when the row is written and sent unchanged
+    on every retry. A ``created`` event reads its comment when it is sent (so an edit made
+    before relay goes out); a ``deleted`` event carries its own payload, because the comment
+    itself is gone by then.
+    """
+
+    __tablename__ = "outlet_event"
+    __table_args__ = (
+        UniqueConstraint("webhook_id", name="uq_outlet_event_webhook"),
+        Index("ix_outlet_event_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: str = Field(sa_column=Column(Text, nullable=False))
+    type: str = Field(sa_column=Column(Text, nullable=False))
+    comment_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("comment.id", ondelete="CASCADE"), nullable=True),
+    )
+    payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # pending → sending (leased until lease_until) → done | rejected | expired
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    attempts: int = Field(default=0, nullable=False)
+    next_attempt_at: datetime = Field(sa_column=_utc(nullable=False))
+    lease_until: datetime | None = Field(default=None, sa_column=_utc())
+    deadline: datetime = Field(sa_column=_utc(nullable=False))
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    updated_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class BotState(SQLModel, table=True):
+    """Small named values the bot keeps across restarts (the pseudonym key, relay pause)."""
+
+    __tablename__ = "bot_state"
+
+    key: str = Field(sa_column=Column(Text, primary_key=True, nullable=False))
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(sa_column=_utc(nullable=False))
 
 
 ALL_SECTIONS = "*"

@@ -47,6 +47,7 @@ class StoryView:
     sort_at: datetime
     sections: tuple[str, ...] = field(default=())
     breaking: bool = False
+    guid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

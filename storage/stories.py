@@ -47,6 +47,7 @@ def _view(story: Story, sections: Sequence[str] = ()) -> StoryView:
         sort_at=story.sort_at,
         sections=tuple(sections),
         breaking=story.breaking,
+        guid=story.guid,
     )
 
 

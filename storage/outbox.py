@@ -1,0 +1,224 @@
+"""The outbox's sending side: claiming webhooks to the outlet and recording what it answered.
+
+Rows are written by ``storage.comments`` together with the comments they carry; here they
+are leased (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so any instance may relay), and each
+answer moves both the row and its comment on in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.comments import FAILED, PUBLISHED, REJECTED, RELAYED, CommentView, comment_view
+from storage.models import Comment, Commenter, OutletEvent
+
+
+@dataclass(frozen=True, slots=True)
+class EventJob:
+    """A claimed outbox row with everything needed to build its webhook."""
+
+    id: int
+    webhook_id: str
+    type: str
+    attempts: int
+    deadline: datetime
+    created_at: datetime
+    comment: CommentView | None  # for comment.created (read at send time: edits go out)
+    payload: dict[str, Any] | None  # for comment.deleted
+
+
+async def claim_events(
+    session: AsyncSession, now: datetime, *, limit: int, lease: timedelta
+) -> list[EventJob]:
+    """Take due outbox rows (and rows whose sender died mid-lease) and lease them."""
+    statement = (
+        select(OutletEvent)
+        .where(
+            or_(
+                (col(OutletEvent.status) == "pending") & (col(OutletEvent.next_attempt_at) <= now),
+                (col(OutletEvent.status) == "sending") & (col(OutletEvent.lease_until) <= now),
+            )
+        )
+        .order_by(col(OutletEvent.next_attempt_at), col(OutletEvent.id))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Any instance may relay; each row goes to exactly one of them.
+        statement = statement.with_for_update(skip_locked=True)
+    rows = list((await session.exec(statement)).all())
+    if not rows:
+        return []
+    await session.exec(
+        update(OutletEvent)
+        .where(col(OutletEvent.id).in_([e.id for e in rows]))
+        .values(status="sending", lease_until=now + lease, updated_at=now)
+    )
+    comment_ids = [e.comment_id for e in rows if e.comment_id is not None]
+    comments: dict[int, CommentView] = {}
+    if comment_ids:
+        found = (
+            await session.exec(
+                select(Comment, Commenter.display_name, Commenter.telegram_name)
+                .join(Commenter, col(Commenter.user_id) == col(Comment.user_id), isouter=True)
+                .where(col(Comment.id).in_(comment_ids))
+            )
+        ).all()
+        # The name is read now, so a /name chosen before relay is the one the outlet shows.
+        comments = {
+            c.id or 0: comment_view(c, chosen or shown or None) for c, chosen, shown in found
+        }
+    return [
+        EventJob(
+            id=e.id or 0,
+            webhook_id=e.webhook_id,
+            type=e.type,
+            attempts=e.attempts,
+            deadline=e.deadline,
+            created_at=e.created_at,
+            comment=comments.get(e.comment_id) if e.comment_id is not None else None,
+            payload=json.loads(e.payload) if e.payload else None,
+        )
+        for e in rows
+    ]
+
+
+async def _comment_of(session: AsyncSession, event_id: int) -> Comment | None:
+    event = await session.get(OutletEvent, event_id)
+    if event is None or event.comment_id is None:
+        return None
+    return await session.get(Comment, event.comment_id)
+
+
+async def event_delivered(
+    session: AsyncSession,
+    event_id: int,
+    *,
+    now: datetime,
+    outlet_id: str | None,
+    outlet_status: str | None,
+    published: bool,
+) -> CommentView | None:
+    """The outlet took the webhook (2xx); the comment, if any, is relayed or published."""
+    comment = await _comment_of(session, event_id)
+    await session.exec(
+        update(OutletEvent)
+        .where(col(OutletEvent.id) == event_id)
+        .values(status="done", lease_until=None, last_error=None, updated_at=now)
+    )
+    if comment is None:
+        return None
+    comment.status = PUBLISHED if published else RELAYED
+    comment.outlet_id = outlet_id
+    comment.outlet_status = outlet_status
+    comment.relayed_at = now
+    comment.updated_at = now
+    await session.flush()
+    return comment_view(comment)
+
+
+async def event_rejected(
+    session: AsyncSession, event_id: int, *, now: datetime, reason: str
+) -> CommentView | None:
+    """The outlet refused the webhook for good (4xx); never retried."""
+    comment = await _comment_of(session, event_id)
+    await session.exec(
+        update(OutletEvent)
+        .where(col(OutletEvent.id) == event_id)
+        .values(status="rejected", lease_until=None, last_error=reason, updated_at=now)
+    )
+    if comment is None:
+        return None
+    comment.status, comment.reason, comment.updated_at = REJECTED, reason, now
+    await session.flush()
+    return comment_view(comment)
+
+
+async def event_retry(
+    session: AsyncSession,
+    event_id: int,
+    *,
+    now: datetime,
+    next_attempt_at: datetime,
+    error: str,
+    count_attempt: bool = True,
+) -> int:
+    """Put a webhook back for a later try; returns how many attempts it has had.
+
+    ``count_attempt=False`` is for pauses that are not the comment's fault (a wrong
+    endpoint or secret, a shutdown): they must not use up its retries.
+    """
+    event = await session.get(OutletEvent, event_id)
+    if event is None:
+        return 0
+    if count_attempt:
+        event.attempts += 1
+    event.status = "pending"
+    event.lease_until = None
+    event.next_attempt_at = next_attempt_at
+    event.last_error = error[:500]
+    event.updated_at = now
+    await session.flush()
+    return event.attempts
+
+
+async def event_expired(
+    session: AsyncSession, event_id: int, *, now: datetime, error: str
+) -> CommentView | None:
+    """Retries ran out (COMMENT_RETRY_HOURS): the reader is told it could not be delivered."""
+    comment = await _comment_of(session, event_id)
+    await session.exec(
+        update(OutletEvent)
+        .where(col(OutletEvent.id) == event_id)
+        .values(status="expired", lease_until=None, last_error=error[:500], updated_at=now)
+    )
+    if comment is None:
+        return None
+    comment.status, comment.reason, comment.updated_at = FAILED, error, now
+    await session.flush()
+    return comment_view(comment)
+
+
+async def release_events(session: AsyncSession, event_ids: Sequence[int], now: datetime) -> None:
+    """Hand leased webhooks back at shutdown, for another instance or the next start."""
+    if event_ids:
+        await session.exec(
+            update(OutletEvent)
+            .where(col(OutletEvent.id).in_(list(event_ids)), col(OutletEvent.status) == "sending")
+            .values(status="pending", lease_until=None, next_attempt_at=now, updated_at=now)
+        )
+
+
+async def resume_paused(session: AsyncSession, now: datetime) -> int:
+    """Make every waiting webhook due now (the outlet's configuration was fixed)."""
+    result = await session.exec(
+        update(OutletEvent)
+        .where(col(OutletEvent.status) == "pending", col(OutletEvent.next_attempt_at) > now)
+        .values(next_attempt_at=now, updated_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
+async def next_event_due(session: AsyncSession) -> datetime | None:
+    """When the earliest waiting webhook is due (None when the outbox is empty)."""
+    statement = select(func.min(OutletEvent.next_attempt_at)).where(
+        col(OutletEvent.status) == "pending"
+    )
+    return (await session.exec(statement)).one()
+
+
+async def outbox_counts(session: AsyncSession) -> dict[str, int]:
+    """Outbox rows by status."""
+    rows = (
+        await session.exec(
+            select(OutletEvent.status, func.count()).group_by(col(OutletEvent.status))
+        )
+    ).all()
+    return {status: int(n) for status, n in rows}
