@@ -1,4 +1,4 @@
-"""The ``newsbot`` command: run, poll, latest, check and db upgrade."""
+"""The ``newsbot`` command: run, poll, latest, check, db upgrade, migrate-sqlite-to-postgres."""
 
 from __future__ import annotations
 
@@ -6,17 +6,22 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import run_bot
 from bot.checks import run_checks
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, as_async_database_url, load_settings
 from bot.logs import configure_logging
 from bot.services import open_services
 from storage import stories as story_store
 from storage.engine import create_engine
 from storage.migrate import current_revision, head_revision, upgrade_database
 from storage.records import StoryView
+from storage.transfer import TransferError, copy_database
 
 
 def _positive_count(raw: str) -> int:
@@ -70,12 +75,27 @@ def _parser() -> argparse.ArgumentParser:
         help="apply pending migrations",
         description="Apply every pending migration to DATABASE_URL.",
     )
+    move = commands.add_parser(
+        "migrate-sqlite-to-postgres",
+        help="copy an SQLite installation into an empty PostgreSQL database",
+        description="Copy everything (feeds, stories, subscribers and their settings, "
+        "deliveries, comments and the outbox) from an SQLite database into an empty "
+        "PostgreSQL database, keeping every id. Stop the bot first; then point DATABASE_URL "
+        "at the destination.",
+    )
+    move.add_argument("source", metavar="SRC", help="SQLite URL or file, e.g. newsbot.db")
+    move.add_argument(
+        "destination", metavar="DST", help="PostgreSQL URL, e.g. postgresql://user@host/newsbot"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``newsbot`` console script."""
     args = _parser().parse_args(argv)
+    if args.command == "migrate-sqlite-to-postgres":
+        # Needs no bot settings: both databases are named on the command line.
+        return _migrate_to_postgres(args.source, args.destination)
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -167,6 +187,48 @@ async def _db_upgrade(settings: Settings) -> int:
         print(f"Database already at the newest revision ({after}).")
     else:
         print(f"Database upgraded from {before or 'empty'} to {after} (head {head_revision()}).")
+    return 0
+
+
+def _database_url(raw: str, *, sqlite: bool) -> str:
+    if sqlite and "://" not in raw:
+        raw = f"sqlite:///{raw}"
+    return as_async_database_url(raw)
+
+
+def _migrate_to_postgres(source_raw: str, destination_raw: str) -> int:
+    source_url = _database_url(source_raw, sqlite=True)
+    destination_url = _database_url(destination_raw, sqlite=False)
+    if not source_url.startswith("sqlite"):
+        print(f"newsbot: SRC must be an SQLite database (got {source_raw!r}).", file=sys.stderr)
+        return 2
+    if not destination_url.startswith("postgresql"):
+        print(f"newsbot: DST must be a PostgreSQL URL (got {destination_raw!r}).", file=sys.stderr)
+        return 2
+    path = make_url(source_url).database
+    if not path or not Path(path).is_file():
+        print(f"newsbot: SRC {source_raw!r} is not an existing SQLite file.", file=sys.stderr)
+        return 2
+    return asyncio.run(_copy(source_url, destination_url, destination_raw))
+
+
+async def _copy(source_url: str, destination_url: str, destination_raw: str) -> int:
+    source, destination = create_engine(source_url), create_engine(destination_url)
+    try:
+        copied = await copy_database(source, destination)
+    except TransferError as exc:
+        print(f"newsbot: nothing copied: {exc}.", file=sys.stderr)
+        return 1
+    except (OSError, SQLAlchemyError) as exc:
+        print(f"newsbot: nothing copied: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await source.dispose()
+        await destination.dispose()
+    for table in copied:
+        print(f"  {table.table:<16} {table.rows:>10,} rows")
+    total = sum(t.rows for t in copied)
+    print(f"Copied {total:,} rows. Now set DATABASE_URL={destination_raw} and start the bot.")
     return 0
 
 
