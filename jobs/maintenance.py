@@ -1,16 +1,32 @@
-"""Nightly housekeeping: delivery records past the comment window are forgotten."""
+"""Nightly housekeeping: delivery records past the comment window, and data past retention."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from storage import deliveries as queue
+from storage import retention
 from storage.clock import utcnow
 from storage.engine import SessionFactory, writing
+from storage.story_messages import prune_story_messages
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """How many rows one night's housekeeping removed."""
+
+    deliveries: int = 0
+    story_messages: int = 0
+    stories: int = 0
+    comments: int = 0
+    outbox: int = 0
 
 
 async def prune_old_deliveries(
@@ -22,3 +38,49 @@ async def prune_old_deliveries(
     if removed:
         log.info("pruned %d delivery records older than %s", removed, window)
     return removed
+
+
+async def _in_batches(
+    sessions: SessionFactory,
+    step: Callable[[AsyncSession, datetime], Awaitable[int]],
+    before: datetime,
+) -> int:
+    # One short transaction per batch: pushes and replies get the write lock in between.
+    total = 0
+    while True:
+        async with writing(sessions) as session:
+            removed = await step(session, before)
+        total += removed
+        if removed < retention.BATCH:
+            return total
+
+
+async def housekeeping(
+    sessions: SessionFactory,
+    *,
+    comment_window: timedelta,
+    retention_period: timedelta,
+    clock: Callable[[], datetime] = utcnow,
+) -> Pruned:
+    """The nightly job: forget what readers can no longer use; subscribers are kept."""
+    now = clock()
+    deliveries = await prune_old_deliveries(sessions, comment_window, clock)
+    async with writing(sessions) as session:
+        story_messages = await prune_story_messages(session, now - comment_window)
+    cutoff = now - retention_period
+    pruned = Pruned(
+        deliveries=deliveries,
+        story_messages=story_messages,
+        stories=await _in_batches(sessions, retention.prune_stories_batch, cutoff),
+        comments=await _in_batches(sessions, retention.prune_comments_batch, cutoff),
+        outbox=await _in_batches(sessions, retention.prune_outbox_batch, cutoff),
+    )
+    if pruned.stories or pruned.comments or pruned.outbox:
+        log.info(
+            "retention: pruned stories=%d comments=%d outbox=%d older than %s",
+            pruned.stories,
+            pruned.comments,
+            pruned.outbox,
+            retention_period,
+        )
+    return pruned
