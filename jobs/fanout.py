@@ -26,6 +26,7 @@ from datetime import datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from jobs import metrics
 from jobs.bot_api import (
     BotApiClient,
     SendKind,
@@ -397,6 +398,7 @@ class Broadcaster:
         self._per_chat.record(unit.chat_id, unit.chat_id < 0, loop_now)
         method, body, plain = await self._encode(unit)
         if body is None:
+            metrics.DELIVERIES.labels("skipped").inc()
             self._report(unit, "skipped", error="story or message gone")
             return
         chat_id = unit.chat_id
@@ -407,6 +409,7 @@ class Broadcaster:
                 result = await self._client.send(method, body)
             if result.kind is SendKind.RETRY_AFTER:
                 self.stats.rate_limited += 1
+                metrics.RATE_LIMITED.inc()
                 self._limiter.pause(result.retry_after or 1.0)
                 continue
             if (
@@ -442,6 +445,7 @@ class Broadcaster:
     async def _settle(self, unit: _Unit, result: SendResult) -> None:
         if result.ok:
             self.stats.sent += 1
+            metrics.DELIVERIES.labels("sent").inc()
             self._report(unit, "sent", message_id=result.message_id)
             return
         self.stats.last_error = result.description
@@ -455,11 +459,13 @@ class Broadcaster:
             log.info("chat=%s topic=%s gone: %s", unit.chat_id, thread, result.description)
             self._report(unit, "failed", error=result.description)
         elif result.kind is SendKind.UNAUTHORIZED:
+            metrics.UNAUTHORIZED.inc()
             log.error("the Bot API refuses the token (401); bulk sending paused for 60 s")
             self._limiter.pause(60)
             self._report(unit, "pending", not_before=self._clock() + timedelta(seconds=60))
         elif result.kind is SendKind.TRANSIENT and unit.attempts + 1 < MAX_SEND_ATTEMPTS:
             self.stats.retried += 1
+            metrics.DELIVERIES.labels("retried").inc()
             delay = send_retry_delay(unit.attempts + 1, jitter=random.random())
             self._report(
                 unit,
@@ -470,6 +476,7 @@ class Broadcaster:
             )
         else:
             self.stats.failed += 1
+            metrics.DELIVERIES.labels("failed").inc()
             log.warning(
                 "story=%s chat=%s not delivered: %s",
                 unit.jobs[0].story_id,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
 
+from jobs import metrics
 from jobs.delivery_policy import is_breaking
 from jobs.feed_parsing import NotAFeedError, ParsedFeed, parse_feed
 from jobs.fetching import FetchError, FetchResult, fetch_feed
@@ -97,6 +99,21 @@ class FeedPoller:
 
     async def poll(self, feed_id: int) -> PollReport:
         """Poll one feed now, whatever its schedule; never raises for a feed's own failure."""
+        started = time.perf_counter()
+        report = await self._poll(feed_id)
+        metrics.FEED_POLL_SECONDS.observe(time.perf_counter() - started)
+        metrics.FEED_POLLS.labels(report.status).inc()
+        outcome = report.outcome
+        for kind, stories in (
+            ("new", outcome.new),
+            ("updated", outcome.updated),
+            ("backlog", outcome.backlog),
+        ):
+            if stories:
+                metrics.STORIES.labels(kind).inc(len(stories))
+        return report
+
+    async def _poll(self, feed_id: int) -> PollReport:
         async with self._sessions() as session:
             feed = await feed_store.get_feed(session, feed_id)
         if feed is None:

@@ -477,6 +477,21 @@ async def backlog_size(session: AsyncSession, now: datetime, priority: int) -> i
     return int((await session.exec(statement)).one())
 
 
+async def queue_stats(session: AsyncSession, now: datetime) -> tuple[int, datetime | None]:
+    """Messages due now (or in flight), and when the oldest of them was queued.
+
+    Messages held on purpose (quiet hours, a retry later) are not a backlog and not counted.
+    """
+    statement = select(func.count(), func.min(Delivery.created_at)).where(
+        col(Delivery.status).in_(["pending", "sending"]),
+        or_(col(Delivery.not_before).is_(None), col(Delivery.not_before) <= now),
+    )
+    count, oldest = (await session.exec(statement)).one()
+    if isinstance(oldest, str):  # SQLite returns the aggregate untyped
+        oldest = UTCDateTime().process_result_value(oldest, session.get_bind().dialect)
+    return int(count), oldest
+
+
 async def prune_deliveries(session: AsyncSession, before: datetime) -> int:
     """Forget delivery records older than the comment window (their replies are closed)."""
     result = await session.exec(

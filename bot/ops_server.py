@@ -1,0 +1,125 @@
+"""The operators' HTTP endpoint (METRICS_PORT): ``/healthz`` for load balancers and
+orchestrators, ``/metrics`` for Prometheus.
+
+``/healthz`` answers 200 only when the database answers and the scheduler runs, and otherwise
+503 with the reason in plain words, so a failing probe says what to look at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import text
+
+from jobs import metrics
+from storage.engine import SessionFactory
+
+log = logging.getLogger(__name__)
+
+DATABASE_TIMEOUT = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """The answer of one health check."""
+
+    ok: bool
+    reasons: tuple[str, ...] = ()
+    leader: bool = False
+
+
+class OpsServer:
+    """Serves /healthz and /metrics on ``listen:port`` until ``stop()``."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        *,
+        listen: str,
+        port: int,
+        scheduler_running: Callable[[], bool],
+        is_leader: Callable[[], bool] = lambda: True,
+        backoff_seconds: Callable[[], float] = lambda: 0.0,
+        extra_checks: Callable[[], Awaitable[list[str]]] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._listen = listen
+        self._port = port
+        self._scheduler_running = scheduler_running
+        self._is_leader = is_leader
+        self._backoff = backoff_seconds
+        self._extra = extra_checks
+        self._scrape = metrics.ScrapeState()
+        self._runner: web.AppRunner | None = None
+        self.port = port
+
+    def _app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics)
+        return app
+
+    async def start(self) -> None:
+        """Listen; a port already taken is a startup error naming METRICS_PORT."""
+        self._runner = web.AppRunner(self._app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._listen, self._port)
+        await site.start()
+        sockets = self._runner.addresses
+        if sockets:
+            self.port = int(sockets[0][1])
+        log.info("metrics and health on http://%s:%d/", self._listen, self.port)
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def health(self) -> Health:
+        """Database, scheduler and any extra checks; each failure adds its reason."""
+        reasons: list[str] = []
+        try:
+            async with asyncio.timeout(DATABASE_TIMEOUT), self._sessions() as session:
+                await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        except Exception as exc:  # any failure to answer is the database being unhealthy
+            reasons.append(f"database not answering ({type(exc).__name__})")
+        if not self._scheduler_running():
+            reasons.append("scheduler not running")
+        if self._extra is not None:
+            reasons += await self._extra()
+        return Health(ok=not reasons, reasons=tuple(reasons), leader=self._is_leader())
+
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        health = await self.health()
+        body = {
+            "status": "ok" if health.ok else "unhealthy",
+            "reasons": list(health.reasons),
+            "leader": health.leader,
+        }
+        return web.Response(
+            text=json.dumps(body),
+            status=200 if health.ok else 503,
+            content_type="application/json",
+        )
+
+    async def _metrics(self, _request: web.Request) -> web.Response:
+        try:
+            await metrics.refresh(
+                self._sessions,
+                self._scrape,
+                backoff_seconds=self._backoff(),
+                leader=self._is_leader(),
+            )
+        except Exception as exc:  # the counters are still worth serving
+            log.warning("metrics: could not read the database gauges (%s)", type(exc).__name__)
+        response = web.Response(body=metrics.exposition())
+        response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+        response.charset = "utf-8"
+        return response

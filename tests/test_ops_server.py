@@ -1,0 +1,123 @@
+"""/healthz and /metrics: honest health with reasons, Prometheus text with live gauges."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.ops_server import OpsServer
+from jobs import metrics
+from storage import chats as chat_store
+from storage import deliveries as delivery_store
+from storage import feeds as feed_store
+from storage import stories as story_store
+from storage.clock import utcnow
+from storage.engine import SessionFactory, create_engine, create_session_factory, writing
+from storage.models import PRIORITY_NEW
+from storage.records import StoryDraft
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def _serve(
+    sessions: SessionFactory,
+    *,
+    scheduler_running: Callable[[], bool] = lambda: True,
+    is_leader: Callable[[], bool] = lambda: True,
+    backoff_seconds: Callable[[], float] = lambda: 0.0,
+) -> OpsServer:
+    server = OpsServer(
+        sessions,
+        listen="127.0.0.1",
+        port=0,
+        scheduler_running=scheduler_running,
+        is_leader=is_leader,
+        backoff_seconds=backoff_seconds,
+    )
+    await server.start()
+    return server
+
+
+async def test_healthy_instance_says_ok(
+    sessions: SessionFactory, http: aiohttp.ClientSession
+) -> None:
+    server = await _serve(sessions, is_leader=lambda: True)
+    try:
+        async with http.get(f"http://127.0.0.1:{server.port}/healthz") as response:
+            assert response.status == 200
+            assert await response.json() == {"status": "ok", "reasons": [], "leader": True}
+    finally:
+        await server.stop()
+
+
+async def test_stopped_scheduler_and_missing_database_are_named(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    # A database file in a directory that does not exist: every connection fails.
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'gone' / 'newsbot.db'}")
+    server = await _serve(create_session_factory(engine), scheduler_running=lambda: False)
+    try:
+        async with http.get(f"http://127.0.0.1:{server.port}/healthz") as response:
+            assert response.status == 503
+            body = await response.json()
+        assert body["status"] == "unhealthy"
+        assert body["reasons"][0].startswith("database not answering")
+        assert body["reasons"][1] == "scheduler not running"
+    finally:
+        await server.stop()
+        await engine.dispose()
+
+
+async def test_metrics_show_the_queue_and_the_counters(
+    sessions: SessionFactory, http: aiohttp.ClientSession
+) -> None:
+    now = utcnow()
+    async with writing(sessions) as session:
+        [feed] = await feed_store.register_feeds(session, [("https://x.example/rss", "news")], now)
+        policy = story_store.IngestPolicy(announce=False, push_cutoff=now, now=now)
+        outcome = await story_store.store_feed_items(
+            session,
+            feed.id,
+            [(StoryDraft(identity="guid:1", title="Erbil", link="https://x.example/1"), ["news"])],
+            policy,
+        )
+        readers = []
+        for chat_id in (1, 2, 3):
+            await chat_store.touch_chat(
+                session, chat_id, type="private", title=None, language=None, now=now
+            )
+            readers.append((delivery_store.Recipient(chat_id, 0, None, None, None), None))
+        await delivery_store.add_deliveries(
+            session,
+            outcome.backlog[0].id,
+            "push",
+            PRIORITY_NEW,
+            readers,
+            now - timedelta(minutes=20),
+        )
+    metrics.RATE_LIMITED.inc()
+    server = await _serve(sessions, backoff_seconds=lambda: 4.5, is_leader=lambda: False)
+    try:
+        async with http.get(f"http://127.0.0.1:{server.port}/metrics") as response:
+            assert response.status == 200
+            assert response.content_type == "text/plain"
+            text = await response.text()
+    finally:
+        await server.stop()
+    lines = {
+        line.split(" ")[0]: line.split(" ")[1] for line in text.splitlines() if line[:1] != "#"
+    }
+    assert lines["newsbot_delivery_queue_depth"] == "3.0"
+    assert float(lines["newsbot_delivery_oldest_pending_seconds"]) >= 20 * 60
+    assert lines["newsbot_send_backoff_seconds"] == "4.5"
+    assert lines["newsbot_leader"] == "0.0"
+    assert float(lines["newsbot_telegram_429_total"]) >= 1
+    assert lines['newsbot_comments{status="queued"}'] == "0.0"
