@@ -107,6 +107,8 @@ class FanoutStats:
     grouped: int = 0
     last_error: str | None = None
     started_at: datetime = field(default_factory=utcnow)
+    # Set when the Bot API refused the token (401), cleared by the next message it accepts.
+    unauthorized: bool = False
 
 
 class Broadcaster:
@@ -446,6 +448,7 @@ class Broadcaster:
         if result.ok:
             self.stats.sent += 1
             metrics.DELIVERIES.labels("sent").inc()
+            self.stats.unauthorized = False
             self._report(unit, "sent", message_id=result.message_id)
             return
         self.stats.last_error = result.description
@@ -460,6 +463,7 @@ class Broadcaster:
             self._report(unit, "failed", error=result.description)
         elif result.kind is SendKind.UNAUTHORIZED:
             metrics.UNAUTHORIZED.inc()
+            self.stats.unauthorized = True
             log.error("the Bot API refuses the token (401); bulk sending paused for 60 s")
             self._limiter.pause(60)
             self._report(unit, "pending", not_before=self._clock() + timedelta(seconds=60))
