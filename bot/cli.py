@@ -101,7 +101,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.log_format, secrets=[settings.token or ""])
+    secrets = [settings.token or ""] + [
+        value.get_secret_value()
+        for value in (settings.comments_secret, settings.pseudonym_key, settings.webhook_secret)
+        if value is not None
+    ]
+    configure_logging(settings.log_level, settings.log_format, secrets=secrets)
     try:
         if args.command == "run":
             return run_bot(settings)
