@@ -12,21 +12,28 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from apscheduler.schedulers.base import BaseScheduler
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
+from bot.comment_notify import TelegramCommentNotifier
 from bot.config import ConfigError, Settings
 from bot.deps import DEPS_KEY, Deps
 from bot.handlers import COMMANDS, register_handlers
+from bot.ops_server import OpsServer
 from bot.services import Services, open_services
 from bot.telegram_client import application_builder
-from jobs.registry import register_poll_jobs, register_push_jobs
+from jobs.alerts import AlertMonitor
+from jobs.leadership import Leadership, lock_for
+from jobs.registry import register_poll_jobs, register_push_jobs, remove_jobs
 from storage.stories import list_sections
 
 log = logging.getLogger(__name__)
 
 SERVICES_KEY = "newsbot.services"
+# How long a starting instance waits to be elected before it reports itself a standby.
+STANDBY_AFTER = 3.0
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
@@ -41,26 +48,86 @@ def require_token(settings: Settings) -> str:
 
 
 def build_application(settings: Settings, services: Services) -> AnyApplication:
-    """The PTB Application with its dependencies, handlers and jobs registered."""
+    """The PTB Application with its dependencies and handlers (the leader's jobs come later)."""
     application = application_builder(require_token(settings), settings.telegram_api_url).build()
     application.bot_data[DEPS_KEY] = Deps(
-        settings=settings, sessions=services.sessions, broadcaster=services.broadcaster
+        settings=settings,
+        sessions=services.sessions,
+        broadcaster=services.broadcaster,
+        relay=services.relay,
     )
+    if services.relay is not None:
+        # The relay is built before the bot exists; it tells readers through this bot.
+        services.relay.set_notifier(TelegramCommentNotifier(application.bot, settings))
     # For operators' tooling and end-to-end tests; handlers use Deps.
     application.bot_data[SERVICES_KEY] = services
     register_handlers(application)
-    assert application.job_queue is not None
-    # PTB's JobQueue wraps APScheduler: one scheduler for replies' jobs and ours.
-    scheduler = application.job_queue.scheduler
-    register_poll_jobs(scheduler, services.poller, services.feeds, settings.poll_interval)
-    if services.digests is not None:
-        register_push_jobs(
-            scheduler,
-            services.digests,
-            services.sessions,
-            timedelta(days=settings.comment_window_days),
-        )
     return application
+
+
+class LeaderWork:
+    """What exactly one instance does at a time: poll feeds, send pushes and digests, prune,
+    watch for trouble — and, in long-polling mode, fetch Telegram's updates (Telegram allows
+    one getUpdates caller per token; the others would only fight with 409 Conflict).
+
+    Started when this instance is elected, stopped when it steps down or exits, so a standby
+    can take over without anything being done twice.
+    """
+
+    def __init__(
+        self, application: AnyApplication, services: Services, settings: Settings
+    ) -> None:
+        self._application = application
+        self._services = services
+        self._settings = settings
+        self._jobs: list[str] = []
+        self.polling = not settings.webhook_url
+
+    @property
+    def _scheduler(self) -> BaseScheduler:
+        assert self._application.job_queue is not None
+        # PTB's JobQueue wraps APScheduler: one scheduler for replies' jobs and ours.
+        return self._application.job_queue.scheduler
+
+    async def start(self) -> None:
+        services, settings = self._services, self._settings
+        self._jobs = register_poll_jobs(
+            self._scheduler, services.poller, services.feeds, settings.poll_interval
+        )
+        if services.digests is not None:
+            broadcaster = services.broadcaster
+            alerts = AlertMonitor(
+                services.sessions,
+                TelegramCommentNotifier(self._application.bot, settings).alert_admins,
+                token_refused=lambda: broadcaster is not None and broadcaster.stats.unauthorized,
+            )
+            self._jobs += register_push_jobs(
+                self._scheduler,
+                services.digests,
+                services.sessions,
+                timedelta(days=settings.comment_window_days),
+                timedelta(days=settings.retention_days),
+                alerts,
+            )
+        if services.broadcaster is not None:
+            # Telegram meters the bot, not the instance: a leader that just died may have used
+            # up the current window, so the new one waits one window before its first send.
+            services.broadcaster.limiter.pause(services.broadcaster.limiter.window)
+            await services.broadcaster.start()
+        if self.polling:
+            updater = self._application.updater
+            assert updater is not None
+            await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+
+    async def stop(self) -> None:
+        # In reverse: no new updates, no new jobs, then the sends in flight finish or go back.
+        updater = self._application.updater
+        if self.polling and updater is not None and updater.running:
+            await updater.stop()
+        remove_jobs(self._scheduler, self._jobs)
+        self._jobs = []
+        if self._services.broadcaster is not None:
+            await self._services.broadcaster.stop()
 
 
 async def _register_commands(application: AnyApplication) -> None:
@@ -87,7 +154,12 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
             raise ConfigError(
                 f"TELEGRAM_API_URL {settings.telegram_api_url} cannot be reached ({exc.message})."
             ) from None
-        broadcaster = services.broadcaster
+        relay = services.relay
+        work = LeaderWork(application, services, settings)
+        leadership = Leadership(
+            lock_for(services.engine), on_elected=work.start, on_lost=work.stop
+        )
+        ops = _ops_server(settings, services, application, leadership)
         try:
             await _register_commands(application)
             await _refresh_section_names(services)
@@ -103,11 +175,14 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
                 replace_existing=True,
             )
             await application.start()
-            if broadcaster is not None:
-                await broadcaster.start()
+            if ops is not None:
+                await ops.start()
+            if relay is not None:  # every instance relays: the outbox is claimed row by row
+                await relay.start()
             updater = application.updater
             assert updater is not None
             if settings.webhook_url:
+                # Behind a load balancer every instance takes updates; only the leader pushes.
                 secret = _webhook_secret(settings)
                 await updater.start_webhook(
                     listen=settings.webhook_listen,
@@ -119,24 +194,54 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
                 )
                 mode = f"webhook on {settings.webhook_listen}:{settings.webhook_port}"
             else:
-                await updater.start_polling(allowed_updates=Update.ALL_TYPES)
                 mode = "long polling"
+            await leadership.start()
+            with contextlib.suppress(TimeoutError):
+                # Alone, an instance leads at once; a standby says so instead of waiting.
+                await asyncio.wait_for(leadership.elected.wait(), timeout=STANDBY_AFTER)
             log.info(
-                "newsbot started as @%s (%s): %d feeds every %g s",
+                "newsbot started as @%s (%s, %s): %d feeds every %g s",
                 application.bot.username,
                 mode,
+                "leader" if leadership.is_leader else "standby: another instance leads",
                 len(services.feeds),
                 settings.poll_interval,
             )
             yield application
         finally:
-            if broadcaster is not None:
-                await broadcaster.stop()
+            if relay is not None:  # first: its POSTs in flight finish or go back to the outbox
+                await relay.stop()
+            await leadership.stop()  # stops polling, jobs and pushes, then frees the lock
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
+            if ops is not None:
+                await ops.stop()
             if application.running:
                 await application.stop()
             await application.shutdown()
+
+
+def _ops_server(
+    settings: Settings,
+    services: Services,
+    application: AnyApplication,
+    leadership: Leadership,
+) -> OpsServer | None:
+    """/healthz and /metrics when METRICS_PORT is set."""
+    if settings.metrics_port is None:
+        return None
+    assert application.job_queue is not None
+    scheduler = application.job_queue.scheduler
+    broadcaster = services.broadcaster
+
+    return OpsServer(
+        services.sessions,
+        listen=settings.metrics_listen,
+        port=settings.metrics_port,
+        scheduler_running=lambda: bool(scheduler.running),
+        is_leader=lambda: leadership.is_leader,
+        backoff_seconds=lambda: broadcaster.limiter.pause_remaining if broadcaster else 0.0,
+    )
 
 
 async def _refresh_section_names(services: Services) -> None:

@@ -6,6 +6,8 @@ passes plain values down to storage and jobs.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -99,7 +101,25 @@ def parse_duration(raw: str | float) -> float:
     return value
 
 
-def _as_async_database_url(raw: str) -> str:
+def comments_secret_key(raw: str) -> bytes:
+    """COMMENTS_SECRET as the HMAC key: ``whsec_<base64>`` decoded, any other string as UTF-8.
+
+    The Standard Webhooks form is what outlets' verifiers are given, so it is decoded exactly
+    as they decode it (standard base64, padding optional); anything else is used as it is.
+    """
+    if not raw.startswith("whsec_"):
+        return raw.encode()
+    encoded = raw.removeprefix("whsec_")
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except binascii.Error:
+        raise ValueError("it starts with whsec_ but the rest is not valid base64") from None
+    if not key:
+        raise ValueError("it starts with whsec_ but holds no key after it")
+    return key
+
+
+def as_async_database_url(raw: str) -> str:
     """Accept plain ``sqlite://`` / ``postgresql://`` URLs and give them an async driver."""
     try:
         url = make_url(raw)
@@ -161,6 +181,9 @@ class Settings(BaseSettings):
         RateLimit(20, 86400.0),
     )
     comment_retry_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    retention_days: float = Field(default=90.0, gt=0)
+    metrics_port: int | None = Field(default=None, gt=0, lt=65536)
+    metrics_listen: str = "0.0.0.0"
 
     @field_validator(
         "telegram_bot_token", "webhook_secret", "comments_secret", "pseudonym_key", mode="before"
@@ -171,7 +194,9 @@ class Settings(BaseSettings):
             return None
         return value.strip() if isinstance(value, str) else value
 
-    @field_validator("webhook_url", "comments_url", "moderation_chat_id", mode="before")
+    @field_validator(
+        "webhook_url", "comments_url", "moderation_chat_id", "metrics_port", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -203,6 +228,14 @@ class Settings(BaseSettings):
             raise ValueError("it may hold only letters, digits, _ and - (1 to 256 of them)")
         return value
 
+    @field_validator("comments_secret")
+    @classmethod
+    def _check_comments_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # A whsec_ key that does not decode would sign with a key the outlet does not have.
+        if value is not None:
+            comments_secret_key(value.get_secret_value())
+        return value
+
     @field_validator("telegram_api_url")
     @classmethod
     def _check_api_url(cls, value: str) -> str:
@@ -218,7 +251,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
-        return _as_async_database_url(value)
+        return as_async_database_url(value)
 
     @field_validator(
         "poll_interval", "poll_max_backoff", "push_max_age", "fetch_timeout", mode="before"
@@ -284,6 +317,13 @@ class Settings(BaseSettings):
     def comments_enabled(self) -> bool:
         """Readers may comment when there is an outlet endpoint or a moderators' chat."""
         return bool(self.comments_url) or self.moderation_chat_id is not None
+
+    @property
+    def comments_key(self) -> bytes | None:
+        """The key that signs comment webhooks (COMMENTS_SECRET decoded), or None: unsigned."""
+        if self.comments_secret is None:
+            return None
+        return comments_secret_key(self.comments_secret.get_secret_value())
 
     @property
     def token(self) -> str | None:

@@ -124,10 +124,17 @@ def story_message(
     row: list[Button] = []
     if story.link:
         row.append(Button("Read", url=story.link))
-    if comment_button:
-        row.append(Button("💬 Comment", callback=f"cm:{story.id}"))
     row.append(Button("More like this", callback=f"mo:{story.id}"))
-    return Rendered(text=text, preview_url=story.link, buttons=(tuple(row),))
+    rows = [tuple(row)]
+    if comment_button:
+        # Write a comment (a reply prompt), or read the published ones.
+        rows.append(
+            (
+                Button("💬 Comment", callback=f"cm:{story.id}"),
+                Button("💬 Comments", callback=f"cl:{story.id}:0"),
+            )
+        )
+    return Rendered(text=text, preview_url=story.link, buttons=tuple(rows))
 
 
 def story_list(

@@ -1,4 +1,4 @@
-"""Building the shared pieces once: database engine, session factory, feed HTTP session, poller."""
+"""Building the shared pieces once: database, HTTP sessions, poller, pushes, comment relay."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.push_render import PushRenderer
 from jobs.bot_api import BotApiClient
+from jobs.comment_relay import CommentRelay, RelaySettings, load_pseudonym_key
 from jobs.digests import DigestSender, DigestSettings
 from jobs.fanout import Broadcaster, FanoutSettings
 from jobs.fetching import create_feed_session
@@ -23,6 +24,9 @@ from storage.clock import utcnow
 from storage.engine import SessionFactory, create_engine, create_session_factory, writing
 from storage.feeds import FeedView
 from storage.migrate import upgrade_database
+
+# Seconds one POST to the outlet may take; a slower answer is retried (same webhook-id).
+RELAY_TIMEOUT = 10.0
 
 
 def newsbot_version() -> str:
@@ -51,6 +55,7 @@ class Services:
     broadcaster: Broadcaster | None = None
     renderer: PushRenderer | None = None
     digests: DigestSender | None = None
+    relay: CommentRelay | None = None  # None without COMMENTS_URL: nothing goes to the outlet
 
 
 def poll_settings(settings: Settings) -> PollSettings:
@@ -62,6 +67,30 @@ def poll_settings(settings: Settings) -> PollSettings:
         fetch_timeout=settings.fetch_timeout,
         max_bytes=settings.fetch_max_bytes,
         breaking_markers=settings.breaking_markers,
+    )
+
+
+def relay_settings(settings: Settings) -> RelaySettings:
+    """The comment relay's knobs taken from the settings (COMMENTS_URL must be set)."""
+    assert settings.comments_url is not None
+    return RelaySettings(
+        url=settings.comments_url,
+        secret=settings.comments_key,
+        retry_for=timedelta(hours=settings.comment_retry_hours),
+        timeout=RELAY_TIMEOUT,
+        # A POST cannot outlive its timeout, so a row claimed by an instance that died is
+        # sent again (same webhook-id) by another one soon after.
+        lease=timedelta(seconds=RELAY_TIMEOUT + 5),
+    )
+
+
+def create_outlet_session() -> aiohttp.ClientSession:
+    """The one HTTP session for the outlet's comment endpoint."""
+    return aiohttp.ClientSession(
+        headers={"User-Agent": user_agent()},
+        timeout=aiohttp.ClientTimeout(total=RELAY_TIMEOUT),
+        # A handful of POSTs at a time (RelaySettings.concurrency), to one host.
+        connector=aiohttp.TCPConnector(limit=8),
     )
 
 
@@ -84,11 +113,14 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
     """Upgrade the database, register the configured feeds, and yield the shared objects.
 
     With ``push`` (``newsbot run``), new stories are handed to a Broadcaster that sends them
-    over its own keep-alive HTTP session to the Bot API.
+    over its own keep-alive HTTP session to the Bot API, and with COMMENTS_URL readers'
+    comments go to the outlet through a CommentRelay (started and given its notifier by the
+    app, once the Telegram bot exists).
     """
     engine = create_engine(settings.database_url)
     feed_http = create_feed_session(user_agent(), concurrency=settings.fetch_concurrency)
     bot_http: aiohttp.ClientSession | None = None
+    outlet_http: aiohttp.ClientSession | None = None
     try:
         await upgrade_database(engine)
         sessions = create_session_factory(engine)
@@ -103,7 +135,9 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
                 connector=aiohttp.TCPConnector(limit=fanout.max_in_flight + 4)
             )
             client = BotApiClient(bot_http, settings.telegram_api_url, settings.token)
-            renderer = PushRenderer(settings.default_timezone)
+            renderer = PushRenderer(
+                settings.default_timezone, comment_button=settings.comments_enabled
+            )
             broadcaster = Broadcaster(sessions, client, renderer, fanout)
             digests = DigestSender(
                 sessions,
@@ -116,6 +150,17 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
                     paid_broadcast=settings.paid_broadcast,
                 ),
             )
+        relay = None
+        if push and settings.comments_url:
+            key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
+            outlet_http = create_outlet_session()
+            relay = CommentRelay(
+                sessions,
+                outlet_http,
+                relay_settings(settings),
+                await load_pseudonym_key(sessions, key),
+                None,  # the Telegram notifier is attached by the app (bot/app.py)
+            )
         poller = FeedPoller(
             sessions,
             feed_http,
@@ -124,10 +169,21 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
             concurrency=settings.fetch_concurrency,
         )
         yield Services(
-            settings, engine, sessions, feed_http, poller, feeds, broadcaster, renderer, digests
+            settings,
+            engine,
+            sessions,
+            feed_http,
+            poller,
+            feeds,
+            broadcaster,
+            renderer,
+            digests,
+            relay,
         )
     finally:
         await feed_http.close()
         if bot_http is not None:
             await bot_http.close()
+        if outlet_http is not None:
+            await outlet_http.close()
         await engine.dispose()

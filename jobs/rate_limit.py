@@ -144,6 +144,11 @@ class SlidingWindowLimiter:
         """When the current pause ends, or None when not paused."""
         return self._paused_until if self._paused_until > self._clock() else None
 
+    @property
+    def pause_remaining(self) -> float:
+        """Seconds left in the current pause (0 when not paused)."""
+        return max(0.0, self._paused_until - self._clock())
+
     def current_rate(self) -> int:
         """Grants in the last window (for /stats)."""
         horizon = self._clock() - self.window

@@ -9,9 +9,10 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from jobs.alerts import AlertMonitor
 from jobs.digests import DigestSender
 from jobs.ingestion import FeedPoller
-from jobs.maintenance import prune_old_deliveries
+from jobs.maintenance import housekeeping
 from storage.clock import utcnow
 from storage.engine import SessionFactory
 from storage.feeds import FeedView
@@ -52,8 +53,11 @@ def register_push_jobs(
     digests: DigestSender,
     sessions: SessionFactory,
     comment_window: timedelta,
+    retention: timedelta,
+    alerts: AlertMonitor | None = None,
 ) -> list[str]:
-    """Digests every five minutes (each reader's own hour decides), pruning every night."""
+    """Digests every five minutes (each reader's own hour decides), admin alerts every
+    minute, housekeeping every night."""
     scheduler.add_job(
         digests.send_due,
         trigger=IntervalTrigger(minutes=5),
@@ -65,13 +69,34 @@ def register_push_jobs(
         next_run_time=utcnow() + timedelta(seconds=30),
     )
     scheduler.add_job(
-        prune_old_deliveries,
+        housekeeping,
         trigger=CronTrigger(hour=3, minute=30, timezone="UTC"),
-        args=[sessions, comment_window],
-        id="prune-deliveries",
-        name="prune delivery records past the comment window",
+        args=[sessions],
+        kwargs={"comment_window": comment_window, "retention_period": retention},
+        id="housekeeping",
+        name="prune delivery records past the comment window and data past retention",
         replace_existing=True,
         max_instances=1,
         coalesce=True,
     )
-    return ["send-digests", "prune-deliveries"]
+    ids = ["send-digests", "housekeeping"]
+    if alerts is not None:
+        scheduler.add_job(
+            alerts.check,
+            trigger=IntervalTrigger(minutes=1),
+            id="admin-alerts",
+            name="tell the admins about trouble, once per change",
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=utcnow() + timedelta(seconds=20),
+        )
+        ids.append("admin-alerts")
+    return ids
+
+
+def remove_jobs(scheduler: BaseScheduler, job_ids: list[str]) -> None:
+    """Unschedule jobs (an instance that stops leading stops polling and pushing)."""
+    for job_id in job_ids:
+        if scheduler.get_job(job_id) is not None:
+            scheduler.remove_job(job_id)

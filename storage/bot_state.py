@@ -12,9 +12,13 @@ from storage.dialect import insert_for
 from storage.models import BotState
 
 
-async def get_state(session: AsyncSession, key: str) -> str | None:
-    """A stored value, or None."""
-    row = await session.get(BotState, key)
+async def get_state(session: AsyncSession, key: str, *, for_update: bool = False) -> str | None:
+    """A stored value, or None; ``for_update`` locks it until the transaction ends.
+
+    The lock is for read-decide-write sequences several instances may run at once (only
+    one of them should probe a paused outlet or announce that it is back).
+    """
+    row = await session.get(BotState, key, with_for_update=for_update, populate_existing=True)
     return row.value if row is not None else None
 
 

@@ -12,7 +12,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.dialect import insert_for
 from storage.follows import move_follows
-from storage.models import ALL_SECTIONS, PRIORITY_NEW, Chat, Delivery, Follow, Subscription
+from storage.models import (
+    ALL_SECTIONS,
+    PRIORITY_NEW,
+    Chat,
+    Delivery,
+    Follow,
+    StoryMessage,
+    Subscription,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,8 +231,9 @@ async def forget_topic(session: AsyncSession, chat_id: int, thread_id: int) -> N
 
 
 async def forget_chat(session: AsyncSession, chat_id: int) -> bool:
-    """Delete everything stored about a chat: subscriptions, keywords, what was pushed to it."""
-    for table in (Subscription, Follow, Delivery):
+    """Delete everything stored about a chat: subscriptions, keywords, what was pushed to it
+    and which of its messages showed which stories."""
+    for table in (Subscription, Follow, Delivery, StoryMessage):
         await session.exec(delete(table).where(col(table.chat_id) == chat_id))
     result = await session.exec(delete(Chat).where(col(Chat.id) == chat_id))
     return bool(result.rowcount)

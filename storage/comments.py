@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.dialect import insert_for
 from storage.models import Comment, Commenter, OutletEvent, Story
 from storage.records import StoryView
 
@@ -126,9 +127,17 @@ def new_webhook_id() -> str:
 # --- commenters -----------------------------------------------------------------------------
 
 
-async def get_commenter(session: AsyncSession, user_id: int) -> CommenterView | None:
-    """The reader's comment identity, or None if they never commented or set a name."""
-    row = await session.get(Commenter, user_id)
+async def get_commenter(
+    session: AsyncSession, user_id: int, *, lock: bool = False
+) -> CommenterView | None:
+    """The reader's comment identity, or None if they never commented or set a name.
+
+    With ``lock`` (PostgreSQL), the reader's other comments wait for this transaction, so
+    the rate limit and the repeat check see each other's rows.
+    """
+    row = await session.get(
+        Commenter, user_id, with_for_update=True if lock else None, populate_existing=lock
+    )
     return _commenter_view(row) if row is not None else None
 
 
@@ -141,17 +150,22 @@ async def touch_commenter(
     now: datetime,
 ) -> CommenterView:
     """Create the reader's record on first use and keep their Telegram name current."""
-    row = await session.get(Commenter, user_id)
-    if row is None:
-        row = Commenter(
+    # Two first comments of one reader may arrive at once: the second insert must not fail.
+    await session.exec(
+        insert_for(session)(Commenter)
+        .values(
             user_id=user_id,
             telegram_name=telegram_name,
             language=language,
+            banned=False,
             created_at=now,
             updated_at=now,
         )
-        session.add(row)
-    elif (telegram_name and row.telegram_name != telegram_name) or (
+        .on_conflict_do_nothing()
+    )
+    row = await session.get(Commenter, user_id, populate_existing=True)
+    assert row is not None
+    if (telegram_name and row.telegram_name != telegram_name) or (
         language and row.language != language
     ):
         row.telegram_name = telegram_name or row.telegram_name
@@ -217,6 +231,20 @@ async def comments_since(session: AsyncSession, user_id: int, since: datetime) -
         col(Comment.user_id) == user_id, col(Comment.created_at) >= since
     )
     return int((await session.exec(statement)).one())
+
+
+async def recent_comment_times(
+    session: AsyncSession, user_id: int, since: datetime, limit: int
+) -> list[datetime]:
+    """When the reader's latest comments since ``since`` were written, newest first (for
+    saying when the rate limit lets them comment again)."""
+    statement = (
+        select(Comment.created_at)
+        .where(col(Comment.user_id) == user_id, col(Comment.created_at) >= since)
+        .order_by(col(Comment.created_at).desc())
+        .limit(limit)
+    )
+    return list((await session.exec(statement)).all())
 
 
 async def last_comment_text(session: AsyncSession, user_id: int) -> str | None:
@@ -332,13 +360,13 @@ async def edit_comment(
     row = await session.get(Comment, comment_id, with_for_update=True)
     if row is None or row.status not in EDITABLE:
         return None
-    sending = await session.exec(
-        select(OutletEvent.id).where(
-            col(OutletEvent.comment_id) == comment_id,
-            or_(col(OutletEvent.status) != "pending", col(OutletEvent.attempts) > 0),
-        )
+    # The webhook row is locked whatever its state: a relay claiming it at this moment either
+    # waits for the edit (and sends the new text) or has claimed it first (and the edit is
+    # refused). Filtering on the state in SQL would lock nothing while the row is idle.
+    events = await session.exec(
+        select(OutletEvent).where(col(OutletEvent.comment_id) == comment_id).with_for_update()
     )
-    if sending.first() is not None:
+    if any(e.status != "pending" or e.attempts > 0 for e in events.all()):
         return None
     row.text = text
     row.updated_at = now
@@ -404,14 +432,47 @@ async def decide(
     return comment_view(row)
 
 
-async def held_without_card(session: AsyncSession, limit: int = 20) -> list[CommentView]:
-    """Held comments whose moderation card has not been sent yet (oldest first)."""
+async def mark_told(session: AsyncSession, comment_id: int, status: str) -> None:
+    """The reader has been told (or cannot be told) that the comment reached ``status``."""
+    await session.exec(update(Comment).where(col(Comment.id) == comment_id).values(told=status))
+
+
+async def untold_verdicts(
+    session: AsyncSession, before: datetime, limit: int = 20
+) -> list[CommentView]:
+    """Verdicts whose reader was never told, reached before ``before``.
+
+    The relay tells the reader right after recording a verdict, and moderators' buttons right
+    after a decision; both mark it told. A process that died in between leaves it here.
+    """
+    statement = (
+        select(Comment)
+        .where(
+            col(Comment.status).in_([RELAYED, *FINAL]),
+            col(Comment.told).is_(None) | (col(Comment.told) != col(Comment.status)),
+            col(Comment.updated_at) < before,
+        )
+        .order_by(col(Comment.updated_at))
+        .limit(limit)
+    )
+    return [comment_view(c) for c in (await session.exec(statement)).all()]
+
+
+async def held_without_card(
+    session: AsyncSession, limit: int = 20, *, before: datetime | None = None
+) -> list[CommentView]:
+    """Held comments whose moderation card has not been sent yet (oldest first).
+
+    ``before`` leaves out comments changed since then, whose card is probably on its way.
+    """
     statement = (
         select(Comment)
         .where(col(Comment.status) == HELD, col(Comment.card_sent).is_(False))
         .order_by(col(Comment.id))
         .limit(limit)
     )
+    if before is not None:
+        statement = statement.where(col(Comment.updated_at) < before)
     return [comment_view(c) for c in (await session.exec(statement)).all()]
 
 
@@ -467,14 +528,18 @@ async def forget_commenter(
     event carrying what the outlet needs to find them. Returns how many were queued.
     """
     rows = (await session.exec(select(Comment).where(col(Comment.user_id) == user_id))).all()
+    # Locked, so a relay cannot claim a webhook between this read and the delete below: it
+    # either claimed it before (and it counts as sent) or never will (the row is deleted).
     events = {
         e.comment_id: e
         for e in (
             await session.exec(
-                select(OutletEvent).where(
+                select(OutletEvent)
+                .where(
                     col(OutletEvent.comment_id).in_([c.id for c in rows]),
                     col(OutletEvent.type) == CREATED,
                 )
+                .with_for_update()
             )
         ).all()
     }
@@ -498,11 +563,14 @@ async def forget_commenter(
             },
             "author": {"pseudonym": pseudonym},
         }
-        session.add(
-            _outbox_row(
-                DELETED, now, now + retry_for, comment_id=None, payload=json.dumps(payload)
-            )
+        deletion = _outbox_row(
+            DELETED, now, now + retry_for, comment_id=None, payload=json.dumps(payload)
         )
+        if event is not None and event.status == "sending" and event.lease_until is not None:
+            # The comment is on its way right now: ask for its deletion only once that POST
+            # is over, or the outlet could get the deletion first and then store the comment.
+            deletion.next_attempt_at = max(now, event.lease_until)
+        session.add(deletion)
         queued += 1
     await session.exec(delete(Comment).where(col(Comment.user_id) == user_id))
     await session.exec(delete(Commenter).where(col(Commenter.user_id) == user_id))

@@ -269,6 +269,8 @@ class Comment(SQLModel, table=True):
         Index("ix_comment_source", "chat_id", "message_id"),
         Index("ix_comment_story", "story_id", "status", "created_at"),
         Index("ix_comment_status", "status", "updated_at"),
+        # Moderation buttons carry comment ids: SQLite must never hand a deleted one out again.
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -298,6 +300,9 @@ class Comment(SQLModel, table=True):
     outlet_status: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     decided_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     card_sent: bool = Field(default=False, nullable=False)
+    # The state the reader was last told about; a verdict not yet told is told again (the
+    # process that got it may have died before it could say so).
+    told: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=_utc(nullable=False))
     updated_at: datetime = Field(sa_column=_utc(nullable=False))
     relayed_at: datetime | None = Field(default=None, sa_column=_utc())

@@ -207,11 +207,39 @@ async def resume_paused(session: AsyncSession, now: datetime) -> int:
 
 
 async def next_event_due(session: AsyncSession) -> datetime | None:
-    """When the earliest waiting webhook is due (None when the outbox is empty)."""
-    statement = select(func.min(OutletEvent.next_attempt_at)).where(
+    """When the earliest waiting webhook is due (None when the outbox is empty).
+
+    A lease that runs out counts too: its sender died mid-POST and the row is due again then.
+    """
+    pending = select(func.min(OutletEvent.next_attempt_at)).where(
         col(OutletEvent.status) == "pending"
     )
-    return (await session.exec(statement)).one()
+    leased = select(func.min(OutletEvent.lease_until)).where(col(OutletEvent.status) == "sending")
+    times = [(await session.exec(pending)).one(), (await session.exec(leased)).one()]
+    return min((t for t in times if t is not None), default=None)
+
+
+async def extend_deadlines(session: AsyncSession, paused_since: datetime, now: datetime) -> int:
+    """Give waiting webhooks back the time a pause took from them; returns how many moved.
+
+    A pause (a wrong endpoint or secret) is the bot's fault, not the comment's: each row's
+    deadline moves on by the part of the pause it lived through.
+    """
+    rows = (
+        await session.exec(
+            select(OutletEvent).where(
+                col(OutletEvent.status).in_(("pending", "sending")),
+                col(OutletEvent.created_at) < now,
+            )
+        )
+    ).all()
+    for event in rows:
+        lost = now - max(paused_since, event.created_at)
+        if lost > timedelta(0):
+            event.deadline += lost
+            event.updated_at = now
+    await session.flush()
+    return sum(1 for e in rows if now > max(paused_since, e.created_at))
 
 
 async def outbox_counts(session: AsyncSession) -> dict[str, int]:

@@ -26,7 +26,13 @@ async def remember_story_message(
     kind: str,
     now: datetime,
 ) -> None:
-    """Record that a bot message shows these stories (in this order)."""
+    """Record that a bot message shows these stories (in this order), replacing what it
+    showed before (a list paged to other stories)."""
+    await session.exec(
+        delete(StoryMessage).where(
+            col(StoryMessage.chat_id) == chat_id, col(StoryMessage.message_id) == message_id
+        )
+    )
     rows = [
         {
             "chat_id": chat_id,

@@ -45,6 +45,10 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
                 "DEFAULT",
                 "ADMIN",
                 "WEBHOOK",
+                "COMMENTS",
+                "COMMENT",
+                "PSEUDONYM",
+                "MODERATION",
             }
             or name == "FEEDS"
         ):

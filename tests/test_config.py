@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from standardwebhooks import Webhook
 
 from bot.config import (
     DEFAULT_FEED,
     ConfigError,
     FeedSpec,
     Settings,
+    comments_secret_key,
     load_settings,
     parse_duration,
     parse_feeds,
@@ -315,3 +319,42 @@ def test_bad_value_in_dot_env_names_the_variable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert_one_sentence_naming(caught.value, "POLL_INTERVAL")
+
+
+# --- COMMENTS_SECRET --------------------------------------------------------------------------
+
+
+def test_comments_secret_whsec_form_is_decoded_like_the_library(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = bytes(range(24))
+    encoded = base64.b64encode(key).decode()
+    settings = settings_from(monkeypatch, COMMENTS_SECRET=f"whsec_{encoded}")
+    assert settings.comments_key == key
+    assert encoded not in repr(settings)
+    # Unpadded base64, which the standardwebhooks library also accepts, gives the same key.
+    assert comments_secret_key("whsec_" + base64.b64encode(b"12345").decode().rstrip("=")) == (
+        b"12345"
+    )
+    signed = Webhook(settings.comments_key).sign("msg_1", datetime(2026, 1, 1, tzinfo=UTC), "{}")
+    assert signed == Webhook(f"whsec_{encoded}").sign(
+        "msg_1", datetime(2026, 1, 1, tzinfo=UTC), "{}"
+    )
+
+
+def test_comments_secret_other_strings_are_the_raw_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_from(monkeypatch, COMMENTS_SECRET="  correct horse battery  ")
+    assert settings.comments_key == b"correct horse battery"
+    monkeypatch.setenv("COMMENTS_SECRET", " ")
+    assert load_settings().comments_key is None
+
+
+@pytest.mark.parametrize("value", ["whsec_not base64!", "whsec_", "whsec_QUJD*"])
+def test_comments_secret_with_broken_base64_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    error = config_error_from(monkeypatch, COMMENTS_SECRET=value)
+    assert_one_sentence_naming(error, "COMMENTS_SECRET")
+    assert "base64" in str(error) or "no key" in str(error)
+    if value != "whsec_":  # a secret is never echoed back
+        assert value not in str(error)

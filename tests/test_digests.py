@@ -18,6 +18,7 @@ from storage import stories as story_store
 from storage.engine import SessionFactory, writing
 from storage.models import Chat
 from storage.records import StoryDraft
+from storage.story_messages import stories_of_message
 from tests.fake_bot_api import FakeBotApi
 
 START = datetime(2026, 11, 25, 9, 10, tzinfo=UTC)  # 12:10 in Baghdad
@@ -88,6 +89,11 @@ async def test_hourly_digest_lists_the_period_once(
         (digest,) = fake_api.sent(reader.id)
         assert (digest.text or "").startswith("2 new stories")
         assert "Budget deal" in (digest.text or "") and "Flood warning" in (digest.text or "")
+        # A reply to the digest is a comment on one of its stories: its delivery rows say which.
+        async with sessions() as session:
+            _, ids = await stories_of_message(session, reader.id, digest.message_id)
+            titles = [s.title for s in (await story_store.get_stories(session, ids)).values()]
+        assert sorted(titles) == ["Budget deal", "Flood warning"]
 
         clock.now += timedelta(minutes=20)  # 12:30: the next one is at 13:00
         assert await sender.send_due() == 0

@@ -19,6 +19,7 @@ from telegram import (
     BotCommand,
     BotCommandScopeChat,
     ChatMemberOwner,
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
@@ -558,6 +559,27 @@ async def test_user_reply_carries_the_full_bot_message(
     assert sticker.message.sticker is not None
     assert sticker.message.reply_to_message is not None
     assert sticker.message.text is None
+
+
+async def test_force_reply_prompt_and_the_users_answer(
+    api: FakeBotApi, bot: Bot, user: FakeUser
+) -> None:
+    prompt = await bot.send_message(
+        user.id, "Write your comment", reply_markup=ForceReply(input_field_placeholder="Yours")
+    )
+    # Telegram's Message carries only inline keyboards; the request had the ForceReply.
+    assert prompt.reply_markup is None
+    assert api.calls("sendMessage")[-1]["reply_markup"] == {
+        "force_reply": True,
+        "input_field_placeholder": "Yours",
+    }
+    api.send_message(user, user, "a" * 4096, reply_to=prompt.message_id)
+    [answer] = await bot.get_updates()
+    assert answer.message is not None and answer.message.reply_to_message is not None
+    assert answer.message.reply_to_message.message_id == prompt.message_id
+    # A longer text never arrives whole: the client splits it.
+    with pytest.raises(ValueError, match="4,096"):
+        api.send_message(user, user, "a" * 4097)
 
 
 async def test_edits_and_not_modified(api: FakeBotApi, bot: Bot, user: FakeUser) -> None:

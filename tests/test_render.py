@@ -58,10 +58,14 @@ def test_story_message_buttons_fit_telegram_limits() -> None:
     rendered = story_message(
         story(id=2**31), now=NOW, zone=BAGHDAD, section_names=NAMES, comment_button=True
     )
-    row = rendered.buttons[0]
-    assert [b.text for b in row] == ["Read", "💬 Comment", "More like this"]
+    row, comments = rendered.buttons
+    assert [b.text for b in row] == ["Read", "More like this"]
+    assert [(b.text, b.callback) for b in comments] == [
+        ("💬 Comment", f"cm:{2**31}"),
+        ("💬 Comments", f"cl:{2**31}:0"),
+    ]
     assert row[0].url == story().link
-    assert all(fits(b.callback) for b in row if b.callback)
+    assert all(fits(b.callback) for b in row + comments if b.callback)
 
 
 def test_breaking_marker() -> None:

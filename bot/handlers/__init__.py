@@ -10,17 +10,31 @@ from telegram.ext import Application
 from bot.handlers import (
     admin,
     alerts,
+    comments,
     errors,
     inline,
     latest,
     membership,
+    moderation,
     preferences,
     start,
     subscriptions,
 )
 
-# Order matters only between overlapping handlers: the catch-all hint comes last.
-HANDLER_MODULES = (start, subscriptions, latest, preferences, alerts, admin, inline, membership)
+# Order matters only between overlapping handlers: comments (which take private replies)
+# before the catch-all hint, which comes last.
+HANDLER_MODULES = (
+    start,
+    subscriptions,
+    latest,
+    preferences,
+    alerts,
+    admin,
+    comments,
+    moderation,
+    inline,
+    membership,
+)
 
 COMMANDS = (
     BotCommand("latest", "The newest stories"),
@@ -33,14 +47,19 @@ COMMANDS = (
     BotCommand("following", "The keywords you follow"),
     BotCommand("unfollow", "Stop keyword alerts"),
     BotCommand("quiet", "Quiet hours, e.g. /quiet 23:00-07:00"),
+    BotCommand("comments", "Read a story's comments (reply it to the story)"),
+    BotCommand("mycomments", "Your comments and their status"),
+    BotCommand("name", "The name shown with your comments"),
     BotCommand("help", "Everything the bot can do"),
     BotCommand("privacy", "What is stored and how to delete it"),
 )
 
 
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Add every handler module's handlers, then the fallbacks and the error handler."""
+    """Add every handler module's handlers, then the fallbacks, the error handler and the
+    job that re-sends moderation cards."""
     for module in HANDLER_MODULES:
         application.add_handlers(module.HANDLERS)
     application.add_handlers(latest.FALLBACK_HANDLERS)
+    moderation.register_jobs(application)
     application.add_error_handler(errors.on_error)

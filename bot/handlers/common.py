@@ -24,6 +24,7 @@ from bot.render import Button
 from jobs.sections import section_slug
 from storage import chats as chat_store
 from storage import stories as story_store
+from storage import story_messages
 from storage.chats import ChatView
 from storage.clock import utcnow
 from storage.engine import writing
@@ -169,3 +170,17 @@ def resolve_sections(words: Sequence[str], known: dict[str, str]) -> tuple[list[
 def is_private(chat: Chat | None) -> bool:
     """True for a one-to-one chat with a reader."""
     return chat is not None and chat.type == ChatType.PRIVATE
+
+
+async def remember_shown(
+    context: Context, message: Message, story_ids: Sequence[int], kind: str
+) -> None:
+    """Record which stories a message the bot sent shows, so a reply to it is a comment on
+    them (kind ``story``, ``list`` or ``prompt``). Without comments nothing needs it, and
+    /latest stays a read."""
+    if not deps(context).settings.comments_enabled:
+        return
+    async with writing(deps(context).sessions) as session:
+        await story_messages.remember_story_message(
+            session, message.chat_id, message.message_id, story_ids, kind, utcnow()
+        )

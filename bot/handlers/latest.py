@@ -1,4 +1,7 @@
-"""/latest and /search with paging buttons, "More like this", and the hint for stray text."""
+"""/latest and /search with paging buttons, "More like this", and the hint for stray text.
+
+Each list is remembered as showing its stories, so a reply to it can become a comment.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from bot.handlers.common import (
     keyboard,
     redraw,
     remember_chat,
+    remember_shown,
     resolve_sections,
     section_names,
     zone_of,
@@ -36,6 +40,7 @@ class ListPage:
 
     text: str
     buttons: list[list[Button]]
+    story_ids: tuple[int, ...] = ()  # in the order shown, so a reply can say which one
 
 
 async def _fetch(
@@ -91,7 +96,8 @@ async def render_page(context: Context, chat_id: int, page: Page, query: str = "
                 "Next ›", callback=encode_page(Page(page.kind, page.offset + PAGE_SIZE, page.arg))
             )
         )
-    return ListPage(text=text, buttons=[row] if row else [])
+    shown = tuple(s.id for s in stories[:PAGE_SIZE])
+    return ListPage(text=text, buttons=[row] if row else [], story_ids=shown)
 
 
 def _remember_query(context: Context, digest: str, query: str) -> None:
@@ -105,9 +111,10 @@ async def _answer_list(update: Update, context: Context, page: Page, query: str)
     message = update.effective_message
     assert message is not None and update.effective_chat is not None
     result = await render_page(context, update.effective_chat.id, page, query)
-    await message.reply_html(
+    sent = await message.reply_html(
         result.text, reply_markup=keyboard(result.buttons), link_preview_options=NO_PREVIEW
     )
+    await remember_shown(context, sent, result.story_ids, "list")
 
 
 def page_for_words(words: list[str], names: dict[str, str]) -> tuple[Page, str, str | None]:
@@ -164,6 +171,7 @@ async def page_button(update: Update, context: Context) -> None:
     result = await render_page(context, update.effective_chat.id, page, words)
     await query.answer()
     await redraw(query, result.text, result.buttons, link_preview_options=NO_PREVIEW)
+    await remember_shown(context, query.message, result.story_ids, "list")
 
 
 async def more_like_this(update: Update, context: Context) -> None:
@@ -182,7 +190,7 @@ async def more_like_this(update: Update, context: Context) -> None:
     await query.answer()
     page = Page("s", 0, story.sections[0]) if story.sections else Page("a", 0)
     result = await render_page(context, update.effective_chat.id, page)
-    await context.bot.send_message(
+    sent = await context.bot.send_message(
         update.effective_chat.id,
         result.text,
         parse_mode="HTML",
@@ -194,6 +202,7 @@ async def more_like_this(update: Update, context: Context) -> None:
             else None
         ),
     )
+    await remember_shown(context, sent, result.story_ids, "list")
 
 
 async def stray_text(update: Update, context: Context) -> None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from telegram import CallbackQuery, Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
+from bot import comment_texts
 from bot.deps import deps
 from bot.handlers.common import (
     Context,
+    is_private,
     keyboard,
     may_manage,
     redraw,
@@ -23,6 +25,7 @@ from bot.handlers.subscriptions import describe
 from bot.render import Button, escape
 from jobs.delivery_policy import parse_quiet_hours
 from storage import chats as chat_store
+from storage import comments as comment_store
 from storage.chats import DELIVERY_MODES, DeliveryPrefs
 from storage.clock import utcnow
 from storage.engine import writing
@@ -246,9 +249,10 @@ async def forget_command(update: Update, context: Context) -> None:
     if not await may_manage(update, context):
         await message.reply_text("In groups, only admins can delete the chat's data.")
         return
+    comments = comment_texts.FORGET if is_private(update.effective_chat) else ""
     await message.reply_html(
         "This deletes everything I store about this chat: its sections, time zone and "
-        "settings. Pushes stop. Are you sure?",
+        f"settings. {comments}Pushes stop. Are you sure?",
         reply_markup=keyboard(
             [
                 [
@@ -275,10 +279,25 @@ async def forget_button(update: Update, context: Context) -> None:
     if query.data != "fg:yes":
         await query.edit_message_text("Nothing was deleted.")
         return
-    async with writing(deps(context).sessions) as session:
+    d = deps(context)
+    user = query.from_user
+    withdrawn = 0
+    async with writing(d.sessions) as session:
         await chat_store.forget_chat(session, chat.id)
+        if is_private(chat):
+            # The reader's comments go too; the outlet is asked to delete those it received.
+            withdrawn = await comment_store.forget_commenter(
+                session,
+                user.id,
+                pseudonym=d.relay.pseudonym(user.id) if d.relay is not None else "",
+                now=utcnow(),
+                retry_for=timedelta(hours=d.settings.comment_retry_hours),
+            )
+    if withdrawn and d.relay is not None:
+        d.relay.wake()
     await query.edit_message_text(
-        "🗑 Done: everything stored about this chat is deleted. Send /start to begin again."
+        "🗑 Done: everything stored about this chat is deleted. "
+        f"{comment_texts.FORGOTTEN_ON_SITE if withdrawn else ''}Send /start to begin again."
     )
 
 

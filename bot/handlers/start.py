@@ -5,14 +5,18 @@ from __future__ import annotations
 from telegram import Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
+from bot import comment_texts
 from bot.callbacks import Page, parse_id
 from bot.deps import deps
+from bot.handlers.comments import send_prompt
 from bot.handlers.common import (
     Context,
+    is_private,
     keyboard,
     may_manage,
     preview,
     remember_chat,
+    remember_shown,
     section_names,
     thread_of,
     zone_of,
@@ -47,6 +51,7 @@ HELP = (
     "/settings — sections, instant pushes or digests, quiet hours, time zone\n"
     "/quiet — hold pushes overnight, e.g. /quiet 23:00-07:00\n"
     "/timezone — set your time zone, e.g. /timezone Europe/Berlin\n"
+    "{comments}"
     "/privacy — what I store and how to delete it\n\n"
     "In any chat, type <code>@{bot} kirkuk</code> to find and share a story."
 )
@@ -58,9 +63,12 @@ PRIVACY = (
     "to send you the news you asked for.\n"
     "• Which stories were pushed to you, with the message id, for a week (so that a "
     "correction can edit the message).\n"
-    "• Nothing else: no phone number, no contacts, no messages beyond the commands you send.\n\n"
+    f"{comment_texts.PRIVACY}"
+    "• Nothing else: no phone number, no contacts, no messages beyond the commands you send "
+    "and the comments you write.\n\n"
     "<b>How to delete it</b>\n"
-    "/unsubscribe stops all pushes. /forget deletes everything stored about this chat."
+    "/unsubscribe stops all pushes. /forget deletes everything stored about this chat, "
+    "including your comments and your comment name."
 )
 
 
@@ -82,23 +90,29 @@ async def start_command(update: Update, context: Context) -> None:
     payload = context.args[0] if context.args else ""
     story_id = parse_id(payload[2:]) if payload.startswith(("s_", "c_")) else None
     if story_id is not None:
-        await _show_story(update, context, story_id)
+        await _show_story(update, context, story_id, ask_comment=payload.startswith("c_"))
         return
     if payload == "subscribe":
         await _subscribe_all(update, context)
         return
     if payload == "latest":
         result = await render_page(context, chat.id, Page("a", 0))
-        await message.reply_html(result.text, reply_markup=keyboard(result.buttons))
+        sent = await message.reply_html(result.text, reply_markup=keyboard(result.buttons))
+        await remember_shown(context, sent, result.story_ids, "list")
         return
     user = update.effective_user
     name = f", {escape(user.first_name)}" if user and user.first_name else ""
     await message.reply_html(WELCOME.format(name=name), reply_markup=keyboard(start_buttons()))
 
 
-async def _show_story(update: Update, context: Context, story_id: int) -> None:
+async def _show_story(
+    update: Update, context: Context, story_id: int, *, ask_comment: bool = False
+) -> None:
+    """The story a deep link names; for ``c_<id>`` (the site's "Comment via Telegram") the
+    prompt that asks for a comment follows it."""
     message = update.effective_message
     assert message is not None and update.effective_chat is not None
+    settings = deps(context).settings
     async with deps(context).sessions() as session:
         story = await story_store.get_story(session, story_id)
         chat = await chat_store.get_chat(session, update.effective_chat.id)
@@ -110,12 +124,20 @@ async def _show_story(update: Update, context: Context, story_id: int) -> None:
         now=utcnow(),
         zone=zone_of(chat, deps(context)),
         section_names=await section_names(context),
+        comment_button=settings.comments_enabled,
     )
-    await message.reply_html(
+    sent = await message.reply_html(
         rendered.text,
         reply_markup=keyboard(rendered.buttons),
         link_preview_options=preview(rendered.preview_url),
     )
+    await remember_shown(context, sent, [story.id], "story")
+    if not ask_comment or not is_private(update.effective_chat):
+        return
+    if settings.comments_enabled:
+        await send_prompt(context, update.effective_chat.id, story)
+    else:
+        await message.reply_text(comment_texts.NOT_ENABLED)
 
 
 async def _subscribe_all(update: Update, context: Context) -> None:
@@ -161,7 +183,10 @@ async def help_command(update: Update, context: Context) -> None:
     message = update.effective_message
     assert message is not None
     await remember_chat(update, context)
-    await message.reply_html(HELP.format(bot=escape(context.bot.username or "bot")))
+    comments = comment_texts.HELP if deps(context).settings.comments_enabled else ""
+    await message.reply_html(
+        HELP.format(bot=escape(context.bot.username or "bot"), comments=comments)
+    )
 
 
 async def privacy_command(update: Update, context: Context) -> None:

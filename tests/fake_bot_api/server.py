@@ -781,6 +781,11 @@ class FakeBotApi:
         Entities Telegram detects itself (bot_command incl. ``/cmd@bot``, url, mention, hashtag)
         are added unless ``entities`` is given. ``reply_to`` embeds the full stored message.
         """
+        if len(text) > 4096:
+            # Telegram clients split longer text into several messages; none arrives whole.
+            raise ValueError(
+                f"a user's message holds at most 4,096 characters (got {len(text):,})"
+            )
         message = self._user_message(user, chat, reply_to, message_thread_id)
         message["text"] = text
         found = entities if entities is not None else _detect_entities(text)

@@ -70,9 +70,12 @@ def upgrade() -> None:
         sa.Column("outlet_status", sa.Text(), nullable=True),
         sa.Column("decided_by", sa.BigInteger(), nullable=True),
         sa.Column("card_sent", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("told", sa.Text(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.Column("relayed_at", UTCDateTime(), nullable=True),
+        # Moderation buttons carry comment ids: SQLite must never hand a deleted one out again.
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_comment_user", "comment", ["user_id", "created_at"])
     op.create_index("ix_comment_source", "comment", ["chat_id", "message_id"])

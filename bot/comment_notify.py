@@ -1,0 +1,104 @@
+"""Telling readers and admins what became of a comment: the bot side of the relay's notifier.
+
+The reader's confirmation ("Comment received …") is edited in place when the outlet or the
+moderators decide; when that message is gone or can no longer be edited, a fresh message
+says it instead. Nothing here raises: a reader who blocked the bot must never stall the
+relay or a moderator's button.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import telegram
+from telegram import LinkPreviewOptions, ReplyParameters
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, RetryAfter
+
+from bot import comment_texts
+from bot.config import Settings
+from storage.comments import CommentView
+
+log = logging.getLogger(__name__)
+
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+_ATTEMPTS = 4  # tries when Telegram answers 429 (Too Many Requests)
+
+
+class TelegramCommentNotifier:
+    """Implements ``jobs.comment_relay.CommentNotifier`` with the bot's own messages."""
+
+    def __init__(self, bot: telegram.Bot, settings: Settings) -> None:
+        self._bot = bot
+        self._settings = settings
+
+    async def comment_changed(self, comment: CommentView, *, still_trying: bool = False) -> None:
+        """Show the comment's new state in the reader's confirmation (or a new message)."""
+        await self.show(comment, comment_texts.status_text(comment, still_trying=still_trying))
+
+    async def show(self, comment: CommentView, text: str) -> None:
+        """Put ``text`` (HTML) where the reader sees their comment's state; never raises."""
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                await self._show(comment, text)
+                return
+            except RetryAfter as exc:
+                # Pushes use most of the bot's rate; a burst of verdicts waits its turn.
+                wait = exc.retry_after
+                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+                if attempt == _ATTEMPTS:
+                    self._not_told(comment, exc)
+                    return
+                await asyncio.sleep(min(seconds, 30.0))
+            except Exception as exc:  # blocked, deactivated, network: logged, never raised
+                self._not_told(comment, exc)
+                return
+
+    async def _show(self, comment: CommentView, text: str) -> None:
+        if comment.answer_message_id is not None and await self._edit(comment, text):
+            return
+        await self._bot.send_message(
+            comment.chat_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=_NO_PREVIEW,
+            reply_parameters=ReplyParameters(comment.message_id, allow_sending_without_reply=True),
+        )
+
+    @staticmethod
+    def _not_told(comment: CommentView, exc: Exception) -> None:
+        log.warning(
+            "comment=%s chat=%s reader not told of %s: %s",
+            comment.id,
+            comment.chat_id,
+            comment.status,
+            exc,
+        )
+
+    async def _edit(self, comment: CommentView, text: str) -> bool:
+        """Edit the confirmation; False when it is gone or too old, so a new message is due."""
+        assert comment.answer_message_id is not None
+        try:
+            await self._bot.edit_message_text(
+                text,
+                chat_id=comment.chat_id,
+                message_id=comment.answer_message_id,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=_NO_PREVIEW,
+            )
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return True  # told already (the handler and the relay raced)
+            log.info("comment=%s confirmation not editable (%s); sending anew", comment.id, exc)
+            return False
+        return True
+
+    async def alert_admins(self, text: str) -> None:
+        """One plain-text message to each ADMIN_IDS chat; failures are logged."""
+        for admin in self._settings.admin_ids:
+            try:
+                await self._bot.send_message(admin, text, link_preview_options=_NO_PREVIEW)
+            except Exception as exc:  # an admin who never started the bot, a network error
+                log.warning("admin=%s alert not sent: %s", admin, exc)

@@ -1,0 +1,509 @@
+"""Readers' comments: replies to story messages, the 💬 buttons, edits, /name, /mycomments and
+/comments.
+
+A reply in a private chat to a message that shows a story is a comment on that story (in
+groups people reply to pushes to talk to each other, so there the 💬 button leads to a
+private chat). Every comment is checked before anything is stored (``bot.comment_rules``),
+answered at once, and that answer is edited when the moderators or the outlet decide.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from telegram import CallbackQuery, ForceReply, Message, Update
+from telegram.constants import ParseMode
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot import comment_texts
+from bot.callbacks import MAX_OFFSET, parse_id
+from bot.comment_notify import TelegramCommentNotifier
+from bot.comment_rules import (
+    Accepted,
+    CommentRules,
+    Refused,
+    check_comment,
+    check_edit,
+    check_name,
+    rate_lookback,
+)
+from bot.deps import Deps, deps
+from bot.handlers import latest, moderation
+from bot.handlers.common import (
+    NO_PREVIEW,
+    Context,
+    is_private,
+    keyboard,
+    redraw,
+    remember_chat,
+    remember_shown,
+    zone_of,
+)
+from bot.render import Button
+from storage import chats as chat_store
+from storage import comments as comment_store
+from storage import stories as story_store
+from storage import story_messages
+from storage.clock import utcnow
+from storage.comments import (
+    CHOOSING,
+    EDITABLE,
+    FINAL,
+    HELD,
+    QUEUED,
+    RELAYED,
+    CommentDraft,
+    CommentView,
+)
+from storage.engine import writing
+from storage.records import StoryView
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 5  # published comments per /comments page
+MAX_CHOICES = 10  # stories offered when a reply does not say which one it is about
+
+
+def _retry_for(d: Deps) -> timedelta:
+    return timedelta(hours=d.settings.comment_retry_hours)
+
+
+def _entity_types(message: Message) -> list[str]:
+    return [str(entity.type) for entity in message.entities]
+
+
+async def _stories_of_reply(context: Context, message: Message) -> list[int]:
+    """The stories shown by the bot message ``message`` replies to (none for other messages)."""
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id:
+        return []
+    async with deps(context).sessions() as session:
+        _, ids = await story_messages.stories_of_message(
+            session, message.chat_id, replied.message_id
+        )
+    return ids
+
+
+async def send_prompt(context: Context, chat_id: int, story: StoryView) -> None:
+    """Ask for a comment with a ForceReply prompt, remembered as showing the story."""
+    sent = await context.bot.send_message(
+        chat_id,
+        comment_texts.prompt(story.title),
+        parse_mode=ParseMode.HTML,
+        reply_markup=ForceReply(input_field_placeholder=comment_texts.PROMPT_PLACEHOLDER),
+    )
+    await remember_shown(context, sent, [story.id], "prompt")
+
+
+# --- a new comment ---------------------------------------------------------------------------
+
+
+async def reply_to_bot(update: Update, context: Context) -> None:
+    """A reply in a private chat: a comment when it answers a story message."""
+    message = update.effective_message
+    assert message is not None
+    story_ids = await _stories_of_reply(context, message)
+    if story_ids:
+        await _submit(context, message, story_ids)
+    elif deps(context).settings.comments_enabled:
+        await message.reply_text(comment_texts.HOW_TO_COMMENT, do_quote=True)
+    else:
+        await latest.stray_text(update, context)
+
+
+async def _submit(context: Context, message: Message, story_ids: Sequence[int]) -> None:
+    """Check a comment, store it, and answer: refused, which story, or received."""
+    user = message.from_user
+    assert user is not None
+    d = deps(context)
+    rules = CommentRules.from_settings(d.settings)
+    async with d.sessions() as session:
+        found = await story_store.get_stories(session, list(story_ids))
+    stories = [found[i] for i in story_ids if i in found][:MAX_CHOICES]
+    if rules.enabled and not stories:
+        await message.reply_text(comment_texts.STORY_GONE, do_quote=True)
+        return
+    story = stories[0] if len(stories) == 1 else None
+    now = utcnow()
+    lookback, most = rate_lookback(rules.rate)
+    comment: CommentView | None = None
+    first_time = False
+    async with writing(d.sessions) as session:
+        commenter = await comment_store.get_commenter(session, user.id, lock=True)
+        previous = await comment_store.last_comment_text(session, user.id)
+        recent = await comment_store.recent_comment_times(session, user.id, now - lookback, most)
+        verdict = check_comment(
+            message.text,
+            _entity_types(message),
+            rules,
+            banned=commenter is not None and commenter.banned,
+            previous=previous,
+            recent=recent,
+            now=now,
+        )
+        if isinstance(verdict, Accepted):
+            commenter = await comment_store.touch_commenter(
+                session,
+                user.id,
+                telegram_name=user.full_name,
+                language=user.language_code,
+                now=now,
+            )
+            draft = CommentDraft(
+                user_id=user.id,
+                chat_id=message.chat_id,
+                message_id=message.message_id,
+                author_name=commenter.name,
+                text=verdict.text,
+                language=user.language_code,
+            )
+            comment = await comment_store.add_comment(
+                session,
+                draft,
+                story,
+                status=verdict.status if story is not None else CHOOSING,
+                now=now,
+                retry_for=_retry_for(d),
+                held_for=verdict.held_for,
+            )
+            if story is not None:
+                first_time = await comment_store.mark_notified(session, user.id, now)
+    if isinstance(verdict, Refused):
+        log.info("reader=%s comment refused: %s", user.id, verdict.reason)
+        await message.reply_html(comment_texts.refusal(verdict), do_quote=True)
+        return
+    assert comment is not None
+    log.info("comment=%s story=%s stored as %s", comment.id, comment.story_id, comment.status)
+    if story is None:
+        buttons = [
+            [
+                Button(
+                    comment_texts.choice_label(number, s.title), callback=f"ck:{comment.id}:{s.id}"
+                )
+            ]
+            for number, s in enumerate(stories, start=1)
+        ]
+        await message.reply_html(
+            comment_texts.CHOOSE_STORY, reply_markup=keyboard(buttons), do_quote=True
+        )
+        return
+    sent = await message.reply_html(
+        _received(comment, first_time), link_preview_options=NO_PREVIEW, do_quote=True
+    )
+    await _follow_up(context, comment, sent.message_id)
+
+
+def _received(comment: CommentView, first_time: bool) -> str:
+    notice = comment_texts.public_notice(comment.author_name) if first_time else ""
+    return comment_texts.received(comment.article_title) + notice
+
+
+async def _follow_up(context: Context, comment: CommentView, answer_message_id: int) -> None:
+    """After the confirmation: remember it, start the comment on its way, and catch up with
+    a relay that was faster than the confirmation."""
+    d = deps(context)
+    try:
+        async with writing(d.sessions) as session:
+            await comment_store.set_answer_message(session, comment.id, answer_message_id)
+    finally:
+        # Woken only now, so that the relay's verdict usually finds the confirmation to edit.
+        if comment.status == QUEUED and d.relay is not None:
+            d.relay.wake()
+    if comment.status == HELD:
+        await moderation.send_cards(context.bot, d, comment)
+    async with d.sessions() as session:
+        current = await comment_store.get_comment(session, comment.id)
+    if current is not None and current.status in (*FINAL, RELAYED):
+        await TelegramCommentNotifier(context.bot, d.settings).comment_changed(current)
+
+
+async def pick_story(update: Update, context: Context) -> None:
+    """A numbered story button under "Which story is your comment about?"."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    parts = query.data.split(":")
+    comment_id = parse_id(parts[1]) if len(parts) == 3 else None
+    story_id = parse_id(parts[2]) if len(parts) == 3 else None
+    if comment_id is None or story_id is None or not isinstance(query.message, Message):
+        await query.answer()
+        return
+    d = deps(context)
+    async with d.sessions() as session:
+        comment = await comment_store.get_comment(session, comment_id)
+        story = await story_store.get_story(session, story_id)
+    if comment is None:
+        await query.answer(comment_texts.COMMENT_GONE)
+        return
+    if comment.user_id != query.from_user.id:
+        await query.answer(comment_texts.NOT_YOUR_COMMENT, show_alert=True)
+        return
+    if story is None:
+        await query.answer(comment_texts.STORY_GONE, show_alert=True)
+        return
+    now = utcnow()
+    first_time = False
+    async with writing(d.sessions) as session:
+        chosen = await comment_store.choose_story(
+            session,
+            comment_id,
+            story,
+            # Where it goes was decided when it was checked: held_for says why it waits.
+            status=HELD if comment.held_for else QUEUED,
+            now=now,
+            retry_for=_retry_for(d),
+            held_for=comment.held_for,
+        )
+        if chosen is not None:
+            first_time = await comment_store.mark_notified(session, comment.user_id, now)
+    if chosen is None:
+        await query.answer(comment_texts.ALREADY_CHOSEN)
+        return
+    await query.answer()
+    await redraw(query, _received(chosen, first_time), [], link_preview_options=NO_PREVIEW)
+    await _follow_up(context, chosen, query.message.message_id)
+
+
+async def comment_button(update: Update, context: Context) -> None:
+    """ "💬 Comment" under a story: a prompt in private chats, a private-chat link in groups."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    story_id = parse_id(query.data.removeprefix("cm:"))
+    chat = update.effective_chat
+    if story_id is None or chat is None:
+        await query.answer()
+        return
+    if not deps(context).settings.comments_enabled:
+        await query.answer(comment_texts.NOT_ENABLED, show_alert=True)
+        return
+    if not is_private(chat):
+        # Telegram opens this link for the reader: a private chat started with c_<story>.
+        await query.answer(url=f"https://t.me/{context.bot.username}?start=c_{story_id}")
+        return
+    async with deps(context).sessions() as session:
+        story = await story_store.get_story(session, story_id)
+    if story is None:
+        await query.answer(comment_texts.STORY_GONE, show_alert=True)
+        return
+    await send_prompt(context, chat.id, story)
+    await query.answer()
+
+
+# --- edits -----------------------------------------------------------------------------------
+
+
+async def comment_edited(update: Update, context: Context) -> None:
+    """An edited message: update the comment while it is still here, else say it is too late.
+
+    An edited reply that was refused before (too long, say) is a new attempt.
+    """
+    message = update.edited_message
+    if message is None or message.from_user is None:
+        return
+    d = deps(context)
+    async with d.sessions() as session:
+        comment = await comment_store.find_by_source(session, message.chat_id, message.message_id)
+    if comment is None:
+        story_ids = await _stories_of_reply(context, message)
+        if story_ids:
+            await _submit(context, message, story_ids)
+        return
+    if comment.user_id != message.from_user.id:
+        return
+    if comment.status not in EDITABLE:
+        await message.reply_text(comment_texts.too_late(comment), do_quote=True)
+        return
+    verdict = check_edit(
+        message.text,
+        _entity_types(message),
+        CommentRules.from_settings(d.settings),
+        status=comment.status,
+        held_for=comment.held_for,
+    )
+    if isinstance(verdict, Refused):
+        await message.reply_html(
+            f"{comment_texts.refusal(verdict)} {comment_texts.EDIT_KEPT}",
+            link_preview_options=NO_PREVIEW,
+            do_quote=True,
+        )
+        return
+    async with writing(d.sessions) as session:
+        changed = await comment_store.edit_comment(session, comment.id, verdict.text, utcnow())
+        current = changed or await comment_store.get_comment(session, comment.id)
+    if changed is None:
+        await message.reply_text(comment_texts.too_late(current or comment), do_quote=True)
+        return
+    log.info("comment=%s edited by its author", changed.id)
+    await message.reply_html(comment_texts.updated(changed.article_title), do_quote=True)
+    if changed.status == HELD:
+        await moderation.send_cards(context.bot, d, changed, edited=True)
+
+
+# --- /name and /mycomments ---------------------------------------------------------------
+
+
+async def name_command(update: Update, context: Context) -> None:
+    """/name shows the name under the reader's comments; /name NEW NAME or /name reset sets it."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    if user is None or not is_private(update.effective_chat):
+        await message.reply_text(comment_texts.NAME_PRIVATE_ONLY)
+        return
+    parts = (message.text or "").split(maxsplit=1)
+    raw = parts[1].strip() if len(parts) > 1 else ""
+    d = deps(context)
+    if not raw:
+        async with d.sessions() as session:
+            commenter = await comment_store.get_commenter(session, user.id)
+        shown = commenter.name if commenter else user.full_name
+        chosen = commenter is not None and commenter.chosen_name is not None
+        await message.reply_html(comment_texts.name_shown(shown, chosen))
+        return
+    chosen_name: str | None = None
+    if raw.lower() not in ("-", "reset"):
+        checked = check_name(raw)
+        if isinstance(checked, Refused):
+            await message.reply_html(comment_texts.name_refused(checked))
+            return
+        chosen_name = checked
+    async with writing(d.sessions) as session:
+        commenter = await comment_store.set_display_name(
+            session, user.id, chosen_name, telegram_name=user.full_name, now=utcnow()
+        )
+    await message.reply_html(comment_texts.name_set(commenter.name))
+
+
+async def mycomments_command(update: Update, context: Context) -> None:
+    """/mycomments: the reader's last comments, each with what became of it."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    if user is None or not is_private(update.effective_chat):
+        await message.reply_text(comment_texts.MY_COMMENTS_PRIVATE_ONLY)
+        return
+    chat = await remember_chat(update, context)
+    async with deps(context).sessions() as session:
+        comments = await comment_store.user_comments(session, user.id, limit=10)
+    text = comment_texts.my_comments(comments, zone_of(chat, deps(context)))
+    await message.reply_html(text, link_preview_options=NO_PREVIEW)
+
+
+# --- reading comments ----------------------------------------------------------------------
+
+
+async def _comment_page(
+    context: Context, chat_id: int, story_id: int, offset: int
+) -> tuple[str, list[list[Button]]] | None:
+    """One page of a story's published comments with its paging buttons; None: no story."""
+    d = deps(context)
+    async with d.sessions() as session:
+        story = await story_store.get_story(session, story_id)
+        comments = await comment_store.story_comments(
+            session, story_id, limit=PAGE_SIZE + 1, offset=offset
+        )
+        chat = await chat_store.get_chat(session, chat_id)
+    if story is None:
+        return None
+    text = comment_texts.comment_list(
+        story.title, comments[:PAGE_SIZE], zone_of(chat, d), offset=offset
+    )
+    row: list[Button] = []
+    if offset > 0:
+        row.append(Button("‹ Newer", callback=f"cl:{story_id}:{max(0, offset - PAGE_SIZE)}:e"))
+    if len(comments) > PAGE_SIZE and offset + PAGE_SIZE <= MAX_OFFSET:
+        row.append(Button("Older ›", callback=f"cl:{story_id}:{offset + PAGE_SIZE}:e"))
+    return text, [row] if row else []
+
+
+async def _send_page(context: Context, message: Message, story_id: int) -> None:
+    page = await _comment_page(context, message.chat_id, story_id, 0)
+    if page is None:
+        await message.reply_text(comment_texts.STORY_GONE)
+        return
+    text, buttons = page
+    await message.reply_html(text, reply_markup=keyboard(buttons), link_preview_options=NO_PREVIEW)
+
+
+async def comments_command(update: Update, context: Context) -> None:
+    """/comments as a reply to a story message, or /comments <story id>."""
+    message = update.effective_message
+    assert message is not None
+    await remember_chat(update, context)
+    if context.args:
+        story_id = parse_id(context.args[0])
+        if story_id is None:
+            await message.reply_html(comment_texts.COMMENTS_USAGE)
+            return
+        await _send_page(context, message, story_id)
+        return
+    story_ids = await _stories_of_reply(context, message)
+    if len(story_ids) == 1:
+        await _send_page(context, message, story_ids[0])
+        return
+    if not story_ids:
+        await message.reply_html(comment_texts.COMMENTS_USAGE)
+        return
+    async with deps(context).sessions() as session:
+        found = await story_store.get_stories(session, story_ids)
+    stories = [found[i] for i in story_ids if i in found][:MAX_CHOICES]
+    buttons = [
+        [Button(comment_texts.choice_label(n, s.title), callback=f"cl:{s.id}:0")]
+        for n, s in enumerate(stories, start=1)
+    ]
+    await message.reply_html(comment_texts.WHICH_STORY_COMMENTS, reply_markup=keyboard(buttons))
+
+
+def _thread_of_query(query: CallbackQuery) -> int | None:
+    message = query.message
+    if isinstance(message, Message) and message.is_topic_message:
+        return message.message_thread_id
+    return None
+
+
+async def comments_button(update: Update, context: Context) -> None:
+    """ "💬 Comments" under a story sends the first page; ‹ Newer / Older › turn it in place."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    parts = query.data.split(":")
+    story_id = parse_id(parts[1]) if len(parts) in (3, 4) else None
+    offset = parse_id(parts[2]) if len(parts) in (3, 4) else None
+    chat = update.effective_chat
+    if story_id is None or offset is None or chat is None:
+        await query.answer(comment_texts.LIST_TOO_OLD)
+        return
+    page = await _comment_page(context, chat.id, story_id, min(offset, MAX_OFFSET))
+    if page is None:
+        await query.answer(comment_texts.STORY_GONE, show_alert=True)
+        return
+    text, buttons = page
+    await query.answer()
+    if len(parts) == 4:
+        await redraw(query, text, buttons, link_preview_options=NO_PREVIEW)
+        return
+    await context.bot.send_message(
+        chat.id,
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboard(buttons),
+        link_preview_options=NO_PREVIEW,
+        message_thread_id=_thread_of_query(query),
+    )
+
+
+HANDLERS = [
+    CommandHandler("name", name_command),
+    CommandHandler("mycomments", mycomments_command),
+    CommandHandler("comments", comments_command),
+    CallbackQueryHandler(comment_button, pattern=r"^cm:"),
+    CallbackQueryHandler(pick_story, pattern=r"^ck:"),
+    CallbackQueryHandler(comments_button, pattern=r"^cl:"),
+    # Before the stray-text fallback: a private reply is a comment or gets told how to make one.
+    MessageHandler(
+        filters.ChatType.PRIVATE & filters.REPLY & ~filters.COMMAND & filters.UpdateType.MESSAGE,
+        reply_to_bot,
+    ),
+    MessageHandler(
+        filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE & ~filters.COMMAND,
+        comment_edited,
+    ),
+]

@@ -1,0 +1,231 @@
+"""Held comments and their moderators: cards with Approve / Reject, the verdict, /ban, /unban.
+
+A card goes to MODERATION_CHAT_ID when it is set, else to each ADMIN_IDS private chat. Cards
+are sent right after a comment is stored; a repeating job sends the cards a crash (or an
+unreachable chat) left unsent, so no held comment waits unseen.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import telegram
+from telegram import Message, Update
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot import comment_texts
+from bot.callbacks import parse_id
+from bot.comment_notify import TelegramCommentNotifier
+from bot.deps import Deps, deps
+from bot.handlers.common import NO_PREVIEW, Context, keyboard, redraw
+from bot.render import Button
+from storage import comments as comment_store
+from storage.clock import utcnow
+from storage.comments import QUEUED, CommentView
+from storage.engine import writing
+
+log = logging.getLogger(__name__)
+
+CARD_JOB = "resend-moderation-cards"
+CARD_INTERVAL = 60.0
+# A card younger than this is probably being sent by the handler that stored the comment.
+CARD_GRACE = timedelta(seconds=30)
+
+
+def card_buttons(comment_id: int) -> list[list[Button]]:
+    """Approve / Reject under a card."""
+    return [
+        [
+            Button("✅ Approve", callback=f"md:a:{comment_id}"),
+            Button("❌ Reject", callback=f"md:r:{comment_id}"),
+        ]
+    ]
+
+
+def card_chats(d: Deps) -> list[int]:
+    """Where cards go: the moderators' chat, else every bot administrator."""
+    settings = d.settings
+    if settings.moderation_chat_id is not None:
+        return [settings.moderation_chat_id]
+    return list(settings.admin_ids)
+
+
+async def send_cards(
+    bot: telegram.Bot, d: Deps, comment: CommentView, *, edited: bool = False
+) -> bool:
+    """Send a held comment's card to the moderators; True (and recorded) once one arrived."""
+    text = comment_texts.moderation_card(comment, edited=edited)
+    markup = keyboard(card_buttons(comment.id))
+    delivered = False
+    for chat_id in card_chats(d):
+        try:
+            await bot.send_message(
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=NO_PREVIEW,
+            )
+            delivered = True
+        except TelegramError as exc:
+            log.warning("comment=%s card not sent to chat=%s: %s", comment.id, chat_id, exc)
+    if delivered:
+        async with writing(d.sessions) as session:
+            await comment_store.mark_card_sent(session, comment.id)
+    return delivered
+
+
+async def resend_cards(context: Context) -> None:
+    """The repeating job: cards for held comments whose card was never sent."""
+    d = deps(context)
+    if not d.settings.comments_enabled or not card_chats(d):
+        return
+    async with d.sessions() as session:
+        waiting = await comment_store.held_without_card(session, before=utcnow() - CARD_GRACE)
+    for comment in waiting:
+        await send_cards(context.bot, d, comment)
+
+
+async def _may_moderate(update: Update, context: Context) -> bool:
+    """ADMIN_IDS anywhere; the moderators' chat admins in that chat."""
+    user, chat = update.effective_user, update.effective_chat
+    settings = deps(context).settings
+    if user is None:
+        return False
+    if user.id in settings.admin_ids:
+        return True
+    if chat is None or chat.id != settings.moderation_chat_id:
+        return False
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError as exc:
+        log.warning("chat=%s cannot check moderator rights: %s", chat.id, exc)
+        return False
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+async def decision_button(update: Update, context: Context) -> None:
+    """Approve / Reject: record the verdict, mark the card, tell the reader."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, action, raw_id = [*query.data.split(":"), "", ""][:3]
+    comment_id = parse_id(raw_id)
+    if comment_id is None or action not in ("a", "r"):
+        await query.answer()
+        return
+    if not await _may_moderate(update, context):
+        await query.answer(comment_texts.ONLY_MODERATORS, show_alert=True)
+        return
+    d = deps(context)
+    approve = action == "a"
+    user = query.from_user
+    async with writing(d.sessions) as session:
+        decided = await comment_store.decide(
+            session,
+            comment_id,
+            approve=approve,
+            by=user.id,
+            relay=bool(d.settings.comments_url),
+            now=utcnow(),
+            retry_for=timedelta(hours=d.settings.comment_retry_hours),
+        )
+    if decided is None:
+        async with d.sessions() as session:
+            current = await comment_store.get_comment(session, comment_id)
+        line = comment_texts.already_decided(current)
+        await query.answer(line)
+        body = comment_texts.moderation_card(current) if current else ""
+        await redraw(query, f"{body}\n\n{line}".strip(), [], link_preview_options=NO_PREVIEW)
+        return
+    await query.answer("Approved" if approve else "Rejected")
+    to_site = decided.status == QUEUED
+    line = comment_texts.verdict(approve, user.full_name, to_site=to_site)
+    card = comment_texts.moderation_card(decided)
+    await redraw(query, f"{card}\n\n{line}", [], link_preview_options=NO_PREVIEW)
+    log.info("comment=%s %s by moderator=%s", decided.id, decided.status, user.id)
+    notifier = TelegramCommentNotifier(context.bot, d.settings)
+    if to_site:
+        # Told before the relay is woken, so its verdict is the edit that stays.
+        await notifier.show(decided, comment_texts.approved_for_site(decided.article_title))
+        if d.relay is not None:
+            d.relay.wake()
+    else:
+        await notifier.comment_changed(decided)
+        async with writing(d.sessions) as session:
+            await comment_store.mark_told(session, decided.id, decided.status)
+
+
+async def _ban_target(message: Message, context: Context) -> int | None:
+    """The reader a /ban names: a numeric id, or the author of the card it replies to."""
+    if context.args:
+        raw = context.args[0]
+        return int(raw) if raw.isdigit() and len(raw) <= 15 else None
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id:
+        return None
+    comment_id = comment_texts.card_comment_id(replied.text)
+    if comment_id is None:
+        return None
+    async with deps(context).sessions() as session:
+        comment = await comment_store.get_comment(session, comment_id)
+    return comment.user_id if comment is not None else None
+
+
+async def _ban(update: Update, context: Context, banned: bool) -> None:
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    command = "ban" if banned else "unban"
+    d = deps(context)
+    if user is None or user.id not in d.settings.admin_ids:
+        await message.reply_text(comment_texts.ADMINS_ONLY.format(command=f"/{command}"))
+        return
+    target = await _ban_target(message, context)
+    if target is None:
+        replied = message.reply_to_message is not None and not context.args
+        text = comment_texts.CARD_UNKNOWN if replied else ""
+        await message.reply_html(text or comment_texts.BAN_USAGE.format(command=command))
+        return
+    async with writing(d.sessions) as session:
+        changed = await comment_store.set_banned(session, target, banned, utcnow())
+    log.info("reader=%s %sned from commenting by admin=%s", target, command, user.id)
+    answer = comment_texts.banned if banned else comment_texts.unbanned
+    await message.reply_html(answer(target, changed))
+
+
+async def ban_command(update: Update, context: Context) -> None:
+    """/ban: refuse a reader's comments from now on (ADMIN_IDS only)."""
+    await _ban(update, context, True)
+
+
+async def unban_command(update: Update, context: Context) -> None:
+    """/unban: let a banned reader comment again (ADMIN_IDS only)."""
+    await _ban(update, context, False)
+
+
+def register_jobs(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """The repeating job that sends cards a crash left unsent."""
+    if application.job_queue is None:
+        return
+    application.job_queue.run_repeating(
+        resend_cards,
+        interval=CARD_INTERVAL,
+        first=CARD_INTERVAL,
+        name=CARD_JOB,
+        job_kwargs={
+            "id": CARD_JOB,
+            "max_instances": 1,
+            "coalesce": True,
+            "replace_existing": True,
+        },
+    )
+
+
+HANDLERS = [
+    CommandHandler("ban", ban_command),
+    CommandHandler("unban", unban_command),
+    CallbackQueryHandler(decision_button, pattern=r"^md:"),
+]

@@ -1,0 +1,752 @@
+"""The comment relay against a local outlet, on SQLite and PostgreSQL: what is sent, when, once."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlmodel import col, select
+from standardwebhooks import Webhook
+
+from bot.config import comments_secret_key
+from jobs.comment_relay import (
+    PAUSE_KEY,
+    CommentRelay,
+    RelaySettings,
+    classify_answer,
+    load_pseudonym_key,
+    parse_retry_after,
+    pseudonym,
+    retry_delay,
+)
+from storage import comments as comment_store
+from storage import feeds as feed_store
+from storage import outbox
+from storage import stories as story_store
+from storage.bot_state import get_state
+from storage.clock import utcnow
+from storage.comments import CommentDraft, CommentView
+from storage.engine import SessionFactory, writing
+from storage.models import OutletEvent
+from storage.records import StoryDraft, StoryView
+from tests.auxil.outlet import CommentOutlet
+
+SECRET = "whsec_" + base64.b64encode(b"the outlet's shared signing key!").decode()
+KEY = b"k" * 32
+READER = 987654321
+
+
+class RecordingNotifier:
+    """The bot side, recorded: what readers and admins would have been told."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.changes: list[tuple[CommentView, bool]] = []
+        self.alerts: list[str] = []
+        self.fail = fail
+        self._changed = asyncio.Condition()
+
+    async def comment_changed(self, comment: CommentView, *, still_trying: bool = False) -> None:
+        async with self._changed:
+            self.changes.append((comment, still_trying))
+            self._changed.notify_all()
+        if self.fail:
+            raise RuntimeError("the bot could not tell the reader")
+
+    async def alert_admins(self, text: str) -> None:
+        async with self._changed:
+            self.alerts.append(text)
+            self._changed.notify_all()
+
+    def final(self) -> dict[int, CommentView]:
+        """Each comment's last final state."""
+        return {c.id: c for c, trying in self.changes if not trying}
+
+    def still_trying(self) -> list[int]:
+        return [c.id for c, trying in self.changes if trying]
+
+    async def wait_for(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float = 10,  # noqa: ASYNC109 - a deadline per wait is this helper's point
+    ) -> None:
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(predicate)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]],
+    timeout: float = 10,  # noqa: ASYNC109 - a deadline per check is the point of this helper
+) -> None:
+    """Wait until a database read holds (for state nobody announces)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+async def add_story(sessions: SessionFactory) -> StoryView:
+    now = utcnow()
+    async with writing(sessions) as session:
+        [feed] = await feed_store.register_feeds(session, [("https://x.example/rss", "news")], now)
+        policy = story_store.IngestPolicy(announce=False, push_cutoff=now, now=now)
+        draft = StoryDraft(
+            identity="guid:251120251",
+            guid="251120251",
+            title="Erbil airport reopens",
+            link="https://www.rudaw.net/english/kurdistan/251120251",
+            language="en",
+        )
+        outcome = await story_store.store_feed_items(session, feed.id, [(draft, ["news"])], policy)
+    [story] = outcome.backlog + outcome.new
+    return story
+
+
+_messages = itertools.count(1000)  # each comment answers its own Telegram message
+
+
+async def add_comment(
+    sessions: SessionFactory,
+    story: StoryView,
+    text: str = "Good news for the whole region.",
+    *,
+    user: int = READER,
+    retry_for: timedelta = timedelta(hours=24),
+) -> CommentView:
+    async with writing(sessions) as session:
+        return await comment_store.add_comment(
+            session,
+            CommentDraft(user, user, next(_messages), "Shilan A.", text),
+            story,
+            status=comment_store.QUEUED,
+            now=utcnow(),
+            retry_for=retry_for,
+        )
+
+
+async def outbox_rows(sessions: SessionFactory) -> list[OutletEvent]:
+    async with sessions() as session:
+        statement = select(OutletEvent).order_by(col(OutletEvent.id))
+        return list((await session.exec(statement)).all())
+
+
+async def comment(sessions: SessionFactory, comment_id: int) -> CommentView:
+    async with sessions() as session:
+        found = await comment_store.get_comment(session, comment_id)
+    assert found is not None
+    return found
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+async def outlet() -> AsyncIterator[CommentOutlet]:
+    async with CommentOutlet(SECRET) as served:
+        yield served
+
+
+RelayFactory = Callable[..., CommentRelay]
+
+
+@pytest.fixture
+async def make_relay(
+    sessions: SessionFactory, http: aiohttp.ClientSession, outlet: CommentOutlet
+) -> AsyncIterator[RelayFactory]:
+    """Relays with fast retries pointed at the outlet; all stopped at the end."""
+    made: list[CommentRelay] = []
+
+    def make(notifier: RecordingNotifier, **knobs: Any) -> CommentRelay:
+        values: dict[str, Any] = {
+            "url": outlet.url,
+            "secret": comments_secret_key(SECRET),
+            "timeout": 2.0,
+            "lease": timedelta(seconds=10),
+            "first_retry": 0.05,
+            "max_backoff": 0.3,
+            "idle_wait": 0.5,
+            "stop_grace": 0.5,
+        }
+        values.update(knobs)
+        relay = CommentRelay(sessions, http, RelaySettings(**values), KEY, notifier)
+        made.append(relay)
+        return relay
+
+    yield make
+    for relay in made:
+        await relay.stop()
+
+
+# --- what is sent ---------------------------------------------------------------------------
+
+
+async def test_one_reply_is_one_signed_post_with_the_contract_body(
+    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+) -> None:
+    story = await add_story(sessions)
+    notifier = RecordingNotifier()
+    relay = make_relay(notifier)
+    await relay.start()
+    written = await add_comment(sessions, story)
+    relay.wake()
+    await notifier.wait_for(lambda: written.id in notifier.final())
+    await relay.stop()
+
+    [received] = outlet.received
+    [row] = await outbox_rows(sessions)
+    assert received.webhook_id == row.webhook_id
+    assert received.verified is True
+    assert received.headers["content-type"] == "application/json"
+    assert re.fullmatch(r"v1,[A-Za-z0-9+/]+=*", received.headers["webhook-signature"])
+    assert re.fullmatch(r"\d{10}", received.timestamp or "")
+    # The library any outlet would use accepts it, independently of the test server.
+    assert Webhook(SECRET).verify(received.raw, received.headers) == received.body
+    assert received.body == {
+        "type": "comment.created",
+        "timestamp": written.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "data": {
+            "article": {
+                "url": "https://www.rudaw.net/english/kurdistan/251120251",
+                "guid": "251120251",
+                "title": "Erbil airport reopens",
+            },
+            "author": {"name": "Shilan A.", "pseudonym": pseudonym(KEY, READER)},
+            "text": "Good news for the whole region.",
+            "format": "plain",
+            "language": "en",
+            "source": "telegram",
+        },
+    }
+    assert str(READER).encode() not in received.raw  # the outlet never sees a Telegram id
+    assert relay.pseudonym(READER) == pseudonym(KEY, READER) != pseudonym(KEY, READER + 1)
+    assert len(pseudonym(KEY, READER)) == 32
+
+    # The outlet's default answer: 201 {"id": "c1", "status": "pending"}.
+    told = notifier.final()[written.id]
+    assert (told.status, told.outlet_id, told.outlet_status) == ("relayed", "c1", "pending")
+    assert (await comment(sessions, written.id)).status == comment_store.RELAYED
+    assert (row.status, row.attempts) == ("done", 0)
+    assert [s.webhook_id for s in outlet.stored] == [row.webhook_id]
+
+
+async def test_without_a_secret_nothing_is_signed(
+    sessions: SessionFactory, http: aiohttp.ClientSession
+) -> None:
+    story = await add_story(sessions)
+    async with CommentOutlet() as open_outlet:
+        notifier = RecordingNotifier()
+        relay = CommentRelay(
+            sessions, http, RelaySettings(url=open_outlet.url, secret=None), KEY, notifier
+        )
+        await relay.start()
+        try:
+            written = await add_comment(sessions, story)
+            relay.wake()
+            await notifier.wait_for(lambda: written.id in notifier.final())
+        finally:
+            await relay.stop()
+    [received] = open_outlet.received
+    assert "webhook-signature" not in received.headers
+    assert received.verified is None
+    assert received.webhook_id and received.timestamp
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "published"),
+    [(201, {"id": 42, "status": "approved"}, True), (202, {"id": "c7"}, False)],
+)
+async def test_2xx_answers_publish_or_relay(
+    sessions: SessionFactory,
+    outlet: CommentOutlet,
+    make_relay: RelayFactory,
+    status: int,
+    body: dict[str, Any] | None,
+    published: bool,
+) -> None:
+    story = await add_story(sessions)
+    written = await add_comment(sessions, story)
+    outlet.respond(status, body)
+    notifier = RecordingNotifier()
+    await make_relay(notifier).start()
+    await notifier.wait_for(lambda: written.id in notifier.final())
+    told = notifier.final()[written.id]
+    assert told.status == (comment_store.PUBLISHED if published else comment_store.RELAYED)
+    assert told.outlet_id == (str(body["id"]) if body else None)
+
+
+# --- failures that are the outlet's: retried ------------------------------------------------
+
+
+async def test_outlet_down_then_healed_gets_the_comment_once_with_one_key(
+    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+) -> None:
+    story = await add_story(sessions)
+    written = await add_comment(sessions, story)
+    outlet.respond(503, {"error": "maintenance"}, times=2)
+    outlet.hang_next(5, times=2)  # then no answer in time (the relay waits 0.3 s)
+    notifier = RecordingNotifier()
+    first = make_relay(notifier, timeout=0.3)
+    await first.start()
+    await outlet.wait_for(3)
+    await first.stop()  # a restart in the middle of the outage
+
+    second = make_relay(notifier, timeout=0.3)
+    await second.start()
+    await notifier.wait_for(lambda: written.id in notifier.final())
+    await second.stop()
+
+    ids = {r.webhook_id for r in outlet.received}
+    [row] = await outbox_rows(sessions)
+    assert ids == {row.webhook_id}  # the same idempotency key on every try, both relays
+    assert [r.status for r in outlet.received][:2] == [503, 503]
+    assert outlet.received[-1].status == 201
+    assert len(outlet.received) >= 5
+    assert all(r.verified for r in outlet.received)
+    assert len(outlet.stored) == 1
+    assert notifier.final()[written.id].status == comment_store.RELAYED
+    # The reader heard once, after the third failure, that it is still on its way.
+    assert notifier.still_trying() == [written.id]
+    assert row.status == "done" and row.attempts >= 3
+
+
+async def test_stop_hands_a_post_in_flight_back_and_it_goes_again_with_its_key(
+    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+) -> None:
+    story = await add_story(sessions)
+    written = await add_comment(sessions, story)
+    # The outlet stores the comment, but its answer comes too late for the stopping relay.
+    outlet.hang_next(5, store=True)
+    notifier = RecordingNotifier()
+    first = make_relay(notifier, timeout=8, lease=timedelta(seconds=20), stop_grace=0.1)
+    await first.start()
+    await outlet.wait_for(1)
+    await first.stop()
+    [row] = await outbox_rows(sessions)
+    assert (row.status, row.attempts) == ("pending", 0)  # released, not counted as a failure
+
+    second = make_relay(notifier)
+    await second.start()
+    await notifier.wait_for(lambda: written.id in notifier.final())
+    assert [r.webhook_id for r in outlet.received] == [row.webhook_id] * 2
+    assert len(outlet.stored) == 1  # the repeat is recognised by its webhook-id
+    # The outlet answers the repeat with the id it gave the first time.
+    assert notifier.final()[written.id].outlet_id == "c1"
+
+
+@pytest.mark.parametrize("form", ["seconds", "http-date"])
+async def test_retry_after_is_a_floor_for_the_next_attempt(
+    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory, form: str
+) -> None:
+    story = await add_story(sessions)
+    await add_comment(sessions, story)
+    before = utcnow()
+    not_before = before + timedelta(seconds=120)
+    value = (
+        "120" if form == "seconds" else format_datetime(not_before + timedelta(seconds=1), True)
+    )
+    if form == "http-date":
+        not_before = datetime.fromtimestamp(int(not_before.timestamp()) + 1, UTC)
+    outlet.respond(429, headers={"Retry-After": value})
+    relay = make_relay(RecordingNotifier())
+    await relay.start()
+
+    async def retried() -> bool:
+        return (await outbox_rows(sessions))[0].attempts == 1
+
+    await eventually(retried)
+    [row] = await outbox_rows(sessions)
+    assert row.status == "pending"
+    assert row.next_attempt_at >= not_before
+    assert row.last_error == "HTTP 429"
+    assert len(outlet.received) == 1
+
+
+async def test_past_the_deadline_the_comment_fails_and_the_reader_is_told(
+    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+) -> None:
+    story = await add_story(sessions)
+    written = await add_comment(sessions, story, retry_for=timedelta(seconds=0.6))
+    outlet.respond(500, times=1000)
+    notifier = RecordingNotifier()
+    await make_relay(notifier, retry_for=timedelta(seconds=0.6)).start()
+    await notifier.wait_for(lambda: written.id in notifier.final())
+    told = notifier.final()[written.id]
+    assert told.status == comment_store.FAILED
+    assert told.reason and "could not be reached" in told.reason
+    [row] = await outbox_rows(sessions)
+    assert row.status == "expired"
+    assert row.updated_at >= row.deadline
+    assert len(outlet.received) >= 2  # retried until then
+    assert len({r.webhook_id for r in outlet.received}) == 1
+
+
+# --- verdicts on the comment: never retried -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "reason"),
+    [
+        (
+            422,
+            {"reason": "Comments on this article are closed."},
+            "Comments on this article are closed.",
+        ),
+        (413, None, "The comment is too long for the news site."),
+    ],
+)
+async def test_a_verdict_rejects_the_comment_with_a_reason_for_the_reader(
+    sessions: SessionFactory,
+    outlet: CommentOutlet,
+    make_relay: RelayFactory,
+    status: int,
+    body: Any,
+    reason: str,
+) -> None:
+    story = await add_story(sessions)
+    written = await add_comment(sessions, story)
+    later = await add_comment(sessions, story, "A second, fine comment.")
+    outlet.respond(status, body)
+    notifier = RecordingNotifier()
+    await make_relay(notifier, concurrency=1).start()
+    await notifier.wait_for(lambda: {written.id, later.id} <= notifier.final().keys())
+    told = notifier.final()[written.id]
+    assert (told.status, told.reason) == (comment_store.REJECTED, reason)
+    assert (await comment(sessions, written.id)).reason == reason
+    assert notifier.final()[later.id].status == comment_store.RELAYED
+    assert len(outlet.received) == 2  # the rejected one was not retried
+    assert notifier.alerts == []
+
+
+async def test_a_failing_notifier_does_not_stop_the_relay(
+    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+) -> None:
+    story = await add_story(sessions)
+    first = await add_comment(sessions, story)
+    notifier = RecordingNotifier(fail=True)
+    relay = make_relay(notifier)
+    await relay.start()
+    await notifier.wait_for(lambda: first.id in notifier.final())
+    second = await add_comment(sessions, story, "And another thing.")
+    relay.wake()
+    await notifier.wait_for(lambda: second.id in notifier.final())
+    assert len(outlet.stored) == 2
+    assert (await comment(sessions, first.id)).status == comment_store.RELAYED
+
+
+# --- a wrong endpoint or secret: paused, nothing dropped ------------------------------------
+
+
+async def wait_paused(sessions: SessionFactory) -> dict[str, Any]:
+    async def paused() -> bool:
+        async with sessions() as session:
+            return await get_state(session, PAUSE_KEY) is not None
+
+    await eventually(paused)
+    async with sessions() as session:
+        raw = await get_state(session, PAUSE_KEY)
+    assert raw is not None
+    return dict(json.loads(raw))
+
+
+@pytest.mark.parametrize("status", [401, 404, 410])
+async def test_a_wrong_endpoint_or_secret_pauses_until_the_configuration_changes(
+    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory, status: int
+) -> None:
+    story = await add_story(sessions)
+    written = [await add_comment(sessions, story, f"Comment {n}") for n in range(3)]
+    notifier = RecordingNotifier()
+    if status == 401:  # a real wrong secret: the outlet's verification fails
+        wrong: dict[str, Any] = {"secret": b"not the outlet's key"}
+    elif status == 404:  # a real wrong path: nothing is served there
+        wrong = {"url": outlet.url + "/v0"}
+    else:  # an endpoint the outlet retired
+        outlet.respond(status, {"error": "gone"}, times=3)
+        wrong = {"url": outlet.url + "?version=0"}
+    first = make_relay(notifier, **wrong)
+    await first.start()
+    pause = await wait_paused(sessions)
+    await eventually(lambda: _rows_idle(sessions))
+    await first.stop()
+
+    assert pause["reason"] == f"HTTP {status}"
+    assert pause["fingerprint"] == first.settings.fingerprint
+    [alert] = notifier.alerts  # once, though three comments hit it
+    assert f"HTTP {status}" in alert
+    assert f"{'COMMENTS_SECRET' if status == 401 else 'COMMENTS_URL'} is probably wrong" in alert
+    assert SECRET not in alert and outlet.url not in alert
+    assert notifier.changes == []  # no reader was told anything went wrong
+    for row in await outbox_rows(sessions):
+        assert (row.status, row.attempts) == ("pending", 0)  # nothing used up or dropped
+    for c in written:
+        assert (await comment(sessions, c.id)).status == comment_store.QUEUED
+
+    # A restart with the same configuration stays paused and says nothing new.
+    same = make_relay(notifier, **wrong)
+    await same.start()
+    await asyncio.sleep(0.3)
+    await same.stop()
+    assert len(notifier.alerts) == 1
+    sent_while_paused = len(outlet.received)
+
+    # The configuration is fixed: the pause ends and every comment goes, once.
+    fixed = make_relay(notifier)
+    await fixed.start()
+    await notifier.wait_for(lambda: len(notifier.final()) == 3)
+    assert len(notifier.alerts) == 2 and "again" in notifier.alerts[1]
+    assert sorted(notifier.final()) == sorted(c.id for c in written)
+    assert {c.status for c in notifier.final().values()} == {comment_store.RELAYED}
+    assert len(outlet.stored) == 3
+    assert len(outlet.received) == sent_while_paused + 3
+    async with sessions() as session:
+        assert await get_state(session, PAUSE_KEY) is None
+
+
+async def _rows_idle(sessions: SessionFactory) -> bool:
+    return all(row.status == "pending" for row in await outbox_rows(sessions))
+
+
+async def test_an_hourly_probe_that_gets_through_resumes_and_gives_time_back(
+    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+) -> None:
+    story = await add_story(sessions)
+    written = [await add_comment(sessions, story, f"Comment {n}") for n in range(3)]
+    deadlines = [row.deadline for row in await outbox_rows(sessions)]
+    outlet.respond(404, times=3)  # then the outlet is fixed on its side
+    notifier = RecordingNotifier()
+    relay = make_relay(notifier, probe_every=0.5)
+    await relay.start()
+    await notifier.wait_for(lambda: len(notifier.final()) == 3)
+    assert len(notifier.alerts) == 2
+    assert "HTTP 404" in notifier.alerts[0] and "again" in notifier.alerts[1]
+    # One probe, then the rest: 3 refused, then 3 accepted, each comment stored once.
+    assert [r.status for r in outlet.received] == [404, 404, 404, 201, 201, 201]
+    assert len(outlet.stored) == 3
+    assert {c.status for c in notifier.final().values()} == {comment_store.RELAYED}
+    assert sorted(notifier.final()) == sorted(c.id for c in written)
+    # The pause did not count against COMMENT_RETRY_HOURS: the deadlines of the comments
+    # that waited for the probe moved on by it.
+    probe = outlet.received[3].webhook_id
+    rows = await outbox_rows(sessions)
+    moved = [row.deadline > old for row, old in zip(rows, deadlines, strict=True)]
+    assert moved == [row.webhook_id != probe for row in rows]
+    assert relay.stats.paused is False
+
+
+async def relay_one(
+    sessions: SessionFactory,
+    relay: CommentRelay,
+    notifier: RecordingNotifier,
+    story: StoryView,
+    user: int,
+) -> None:
+    told = len(notifier.changes)
+    await add_comment(sessions, story, user=user)
+    relay.wake()
+    # Counted, not looked up by id: SQLite reuses the id of a forgotten comment.
+    await notifier.wait_for(lambda: len(notifier.changes) > told)
+
+
+async def forget(sessions: SessionFactory, relay: CommentRelay, user: int) -> None:
+    async with writing(sessions) as session:
+        queued = await comment_store.forget_commenter(
+            session,
+            user,
+            pseudonym=relay.pseudonym(user),
+            now=utcnow(),
+            retry_for=timedelta(hours=24),
+        )
+    assert queued == 1
+    relay.wake()
+
+    async def all_done() -> bool:
+        return {r.status for r in await outbox_rows(sessions)} == {"done"}
+
+    await eventually(all_done)
+
+
+async def test_forget_deletes_at_the_outlet_and_a_404_there_counts_as_done(
+    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+) -> None:
+    notifier = RecordingNotifier()
+    relay = make_relay(notifier)
+    await relay.start()
+    story = await add_story(sessions)
+    await relay_one(sessions, relay, notifier, story, READER)
+    await forget(sessions, relay, READER)
+    created, deleted = outlet.received
+    assert deleted.body == {
+        "type": "comment.deleted",
+        "timestamp": deleted.body["timestamp"],
+        "data": {
+            "comment": {"id": "c1", "webhook_id": created.webhook_id},
+            "article": created.body["data"]["article"],
+            "author": {"pseudonym": pseudonym(KEY, READER)},
+        },
+    }
+    assert deleted.verified and deleted.webhook_id != created.webhook_id
+    assert (deleted.status, outlet.stored) == (200, [])  # the outlet deleted it
+
+    # The outlet lost the next one: its 404 to the deletion means done, not a wrong endpoint.
+    await relay_one(sessions, relay, notifier, story, READER + 1)
+    outlet.respond(404, {"error": "no such comment"})
+    await forget(sessions, relay, READER + 1)
+    assert [r.status for r in outlet.received[2:]] == [201, 404]  # no retry of the 404
+    assert notifier.alerts == []
+    async with sessions() as session:
+        assert await get_state(session, PAUSE_KEY) is None
+
+
+# --- several instances ----------------------------------------------------------------------
+
+
+async def test_two_relays_on_one_database_never_send_an_event_twice(
+    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+) -> None:
+    story = await add_story(sessions)
+    written = [await add_comment(sessions, story, f"Comment {n}") for n in range(16)]
+    notifier = RecordingNotifier()
+    relays = [make_relay(notifier), make_relay(notifier)]
+    await asyncio.gather(*(r.start() for r in relays))
+    await notifier.wait_for(lambda: len(notifier.final()) == len(written))
+    ids = [r.webhook_id for r in outlet.received]
+    assert len(ids) == len(set(ids)) == 16
+    assert len(notifier.changes) == 16
+    assert sum(r.stats.posts for r in relays) == 16
+
+
+async def test_the_pseudonym_key_is_generated_once_for_every_instance(
+    sessions: SessionFactory,
+) -> None:
+    first, second = await asyncio.gather(
+        load_pseudonym_key(sessions, None), load_pseudonym_key(sessions, None)
+    )
+    assert first == second and len(first) == 64
+    assert await load_pseudonym_key(sessions, "configured") == b"configured"
+    assert await load_pseudonym_key(sessions, None) == first
+
+
+# --- pure pieces ----------------------------------------------------------------------------
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    assert parse_retry_after("30", NOW) == 30.0
+    assert parse_retry_after(format_datetime(NOW + timedelta(minutes=2), True), NOW) == 120.0
+    assert parse_retry_after(format_datetime(NOW - timedelta(minutes=2), True), NOW) == 0.0
+    assert parse_retry_after("soon", NOW) is None
+    assert parse_retry_after(None, NOW) is None
+
+
+def test_retry_delay_doubles_with_jitter_up_to_the_cap() -> None:
+    low = [retry_delay(n, first=1.0, cap=1800.0, rand=lambda: 0.0) for n in (1, 2, 3, 11, 40)]
+    high = [retry_delay(n, first=1.0, cap=1800.0, rand=lambda: 1.0) for n in (1, 2, 3, 40)]
+    assert low == pytest.approx([0.8, 1.6, 3.2, 819.2, 1440.0])
+    assert high == pytest.approx([1.2, 2.4, 4.8, 1800.0])  # never past the cap
+    assert retry_delay(1, first=1.0, cap=1800.0, retry_after=90.0) == 90.0
+
+
+@pytest.mark.parametrize(
+    ("event_type", "status", "kind"),
+    [
+        ("comment.created", 201, "delivered"),
+        ("comment.created", 404, "pause"),
+        ("comment.created", 401, "pause"),
+        ("comment.created", 301, "pause"),
+        ("comment.created", 408, "retry"),
+        ("comment.created", 409, "retry"),
+        ("comment.created", 429, "retry"),
+        ("comment.created", 502, "retry"),
+        ("comment.created", 405, "rejected"),
+        ("comment.deleted", 404, "delivered"),
+        ("comment.deleted", 410, "delivered"),
+        ("comment.deleted", 401, "pause"),
+    ],
+)
+def test_what_each_answer_means(event_type: str, status: int, kind: str) -> None:
+    assert classify_answer(event_type, status, b"", {}, NOW).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "published", "outlet_id"),
+    [
+        (201, b'{"id": 42, "status": "approved"}', True, "42"),
+        (201, b'{"id": "c1", "status": "pending"}', False, "c1"),
+        (200, b"", True, None),
+        (202, b'{"id": "c7"}', False, "c7"),
+        (202, b'{"id": "c8", "status": "approved"}', True, "c8"),
+    ],
+)
+def test_2xx_bodies(status: int, body: bytes, published: bool, outlet_id: str | None) -> None:
+    outcome = classify_answer("comment.created", status, body, {}, NOW)
+    assert (outcome.kind, outcome.published, outcome.outlet_id) == (
+        "delivered",
+        published,
+        outlet_id,
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "reason"),
+    [
+        (403, b'{"error": {"message": "Author  blocked\\n"}}', "Author blocked"),
+        (
+            403,
+            b"",
+            "The news site does not accept this comment (comments may be closed on the article).",
+        ),
+        (400, b"not json", "The news site could not read this comment."),
+        (422, b'{"message": "Too\\u0007 rude"}', "Too rude"),
+        (451, b'{"detail": "' + b"x" * 500 + b'"}', "x" * 199 + "…"),
+        (418, b"[]", "The news site refused this comment (HTTP 418)."),
+    ],
+)
+def test_rejection_reasons_are_short_plain_words(status: int, body: bytes, reason: str) -> None:
+    outcome = classify_answer("comment.created", status, body, {}, NOW)
+    assert (outcome.kind, outcome.reason) == ("rejected", reason)
+
+
+async def test_a_verdict_whose_reader_was_never_told_is_told_by_the_sweep(
+    sessions: SessionFactory, make_relay: RelayFactory
+) -> None:
+    """The instance that got the outlet's answer died before it could tell the reader."""
+    story = await add_story(sessions)
+    waiting = await add_comment(sessions, story)
+    long_ago = utcnow() - timedelta(minutes=5)
+    async with writing(sessions) as session:
+        [job] = await outbox.claim_events(session, utcnow(), limit=1, lease=timedelta(seconds=30))
+        await outbox.event_delivered(
+            session, job.id, now=long_ago, outlet_id="c9", outlet_status="pending", published=False
+        )
+    told_already = await add_comment(sessions, story, "Another one", user=READER + 1)
+    async with writing(sessions) as session:
+        [job] = await outbox.claim_events(session, utcnow(), limit=1, lease=timedelta(seconds=30))
+        await outbox.event_delivered(
+            session,
+            job.id,
+            now=long_ago,
+            outlet_id="c10",
+            outlet_status="pending",
+            published=False,
+        )
+        await comment_store.mark_told(session, told_already.id, comment_store.RELAYED)
+    notifier = RecordingNotifier()
+    relay = make_relay(notifier)
+    await relay.start()
+    await notifier.wait_for(lambda: bool(notifier.changes))
+    await asyncio.sleep(0.2)  # nothing else is coming
+    assert [(c.id, c.status) for c, _ in notifier.changes] == [(waiting.id, "relayed")]
+    async with sessions() as session:
+        assert await comment_store.untold_verdicts(session, utcnow()) == []
