@@ -358,3 +358,13 @@ def test_comments_secret_with_broken_base64_names_the_variable(
     assert "base64" in str(error) or "no key" in str(error)
     if value != "whsec_":  # a secret is never echoed back
         assert value not in str(error)
+
+
+def test_every_setting_is_explained_in_env_example_and_the_readme() -> None:
+    root = Path(__file__).resolve().parents[1]
+    example = (root / ".env.example").read_text(encoding="utf-8")
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for name in Settings.model_fields:
+        variable = name.upper()
+        assert re.search(rf"^{variable}=", example, re.M), f"{variable} missing in .env.example"
+        assert f"| `{variable}` |" in readme, f"{variable} missing in the README's table"
