@@ -259,11 +259,11 @@ def test_bad_poll_interval_exits_2_naming_it(
 
 
 def test_db_upgrade_twice(
-    database_url: str,
+    empty_database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DATABASE_URL", empty_database_url)
     head = head_revision()
     assert main(["db", "upgrade"]) == 0
     assert capsys.readouterr().out.strip() == (

@@ -105,8 +105,8 @@ async def tables(engine: AsyncEngine) -> set[str]:
         return await conn.run_sync(_table_names)
 
 
-async def test_migrations_stairway_up_down_up(database_url: str) -> None:
-    engine = create_engine(database_url)
+async def test_migrations_stairway_up_down_up(empty_database_url: str) -> None:
+    engine = create_engine(empty_database_url)
     try:
         assert await current_revision(engine) is None
         revisions = [r.revision for r in ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions()]
@@ -630,7 +630,10 @@ async def test_sqlite_reader_is_not_blocked_by_a_writer(sqlite_url: str) -> None
         await engine.dispose()
 
 
-async def test_upgrading_a_database_with_data_keeps_rows_and_search(database_url: str) -> None:
+async def test_upgrading_a_database_with_data_keeps_rows_and_search(
+    empty_database_url: str,
+) -> None:
+    database_url = empty_database_url
     # A table rebuild during a migration (SQLite's "batch" mode) would silently drop the
     # full-text triggers and cascade-delete section rows; data must survive every revision.
     engine = create_engine(database_url)

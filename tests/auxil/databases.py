@@ -35,13 +35,14 @@ async def postgres_unavailable_reason() -> str | None:
     return None
 
 
-async def create_postgres_database() -> str:
-    """A new empty database; returns its async SQLAlchemy URL."""
+async def create_postgres_database(template: str | None = None) -> str:
+    """A new database (empty, or a copy of ``template``); returns its async SQLAlchemy URL."""
     admin = postgres_admin_url()
     name = f"newsbot_test_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(_dsn(admin), timeout=10)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        await conn.execute(f'CREATE DATABASE "{name}"{copy}')
     finally:
         await conn.close()
     return make_url(admin).set(database=name).render_as_string(hide_password=False)
