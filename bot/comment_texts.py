@@ -362,6 +362,10 @@ def already_decided(comment: CommentView | None) -> str:
     """The line a stale card gets when pressed after the decision."""
     if comment is None:
         return "This comment no longer exists (its author withdrew it)."
+    if comment.status == HELD:
+        return (
+            "The author edited this comment since this card was sent; decide on its newest card."
+        )
     _, label = STATUS_LABELS.get(comment.status, ("", comment.status))
     return f"Already decided: {label}."
 

@@ -7,6 +7,7 @@ and its webhook id (the outlet's idempotency key) is fixed once and reused on ev
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -117,6 +118,11 @@ def _commenter_view(c: Commenter) -> CommenterView:
         banned=c.banned,
         notified=c.notified_at is not None,
     )
+
+
+def text_version(text: str) -> str:
+    """A short fingerprint of a comment's text: a moderator's button names what they read."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
 def new_webhook_id() -> str:
@@ -360,6 +366,9 @@ async def edit_comment(
     row = await session.get(Comment, comment_id, with_for_update=True)
     if row is None or row.status not in EDITABLE:
         return None
+    if row.decided_by is not None:
+        # Approved as it was: a later edit would reach the outlet unreviewed.
+        return None
     # The webhook row is locked whatever its state: a relay claiming it at this moment either
     # waits for the edit (and sends the new text) or has claimed it first (and the edit is
     # refused). Filtering on the state in SQL would lock nothing while the row is idle.
@@ -410,14 +419,18 @@ async def decide(
     now: datetime,
     retry_for: timedelta,
     reason: str | None = None,
+    version: str | None = None,
 ) -> CommentView | None:
-    """A moderator's verdict on a held comment; None if it was already decided.
+    """A moderator's verdict on a held comment; None if it was already decided, or if the
+    text changed since the card with ``version`` was sent (its newer card decides).
 
     Approved comments go to the outlet when ``relay`` (an outbox row), else they are
     published here, readable with /comments.
     """
     row = await session.get(Comment, comment_id, with_for_update=True)
     if row is None or row.status != HELD:
+        return None
+    if version is not None and version != text_version(row.text):
         return None
     row.decided_by = by
     row.updated_at = now

@@ -187,12 +187,22 @@ async def event_expired(
 
 
 async def release_events(session: AsyncSession, event_ids: Sequence[int], now: datetime) -> None:
-    """Hand leased webhooks back at shutdown, for another instance or the next start."""
+    """Hand leased webhooks back at shutdown, for another instance or the next start.
+
+    Their POST was cut off, not unsent: the outlet may hold the comment already, so the
+    attempt counts (an edit is then refused, and /forget asks the outlet to delete it).
+    """
     if event_ids:
         await session.exec(
             update(OutletEvent)
             .where(col(OutletEvent.id).in_(list(event_ids)), col(OutletEvent.status) == "sending")
-            .values(status="pending", lease_until=None, next_attempt_at=now, updated_at=now)
+            .values(
+                status="pending",
+                lease_until=None,
+                next_attempt_at=now,
+                attempts=OutletEvent.attempts + 1,
+                updated_at=now,
+            )
         )
 
 

@@ -334,7 +334,8 @@ async def test_stop_hands_a_post_in_flight_back_and_it_goes_again_with_its_key(
     await outlet.wait_for(1)
     await first.stop()
     [row] = await outbox_rows(sessions)
-    assert (row.status, row.attempts) == ("pending", 0)  # released, not counted as a failure
+    # Handed back at shutdown; the POST may have reached the outlet, so it counts as tried.
+    assert (row.status, row.attempts) == ("pending", 1)
 
     second = make_relay(notifier)
     await second.start()

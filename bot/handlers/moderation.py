@@ -25,7 +25,7 @@ from bot.handlers.common import NO_PREVIEW, Context, keyboard, redraw
 from bot.render import Button
 from storage import comments as comment_store
 from storage.clock import utcnow
-from storage.comments import QUEUED, CommentView
+from storage.comments import QUEUED, CommentView, text_version
 from storage.engine import writing
 
 log = logging.getLogger(__name__)
@@ -36,12 +36,13 @@ CARD_INTERVAL = 60.0
 CARD_GRACE = timedelta(seconds=30)
 
 
-def card_buttons(comment_id: int) -> list[list[Button]]:
-    """Approve / Reject under a card."""
+def card_buttons(comment: CommentView) -> list[list[Button]]:
+    """Approve / Reject under a card; they name the text shown, so an edit voids them."""
+    version = text_version(comment.text)
     return [
         [
-            Button("✅ Approve", callback=f"md:a:{comment_id}"),
-            Button("❌ Reject", callback=f"md:r:{comment_id}"),
+            Button("✅ Approve", callback=f"md:a:{comment.id}:{version}"),
+            Button("❌ Reject", callback=f"md:r:{comment.id}:{version}"),
         ]
     ]
 
@@ -59,7 +60,7 @@ async def send_cards(
 ) -> bool:
     """Send a held comment's card to the moderators; True (and recorded) once one arrived."""
     text = comment_texts.moderation_card(comment, edited=edited)
-    markup = keyboard(card_buttons(comment.id))
+    markup = keyboard(card_buttons(comment))
     delivered = False
     for chat_id in card_chats(d):
         try:
@@ -112,7 +113,7 @@ async def decision_button(update: Update, context: Context) -> None:
     """Approve / Reject: record the verdict, mark the card, tell the reader."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    _, action, raw_id = [*query.data.split(":"), "", ""][:3]
+    _, action, raw_id, version = [*query.data.split(":"), "", "", ""][:4]
     comment_id = parse_id(raw_id)
     if comment_id is None or action not in ("a", "r"):
         await query.answer()
@@ -132,6 +133,7 @@ async def decision_button(update: Update, context: Context) -> None:
             relay=bool(d.settings.comments_url),
             now=utcnow(),
             retry_for=timedelta(hours=d.settings.comment_retry_hours),
+            version=version or None,
         )
     if decided is None:
         async with d.sessions() as session:

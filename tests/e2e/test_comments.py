@@ -17,7 +17,7 @@ from bot.handlers.moderation import CARD_JOB
 from storage import comments as comment_store
 from storage import stories as story_store
 from storage.clock import utcnow
-from storage.comments import HELD, PUBLISHED, REJECTED, CommentDraft, CommentView
+from storage.comments import HELD, PUBLISHED, REJECTED, CommentDraft, CommentView, text_version
 from storage.engine import writing
 from storage.models import Comment, Commenter
 from storage.records import StoryView
@@ -38,6 +38,12 @@ RECEIVED = "Comment received on ‘{}’ — it will appear after moderation."
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def card_button(card: StoredMessage, action: str) -> str:
+    """The callback data of a card's Approve ("a") or Reject ("r") button."""
+    [data] = [d for d in button_data(card) if d.startswith(f"md:{action}:")]
+    return data
 
 
 async def story_titled(app: Any, words: str) -> StoryView:
@@ -137,13 +143,14 @@ async def test_comment_button_prompt_moderation_and_reading_it_back(
         assert card_text.endswith("Good <b>reporting</b> & thanks")
         [stored] = await stored_comments(app, reader)
         assert stored.status == HELD and stored.held_for == "moderation"
-        assert button_data(card) == [f"md:a:{stored.id}", f"md:r:{stored.id}"]
-        refused = await press(fake_api, member, card, f"md:a:{stored.id}")
+        version = text_version(stored.text)
+        assert button_data(card) == [f"md:a:{stored.id}:{version}", f"md:r:{stored.id}:{version}"]
+        refused = await press(fake_api, member, card, card_button(card, "a"))
         assert refused["text"] == "Only moderators can decide." and refused["show_alert"]
         assert (await comment(app, stored.id)).status == HELD
 
         # The chat's admin approves: the card says so, the reader's confirmation too.
-        await press(fake_api, mod, card, f"md:a:{stored.id}")
+        await press(fake_api, mod, card, card_button(card, "a"))
         decided = await edited(fake_api, mods.id, card.message_id, 1)
         assert (decided.text or "").endswith("✅ Approved by Rezan Mod")
         assert decided.buttons == []
@@ -189,7 +196,7 @@ async def test_deep_link_rejection_and_ban_from_a_card(
         assert (answer.text or "").startswith(RECEIVED.format(HOSTILE_TITLE))
         card = await next_card(fake_api, mods, 1)
         [stored] = await stored_comments(app, reader)
-        await press(fake_api, admin, card, f"md:r:{stored.id}")
+        await press(fake_api, admin, card, card_button(card, "r"))
         decided = await edited(fake_api, mods.id, card.message_id, 1)
         assert (decided.text or "").endswith("❌ Rejected by Bot Admin")
         told = await edited(fake_api, reader.id, answer.message_id, 1)
@@ -400,11 +407,13 @@ async def test_edits_names_mycomments_and_forget(
         assert "🕓" in (mine.text or "") and "waiting for the moderators" in (mine.text or "")
         assert "First draft, corrected" in (mine.text or "")
 
-        # The first card approves the current text; after that, edits are too late.
-        await press(fake_api, mod, card, f"md:a:{stored.id}")
+        # The first card showed the first draft: it cannot approve the edited text.
+        outdated = await press(fake_api, mod, card, card_button(card, "a"))
+        assert outdated["text"].startswith("The author edited this comment since this card")
+        assert (await comment(app, stored.id)).status == "held"
+        await press(fake_api, mod, second_card, card_button(second_card, "a"))
         await edited(fake_api, reader.id, answer.message_id, 1)
-        stale = await press(fake_api, mod, second_card, f"md:a:{stored.id}")
-        assert stale["text"] == "Already decided: published."
+        assert (await comment(app, stored.id)).status == "published"
         before = len(fake_api.sent(reader))
         fake_api.edit_user_message(sent, "Third thoughts")
         late = (await fake_api.wait_for_messages(reader, before + 1))[before]
@@ -500,7 +509,7 @@ async def test_two_readers_at_once_and_cards_resent_after_a_crash(
         await job.run(app)
         card = await next_card(fake_api, mods, 3)
         assert (card.text or "").endswith("Orphaned")
-        assert f"md:a:{orphan.id}" in button_data(card)
+        assert f"md:a:{orphan.id}:{text_version(orphan.text)}" in button_data(card)
         await job.run(app)  # sent once: the card is recorded
         assert len(fake_api.sent(mods)) == 3
 
@@ -588,7 +597,7 @@ async def test_links_held_for_the_admins_then_relayed(
         assert outlet.received == []
 
         [stored] = await stored_comments(app, reader)
-        await press(fake_api, first, cards[0], f"md:a:{stored.id}")
+        await press(fake_api, first, cards[0], card_button(cards[0], "a"))
         decided = await edited(fake_api, first.id, cards[0].message_id, 1)
         assert (decided.text or "").endswith("✅ Approved by Admin One — on its way to the site")
         [created] = await outlet.wait_for(1)
@@ -600,6 +609,6 @@ async def test_links_held_for_the_admins_then_relayed(
         )
 
         # The other admin's card is stale now.
-        stale = await press(fake_api, second, cards[1], f"md:r:{stored.id}")
+        stale = await press(fake_api, second, cards[1], card_button(cards[1], "r"))
         assert stale["text"] == "Already decided: at the site, awaiting its moderation."
         assert (await comment(app, stored.id)).status == "relayed"

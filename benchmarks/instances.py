@@ -1,0 +1,889 @@
+"""Several instances on one PostgreSQL database: fan-out rate with 1, 2 and 3, and failover.
+
+Smoke run (CI; 2,000 subscribers, 1 and 3 instances and the failover run, about 30 s)::
+
+    python benchmarks/instances.py --smoke
+
+Full run (20,000 subscribers; 1, 2 and 3 instances, then 3 with the leader killed)::
+
+    python benchmarks/instances.py
+
+The issue's third figure, ingestion and latest/search latency at 1,000,000 stories on
+PostgreSQL, is ``benchmarks/storage_latency.py --stories 1000000 --database postgres``.
+
+What it does:
+
+1. Makes a fresh PostgreSQL database on the local server (``TEST_DATABASE_URL``, or
+   ``postgresql+asyncpg://postgres@127.0.0.1:5432/test`` as in ``tests/auxil/databases.py``)
+   with the real migrations, the outlet's backlog (one poll of a local feed server: a feed's
+   first poll is backlog, so nothing is pushed) and S subscribers to all news, created with
+   ``storage.chats.touch_chat`` + ``subscribe`` in batches as ``benchmarks/fanout.py`` does.
+   Each run gets its own copy (``CREATE DATABASE ... TEMPLATE``); all are dropped at the end.
+2. Per run, the tests' fake Bot API runs in this process with Telegram's limits: 1,000/s for
+   paid broadcasts (``allow_paid_broadcast``), 30/s for other sends, a sliding one-second
+   window each. It records when it accepts each push (``benchmarks.fanout``'s
+   ``MeteredFakeBotApi``: appends to a list, no per-request scan of what was sent, nobody
+   waiting on predicates while pushes flow), so the fake is not what limits the rate; the
+   benchmark process's CPU share over the broadcast is printed to show it.
+3. Starts N real ``python -m bot run`` processes sharing the token, ``DATABASE_URL`` and
+   ``FEEDS`` with ``POLL_INTERVAL=1``, ``SEND_RATE=1000``, ``PAID_BROADCAST=true`` and their
+   own ``METRICS_PORT``; waits until each answers ``/healthz`` and exactly one says it leads.
+4. Publishes one new story on the outlet. The leader's next poll ingests it and broadcasts it
+   to every subscriber. The run ends when each has a message (then 2 s more, to catch late
+   duplicates), when no push was accepted for ``--stall`` seconds, or at a hard timeout.
+   Before stopping the instances (SIGTERM), each one's ``/metrics`` tells how many pushes it
+   sent (``newsbot_deliveries_total{result="sent"}``): only the leader sends, which is why the
+   total rate stays at the limit however many instances run.
+5. With ``--failover`` (the default), one more run with 3 instances: when 30 % of the
+   subscribers have the story the leader gets SIGKILL. Failover time is from the kill until a
+   survivor's ``/healthz`` says ``"leader": true`` (polled every 20 ms). The push gap is from
+   the kill until the first push the new leader got accepted: the first push after the longest
+   silence that follows the kill (requests the dead leader had already sent can still be
+   accepted in the first milliseconds after it; they are counted as its "tail").
+
+Figures: accepted pushes per second from the first to the last one, and ÷1,000 (the issue's
+target: ≥ 0.9); the most pushes accepted in any one-second window; 429s answered to pushes;
+lost (subscribers without the story) and duplicated deliveries; pushes sent per instance; for
+the failover run the rates before the kill and after the new leader resumed. It prints figures
+and verdicts and never fails on them; it exits 1 when a run could not be carried out (an
+instance did not start, no leader), so that the CI smoke run catches breakage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from benchmarks.fanout import (
+    TOKEN,
+    MeteredFakeBotApi,
+    Outlet,
+    code_state,
+    expected_user_ids,
+    fmt,
+    peak_in_window,
+    print_table,
+)
+from bot.config import load_settings
+from bot.services import open_services
+from storage.chats import subscribe, touch_chat
+from storage.clock import utcnow
+from storage.engine import writing
+from storage.models import ALL_SECTIONS, Chat, Subscription
+from tests.auxil.databases import (
+    create_postgres_database,
+    drop_postgres_database,
+    postgres_admin_url,
+    postgres_unavailable_reason,
+)
+from tests.auxil.feed_server import FeedServer
+from tests.auxil.feeds import rudaw_items
+from tests.e2e.test_crash import bot_environment
+
+PAID_RATE = 1000  # Telegram's limit for paid broadcasts, and SEND_RATE
+FREE_RATE = 30  # the limit on sends without allow_paid_broadcast
+RATIO_TARGET = 0.9
+FAILOVER_INSTANCES = 3
+KILL_FRACTION = 0.3  # of the subscribers served when the leader is killed
+HEALTH_INTERVAL = 0.02  # how often survivors' /healthz is asked after the kill
+SETTLE_SECONDS = 2.0
+READY_TIMEOUT = 120.0
+STOP_TIMEOUT = 20.0
+SEED_BATCH = 5000  # readers per executemany
+
+
+# --- the database ----------------------------------------------------------------------------
+
+
+def _dsn(url: str) -> str:
+    """asyncpg's form of a SQLAlchemy URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def seed_template(outlet: Outlet, subscriber_ids: Sequence[int]) -> str:
+    """A fresh database with migrations, the outlet's backlog and the subscribers."""
+    url = await create_postgres_database()
+    outlet.reset()
+    settings = load_settings(
+        _env_file=None,
+        feeds=outlet.url,
+        database_url=url,
+        poll_interval=3600,
+        log_level="WARNING",
+    )
+    async with open_services(settings) as services:
+        for feed in services.feeds:
+            await services.poller.poll(feed.id)
+        now = utcnow()
+        # The one reader made by the storage functions is the model for the bulk rows below.
+        first, *others = subscriber_ids
+        async with writing(services.sessions) as session:
+            await touch_chat(session, first, type="private", title=None, language="en", now=now)
+            await subscribe(session, first, ["*"], now)
+        # The rows touch_chat + subscribe(["*"]) write for a new chat, inserted in bulk: one
+        # by one (six statements a reader) 20,000 readers take about 100 s on PostgreSQL.
+        chats = Chat.__table__  # type: ignore[attr-defined]
+        subscriptions = Subscription.__table__  # type: ignore[attr-defined]
+        for start in range(0, len(others), SEED_BATCH):
+            batch = others[start : start + SEED_BATCH]
+            async with services.engine.begin() as conn:
+                await conn.execute(
+                    chats.insert(),
+                    [
+                        {
+                            "id": chat_id,
+                            "type": "private",
+                            "title": None,
+                            "language": "en",
+                            "active": True,
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                        for chat_id in batch
+                    ],
+                )
+                await conn.execute(
+                    subscriptions.insert(),
+                    [
+                        {
+                            "chat_id": chat_id,
+                            "thread_id": 0,
+                            "section": ALL_SECTIONS,
+                            "created_at": now,
+                        }
+                        for chat_id in batch
+                    ],
+                )
+    return url
+
+
+async def clone_database(template_url: str) -> str:
+    """A copy of the template (which must have no open connections), named like test ones."""
+    name = f"newsbot_test_{uuid.uuid4().hex[:12]}"
+    template = make_url(template_url).database
+    conn = await asyncpg.connect(_dsn(postgres_admin_url()), timeout=10)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await conn.close()
+    return make_url(template_url).set(database=name).render_as_string(hide_password=False)
+
+
+# --- the instances ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(slots=True)
+class Instance:
+    """One ``python -m bot run`` process, its /healthz port and its log."""
+
+    process: asyncio.subprocess.Process
+    port: int
+    log: Path
+
+    @classmethod
+    async def start(cls, env: dict[str, str], port: int, log: Path, workdir: Path) -> Instance:
+        with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                env={**env, "METRICS_PORT": str(port)},
+                cwd=workdir,  # no .env of the repository leaks into the settings
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+        return cls(process, port, log)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.returncode is None
+
+    def tail(self, lines: int = 15) -> str:
+        with contextlib.suppress(OSError):
+            text = self.log.read_text(errors="replace").splitlines()[-lines:]
+            return "\n  log: " + "\n  log: ".join(text) if text else ""
+        return ""
+
+    async def health(self, http: aiohttp.ClientSession) -> dict[str, object] | None:
+        """/healthz's JSON (also when it answers 503), or None when nothing answers."""
+        try:
+            async with http.get(f"http://127.0.0.1:{self.port}/healthz") as response:
+                return dict(await response.json())
+        except (aiohttp.ClientError, ValueError, TimeoutError):
+            return None
+
+    async def pushes_sent(self, http: aiohttp.ClientSession) -> int | None:
+        """``newsbot_deliveries_total{result="sent"}`` from its /metrics."""
+        try:
+            async with http.get(f"http://127.0.0.1:{self.port}/metrics") as response:
+                text = await response.text()
+        except (aiohttp.ClientError, TimeoutError):
+            return None
+        for line in text.splitlines():
+            if line.startswith('newsbot_deliveries_total{result="sent"}'):
+                return int(float(line.rsplit(" ", 1)[1]))
+        return 0  # the counter has no sample until the first push
+
+    async def stop(self) -> int | None:
+        """SIGTERM (sent by ``stop_all``), then kill after STOP_TIMEOUT: only this process."""
+        try:
+            await asyncio.wait_for(self.process.wait(), timeout=STOP_TIMEOUT)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+        return self.process.returncode
+
+
+async def stop_all(instances: Sequence[Instance]) -> list[int | None]:
+    for instance in instances:
+        if instance.alive:
+            instance.process.send_signal(signal.SIGTERM)
+    return list(await asyncio.gather(*(i.stop() for i in instances)))
+
+
+async def wait_ready(http: aiohttp.ClientSession, instances: Sequence[Instance]) -> int:
+    """Until every instance answers /healthz and exactly one leads; returns the leader."""
+    async with asyncio.timeout(READY_TIMEOUT):
+        while True:
+            for index, instance in enumerate(instances):
+                if not instance.alive:
+                    raise RuntimeError(
+                        f"instance {index} exited with {instance.process.returncode} before "
+                        f"it was ready{instance.tail()}"
+                    )
+            healths = await asyncio.gather(*(i.health(http) for i in instances))
+            if all(h is not None for h in healths):
+                leaders = [i for i, h in enumerate(healths) if h and h.get("leader") is True]
+                if len(leaders) == 1:
+                    return leaders[0]
+            await asyncio.sleep(0.1)
+
+
+async def next_leader(
+    http: aiohttp.ClientSession, instances: Sequence[Instance], exclude: int
+) -> tuple[int, float]:
+    """The first survivor whose /healthz says it leads, and when that was seen."""
+    survivors = [(n, i) for n, i in enumerate(instances) if n != exclude]
+    async with asyncio.timeout(30):
+        while True:
+            healths = await asyncio.gather(*(i.health(http) for _, i in survivors))
+            seen = time.monotonic()
+            for (index, _), health in zip(survivors, healths, strict=True):
+                if health is not None and health.get("leader") is True:
+                    return index, seen
+            await asyncio.sleep(HEALTH_INTERVAL)
+
+
+# --- where the CPU goes ----------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of a live process (Linux /proc), None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The fields after the command name, which is in parentheses and may hold spaces:
+    # state is the first of them, utime and stime the 12th and 13th.
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def machine_cpu() -> float:
+    """CPU seconds all cores spent busy since boot (user, nice, system, irq, softirq)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    user, nice, system, _idle, _iowait, irq, softirq = values
+    return (user + nice + system + irq + softirq) / CLOCK_TICKS
+
+
+class CpuMeter:
+    """CPU seconds between the first and the last snapshot: the machine, this process (the
+    fake), each instance and the PostgreSQL backends serving the run's database.
+
+    The machine is shared: what is left over ("others") includes PostgreSQL's background
+    processes and whatever else runs there, which is why it is printed.
+    """
+
+    def __init__(self, database: str) -> None:
+        self._database = database
+        self._first: dict[tuple[str, int], float] = {}
+        self._last: dict[tuple[str, int], float] = {}
+        self.started = self.stopped = 0.0
+
+    async def snapshot(self, instances: Sequence[Instance], *, first: bool = False) -> None:
+        now = time.monotonic()
+        if first:
+            self.started = now
+        self.stopped = now
+        values: dict[tuple[str, int], float | None] = {
+            ("machine", 0): machine_cpu(),
+            ("bench", 0): time.process_time(),
+        }
+        for n, instance in enumerate(instances):
+            values[("instance", n)] = process_cpu(instance.process.pid)
+        for pid in await self._backends():
+            values[("postgres", pid)] = process_cpu(pid)
+        for key, value in values.items():
+            if value is None:
+                continue
+            if first:
+                self._first[key] = value
+            # A backend born after the first snapshot used all its CPU within the window.
+            self._first.setdefault(key, 0.0)
+            self._last[key] = value
+
+    async def _backends(self) -> list[int]:
+        """Process ids of the server's sessions on the run's database (a local server)."""
+        if make_url(postgres_admin_url()).host not in (None, "", "127.0.0.1", "localhost", "::1"):
+            return []  # another machine's process ids mean nothing here
+        try:
+            conn = await asyncpg.connect(_dsn(postgres_admin_url()), timeout=5)
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            return []
+        try:
+            rows = await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = $1", self._database
+            )
+        finally:
+            await conn.close()
+        return [int(row["pid"]) for row in rows]
+
+    def used(self, kind: str, index: int | None = None) -> float:
+        """CPU seconds of one kind ("machine", "bench", "instance", "postgres") in the window."""
+        return sum(
+            self._last[key] - self._first[key]
+            for key in self._last
+            if key[0] == kind and (index is None or key[1] == index)
+        )
+
+    def cores(self, seconds: float) -> float:
+        return seconds / max(self.stopped - self.started, 1e-3)
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    instances: int
+    failover: bool = False
+
+    @property
+    def label(self) -> str:
+        plural = "s" if self.instances > 1 else ""
+        return f"{self.instances} instance{plural}" + (", leader killed" if self.failover else "")
+
+    @property
+    def slug(self) -> str:
+        return f"{self.instances}{'-failover' if self.failover else ''}"
+
+
+@dataclass(slots=True)
+class Result:
+    plan: Plan
+    subscribers: int
+    ending: str = "not run"  # complete, stalled, timed out, failed
+    error: str | None = None
+    ready_seconds: float | None = None
+    stop_seconds: float | None = None  # SIGTERM → every instance exited
+    leader: int | None = None
+    publish: float = 0.0
+    times: list[float] = field(default_factory=list)  # accepted pushes, sorted
+    lost: int = 0
+    duplicates: int = 0
+    unexpected: int = 0
+    push_429: int = 0
+    peak_window: int = 0
+    cpu: CpuMeter | None = None  # publish → the end of the broadcast
+    sent_by: list[int | None] = field(default_factory=list)
+    exit_codes: list[int | None] = field(default_factory=list)
+    logs: list[Path] = field(default_factory=list)
+    # The failover run only.
+    killed_at: float | None = None
+    killed_after: int = 0  # subscribers with the story when the leader was killed
+    successor: int | None = None
+    failover: float | None = None  # kill → a survivor's /healthz says leader
+    resume: float | None = None  # the new leader's first accepted push
+    silence: float | None = None  # the longest pause in pushes after the kill
+    tail: int = 0  # pushes accepted after the kill from the dead leader's requests
+
+    @property
+    def pushes(self) -> int:
+        return len(self.times)
+
+    @property
+    def leaders(self) -> list[int]:
+        return [n for n in (self.leader, self.successor) if n is not None]
+
+    def cores(self, kind: str) -> float | None:
+        """Cores used by "machine", "bench", "leader", "standby", "postgres" or "others"."""
+        cpu = self.cpu
+        if cpu is None or not cpu.stopped > cpu.started:
+            return None
+        if kind == "leader":
+            return cpu.cores(sum(cpu.used("instance", n) for n in self.leaders))
+        if kind == "standby":
+            return cpu.cores(
+                cpu.used("instance") - sum(cpu.used("instance", n) for n in self.leaders)
+            )
+        if kind == "others":
+            ours = sum(cpu.used(k) for k in ("bench", "instance", "postgres"))
+            return cpu.cores(cpu.used("machine") - ours)
+        return cpu.cores(cpu.used(kind))
+
+    @property
+    def leader_ms_per_push(self) -> float | None:
+        if self.cpu is None or not self.times:
+            return None
+        return sum(self.cpu.used("instance", n) for n in self.leaders) / self.pushes * 1000
+
+    @property
+    def rate(self) -> float:
+        return rate_of(self.times)
+
+    @property
+    def gap(self) -> float | None:
+        if self.resume is None or self.killed_at is None:
+            return None
+        return self.resume - self.killed_at
+
+    @property
+    def rate_before_kill(self) -> float | None:
+        if self.killed_at is None:
+            return None
+        return rate_of(self.times[: bisect_right(self.times, self.killed_at)])
+
+    @property
+    def rate_after_resume(self) -> float | None:
+        if self.resume is None:
+            return None
+        return rate_of([t for t in self.times if t >= self.resume])
+
+
+def rate_of(times: Sequence[float]) -> float:
+    """Events per second from the first to the last one (sorted times)."""
+    if len(times) < 2 or times[-1] <= times[0]:
+        return 0.0
+    return (len(times) - 1) / (times[-1] - times[0])
+
+
+def longest_silence_after(times: Sequence[float], moment: float) -> tuple[int, float] | None:
+    """(index, pause) of the event ending the longest pause after ``moment`` (times sorted).
+
+    The pause before the first event after ``moment`` counts from ``moment`` itself.
+    """
+    start = bisect_right(times, moment)
+    best: tuple[int, float] | None = None
+    previous = moment
+    for index in range(start, len(times)):
+        pause = times[index] - previous
+        if best is None or pause > best[1]:
+            best = (index, pause)
+        previous = times[index]
+    return best
+
+
+def hard_timeout(subscribers: int) -> float:
+    # Start-up plus five times the broadcast at the limit: a slow bot still finishes, a
+    # stuck one does not.
+    return 5.0 * subscribers / PAID_RATE + 60.0
+
+
+async def watch(api: MeteredFakeBotApi, subscribers: int, started: float, stall: float) -> str:
+    """Until every subscriber has a message, the pushes stall, or the hard timeout."""
+    deadline = started + hard_timeout(subscribers)
+    while True:
+        # Polled, not api.wait_for: a predicate would be checked on each of the fake's requests.
+        await asyncio.sleep(0.1)
+        if len(api.delivered) >= subscribers:
+            return "complete"
+        now = time.monotonic()
+        last = api.accepted[-1][1] if api.accepted else started
+        if now - last > stall:
+            return "stalled"
+        if now > deadline:
+            return "timed out"
+
+
+async def kill_leader(
+    api: MeteredFakeBotApi,
+    http: aiohttp.ClientSession,
+    instances: Sequence[Instance],
+    result: Result,
+) -> None:
+    """SIGKILL the leader when KILL_FRACTION of the subscribers have the story; time failover."""
+    assert result.leader is not None
+    wanted = max(1, int(result.subscribers * KILL_FRACTION))
+    # O(1) predicate: cheap enough to check on each request for the first 30 %.
+    await api.wait_for(
+        lambda: len(api.delivered) >= wanted, timeout=hard_timeout(result.subscribers)
+    )
+    if result.cpu is not None:  # the leader's last figures, and its backends' (they end too)
+        await result.cpu.snapshot(instances)
+    instances[result.leader].process.send_signal(signal.SIGKILL)
+    result.killed_at = time.monotonic()
+    result.killed_after = len(api.delivered)
+    result.successor, seen = await next_leader(http, instances, exclude=result.leader)
+    result.failover = seen - result.killed_at
+
+
+async def run_plan(
+    plan: Plan,
+    args: argparse.Namespace,
+    outlet: Outlet,
+    template_url: str,
+    subscriber_ids: list[int],
+    workdir: Path,
+) -> Result:
+    result = Result(plan, args.subscribers)
+    database_url = await clone_database(template_url)
+    try:
+        api = MeteredFakeBotApi(
+            token=TOKEN, global_rate=FREE_RATE, paid_rate=PAID_RATE, meter_replies=True
+        )
+        async with api, aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
+            users = [api.add_user(f"Reader {n}") for n in range(args.subscribers)]
+            if [u.id for u in users] != subscriber_ids:
+                raise RuntimeError("the fake numbered its users differently from the template")
+            outlet.reset()
+            env = bot_environment(api, outlet.url, database_url)
+            env.update(
+                SEND_RATE=str(PAID_RATE),
+                PAID_BROADCAST="true",
+                LOG_LEVEL="WARNING",
+            )
+            instances: list[Instance] = []
+            try:
+                started = time.monotonic()
+                for n in range(plan.instances):
+                    log = workdir / f"{plan.slug}-{n}.log"
+                    result.logs.append(log)
+                    instances.append(await Instance.start(env, free_port(), log, workdir))
+                result.leader = await wait_ready(http, instances)
+                result.ready_seconds = time.monotonic() - started
+                result.cpu = CpuMeter(str(make_url(database_url).database))
+                await result.cpu.snapshot(instances, first=True)
+                outlet.publish()
+                result.publish = time.monotonic()
+                if plan.failover:
+                    await kill_leader(api, http, instances, result)
+                result.ending = await watch(api, args.subscribers, result.publish, args.stall)
+                await result.cpu.snapshot(instances)
+                if result.ending == "complete":
+                    await asyncio.sleep(SETTLE_SECONDS)
+                result.sent_by = list(
+                    await asyncio.gather(
+                        *(i.pushes_sent(http) if i.alive else _none() for i in instances)
+                    )
+                )
+            except (RuntimeError, TimeoutError) as exc:
+                result.ending = "failed"
+                result.error = f"{type(exc).__name__}: {exc}"
+            finally:
+                stopping = time.monotonic()
+                result.exit_codes = await stop_all(instances)
+                result.stop_seconds = time.monotonic() - stopping
+            summarise(result, api, subscriber_ids)
+    finally:
+        await drop_postgres_database(database_url)
+    return result
+
+
+async def _none() -> None:
+    return None
+
+
+def summarise(result: Result, api: MeteredFakeBotApi, subscriber_ids: list[int]) -> None:
+    result.times = sorted(t for _, t in api.accepted)
+    counts = Counter(chat for chat, _ in api.accepted)
+    wanted = set(subscriber_ids)
+    result.lost = sum(1 for chat in subscriber_ids if not counts[chat])
+    result.duplicates = sum(n - 1 for chat, n in counts.items() if chat in wanted and n > 1)
+    result.unexpected = sum(n for chat, n in counts.items() if chat not in wanted)
+    result.push_429 = api.push_429
+    result.peak_window = peak_in_window(result.times)
+    if result.killed_at is not None:
+        found = longest_silence_after(result.times, result.killed_at)
+        if found is not None:
+            index, result.silence = found
+            result.resume = result.times[index]
+            result.tail = index - bisect_right(result.times, result.killed_at)
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def _sent_by(result: Result) -> str:
+    killed = result.leader if result.killed_at is not None else None
+    return "/".join(
+        "killed" if n == killed else ("?" if sent is None else str(sent))
+        for n, sent in enumerate(result.sent_by)
+    )
+
+
+def report(results: Sequence[Result]) -> None:
+    print()
+    print_table(
+        [
+            "run",
+            "S",
+            "ready s",
+            "start s",
+            "span s",
+            "msgs/s",
+            f"÷{PAID_RATE}",
+            "peak/1s",
+            "429s",
+            "lost",
+            "dup",
+            "sent by instance",
+            "stop s",
+        ],
+        [
+            [
+                r.plan.label,
+                str(r.subscribers),
+                fmt(r.ready_seconds, ".1f"),
+                fmt(r.times[0] - r.publish if r.times else None, ".2f"),
+                fmt(r.times[-1] - r.times[0] if r.times else None, ".1f"),
+                fmt(r.rate, ".1f"),
+                fmt(r.rate / PAID_RATE, ".3f"),
+                str(r.peak_window),
+                str(r.push_429),
+                str(r.lost),
+                str(r.duplicates),
+                _sent_by(r) or "-",
+                fmt(r.stop_seconds, ".1f"),
+            ]
+            for r in results
+        ],
+    )
+    print()
+    print(f"CPU from publish to the last push, in cores of the machine's {os.cpu_count()}:")
+    kinds = ("machine", "bench", "leader", "standby", "postgres", "others")
+    print_table(
+        [
+            "run",
+            "machine",
+            "fake (bench)",
+            "leader",
+            "standbys",
+            "PostgreSQL",
+            "others",
+            "leader ms/push",
+        ],
+        [
+            [
+                r.plan.label,
+                *(fmt(r.cores(kind), ".2f") for kind in kinds),
+                fmt(r.leader_ms_per_push, ".2f"),
+            ]
+            for r in results
+        ],
+    )
+    failovers = [r for r in results if r.plan.failover]
+    if failovers:
+        print()
+        print_table(
+            [
+                "run",
+                "killed after",
+                "failover s",
+                "push gap s",
+                "silence s",
+                "tail",
+                "msgs/s before",
+                "msgs/s after",
+                "lost",
+                "dup",
+            ],
+            [
+                [
+                    r.plan.label,
+                    f"{r.killed_after} ({r.killed_after / r.subscribers:.0%})",
+                    fmt(r.failover, ".2f"),
+                    fmt(r.gap, ".2f"),
+                    fmt(r.silence, ".2f"),
+                    str(r.tail),
+                    fmt(r.rate_before_kill, ".1f"),
+                    fmt(r.rate_after_resume, ".1f"),
+                    str(r.lost),
+                    str(r.duplicates),
+                ]
+                for r in failovers
+            ],
+        )
+    print()
+    for r in results:
+        verdicts(r)
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def verdicts(r: Result) -> None:
+    print(f"{r.plan.label} (S={r.subscribers}, R={PAID_RATE}/s): {r.ending}")
+    if r.error:
+        print(f"  error: {r.error}")
+    if r.ending != "complete":
+        print(f"  logs: {', '.join(str(p) for p in r.logs)}")
+    if r.plan.failover:
+        print(
+            f"  leader {r.leader} killed after {r.killed_after} subscribers had the story; "
+            f"instance {r.successor} led {fmt(r.failover, '.2f')} s later, its first push "
+            f"came {fmt(r.gap, '.2f')} s after the kill ({r.tail} pushes of the dead leader's "
+            "requests accepted in between)"
+        )
+        after = r.rate_after_resume or 0.0
+        print(
+            f"  rate     {after / PAID_RATE:.3f} of R after the failover{'':<2} "
+            f"{verdict(after / PAID_RATE >= RATIO_TARGET)} (≥ {RATIO_TARGET})"
+        )
+    else:
+        ratio = r.rate / PAID_RATE
+        ok = verdict(ratio >= RATIO_TARGET)
+        print(f"  rate     {ratio:.3f} of R{'':<18} {ok} (≥ {RATIO_TARGET})")
+        print(f"  dup      {r.duplicates:<27} {verdict(r.duplicates == 0)} (0)")
+    print(f"  429s     {r.push_429:<27} {verdict(r.push_429 == 0)} (0)")
+    print(f"  lost     {r.lost:<27} {verdict(r.lost == 0)} (0)")
+    senders = [n for n, sent in enumerate(r.sent_by) if sent]
+    if not r.plan.failover and len(senders) > 1:
+        print(f"  note: {len(senders)} instances sent pushes ({_sent_by(r)})")
+    if r.unexpected:
+        print(f"  note: {r.unexpected} pushes went to chats that are not subscribers")
+    troubled = [
+        n
+        for n, code in enumerate(r.exit_codes)
+        if code != 0 and not (r.plan.failover and n == r.leader)
+    ]
+    if troubled:
+        print(f"  note: exit codes {r.exit_codes}; logs: {[str(r.logs[n]) for n in troubled]}")
+    bench, others = r.cores("bench"), r.cores("others")
+    if bench is not None and bench > 0.85:
+        print(f"  note: the fake's process used {bench:.2f} of a core: it may be what limits")
+    if others is not None and others > 0.25:
+        print(f"  note: other processes used {others:.2f} cores during the broadcast")
+    print()
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else "")
+    parser.add_argument(
+        "--subscribers", type=int, default=20_000, help="S, readers of every story (20000)"
+    )
+    parser.add_argument(
+        "--instances", default="1,2,3", help="comma-separated instance counts (default 1,2,3)"
+    )
+    parser.add_argument(
+        "--failover",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=f"one more run with {FAILOVER_INSTANCES} instances, the leader killed (default on)",
+    )
+    parser.add_argument("--stall", type=float, default=30.0, help="seconds without a push")
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs)")
+    parser.add_argument(
+        "--smoke", action="store_true", help="CI: 2000 subscribers, instances 1,3, failover"
+    )
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.subscribers, args.instances, args.failover = 2000, "1,3", True
+    args.counts = [int(v) for v in str(args.instances).split(",") if v.strip()]
+    if args.subscribers < 10 or any(n < 1 for n in args.counts):
+        parser.error("need at least 10 subscribers and 1 instance per run")
+    return args
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    reason = await postgres_unavailable_reason()
+    if reason:
+        print(f"{reason}; set TEST_DATABASE_URL to a PostgreSQL server", file=sys.stderr)
+        return 2
+    plans = [Plan(n) for n in args.counts]
+    if args.failover:
+        plans.append(Plan(FAILOVER_INSTANCES, failover=True))
+    workdir = Path(tempfile.mkdtemp(prefix="newsbot-instances-"))
+    print(
+        f"instances benchmark on PostgreSQL: S={args.subscribers}, paid R={PAID_RATE}/s "
+        f"(unpaid {FREE_RATE}/s), runs: {', '.join(p.label for p in plans)}"
+    )
+    print(
+        f"python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, temp {workdir}"
+    )
+    print(f"code: {code_state()}; server: {make_url(postgres_admin_url()).render_as_string()}")
+    begun = time.monotonic()
+    outlet = Outlet(await FeedServer().start(), rudaw_items(30))
+    results: list[Result] = []
+    template_url: str | None = None
+    try:
+        subscriber_ids = expected_user_ids(args.subscribers)
+        seeding = time.monotonic()
+        template_url = await seed_template(outlet, subscriber_ids)
+        print(f"database seeded in {time.monotonic() - seeding:.1f} s", flush=True)
+        for plan in plans:
+            print(f"running {plan.label} ...", flush=True)
+            result = await run_plan(plan, args, outlet, template_url, subscriber_ids, workdir)
+            results.append(result)
+            print(
+                f"  {result.ending}: {result.pushes} pushes, {result.rate:.1f}/s, "
+                f"{result.push_429} 429s, lost {result.lost}, dup {result.duplicates}"
+                + (f", failover {fmt(result.failover, '.2f')} s" if plan.failover else ""),
+                flush=True,
+            )
+    finally:
+        await outlet.server.stop()
+        if template_url is not None:
+            await drop_postgres_database(template_url)
+        if results:
+            report(results)
+        print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"total {time.monotonic() - begun:.0f} s")
+        failed = [r for r in results if r.ending != "complete"]
+        if args.keep or failed or len(results) < len(plans):
+            print(f"kept {workdir} (instance logs)")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 1 if any(r.ending == "failed" for r in results) else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return asyncio.run(main_async(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
