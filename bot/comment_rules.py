@@ -106,8 +106,15 @@ def _invisible(ch: str) -> bool:
 
 
 def visible_text(text: str) -> str:
-    """The characters that show: no whitespace, zero-width, format or filler characters."""
-    return "".join(ch for ch in text if not _invisible(ch))
+    """The characters that show: no whitespace, zero-width, format or filler characters.
+
+    Combining marks (variation selectors, the grapheme joiner, harakat) show only on a base
+    character: text made of marks alone is as blank as text made of spaces.
+    """
+    shown = "".join(ch for ch in text if not _invisible(ch))
+    if all(unicodedata.category(ch) in ("Mn", "Me") for ch in shown):
+        return ""
+    return shown
 
 
 def clean_text(text: str) -> str:

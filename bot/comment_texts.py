@@ -273,14 +273,20 @@ def my_comments(comments: Sequence[CommentView], zone: ZoneInfo) -> str:
     if not comments:
         return NO_OWN_COMMENTS
     lines = ["<b>Your recent comments</b>"]
+    used = len(lines[0])
     for comment in comments:
         emoji, label = STATUS_LABELS.get(comment.status, ("•", comment.status))
-        reason = f": {escape(comment.reason)}" if comment.reason else ""
-        lines.append(
+        reason = f": {escape(trim(comment.reason, 120))}" if comment.reason else ""
+        entry = (
             f"\n{emoji} <b>{headline(comment.article_title)}</b> · "
             f"{_day(comment.created_at, zone)} · {label}{reason}\n"
             f"<i>{isolate(escape(trim(comment.text, 80)))}</i>"
         )
+        # Escaped HTML is longer than what Telegram counts: a safe over-estimate.
+        if used + len(entry) + 1 > _BUDGET:
+            break
+        lines.append(entry)
+        used += len(entry) + 1
     return "\n".join(lines)
 
 

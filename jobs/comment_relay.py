@@ -42,7 +42,15 @@ from standardwebhooks import Webhook
 from storage import outbox
 from storage.bot_state import ensure_state, get_state, set_state
 from storage.clock import utcnow
-from storage.comments import CREATED, CommentView, get_comment, mark_told, untold_verdicts
+from storage.comments import (
+    CREATED,
+    TRYING,
+    CommentView,
+    get_comment,
+    mark_told,
+    overdue_queued,
+    untold_verdicts,
+)
 from storage.engine import SessionFactory, writing
 from storage.outbox import EventJob
 
@@ -52,9 +60,12 @@ PAUSE_KEY = "comment_relay_paused"
 PSEUDONYM_KEY_STATE = "pseudonym_key"
 # After this many failed attempts the reader hears that their comment is still on its way.
 STILL_TRYING_AFTER = 3
+# ... or once it has waited this long, whatever the reason (a pause counts no attempts).
+STILL_TRYING_AFTER_TIME = timedelta(minutes=10)
 # The outlet's answer is read only this far: enough for an id, a status and a reason.
 MAX_ANSWER_BYTES = 64 * 1024
 REASON_LIMIT = 200
+MAX_RETRY_AFTER = 86400.0
 # A verdict nobody told its reader about this long after it arrived is told by the sweep,
 # which runs this often (the process that got it may have died before telling).
 UNTOLD_AFTER = timedelta(seconds=30)
@@ -206,7 +217,8 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
         seconds = (when - now).total_seconds()
     if not math.isfinite(seconds):
         return None
-    return max(0.0, seconds)
+    # A day at most: an outlet asking for more is asking for the deadline to decide.
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def classify_answer(
@@ -633,8 +645,8 @@ class CommentRelay:
                         retry_after=outcome.retry_after,
                     )
                     next_at = now + timedelta(seconds=delay)
-                    if outcome.retry_after is None:
-                        next_at = min(next_at, max(now, job.deadline + lost))  # a last try
+                    # Never past the deadline: one last try then, and the reader hears.
+                    next_at = min(next_at, max(now, job.deadline + lost))
                     attempts = await outbox.event_retry(
                         session, job.id, now=now, next_attempt_at=next_at, error=outcome.reason
                     )
@@ -715,11 +727,9 @@ class CommentRelay:
             await self.notifier.comment_changed(comment, still_trying=still_trying)
         except Exception:
             log.exception("comment relay: telling the reader about comment %d failed", comment.id)
-        if still_trying:
-            return
         try:
             async with writing(self.sessions) as session:
-                await mark_told(session, comment.id, comment.status)
+                await mark_told(session, comment.id, TRYING if still_trying else comment.status)
         except Exception:  # told once more by the sweep: an edit to the same text is harmless
             log.exception("comment relay: could not note that comment %d was told", comment.id)
 
@@ -731,6 +741,12 @@ class CommentRelay:
         for comment in untold:
             log.info("comment relay: telling the reader of comment %d late", comment.id)
             await self._notify(comment)
+        # Whatever the reason (an outlet down, relaying paused), a comment still on its way
+        # after a while gets its ⏳ once.
+        async with self.sessions() as session:
+            overdue = await overdue_queued(session, self._clock() - STILL_TRYING_AFTER_TIME)
+        for comment in overdue:
+            await self._notify(comment, still_trying=True)
 
     async def _alert(self, text: str) -> None:
         if self.notifier is None:

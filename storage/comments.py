@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.clock import utcnow
 from storage.dialect import insert_for
 from storage.models import Comment, Commenter, OutletEvent, Story
 from storage.records import StoryView
@@ -141,6 +142,13 @@ async def get_commenter(
     With ``lock`` (PostgreSQL), the reader's other comments wait for this transaction, so
     the rate limit and the repeat check see each other's rows.
     """
+    if lock:
+        # A reader's very first comments have no row to lock yet: make one, or two first
+        # comments sent at once would both pass the rate limit.
+        statement = insert_for(session)(Commenter).values(
+            user_id=user_id, created_at=utcnow(), updated_at=utcnow()
+        )
+        await session.exec(statement.on_conflict_do_nothing())
     row = await session.get(
         Commenter, user_id, with_for_update=True if lock else None, populate_existing=lock
     )
@@ -466,6 +474,27 @@ async def untold_verdicts(
             col(Comment.updated_at) < before,
         )
         .order_by(col(Comment.updated_at))
+        .limit(limit)
+    )
+    return [comment_view(c) for c in (await session.exec(statement)).all()]
+
+
+TRYING = "trying"  # ``told`` value: the reader knows relaying is taking long
+
+
+async def overdue_queued(
+    session: AsyncSession, before: datetime, limit: int = 20
+) -> list[CommentView]:
+    """Comments still on their way to the outlet since before ``before`` whose reader has
+    not heard that it takes long (an outlet down, or relaying paused for its configuration)."""
+    statement = (
+        select(Comment)
+        .where(
+            col(Comment.status) == QUEUED,
+            col(Comment.told).is_(None),
+            col(Comment.created_at) < before,
+        )
+        .order_by(col(Comment.created_at))
         .limit(limit)
     )
     return [comment_view(c) for c in (await session.exec(statement)).all()]

@@ -751,3 +751,36 @@ async def test_a_verdict_whose_reader_was_never_told_is_told_by_the_sweep(
     assert [(c.id, c.status) for c, _ in notifier.changes] == [(waiting.id, "relayed")]
     async with sessions() as session:
         assert await comment_store.untold_verdicts(session, utcnow()) == []
+
+
+def test_retry_after_is_capped_at_a_day() -> None:
+    assert parse_retry_after("1e12", NOW) == 86400.0
+    assert parse_retry_after("120", NOW) == 120.0
+
+
+async def test_a_comment_waiting_behind_a_paused_relay_gets_its_hourglass_once(
+    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+) -> None:
+    story = await add_story(sessions)
+    async with writing(sessions) as session:
+        waiting = await comment_store.add_comment(
+            session,
+            CommentDraft(READER, READER, next(_messages), "Shilan A.", "Still here?"),
+            story,
+            status=comment_store.QUEUED,
+            now=utcnow() - timedelta(minutes=11),
+            retry_for=timedelta(hours=24),
+        )
+    outlet.respond(401, {"error": "unknown key"}, times=5)
+    notifier = RecordingNotifier()
+    relay = make_relay(notifier)
+    await relay.start()
+    await notifier.wait_for(lambda: bool(notifier.alerts) and bool(notifier.still_trying()))
+    await relay.stop()
+    # A pause counts no attempts, yet the reader hears that it takes long — once, even
+    # after a restart.
+    again = make_relay(notifier)
+    await again.start()
+    await asyncio.sleep(0.3)
+    assert notifier.still_trying() == [waiting.id]
+    assert (await comment(sessions, waiting.id)).status == comment_store.QUEUED

@@ -213,3 +213,51 @@ def test_names_are_cleaned_and_limited() -> None:
     assert check_name("a" * 65) == Refused(Refusal.TOO_LONG, length=65, limit=64)
     assert check_name("\u200b\u200b") == Refused(Refusal.EMPTY)
     assert check_name("visit t.me/spam") == Refused(Refusal.LINKS)
+
+
+@pytest.mark.parametrize(
+    "marks_only",
+    ["\ufe0f\ufe0f", "\u034f", "\u17b4\u17b5", "\u064e\u0650", " \u20dd "],
+)
+def test_combining_marks_alone_are_blank(marks_only: str) -> None:
+    assert visible_text(marks_only) == ""
+    assert visible_text("a\u0301") == "a\u0301"  # on a letter they show
+
+
+def test_my_comments_stays_within_one_message() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.comment_texts import my_comments
+    from bot.render import utf16_len
+    from storage.comments import REJECTED, CommentView
+
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    comments = [
+        CommentView(
+            id=n,
+            story_id=n,
+            article_url=None,
+            article_guid=None,
+            article_title="کوردستان & <Kirkuk> " * 12,
+            language=None,
+            user_id=7,
+            chat_id=7,
+            message_id=n,
+            answer_message_id=None,
+            author_name="Reader",
+            text="<&>" * 300,
+            status=REJECTED,
+            reason="&" * 200,
+            held_for=None,
+            outlet_id=None,
+            outlet_status=None,
+            created_at=now,
+            updated_at=now,
+            relayed_at=None,
+        )
+        for n in range(10)
+    ]
+    text = my_comments(comments, ZoneInfo("Asia/Baghdad"))
+    assert utf16_len(text) <= 4096
+    assert text.count("❌") >= 3  # several still fit

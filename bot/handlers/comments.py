@@ -190,14 +190,24 @@ async def _submit(context: Context, message: Message, story_ids: Sequence[int]) 
         )
         return
     sent = await message.reply_html(
-        _received(comment, first_time), link_preview_options=NO_PREVIEW, do_quote=True
+        comment_texts.received(comment.article_title),
+        link_preview_options=NO_PREVIEW,
+        do_quote=True,
     )
+    await _tell_name_is_public(context, comment, first_time)
     await _follow_up(context, comment, sent.message_id)
 
 
-def _received(comment: CommentView, first_time: bool) -> str:
-    notice = comment_texts.public_notice(comment.author_name) if first_time else ""
-    return comment_texts.received(comment.article_title) + notice
+async def _tell_name_is_public(context: Context, comment: CommentView, first_time: bool) -> None:
+    """The one-time notice, as a message of its own: the confirmation above it is edited
+    when the comment's fate is known, and the notice must not vanish with that edit."""
+    if first_time:
+        await context.bot.send_message(
+            comment.chat_id,
+            comment_texts.public_notice(comment.author_name).strip(),
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
+        )
 
 
 async def _follow_up(context: Context, comment: CommentView, answer_message_id: int) -> None:
@@ -261,7 +271,13 @@ async def pick_story(update: Update, context: Context) -> None:
         await query.answer(comment_texts.ALREADY_CHOSEN)
         return
     await query.answer()
-    await redraw(query, _received(chosen, first_time), [], link_preview_options=NO_PREVIEW)
+    await redraw(
+        query,
+        comment_texts.received(chosen.article_title),
+        [],
+        link_preview_options=NO_PREVIEW,
+    )
+    await _tell_name_is_public(context, chosen, first_time)
     await _follow_up(context, chosen, query.message.message_id)
 
 

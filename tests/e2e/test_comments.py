@@ -73,6 +73,16 @@ async def reply(
     return (await api.wait_for_messages(user, before + 1))[before]
 
 
+async def first_reply(
+    api: FakeBotApi, user: FakeUser, to: StoredMessage | dict[str, Any], text: str
+) -> tuple[StoredMessage, StoredMessage]:
+    """A reader's first comment: the bot's confirmation, and the one-time notice after it."""
+    before = len(api.sent(user))
+    api.send_message(user, None, text, reply_to=to)
+    answer, notice = (await api.wait_for_messages(user, before + 2))[before : before + 2]
+    return answer, notice
+
+
 async def shows_stories(app: Any, message: StoredMessage) -> StoredMessage:
     """``message`` once the bot has recorded which stories it shows (just after sending it;
     a reader is never that fast, a test is)."""
@@ -128,13 +138,16 @@ async def test_comment_button_prompt_moderation_and_reading_it_back(
         force = fake_api.calls("sendMessage")[-1]["reply_markup"]
         assert force == {"force_reply": True, "input_field_placeholder": "Your comment"}
 
-        answer = await reply(fake_api, reader, prompt, "Good <b>reporting</b> & thanks")
+        answer, notice = await first_reply(
+            fake_api, reader, prompt, "Good <b>reporting</b> & thanks"
+        )
         assert answer.reply_to_message_id is not None
         text = answer.text or ""
         assert text.startswith(RECEIVED.format(HOSTILE_TITLE))
-        # The first comment carries the one-time notice that the name is public.
-        assert "Your name “Shilan Ahmed” is shown publicly" in text
-        assert "/name" in text and "/forget" in text
+        # The first comment brings the one-time notice that the name is public, in a message
+        # of its own: the confirmation is edited later, the notice stays.
+        assert "Your name “Shilan Ahmed” is shown publicly" in (notice.text or "")
+        assert "/name" in (notice.text or "") and "/forget" in (notice.text or "")
 
         # The moderators' chat gets a card; a plain member cannot decide.
         card = await next_card(fake_api, mods, 1)
@@ -253,7 +266,7 @@ async def test_every_bad_comment_gets_its_own_answer_and_is_not_stored(
         )
         assert await stored_comments(app, reader) == []
 
-        first = await reply(fake_api, reader, shown, "A fair report")
+        first, _ = await first_reply(fake_api, reader, shown, "A fair report")
         assert (first.text or "").startswith("Comment received")
         repeat = await reply(fake_api, reader, shown, "a  FAIR report")
         assert repeat.text == "You have already sent this comment."
@@ -381,8 +394,8 @@ async def test_edits_names_mycomments_and_forget(
         shown_story = await open_story(app, fake_api, reader, story)
         before = len(fake_api.sent(reader))
         sent = fake_api.send_message(reader, None, "Frist draft", reply_to=shown_story)
-        answer = (await fake_api.wait_for_messages(reader, before + 1))[before]
-        assert "Your name “Lana K.” is shown publicly" in (answer.text or "")
+        answer, notice = (await fake_api.wait_for_messages(reader, before + 2))[before:]
+        assert "Your name “Lana K.” is shown publicly" in (notice.text or "")
         card = await next_card(fake_api, mods, 1)
 
         # Edited before the decision: the comment changes and the moderators see it anew.
