@@ -90,6 +90,7 @@ from benchmarks.fanout import (
     fmt,
     peak_in_window,
     print_table,
+    verdict,
 )
 from bot.config import load_settings
 from bot.services import open_services
@@ -739,10 +740,6 @@ def report(results: Sequence[Result]) -> None:
     print()
     for r in results:
         verdicts(r)
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 def verdicts(r: Result) -> None:
