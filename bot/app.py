@@ -160,6 +160,7 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
             lock_for(services.engine), on_elected=work.start, on_lost=work.stop
         )
         ops = _ops_server(settings, services, application, leadership)
+        application.bot_data[DEPS_KEY].is_leader = lambda: leadership.is_leader
         try:
             await _register_commands(application)
             await _refresh_section_names(services)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from telegram.ext import CallbackContext
@@ -25,6 +26,9 @@ class Deps:
     sessions: SessionFactory
     broadcaster: Broadcaster | None = None
     relay: CommentRelay | None = None  # None without COMMENTS_URL: nothing goes to the outlet
+    # Whether this instance leads (set by the app): chores every instance would otherwise
+    # repeat run on the leader only.
+    is_leader: Callable[[], bool] = field(default=lambda: True)
 
 
 def deps(context: CallbackContext[Any, Any, Any, Any]) -> Deps:

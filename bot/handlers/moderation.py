@@ -83,8 +83,8 @@ async def send_cards(
 async def resend_cards(context: Context) -> None:
     """The repeating job: cards for held comments whose card was never sent."""
     d = deps(context)
-    if not d.settings.comments_enabled or not card_chats(d):
-        return
+    if not d.settings.comments_enabled or not card_chats(d) or not d.is_leader():
+        return  # one instance re-sends, or each would send its own copy
     async with d.sessions() as session:
         waiting = await comment_store.held_without_card(session, before=utcnow() - CARD_GRACE)
     for comment in waiting:

@@ -13,6 +13,7 @@ from sqlmodel import select
 from telegram.ext import Job
 
 from bot.app import SERVICES_KEY
+from bot.deps import DEPS_KEY
 from bot.handlers.moderation import CARD_JOB
 from storage import comments as comment_store
 from storage import stories as story_store
@@ -519,6 +520,12 @@ async def test_two_readers_at_once_and_cards_resent_after_a_crash(
             )
         # The scheduler also holds the bot's own (non-PTB) jobs, so look the job up by id.
         job = Job.from_aps_job(app.job_queue.scheduler.get_job(CARD_JOB))
+        # A standby leaves the chore to the leader (or every instance would send a copy).
+        deps = app.bot_data[DEPS_KEY]
+        deps.is_leader = lambda: False
+        await job.run(app)
+        assert len(fake_api.sent(mods)) == 2
+        deps.is_leader = lambda: True
         await job.run(app)
         card = await next_card(fake_api, mods, 3)
         assert (card.text or "").endswith("Orphaned")
