@@ -292,13 +292,14 @@ def my_comments(comments: Sequence[CommentView], zone: ZoneInfo) -> str:
 
 def comment_list(
     title: str, comments: Sequence[CommentView], zone: ZoneInfo, *, offset: int
-) -> str:
-    """One page of a story's published comments: "Name | date" then the text, newest first."""
+) -> tuple[str, int]:
+    """One page of a story's published comments: "Name | date" then the text, newest first;
+    with how many fitted in one message (the next page starts after them)."""
     heading = f"💬 <b>Comments on ‘{headline(title)}’</b>"
     if not comments:
         if offset:
-            return f"{heading}\n\nNo more comments."
-        return f"{heading}\n\nNo comments yet. Reply to the story to write the first one."
+            return f"{heading}\n\nNo more comments.", 0
+        return f"{heading}\n\nNo comments yet. Reply to the story to write the first one.", 0
     parts = [heading]
     used = utf16_len(heading)
     for comment in comments:
@@ -310,7 +311,7 @@ def comment_list(
             break
         parts.append(entry)
         used += utf16_len(entry)
-    return "".join(parts)
+    return "".join(parts), len(parts) - 1
 
 
 # --- moderation ---------------------------------------------------------------------------

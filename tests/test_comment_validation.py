@@ -261,3 +261,33 @@ def test_my_comments_stays_within_one_message() -> None:
     text = my_comments(comments, ZoneInfo("Asia/Baghdad"))
     assert utf16_len(text) <= 4096
     assert text.count("❌") >= 3  # several still fit
+
+
+def test_a_comments_page_says_how_many_fitted() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.comment_texts import comment_list
+    from bot.render import utf16_len
+    from storage.comments import PUBLISHED, CommentView
+
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+
+    def published(n: int, text: str) -> CommentView:
+        return CommentView(
+            id=n, story_id=1, article_url=None, article_guid=None, article_title="Erbil",
+            language=None, user_id=n, chat_id=n, message_id=n, answer_message_id=None,
+            author_name=f"Reader {n}", text=text, status=PUBLISHED, reason=None, held_for=None,
+            outlet_id=None, outlet_status=None, created_at=now, updated_at=now, relayed_at=None,
+        )  # fmt: skip
+
+    zone = ZoneInfo("Asia/Baghdad")
+    text, shown = comment_list(
+        "Erbil", [published(n, "&<>" * 200) for n in range(5)], zone, offset=0
+    )
+    assert 1 <= shown < 5 and text.count("Reader ") == shown
+    assert utf16_len(text) <= 4096
+    short, all_five = comment_list(
+        "Erbil", [published(n, "Fine") for n in range(5)], zone, offset=0
+    )
+    assert all_five == 5 and short.count("Reader ") == 5

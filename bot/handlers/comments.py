@@ -420,14 +420,16 @@ async def _comment_page(
         chat = await chat_store.get_chat(session, chat_id)
     if story is None:
         return None
-    text = comment_texts.comment_list(
+    text, shown = comment_texts.comment_list(
         story.title, comments[:PAGE_SIZE], zone_of(chat, d), offset=offset
     )
     row: list[Button] = []
     if offset > 0:
         row.append(Button("‹ Newer", callback=f"cl:{story_id}:{max(0, offset - PAGE_SIZE)}:e"))
-    if len(comments) > PAGE_SIZE and offset + PAGE_SIZE <= MAX_OFFSET:
-        row.append(Button("Older ›", callback=f"cl:{story_id}:{offset + PAGE_SIZE}:e"))
+    # Long comments may leave room for fewer than a page: the next page starts after the
+    # last one shown, so none is skipped.
+    if len(comments) > shown and shown and offset + shown <= MAX_OFFSET:
+        row.append(Button("Older ›", callback=f"cl:{story_id}:{offset + shown}:e"))
     return text, [row] if row else []
 
 
