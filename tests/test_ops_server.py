@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -59,10 +58,11 @@ async def test_healthy_instance_says_ok(
 
 
 async def test_stopped_scheduler_and_missing_database_are_named(
-    tmp_path: Path, http: aiohttp.ClientSession
+    http: aiohttp.ClientSession,
 ) -> None:
-    # A database file in a directory that does not exist: every connection fails.
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'gone' / 'newsbot.db'}")
+    # A database server that is not there (nothing listens on port 9 here): every
+    # connection is refused at once.
+    engine = create_engine("postgresql+asyncpg://postgres@127.0.0.1:9/newsbot")
     server = await _serve(create_session_factory(engine), scheduler_running=lambda: False)
     try:
         async with http.get(f"http://127.0.0.1:{server.port}/healthz") as response:
