@@ -301,6 +301,13 @@ def _outbox_row(
     )
 
 
+def _send_to_outlet(
+    session: AsyncSession, comment: Comment, now: datetime, retry_for: timedelta
+) -> None:
+    """The comment's ``comment.created`` webhook, in the transaction that queues it."""
+    session.add(_outbox_row(CREATED, now, now + retry_for, comment_id=comment.id, payload=None))
+
+
 async def add_comment(
     session: AsyncSession,
     draft: CommentDraft,
@@ -332,9 +339,7 @@ async def add_comment(
     session.add(comment)
     await session.flush()
     if status == QUEUED:
-        session.add(
-            _outbox_row(CREATED, now, now + retry_for, comment_id=comment.id, payload=None)
-        )
+        _send_to_outlet(session, comment, now, retry_for)
         await session.flush()
     return comment_view(comment)
 
@@ -412,7 +417,7 @@ async def choose_story(
     row.held_for = held_for
     row.updated_at = now
     if status == QUEUED:
-        session.add(_outbox_row(CREATED, now, now + retry_for, comment_id=row.id, payload=None))
+        _send_to_outlet(session, row, now, retry_for)
     await session.flush()
     return comment_view(row)
 
@@ -446,7 +451,7 @@ async def decide(
         row.status, row.reason = REJECTED, reason
     elif relay:
         row.status = QUEUED
-        session.add(_outbox_row(CREATED, now, now + retry_for, comment_id=row.id, payload=None))
+        _send_to_outlet(session, row, now, retry_for)
     else:
         row.status = PUBLISHED
     await session.flush()

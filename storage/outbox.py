@@ -90,11 +90,28 @@ async def claim_events(
     ]
 
 
-async def _comment_of(session: AsyncSession, event_id: int) -> Comment | None:
+async def _finish(
+    session: AsyncSession,
+    event_id: int,
+    event_status: str,
+    now: datetime,
+    *,
+    error: str | None = None,
+    **comment_fields: Any,
+) -> CommentView | None:
+    """End a webhook with ``event_status`` and set its comment's fields (if it has one)."""
     event = await session.get(OutletEvent, event_id)
-    if event is None or event.comment_id is None:
+    if event is None:
         return None
-    return await session.get(Comment, event.comment_id)
+    event.status, event.lease_until, event.updated_at = event_status, None, now
+    event.last_error = error[:500] if error else None
+    comment = await session.get(Comment, event.comment_id) if event.comment_id else None
+    if comment is not None:
+        for key, value in comment_fields.items():
+            setattr(comment, key, value)
+        comment.updated_at = now
+    await session.flush()
+    return comment_view(comment) if comment is not None else None
 
 
 async def event_delivered(
@@ -107,38 +124,25 @@ async def event_delivered(
     published: bool,
 ) -> CommentView | None:
     """The outlet took the webhook (2xx); the comment, if any, is relayed or published."""
-    comment = await _comment_of(session, event_id)
-    await session.exec(
-        update(OutletEvent)
-        .where(col(OutletEvent.id) == event_id)
-        .values(status="done", lease_until=None, last_error=None, updated_at=now)
+    return await _finish(
+        session,
+        event_id,
+        "done",
+        now,
+        status=PUBLISHED if published else RELAYED,
+        outlet_id=outlet_id,
+        outlet_status=outlet_status,
+        relayed_at=now,
     )
-    if comment is None:
-        return None
-    comment.status = PUBLISHED if published else RELAYED
-    comment.outlet_id = outlet_id
-    comment.outlet_status = outlet_status
-    comment.relayed_at = now
-    comment.updated_at = now
-    await session.flush()
-    return comment_view(comment)
 
 
 async def event_rejected(
     session: AsyncSession, event_id: int, *, now: datetime, reason: str
 ) -> CommentView | None:
     """The outlet refused the webhook for good (4xx); never retried."""
-    comment = await _comment_of(session, event_id)
-    await session.exec(
-        update(OutletEvent)
-        .where(col(OutletEvent.id) == event_id)
-        .values(status="rejected", lease_until=None, last_error=reason, updated_at=now)
+    return await _finish(
+        session, event_id, "rejected", now, error=reason, status=REJECTED, reason=reason
     )
-    if comment is None:
-        return None
-    comment.status, comment.reason, comment.updated_at = REJECTED, reason, now
-    await session.flush()
-    return comment_view(comment)
 
 
 async def event_retry(
@@ -173,17 +177,9 @@ async def event_expired(
     session: AsyncSession, event_id: int, *, now: datetime, error: str
 ) -> CommentView | None:
     """Retries ran out (COMMENT_RETRY_HOURS): the reader is told it could not be delivered."""
-    comment = await _comment_of(session, event_id)
-    await session.exec(
-        update(OutletEvent)
-        .where(col(OutletEvent.id) == event_id)
-        .values(status="expired", lease_until=None, last_error=error[:500], updated_at=now)
+    return await _finish(
+        session, event_id, "expired", now, error=error, status=FAILED, reason=error
     )
-    if comment is None:
-        return None
-    comment.status, comment.reason, comment.updated_at = FAILED, error, now
-    await session.flush()
-    return comment_view(comment)
 
 
 async def release_events(session: AsyncSession, event_ids: Sequence[int], now: datetime) -> None:
