@@ -17,10 +17,12 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
+from bot.commands import command_menu
 from bot.comment_notify import TelegramCommentNotifier
 from bot.config import ConfigError, Settings
 from bot.deps import DEPS_KEY, Deps
-from bot.handlers import COMMANDS, register_handlers
+from bot.handlers import register_handlers
+from bot.i18n import SOURCE_LOCALE, TELEGRAM_COMMAND_CODES, texts
 from bot.ops_server import OpsServer
 from bot.services import Services, open_services
 from bot.telegram_client import application_builder
@@ -58,7 +60,9 @@ def build_application(settings: Settings, services: Services) -> AnyApplication:
     )
     if services.relay is not None:
         # The relay is built before the bot exists; it tells readers through this bot.
-        services.relay.set_notifier(TelegramCommentNotifier(application.bot, settings))
+        services.relay.set_notifier(
+            TelegramCommentNotifier(application.bot, settings, services.sessions)
+        )
     # For operators' tooling and end-to-end tests; handlers use Deps.
     application.bot_data[SERVICES_KEY] = services
     register_handlers(application)
@@ -131,10 +135,14 @@ class LeaderWork:
 
 
 async def _register_commands(application: AnyApplication) -> None:
-    try:
-        await application.bot.set_my_commands(list(COMMANDS))
-    except TelegramError as exc:  # a menu is nice to have, never a reason not to start
-        log.warning("could not register the command menu: %s", exc)
+    """The menu in English for every client (no language_code), then once per language
+    Telegram has a code for (Sorani has none: its readers see the default menu)."""
+    menus = [(None, SOURCE_LOCALE), *((c, loc) for loc, c in TELEGRAM_COMMAND_CODES.items())]
+    for code, locale in menus:
+        try:
+            await application.bot.set_my_commands(command_menu(texts(locale)), language_code=code)
+        except TelegramError as exc:  # a menu is nice to have, never a reason not to start
+            log.warning("could not register the command menu (%s): %s", code or "default", exc)
 
 
 @contextlib.asynccontextmanager

@@ -2,8 +2,9 @@
 
 The reader's confirmation ("Comment received …") is edited in place when the outlet or the
 moderators decide; when that message is gone or can no longer be edited, a fresh message
-says it instead. Nothing here raises: a reader who blocked the bot must never stall the
-relay or a moderator's button.
+says it instead. It is worded in the reader's language: their private chat's choice, else
+its Telegram language (both from the chat's record), else the default edition's. Nothing
+here raises: a reader who blocked the bot must never stall the relay or a moderator's button.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from telegram.error import BadRequest, RetryAfter
 
 from bot import comment_texts
 from bot.config import Settings
+from bot.i18n import Texts, chat_locale, texts
+from storage import chats as chat_store
 from storage.comments import CommentView
+from storage.engine import SessionFactory
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +34,43 @@ _ATTEMPTS = 4  # tries when Telegram answers 429 (Too Many Requests)
 class TelegramCommentNotifier:
     """Implements ``jobs.comment_relay.CommentNotifier`` with the bot's own messages."""
 
-    def __init__(self, bot: telegram.Bot, settings: Settings) -> None:
+    def __init__(
+        self, bot: telegram.Bot, settings: Settings, sessions: SessionFactory | None = None
+    ) -> None:
         self._bot = bot
         self._settings = settings
+        # Where the reader's chat record (and so their language) is read; without it readers
+        # get the default edition's language.
+        self._sessions = sessions
+
+    async def reader_texts(self, comment: CommentView) -> Texts:
+        """The texts of the reader who wrote ``comment``; never raises."""
+        chat = None
+        if self._sessions is not None:
+            try:
+                async with self._sessions() as session:
+                    chat = await chat_store.get_chat(session, comment.chat_id)
+            except Exception as exc:  # a database hiccup must not keep the reader untold
+                log.warning("comment=%s reader's language unknown: %s", comment.id, exc)
+        return texts(
+            chat_locale(
+                chat.locale if chat else None,
+                chat.language if chat else None,
+                self._settings.default_edition,
+            )
+        )
 
     async def comment_changed(self, comment: CommentView, *, still_trying: bool = False) -> None:
         """Show the comment's new state in the reader's confirmation (or a new message)."""
-        await self.show(comment, comment_texts.status_text(comment, still_trying=still_trying))
+        t = await self.reader_texts(comment)
+        await self.show(
+            comment, comment_texts.status_text(comment, t=t, still_trying=still_trying)
+        )
+
+    async def approved_for_site(self, comment: CommentView) -> None:
+        """Tell the reader the moderators approved their comment and it goes to the site."""
+        t = await self.reader_texts(comment)
+        await self.show(comment, comment_texts.approved_for_site(comment.article_title, t=t))
 
     async def show(self, comment: CommentView, text: str) -> None:
         """Put ``text`` (HTML) where the reader sees their comment's state; never raises."""
@@ -96,7 +130,9 @@ class TelegramCommentNotifier:
         return True
 
     async def alert_admins(self, text: str) -> None:
-        """One plain-text message to each ADMIN_IDS chat; failures are logged."""
+        """One plain-text message to each ADMIN_IDS chat; failures are logged.
+
+        The relay's and the alert monitor's texts are operators' English (not translated)."""
         for admin in self._settings.admin_ids:
             try:
                 await self._bot.send_message(admin, text, link_preview_options=_NO_PREVIEW)

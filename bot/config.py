@@ -20,6 +20,10 @@ from sqlalchemy.engine import make_url
 DEFAULT_FEED = "https://www.rudaw.net/english/rss"
 
 _SECTION_RE = re.compile(r"^(?P<section>[^\s=:/]+)=(?P<url>\S+)$")
+# An edition code before the rest: "ckb:kurdistan=https://…", "ar:https://…". Two or three
+# letters, so "http:" and "https:" can never be taken for one.
+_EDITION_RE = re.compile(r"^(?P<edition>[a-z]{2,3}):(?P<rest>(?!//).+)$", re.IGNORECASE)
+EDITION_CODE = re.compile(r"^[a-z]{2,3}$")
 _DURATION_RE = re.compile(r"^\s*(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>s|m|h|d)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -30,27 +34,38 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class FeedSpec:
-    """One configured feed: its URL and, when given, the section its stories belong to."""
+    """One configured feed: its URL, the section its stories belong to (when given) and its
+    edition (None until Settings fills in DEFAULT_EDITION)."""
 
     url: str
     section: str | None = None
+    edition: str | None = None
 
 
 def parse_feeds(raw: str) -> tuple[FeedSpec, ...]:
-    """Parse ``FEEDS``: comma-separated ``section=url`` pairs or bare URLs."""
+    """Parse ``FEEDS``: comma-separated ``[edition:][section=]url`` entries."""
     specs: list[FeedSpec] = []
     seen: set[str] = set()
     for item in (part.strip() for part in raw.split(",")):
         if not item:
             continue
-        match = _SECTION_RE.match(item)
-        section, url = (match["section"], match["url"]) if match else (None, item)
+        edition: str | None = None
+        rest = item
+        prefixed = _EDITION_RE.match(item)
+        if prefixed and not prefixed["edition"].lower().startswith("http"):
+            edition, rest = prefixed["edition"].lower(), prefixed["rest"]
+        match = _SECTION_RE.match(rest)
+        section, url = (match["section"], match["url"]) if match else (None, rest)
         if not re.match(r"^https?://[^\s/]+", url, re.IGNORECASE):
-            raise ValueError(f"{item!r} is not an http(s) URL or a section=url pair")
+            raise ValueError(
+                f"{item!r} is not an http(s) URL, a section=url pair or an edition:… entry"
+            )
         if url in seen:
             raise ValueError(f"the feed {url} is listed twice")
         seen.add(url)
-        specs.append(FeedSpec(url=url, section=section.lower() if section else None))
+        specs.append(
+            FeedSpec(url=url, section=section.lower() if section else None, edition=edition)
+        )
     if not specs:
         raise ValueError("it lists no feed; give at least one URL")
     return tuple(specs)
@@ -161,6 +176,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = "text"
     default_timezone: str = "Asia/Baghdad"
+    default_edition: str = "en"
     admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
@@ -217,6 +233,31 @@ class Settings(BaseSettings):
                 "messages a second otherwise)"
             )
         return self
+
+    @field_validator("default_edition")
+    @classmethod
+    def _check_edition(cls, value: str) -> str:
+        code = value.strip().lower()
+        if not EDITION_CODE.match(code):
+            raise ValueError(f"{value!r} is not a language code such as en, ckb, kmr, ar or tr")
+        return code
+
+    @model_validator(mode="after")
+    def _default_editions(self) -> Settings:
+        # Entries without an edition belong to the default one, so old FEEDS keep working.
+        if any(f.edition is None for f in self.feeds):
+            self.feeds = tuple(
+                FeedSpec(f.url, f.section, f.edition or self.default_edition) for f in self.feeds
+            )
+        return self
+
+    @property
+    def editions(self) -> tuple[str, ...]:
+        """The outlet's editions, in FEEDS order (the default edition first when it has feeds)."""
+        found = dict.fromkeys(f.edition or self.default_edition for f in self.feeds)
+        if self.default_edition in found:
+            found = {self.default_edition: None, **found}
+        return tuple(found) or (self.default_edition,)
 
     @field_validator("webhook_secret")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
+from bot.i18n import SOURCE_LOCALE, chat_locale, texts
 from bot.render import Button, plain_text, story_group, story_message
 from jobs.fanout import PushMessage
 from storage.clock import utcnow
@@ -28,9 +29,16 @@ def _markup(rows: Sequence[Sequence[Button]]) -> dict[str, object] | None:
 class PushRenderer:
     """Renders pushes with the outlet's section names (refreshed by the app as they grow)."""
 
-    def __init__(self, default_timezone: str, *, comment_button: bool = False) -> None:
+    def __init__(
+        self,
+        default_timezone: str,
+        *,
+        comment_button: bool = False,
+        default_locale: str = SOURCE_LOCALE,
+    ) -> None:
         self.section_names: dict[str, str] = {}
         self._default = default_timezone
+        self._default_locale = default_locale
         self._comment_button = comment_button
         self._zones: dict[str, ZoneInfo] = {}
 
@@ -44,14 +52,21 @@ class PushRenderer:
             self._zones[name] = zone
         return zone
 
-    def __call__(self, stories: Sequence[StoryView], zone: str) -> PushMessage:
-        """One story as a full message, several as a grouped list."""
+    def __call__(
+        self, stories: Sequence[StoryView], zone: str, locale: str | None = None
+    ) -> PushMessage:
+        """One story as a full message, several as a grouped list, in the reader's zone and
+        language: ``locale`` is one of ours (bot.i18n.LOCALES) or a Telegram language code;
+        None or one we have no catalogue for gets the default (the default edition's
+        language, else English)."""
         now = utcnow()
         tz = self._zone(zone)
+        t = texts(chat_locale(locale, locale, self._default_locale))
         if len(stories) == 1:
             story = stories[0]
             rendered = story_message(
                 story,
+                t=t,
                 now=now,
                 zone=tz,
                 section_names=self.section_names,
@@ -59,10 +74,12 @@ class PushRenderer:
                 comment_button=self._comment_button,
             )
         else:
-            rendered = story_group(stories, now=now, zone=tz, section_names=self.section_names)
+            rendered = story_group(
+                stories, t=t, now=now, zone=tz, section_names=self.section_names
+            )
         return PushMessage(
             text=rendered.text,
-            plain=plain_text(stories, now=now, zone=tz),
+            plain=plain_text(stories, t=t, now=now, zone=tz),
             reply_markup=_markup(rendered.buttons),
             preview_url=rendered.preview_url,
         )

@@ -2,6 +2,10 @@
 
 Feed text is never trusted: it is escaped here and only here, so a title holding ``<``,
 ``&`` or ``"`` can never make Telegram answer "can't parse entities".
+
+Every function takes the reader's texts (``t``, bot.i18n.Texts): its labels, times and
+numbers are in that language, and feed text embedded in them is isolated with ``t.isolate``
+(a right-to-left interface isolates Latin headlines and names too).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.i18n import Texts
 from storage.records import StoryView
 
 SUMMARY_PUSH = 500
@@ -51,7 +56,8 @@ def has_rtl(text: str) -> bool:
 
 
 def isolate(text: str) -> str:
-    """Wrap a right-to-left run in first-strong isolates so neighbours keep their order."""
+    """Wrap a right-to-left run in first-strong isolates so neighbours keep their order
+    (whatever the interface language; story texts use ``t.isolate``)."""
     return f"{FSI}{text}{PDI}" if has_rtl(text) else text
 
 
@@ -72,35 +78,29 @@ def trim(text: str, limit: int) -> str:
     return cut.rstrip(" ,.;:-") + "…"
 
 
-def time_ago(when: datetime, now: datetime) -> str:
-    """A short relative time: "just now", "5 min ago", "3 h ago", "2 days ago"."""
-    seconds = max(0, int((now - when).total_seconds()))
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    if seconds < 86400:
-        return f"{seconds // 3600} h ago"
-    days = seconds // 86400
-    return "yesterday" if days == 1 else f"{days} days ago"
+def section_label(story: StoryView, names: Mapping[str, str], *, t: Texts) -> str:
+    """The story's sections as the outlet names them (each isolated: they come from feeds),
+    as plain text — escape it for HTML."""
+    labels = [t.isolate(names.get(s, s)) for s in story.sections]
+    # Translators: the section of a story that has none of its own.
+    return t.join(labels) if labels else t.pgettext("section", "News")
 
 
-def when_label(when: datetime, now: datetime, zone: ZoneInfo) -> str:
-    """Relative time plus the local clock time in the reader's zone: "3 h ago, 14:05"."""
-    local = when.astimezone(zone)
-    if (now - when).total_seconds() < 86400 * 2:
-        return f"{time_ago(when, now)}, {local:%H:%M}"
-    return f"{local:%d %b %Y, %H:%M}"
-
-
-def section_label(story: StoryView, names: Mapping[str, str]) -> str:
-    """The story's sections as the outlet names them."""
-    return ", ".join(names.get(s, s) for s in story.sections) or "News"
+def _meta(
+    story: StoryView, *, t: Texts, now: datetime, zone: ZoneInfo, names: Mapping[str, str]
+) -> str:
+    """The italic line under a headline, in HTML: "Kurdistan · 3 hours ago, 12:00"."""
+    # Translators: under a headline: its sections, then when it was published.
+    return t._("{sections} · {time}").format(
+        sections=escape(section_label(story, names, t=t)),
+        time=escape(t.when(story.sort_at, now, zone)),
+    )
 
 
 def story_message(
     story: StoryView,
     *,
+    t: Texts,
     now: datetime,
     zone: ZoneInfo,
     section_names: Mapping[str, str],
@@ -110,28 +110,29 @@ def story_message(
     """One story: bold title, section and time, trimmed summary, link, and buttons."""
     title = escape(story.title)
     marker = "🔴 " if breaking else ""
-    meta = (
-        f"{escape(section_label(story, section_names))} · {when_label(story.sort_at, now, zone)}"
-    )
-    lines = [f"{marker}<b>{isolate(title)}</b>", f"<i>{isolate(meta)}</i>"]
+    meta = _meta(story, t=t, now=now, zone=zone, names=section_names)
+    lines = [f"{marker}<b>{t.isolate(title)}</b>", f"<i>{meta}</i>"]
     if story.summary:
-        lines += ["", isolate(escape(trim(story.summary, SUMMARY_PUSH)))]
+        lines += ["", t.isolate(escape(trim(story.summary, SUMMARY_PUSH)))]
     if story.link:
-        lines += ["", f'<a href="{escape(story.link)}">Read the full story</a>']
+        read = escape(t._("Read the full story"))
+        lines += ["", f'<a href="{escape(story.link)}">{read}</a>']
     text = "\n".join(lines)
     if utf16_len(text) > _SAFE_BUDGET:  # only with absurd titles; keep the message valid
         text = "\n".join(lines[:2] + ([lines[-1]] if story.link else []))
     row: list[Button] = []
     if story.link:
-        row.append(Button("Read", url=story.link))
-    row.append(Button("More like this", callback=f"mo:{story.id}"))
+        row.append(Button(t.pgettext("button", "Read"), url=story.link))
+    row.append(Button(t.pgettext("button", "More like this"), callback=f"mo:{story.id}"))
     rows = [tuple(row)]
     if comment_button:
         # Write a comment (a reply prompt), or read the published ones.
         rows.append(
             (
-                Button("💬 Comment", callback=f"cm:{story.id}"),
-                Button("💬 Comments", callback=f"cl:{story.id}:0"),
+                # Translators: a button under a story: write a comment on it.
+                Button(t.pgettext("button", "💬 Comment"), callback=f"cm:{story.id}"),
+                # Translators: a button under a story: read its published comments.
+                Button(t.pgettext("button", "💬 Comments"), callback=f"cl:{story.id}:0"),
             )
         )
     return Rendered(text=text, preview_url=story.link, buttons=tuple(rows))
@@ -141,20 +142,22 @@ def story_list(
     heading: str,
     stories: Sequence[StoryView],
     *,
+    t: Texts,
     now: datetime,
     zone: ZoneInfo,
     section_names: Mapping[str, str],
     first_number: int = 1,
 ) -> str:
-    """A numbered list of stories under a bold heading, within Telegram's length limit."""
+    """A numbered list of stories under a bold heading, within Telegram's length limit.
+
+    ``heading`` is plain text already in the reader's language (it is escaped here)."""
     parts = [f"<b>{escape(heading)}</b>"]
     used = utf16_len(parts[0])
     for number, story in enumerate(stories, start=first_number):
-        title = isolate(escape(story.title))
+        title = t.isolate(escape(story.title))
         headline = f'<a href="{escape(story.link)}">{title}</a>' if story.link else title
-        when = when_label(story.sort_at, now, zone)
-        meta = f"{escape(section_label(story, section_names))} · {when}"
-        entry = f"\n\n{number}. <b>{headline}</b>\n<i>{isolate(meta)}</i>"
+        meta = _meta(story, t=t, now=now, zone=zone, names=section_names)
+        entry = f"\n\n{number}. <b>{headline}</b>\n<i>{meta}</i>"
         if used + utf16_len(entry) > _SAFE_BUDGET:
             break
         parts.append(entry)
@@ -165,23 +168,30 @@ def story_list(
 def story_group(
     stories: Sequence[StoryView],
     *,
+    t: Texts,
     now: datetime,
     zone: ZoneInfo,
     section_names: Mapping[str, str],
 ) -> Rendered:
     """Several new stories for one reader in one message (never more than a few)."""
     breaking = any(s.breaking for s in stories)
-    heading = f"{'🔴 ' if breaking else ''}{len(stories)} new stories"
-    text = story_list(heading, stories, now=now, zone=zone, section_names=section_names)
+    count = len(stories)
+    # Translators: the heading of a push that brings several stories at once.
+    heading = t.ngettext("{count} new story", "{count} new stories", count).format(
+        count=t.number(count)
+    )
+    if breaking:
+        heading = f"🔴 {heading}"
+    text = story_list(heading, stories, t=t, now=now, zone=zone, section_names=section_names)
     return Rendered(text=text, preview_url=None, buttons=())
 
 
-def plain_text(stories: Sequence[StoryView], *, now: datetime, zone: ZoneInfo) -> str:
+def plain_text(stories: Sequence[StoryView], *, t: Texts, now: datetime, zone: ZoneInfo) -> str:
     """The same news without any markup: the fallback when Telegram rejects our HTML."""
     parts = []
     for story in stories:
         lines = [("🔴 " if story.breaking else "") + story.title]
-        lines.append(when_label(story.sort_at, now, zone))
+        lines.append(t.when(story.sort_at, now, zone))
         if len(stories) == 1 and story.summary:
             lines.append(trim(story.summary, SUMMARY_PUSH))
         if story.link:

@@ -100,6 +100,7 @@ def fanout_settings(settings: Settings) -> FanoutSettings:
         send_rate=settings.send_rate,
         paid_broadcast=settings.paid_broadcast,
         default_timezone=settings.default_timezone,
+        default_edition=settings.default_edition,
         comment_window=timedelta(days=settings.comment_window_days),
         push_max_age=timedelta(seconds=settings.push_max_age),
         # Each send holds a worker for a round trip (about 0.1 s to Telegram): enough workers
@@ -126,7 +127,12 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
         sessions = create_session_factory(engine)
         async with writing(sessions) as session:
             feeds = await feed_store.register_feeds(
-                session, [(f.url, f.section) for f in settings.feeds], utcnow()
+                session,
+                [
+                    (f.url, f.section, f.edition or settings.default_edition)
+                    for f in settings.feeds
+                ],
+                utcnow(),
             )
         broadcaster = renderer = digests = None
         if push and settings.token:
@@ -136,7 +142,9 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
             )
             client = BotApiClient(bot_http, settings.telegram_api_url, settings.token)
             renderer = PushRenderer(
-                settings.default_timezone, comment_button=settings.comments_enabled
+                settings.default_timezone,
+                comment_button=settings.comments_enabled,
+                default_locale=settings.default_edition,
             )
             broadcaster = Broadcaster(sessions, client, renderer, fanout)
             digests = DigestSender(
@@ -148,6 +156,7 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
                     default_timezone=settings.default_timezone,
                     daily_hour=settings.digest_hour,
                     paid_broadcast=settings.paid_broadcast,
+                    default_edition=settings.default_edition,
                 ),
             )
         relay = None

@@ -76,13 +76,46 @@ _MISCONFIGURED = {401, 404, 410}
 # 4xx that are about timing or conflicts, not about the comment: worth another try.
 _RETRYABLE_4XX = {408, 409, 429}
 
+# Why a comment was refused or failed, as the reader is told it: stored (comment.reason) as
+# a language-free code with its figures, "relay:refused?status=418", and worded in the
+# reader's language when shown (bot.comment_texts.relay_reason). An outlet's own explanation
+# is stored as it came, and so are the English sentences stored before codes existed.
+REASON_PREFIX = "relay:"
+REASON_UNREADABLE = "unreadable"  # 400, 415
+REASON_REFUSED_HERE = "refused_here"  # 403: comments may be closed on the article
+REASON_TOO_LONG = "too_long"  # 413
+REASON_NOT_ACCEPTED = "not_accepted"  # 422
+REASON_REFUSED = "refused"  # any other 4xx verdict; figures: status
+REASON_UNREACHABLE = "unreachable"  # retries ran out; figures: minutes tried
+
 _PLAIN_REASONS = {
-    400: "The news site could not read this comment.",
-    403: "The news site does not accept this comment (comments may be closed on the article).",
-    413: "The comment is too long for the news site.",
-    415: "The news site could not read this comment.",
-    422: "The news site could not accept this comment.",
+    400: REASON_UNREADABLE,
+    403: REASON_REFUSED_HERE,
+    413: REASON_TOO_LONG,
+    415: REASON_UNREADABLE,
+    422: REASON_NOT_ACCEPTED,
 }
+
+
+def reason_code(code: str, **figures: int) -> str:
+    """A reason for the reader, as stored: ``relay:<code>`` with its figures as a query."""
+    query = "&".join(f"{key}={value}" for key, value in sorted(figures.items()))
+    return f"{REASON_PREFIX}{code}{'?' + query if query else ''}"
+
+
+def parse_reason(reason: str | None) -> tuple[str, dict[str, int]] | None:
+    """A stored reason's code and figures; None when it is words (the outlet's own, or a
+    sentence stored before codes existed), to be shown as they are."""
+    if not reason or not reason.startswith(REASON_PREFIX):
+        return None
+    code, _, query = reason.removeprefix(REASON_PREFIX).partition("?")
+    figures: dict[str, int] = {}
+    for pair in filter(None, query.split("&")):
+        key, _, value = pair.partition("=")
+        if not value.isdigit():
+            return None
+        figures[key] = int(value)
+    return (code, figures) if code.isidentifier() else None
 
 
 class CommentNotifier(Protocol):
@@ -167,7 +200,8 @@ class Outcome:
     published: bool = False
     outlet_id: str | None = None
     outlet_status: str | None = None
-    # For ``rejected``, words the reader can read; otherwise what went wrong, for the logs.
+    # For ``rejected``, what the reader is told: a reason code (``reason_code``) or the
+    # outlet's own words; otherwise what went wrong, for the logs.
     reason: str = ""
     retry_after: float | None = None  # seconds, from the Retry-After header
 
@@ -244,8 +278,9 @@ def classify_answer(
     if status in _MISCONFIGURED or 300 <= status < 400:
         return Outcome("pause", status, reason=f"HTTP {status}")
     if 400 <= status < 500 and status not in _RETRYABLE_4XX:
-        reason = _outlet_reason(body) or _PLAIN_REASONS.get(
-            status, f"The news site refused this comment (HTTP {status})."
+        code = _PLAIN_REASONS.get(status)
+        reason = _outlet_reason(body) or (
+            reason_code(code) if code else reason_code(REASON_REFUSED, status=status)
         )
         return Outcome("rejected", status, reason=reason)
     return Outcome(
@@ -675,8 +710,7 @@ class CommentRelay:
 
     def _expired_reason(self, job: EventJob) -> str:
         tried = (job.deadline - job.created_at).total_seconds()
-        span = f"{tried / 3600:g} hours" if tried >= 3600 else f"{max(1, round(tried / 60))} min"
-        return f"The news site could not be reached for {span}."
+        return reason_code(REASON_UNREACHABLE, minutes=max(1, round(tried / 60)))
 
     def _count(self, outcome: Outcome, *, expired: bool) -> None:
         stats = self.stats

@@ -32,6 +32,7 @@ class DigestSettings:
     default_timezone: str = "UTC"
     daily_hour: int = 8
     paid_broadcast: bool = False
+    default_edition: str = "en"
 
 
 class DigestSender:
@@ -64,7 +65,7 @@ class DigestSender:
         """Send the digests that are due now; returns how many went out."""
         now = self._clock()
         async with self._sessions() as session:
-            readers = await digest_store.digest_readers(session)
+            readers = await digest_store.digest_readers(session, self._settings.default_edition)
         sent = 0
         for reader in readers:
             zone = self._zone(reader)
@@ -86,7 +87,7 @@ class DigestSender:
         )
         message_id = None
         if stories:
-            message = self._render(stories, zone.key)
+            message = self._render(stories, zone.key, locale=reader.locale)
             body = encode_send_message(
                 reader.chat_id,
                 message.text,

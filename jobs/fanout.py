@@ -30,6 +30,7 @@ from jobs import metrics
 from jobs.bot_api import (
     BotApiClient,
     SendKind,
+    SendMessageTemplate,
     SendResult,
     encode_edit_message_text,
     encode_send_message,
@@ -63,9 +64,12 @@ class PushMessage:
 
 
 class PushRenderer(Protocol):
-    """Renders one story, or several for a grouped push, in a reader's time zone."""
+    """Renders one story, or several for a grouped push, in a reader's time zone and language
+    (``locale``: the chat's chosen language or Telegram's code for it; None: the default)."""
 
-    def __call__(self, stories: Sequence[StoryView], zone: str) -> PushMessage: ...
+    def __call__(
+        self, stories: Sequence[StoryView], zone: str, *, locale: str | None = None
+    ) -> PushMessage: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +79,25 @@ class FanoutSettings:
     send_rate: int = 25
     paid_broadcast: bool = False
     default_timezone: str = "UTC"
+    default_edition: str = "en"
     comment_window: timedelta = timedelta(days=7)
     push_max_age: timedelta = timedelta(hours=6)
     enumerate_batch: int = 500
     max_ahead: int = 2000  # pending deliveries the enumerator may run ahead of the sender
     max_in_flight: int = 32
     flush_interval: float = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    """A cached push: the message, and its sendMessage body for any chat, until ``expires``."""
+
+    expires: float
+    message: PushMessage
+    template: SendMessageTemplate
+
+
+RenderKey = tuple[tuple[int, ...], str, str | None]  # story ids, time zone, language
 
 
 @dataclass(slots=True)
@@ -136,7 +153,9 @@ class Broadcaster:
         self._drained = asyncio.Event()  # the sender made room for more
         self._queue: asyncio.Queue[_Unit] = asyncio.Queue(maxsize=settings.max_in_flight)
         self._outcomes: list[Outcome] = []
-        self._rendered: dict[tuple[tuple[int, ...], str], tuple[float, PushMessage]] = {}
+        self._rendered: dict[RenderKey, _Rendered] = {}
+        # Renders under way: the other workers wanting the same message wait for it.
+        self._rendering: dict[RenderKey, asyncio.Event] = {}
         self._busy = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -298,7 +317,9 @@ class Broadcaster:
                 session, story.id, broadcast.cursor, batch, since
             )
         else:
-            recipients = await queue.subscriber_batch(session, story.id, broadcast.cursor, batch)
+            recipients = await queue.subscriber_batch(
+                session, story.id, broadcast.cursor, batch, self._settings.default_edition
+            )
             if broadcast.cursor is None:
                 await self._add_followers(session, story, broadcast.priority, now)
         held = [(r, self._hold_until(r, story, broadcast.kind, now)) for r in recipients]
@@ -319,7 +340,9 @@ class Broadcaster:
         matched = KeywordMatcher(phrases).matches(search_document(story.title, story.summary))
         if not matched:
             return
-        followers = await queue.follower_recipients(session, sorted(matched))
+        followers = await queue.follower_recipients(
+            session, sorted(matched), story.edition, self._settings.default_edition
+        )
         held = [(r, self._hold_until(r, story, PUSH, now)) for r in followers]
         await queue.add_deliveries(session, story.id, PUSH, priority, held, now)
 
@@ -489,49 +512,71 @@ class Broadcaster:
             )
             self._report(unit, "failed", error=result.description, attempts=unit.attempts + 1)
 
-    async def _message(self, job: DeliveryJob, ids: list[int]) -> PushMessage | None:
+    async def _message(
+        self, job: DeliveryJob, ids: list[int], *, fresh: bool = False
+    ) -> _Rendered | None:
         """The rendered push, shared by every reader of the same stories in the same zone.
 
         A broadcast renders its story once per time zone instead of once per reader: at a
         thousand messages a second, a database read and a render per message would cost more
         than the send. Entries live a minute, so "3 min ago" stays true and an edited story
-        is rendered afresh (its correction is sent as an edit anyway).
+        is rendered afresh (its correction is sent as an edit anyway). While one worker
+        renders, the others wanting the same message wait for it instead of each reading and
+        rendering it too (all workers start on the first broadcast at once). ``fresh`` skips
+        the cache and any render under way: a correction shows the story as it reads now.
         """
         zone = job.timezone or self._settings.default_timezone
-        key = (tuple(ids), zone)
-        now = asyncio.get_running_loop().time()
-        cached = self._rendered.get(key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        async with self._sessions() as session:
-            found = await story_store.get_stories(session, ids)
-        stories = [found[i] for i in ids if i in found]
-        if not stories:
-            return None
-        message = self._render(stories, zone)
-        if len(self._rendered) > 10_000:  # bounded: grouped pushes make many distinct keys
-            self._rendered.clear()
-        self._rendered[key] = (now + 60.0, message)
-        return message
+        key = (tuple(ids), zone, job.locale)
+        loop = asyncio.get_running_loop()
+        while not fresh:
+            cached = self._rendered.get(key)
+            if cached is not None and cached.expires > loop.time():
+                return cached
+            rendering = self._rendering.get(key)
+            if rendering is None:
+                break
+            await rendering.wait()  # then the cache has it, unless that render failed
+        done = self._rendering[key] = asyncio.Event()
+        try:
+            async with self._sessions() as session:
+                found = await story_store.get_stories(session, ids)
+            stories = [found[i] for i in ids if i in found]
+            if not stories:
+                return None
+            message = self._render(stories, zone, locale=job.locale)
+            rendered = _Rendered(
+                loop.time() + 60.0,
+                message,
+                SendMessageTemplate(
+                    message.text,
+                    reply_markup=message.reply_markup,
+                    link_preview_url=message.preview_url,
+                    allow_paid_broadcast=self._settings.paid_broadcast,
+                ),
+            )
+            if len(self._rendered) > 10_000:  # bounded: grouped pushes make many distinct keys
+                self._rendered.clear()
+            self._rendered[key] = rendered
+            return rendered
+        finally:
+            if self._rendering.get(key) is done:
+                del self._rendering[key]
+            done.set()
 
     async def _encode(self, unit: _Unit) -> tuple[str, bytes | None, str | None]:
         """The method, its JSON body, and the plain text to fall back to (pushes only)."""
         job = unit.jobs[0]
-        if job.kind == EDIT and job.target_message_id is not None:
+        if job.kind == EDIT:
+            if job.target_message_id is None:
+                return "editMessageText", None, None
             async with self._sessions() as session:
                 ids = await queue.stories_for_message(session, job.chat_id, job.target_message_id)
             ids = ids or [job.story_id]
             # A correction shows the story as it reads now: never from the cache.
-            self._rendered.pop((tuple(ids), job.timezone or self._settings.default_timezone), None)
-        else:
-            ids = [j.story_id for j in unit.jobs]
-        message = await self._message(job, ids)
-        if message is None:
-            return "sendMessage", None, None
-        thread = job.thread_id or None
-        if job.kind == EDIT:
-            if job.target_message_id is None:
+            rendered = await self._message(job, ids, fresh=True)
+            if rendered is None:
                 return "editMessageText", None, None
+            message = rendered.message
             body = encode_edit_message_text(
                 job.chat_id,
                 job.target_message_id,
@@ -540,16 +585,12 @@ class Broadcaster:
                 link_preview_url=message.preview_url,
             )
             return "editMessageText", body, None
-        paid = self._settings.paid_broadcast
-        body = encode_send_message(
-            job.chat_id,
-            message.text,
-            message_thread_id=thread,
-            reply_markup=message.reply_markup,
-            link_preview_url=message.preview_url,
-            allow_paid_broadcast=paid,
-        )
-        return "sendMessage", body, message.plain
+        rendered = await self._message(job, [j.story_id for j in unit.jobs])
+        if rendered is None:
+            return "sendMessage", None, None
+        # The same body as encode_send_message's, serialised once for every reader of it.
+        body = rendered.template.encode(job.chat_id, job.thread_id or None)
+        return "sendMessage", body, rendered.message.plain
 
     async def _chat_gone(self, chat_id: int, reason: str) -> None:
         now = self._clock()

@@ -202,10 +202,11 @@ class FeedPoller:
             breaking=frozenset(
                 d.identity for d in parsed.entries if is_breaking(d.title, d.categories, markers)
             ),
+            edition=feed.edition,
         )
         try:
             async with writing(self._sessions) as session:
-                await story_store.remember_sections(session, names, now)
+                await story_store.remember_sections(session, names, now, feed.edition)
                 outcome = await story_store.store_feed_items(session, feed.id, items, policy)
                 # The broadcasts are durable with the stories themselves: a crash or a failed
                 # hand-off right after this commit cannot lose a push.

@@ -33,10 +33,54 @@ class ChatView:
     language: str | None
     timezone: str | None
     active: bool
+    # The interface language the chat chose, if it did.
+    locale: str | None = None
+    # The editions it reads in its own order; empty until it chooses (the default edition).
+    editions: tuple[str, ...] = ()
+
+
+def split_editions(value: str | None) -> tuple[str, ...]:
+    """The stored comma-separated editions as a tuple (empty for NULL)."""
+    return tuple(e for e in (value or "").split(",") if e)
 
 
 def _view(chat: Chat) -> ChatView:
-    return ChatView(chat.id, chat.type, chat.title, chat.language, chat.timezone, chat.active)
+    return ChatView(
+        chat.id,
+        chat.type,
+        chat.title,
+        chat.language,
+        chat.timezone,
+        chat.active,
+        chat.locale,
+        split_editions(chat.editions),
+    )
+
+
+def reading(chat: ChatView | None, default_edition: str) -> tuple[str, ...]:
+    """The editions a chat reads: its own choice, else the outlet's default edition."""
+    return (chat.editions if chat else ()) or (default_edition,)
+
+
+async def set_language(
+    session: AsyncSession,
+    chat_id: int,
+    now: datetime,
+    *,
+    locale: str | None = None,
+    editions: Sequence[str] | None = None,
+) -> ChatView | None:
+    """Store the chat's interface language and/or editions (codes validated by the caller)."""
+    chat = await session.get(Chat, chat_id)
+    if chat is None:
+        return None
+    if locale is not None:
+        chat.locale = locale
+    if editions is not None:
+        chat.editions = ",".join(dict.fromkeys(editions)) or None
+    chat.updated_at = now
+    await session.flush()
+    return _view(chat)
 
 
 async def touch_chat(

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import exists, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.chats import split_editions
 from storage.deliveries import PUSH
 from storage.dialect import insert_for
 from storage.models import (
@@ -34,10 +36,14 @@ class DigestReader:
     timezone: str | None
     last_sent: datetime | None
     sections: frozenset[str]
+    editions: tuple[str, ...] = ("en",)
+    # The chat's chosen interface language, else the language Telegram reported for it.
+    locale: str | None = None
 
 
-async def digest_readers(session: AsyncSession) -> list[DigestReader]:
-    """Every active chat (topic) that asked for hourly or daily digests, with its sections.
+async def digest_readers(session: AsyncSession, default_edition: str = "en") -> list[DigestReader]:
+    """Every active chat (topic) that asked for hourly or daily digests, with its sections,
+    its editions (``default_edition`` for chats that never chose) and its language.
 
     One joined query, no list of ids: the number of digest readers is not bounded by the
     database's limit on bound parameters.
@@ -50,21 +56,27 @@ async def digest_readers(session: AsyncSession) -> list[DigestReader]:
             col(Chat.delivery_mode),
             col(Chat.timezone),
             col(Chat.digest_sent_at),
+            col(Chat.editions),
+            col(Chat.locale),
+            col(Chat.language),
         )
         .join(Chat, col(Chat.id) == col(Subscription.chat_id))
         .where(col(Chat.active).is_(True), col(Chat.delivery_mode).in_(["hourly", "daily"]))
         .order_by(col(Subscription.chat_id), col(Subscription.thread_id))
     )
     sections: dict[tuple[int, int], set[str]] = {}
-    info: dict[tuple[int, int], tuple[str, str | None, datetime | None]] = {}
+    info: dict[tuple[int, int], tuple[str, str | None, datetime | None, tuple[str, ...], Any]] = {}
     rows = await session.exec(statement)  # type: ignore[call-overload]
-    for chat_id, thread_id, section, mode, zone, last in rows.all():
+    for chat_id, thread_id, section, mode, zone, last, editions, locale, language in rows.all():
         key = (chat_id, thread_id)
-        info[key] = (mode, zone, last)
+        chosen = split_editions(editions) or (default_edition,)
+        info[key] = (mode, zone, last, chosen, locale or language)
         sections.setdefault(key, set()).add(section)
     return [
-        DigestReader(chat, thread, mode, zone, last, frozenset(sections[(chat, thread)]))
-        for (chat, thread), (mode, zone, last) in info.items()
+        DigestReader(
+            chat, thread, mode, zone, last, frozenset(sections[(chat, thread)]), chosen, locale
+        )
+        for (chat, thread), (mode, zone, last, chosen, locale) in info.items()
     ]
 
 
@@ -79,7 +91,11 @@ async def digest_candidates(
         col(Delivery.kind) == PUSH,
     )
     # ">=": the "already" check, not the boundary, is what keeps a story out of two digests.
-    statement = select(Story.id).where(col(Story.first_seen_at) >= since, ~already)
+    statement = select(Story.id).where(
+        col(Story.first_seen_at) >= since,
+        col(Story.edition).in_(list(reader.editions)),
+        ~already,
+    )
     if ALL_SECTIONS not in reader.sections:
         in_sections = exists().where(
             col(StorySection.story_id) == col(Story.id),

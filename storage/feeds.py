@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Feed
+from storage.models import Feed, Story
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,7 @@ class FeedView:
     last_attempt_at: datetime | None
     last_success_at: datetime | None
     next_poll_at: datetime | None
+    edition: str = "en"
 
 
 def _view(feed: Feed) -> FeedView:
@@ -44,24 +46,37 @@ def _view(feed: Feed) -> FeedView:
         last_attempt_at=feed.last_attempt_at,
         last_success_at=feed.last_success_at,
         next_poll_at=feed.next_poll_at,
+        edition=feed.edition,
     )
 
 
 async def register_feeds(
-    session: AsyncSession, specs: list[tuple[str, str | None]], now: datetime
+    session: AsyncSession, specs: list[tuple[str, str | None, str]], now: datetime
 ) -> list[FeedView]:
-    """Make sure every configured ``(url, section)`` has a row; return them in config order."""
+    """Make sure every configured ``(url, section, edition)`` has a row; return them in
+    config order. A feed moved to another edition takes its stories along."""
     rows = {f.url: f for f in (await session.exec(select(Feed))).all()}
     result = []
-    for url, section in specs:
+    moved: list[Feed] = []
+    for url, section, edition in specs:
         feed = rows.get(url)
         if feed is None:
-            feed = Feed(url=url, section=section, created_at=now)
+            feed = Feed(url=url, section=section, edition=edition, created_at=now)
             session.add(feed)
-        elif feed.section != section:
-            feed.section = section
+        else:
+            if feed.section != section:
+                feed.section = section
+            if feed.edition != edition:
+                feed.edition = edition
+                moved.append(feed)
         result.append(feed)
     await session.flush()
+    for feed in moved:
+        await session.exec(
+            update(Story)
+            .where(col(Story.feed_id) == feed.id, col(Story.edition) != feed.edition)
+            .values(edition=feed.edition)
+        )
     return [_view(f) for f in result]
 
 

@@ -26,6 +26,8 @@ class Feed(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     url: str = Field(sa_column=Column(Text, nullable=False, unique=True))
     section: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The outlet's edition (language) the feed belongs to: "en", "ckb", "kmr", "ar", "tr"...
+    edition: str = Field(default="en", sa_column=Column(Text, nullable=False, server_default="en"))
     title: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     etag: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     last_modified: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -47,6 +49,7 @@ class Story(SQLModel, table=True):
         UniqueConstraint("link", name="uq_story_link"),
         Index("ix_story_sort", "sort_at", "id"),
         Index("ix_story_push_state", "push_state"),
+        Index("ix_story_edition_sort", "edition", "sort_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -62,6 +65,8 @@ class Story(SQLModel, table=True):
     # Categories as the feed gave them, one per line: plain text keeps both engines simple.
     categories: str = Field(default="", sa_column=Column(Text, nullable=False))
     language: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Its feed's edition, copied so "latest in my editions" reads one index.
+    edition: str = Field(default="en", sa_column=Column(Text, nullable=False, server_default="en"))
     feed_id: int | None = Field(
         default=None,
         sa_column=Column(Integer, ForeignKey("feed.id", ondelete="SET NULL"), nullable=True),
@@ -102,6 +107,15 @@ class Section(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc(nullable=False))
 
 
+class SectionEdition(SQLModel, table=True):
+    """A section seen in an edition's feeds, so each reader is offered their editions' sections."""
+
+    __tablename__ = "section_edition"
+
+    slug: str = Field(sa_column=Column(Text, primary_key=True, nullable=False))
+    edition: str = Field(sa_column=Column(Text, primary_key=True, nullable=False))
+
+
 class Chat(SQLModel, table=True):
     """A private chat, group or channel that talks to the bot, with its preferences."""
 
@@ -111,6 +125,11 @@ class Chat(SQLModel, table=True):
     type: str = Field(sa_column=Column(Text, nullable=False))
     title: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     language: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The interface language chosen with /language (None: follow Telegram's language_code).
+    locale: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Comma-separated edition codes in the reader's order; None means the default edition.
+    # A column, not a table: every query that filters on it already reads the chat row.
+    editions: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     timezone: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     active: bool = Field(default=True, nullable=False)
     created_at: datetime = Field(sa_column=_utc(nullable=False))

@@ -48,6 +48,7 @@ class StoryView:
     sections: tuple[str, ...] = field(default=())
     breaking: bool = False
     guid: str | None = None
+    edition: str = "en"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, text
+from sqlalchemy import Select, bindparam, exists, func, or_, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.dialect import insert_for
-from storage.models import Section, Story, StorySection
+from storage.models import Section, SectionEdition, Story, StorySection
 from storage.records import IngestOutcome, StoryDraft, StoryView
 from storage.search_text import query_terms, search_document
 
@@ -29,6 +29,7 @@ class IngestPolicy:
     push_cutoff: datetime  # items published before this are stored but never new
     now: datetime
     breaking: frozenset[str] = frozenset()  # identities of items marked as breaking news
+    edition: str = "en"  # the feed's edition, which its new stories belong to
 
 
 def _view(story: Story, sections: Sequence[str] = ()) -> StoryView:
@@ -48,6 +49,7 @@ def _view(story: Story, sections: Sequence[str] = ()) -> StoryView:
         sections=tuple(sections),
         breaking=story.breaking,
         guid=story.guid,
+        edition=story.edition,
     )
 
 
@@ -175,6 +177,7 @@ async def _insert_story(
         "sort_at": published or policy.now,
         "push_state": "pending" if fresh else "none",
         "breaking": draft.identity in policy.breaking,
+        "edition": policy.edition,
     }
     statement = (
         insert_for(session)(Story)
@@ -228,12 +231,19 @@ async def _list_under_sections(
         await session.exec(insert(StorySection).values(batch).on_conflict_do_nothing())
 
 
-async def remember_sections(session: AsyncSession, names: dict[str, str], now: datetime) -> None:
-    """Record section slugs with their display names (first name seen wins)."""
+async def remember_sections(
+    session: AsyncSession, names: dict[str, str], now: datetime, edition: str | None = None
+) -> None:
+    """Record section slugs with their display names (first name seen wins), and that they
+    appear in ``edition``."""
     if not names:
         return
     rows = [{"slug": slug, "name": name, "created_at": now} for slug, name in names.items()]
-    await session.exec(insert_for(session)(Section).values(rows).on_conflict_do_nothing())
+    insert = insert_for(session)
+    await session.exec(insert(Section).values(rows).on_conflict_do_nothing())
+    if edition:
+        pairs = [{"slug": slug, "edition": edition} for slug in names]
+        await session.exec(insert(SectionEdition).values(pairs).on_conflict_do_nothing())
 
 
 async def sections_for(
@@ -289,13 +299,17 @@ async def mark_breaking(session: AsyncSession, story_id: int) -> None:
 
 
 async def latest_stories(
-    session: AsyncSession, *, limit: int = 5, offset: int = 0, section: str | None = None
+    session: AsyncSession,
+    *,
+    limit: int = 5,
+    offset: int = 0,
+    section: str | None = None,
+    editions: Sequence[str] | None = None,
 ) -> list[StoryView]:
-    """Newest first by publication (else first-seen) time, optionally within one section."""
+    """Newest first by publication (else first-seen) time, optionally within one section
+    and within some editions (None: every edition)."""
     statement: Select[tuple[Story]]
-    if section is None:
-        statement = select(Story).order_by(col(Story.sort_at).desc(), col(Story.id).desc())  # type: ignore[assignment]
-    else:
+    if section is not None:
         ids = (
             select(StorySection.story_id)
             .where(StorySection.section == section)
@@ -303,6 +317,10 @@ async def latest_stories(
             .limit(limit)
             .offset(offset)
         )
+        if editions is not None:
+            ids = ids.join(Story, col(Story.id) == col(StorySection.story_id)).where(
+                col(Story.edition).in_(list(editions))
+            )
         statement = (
             select(Story)  # type: ignore[assignment]
             .where(col(Story.id).in_(ids.scalar_subquery()))
@@ -310,14 +328,30 @@ async def latest_stories(
         )
         stories = (await session.exec(statement)).all()  # type: ignore[call-overload]
         return await _views(session, stories)
-    stories = (await session.exec(statement.limit(limit).offset(offset))).all()  # type: ignore[call-overload]
-    return await _views(session, stories)
+    newest = select(Story).order_by(col(Story.sort_at).desc(), col(Story.id).desc())
+    if editions is None:
+        found = (await session.exec(newest.limit(limit).offset(offset))).all()
+        return await _views(session, found)
+    # One index walk per edition (ix_story_edition_sort), merged here: an IN over two
+    # editions would make SQLite sort every story of both.
+    merged: list[Story] = []
+    for edition in dict.fromkeys(editions):
+        page = newest.where(col(Story.edition) == edition).limit(offset + limit)
+        merged += (await session.exec(page)).all()
+    merged.sort(key=lambda s: (s.sort_at, s.id or 0), reverse=True)
+    return await _views(session, merged[offset : offset + limit])
 
 
 async def search_stories(
-    session: AsyncSession, query: str, *, limit: int = 5, offset: int = 0
+    session: AsyncSession,
+    query: str,
+    *,
+    limit: int = 5,
+    offset: int = 0,
+    editions: Sequence[str] | None = None,
 ) -> list[StoryView]:
-    """Stories whose title or summary hold every word of ``query`` (as a prefix), newest first.
+    """Stories whose title or summary hold every word of ``query`` (as a prefix), newest first,
+    within some editions (None: every edition).
 
     Words are matched through the full-text index (FTS5 on SQLite, tsvector on PostgreSQL);
     a reader's text never becomes query syntax, so quotes or operators in it are harmless.
@@ -325,19 +359,24 @@ async def search_stories(
     terms = query_terms(query)
     if not terms:
         return []
+    wanted = sorted(set(editions)) if editions is not None else None
     if session.get_bind().dialect.name == "postgresql":
-        ids = await _postgres_search_ids(session, terms, limit, offset)
+        ids = await _postgres_search_ids(session, terms, limit, offset, wanted)
     else:
         # Ids grow with first-seen time, so the index hands back the most recent matches
         # cheaply; within that window the page is ordered by publication time like /latest.
-        # The window keeps a common word from sorting every one of its matches.
-        window = offset + limit + SEARCH_WINDOW
+        # The window keeps a common word from sorting every one of its matches; it is wider
+        # when other editions' stories may take part of it.
+        window = offset + limit + SEARCH_WINDOW * (1 if wanted is None else 4)
         match = " ".join(_fts5_term(t) for t in terms)
+        in_editions = "" if wanted is None else "AND edition IN :editions "
         id_query = text(
             "SELECT id FROM story WHERE id IN (SELECT rowid FROM story_fts "
             "WHERE story_fts MATCH :q ORDER BY rowid DESC LIMIT :window) "
-            "ORDER BY sort_at DESC, id DESC LIMIT :limit OFFSET :offset"
+            f"{in_editions}ORDER BY sort_at DESC, id DESC LIMIT :limit OFFSET :offset"
         ).bindparams(q=match, window=window, limit=limit, offset=offset)
+        if wanted is not None:
+            id_query = id_query.bindparams(bindparam("editions", wanted, expanding=True))
         ids = [row[0] for row in (await session.exec(id_query)).all()]  # type: ignore[call-overload]
     if not ids:
         return []
@@ -359,7 +398,11 @@ def _fts5_term(term: str) -> str:
 
 
 async def _postgres_search_ids(
-    session: AsyncSession, terms: list[str], limit: int, offset: int
+    session: AsyncSession,
+    terms: list[str],
+    limit: int,
+    offset: int,
+    editions: list[str] | None = None,
 ) -> list[int]:
     """Ids of the matches newest first by publication time (as /latest), in bounded work.
 
@@ -373,25 +416,42 @@ async def _postgres_search_ids(
     """
     tsquery = " & ".join(f"{t}:*" if len(t) >= _MIN_PREFIX else t for t in terms)
     wanted = offset + limit
+    in_editions = "" if editions is None else "WHERE edition = ANY(:editions) "
     recent = text(
-        "SELECT id FROM (SELECT id, sort_at, search_vector FROM story "
+        f"SELECT id FROM (SELECT id, sort_at, search_vector FROM story {in_editions}"
         "ORDER BY sort_at DESC, id DESC LIMIT :recent) r "
         "WHERE search_vector @@ to_tsquery('simple', :q) ORDER BY sort_at DESC, id DESC LIMIT :n"
     ).bindparams(recent=_RECENT_STORIES, q=tsquery, n=wanted)
+    if editions is not None:
+        recent = recent.bindparams(editions=editions)
     ids = [row[0] for row in (await session.exec(recent)).all()]  # type: ignore[call-overload]
     if len(ids) < wanted:
+        and_editions = "" if editions is None else "AND edition = ANY(:editions)"
         every = text(
             "WITH m AS MATERIALIZED (SELECT id, sort_at FROM story "
-            "WHERE search_vector @@ to_tsquery('simple', :q)) "
+            f"WHERE search_vector @@ to_tsquery('simple', :q) {and_editions}) "
             "SELECT id FROM m ORDER BY sort_at DESC, id DESC LIMIT :n"
         ).bindparams(q=tsquery, n=wanted)
+        if editions is not None:
+            every = every.bindparams(editions=editions)
         ids = [row[0] for row in (await session.exec(every)).all()]  # type: ignore[call-overload]
     return ids[offset:]
 
 
-async def list_sections(session: AsyncSession) -> list[tuple[str, str]]:
-    """Every known section as ``(slug, display name)``, by name."""
+async def list_sections(
+    session: AsyncSession, editions: Sequence[str] | None = None
+) -> list[tuple[str, str]]:
+    """Known sections as ``(slug, display name)``, by name: all of them, or those seen in
+    ``editions`` (and those stored before editions existed, which belong to no edition)."""
     statement = select(Section.slug, Section.name).order_by(func.lower(Section.name))
+    if editions is not None:
+        seen_in = col(SectionEdition.slug) == col(Section.slug)
+        statement = statement.where(
+            or_(
+                exists().where(seen_in, col(SectionEdition.edition).in_(list(editions))),
+                ~exists().where(seen_in),
+            )
+        )
     return [(slug, name) for slug, name in (await session.exec(statement)).all()]
 
 

@@ -37,7 +37,9 @@ class Inbox:
 
 async def _feed(sessions: SessionFactory) -> int:
     async with writing(sessions) as session:
-        [feed] = await feed_store.register_feeds(session, [("https://x.example/rss", None)], T0)
+        [feed] = await feed_store.register_feeds(
+            session, [("https://x.example/rss", None, "en")], T0
+        )
         await feed_store.record_poll_success(
             session,
             feed.id,
@@ -106,7 +108,9 @@ async def test_backlog_and_token_alerts(sessions: SessionFactory) -> None:
     refused = [False]
     monitor = AlertMonitor(sessions, inbox, clock=clock, token_refused=lambda: refused[0])
     async with writing(sessions) as session:
-        [feed] = await feed_store.register_feeds(session, [("https://x.example/rss", "n")], T0)
+        [feed] = await feed_store.register_feeds(
+            session, [("https://x.example/rss", "n", "en")], T0
+        )
         policy = story_store.IngestPolicy(announce=False, push_cutoff=T0, now=T0)
         outcome = await story_store.store_feed_items(
             session,

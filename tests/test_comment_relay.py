@@ -17,7 +17,9 @@ import pytest
 from sqlmodel import col, select
 from standardwebhooks import Webhook
 
+from bot.comment_texts import relay_reason
 from bot.config import comments_secret_key
+from bot.i18n import texts
 from jobs.comment_relay import (
     PAUSE_KEY,
     CommentRelay,
@@ -97,7 +99,9 @@ async def eventually(
 async def add_story(sessions: SessionFactory) -> StoryView:
     now = utcnow()
     async with writing(sessions) as session:
-        [feed] = await feed_store.register_feeds(session, [("https://x.example/rss", "news")], now)
+        [feed] = await feed_store.register_feeds(
+            session, [("https://x.example/rss", "news", "en")], now
+        )
         policy = story_store.IngestPolicy(announce=False, push_cutoff=now, now=now)
         draft = StoryDraft(
             identity="guid:251120251",
@@ -385,7 +389,10 @@ async def test_past_the_deadline_the_comment_fails_and_the_reader_is_told(
     await notifier.wait_for(lambda: written.id in notifier.final())
     told = notifier.final()[written.id]
     assert told.status == comment_store.FAILED
-    assert told.reason and "could not be reached" in told.reason
+    assert told.reason == "relay:unreachable?minutes=1"  # a code, worded for each reader
+    assert relay_reason(told.reason, t=texts("en")) == (
+        "The news site could not be reached for 1 minute."
+    )
     [row] = await outbox_rows(sessions)
     assert row.status == "expired"
     assert row.updated_at >= row.deadline
@@ -423,8 +430,9 @@ async def test_a_verdict_rejects_the_comment_with_a_reason_for_the_reader(
     await make_relay(notifier, concurrency=1).start()
     await notifier.wait_for(lambda: {written.id, later.id} <= notifier.final().keys())
     told = notifier.final()[written.id]
-    assert (told.status, told.reason) == (comment_store.REJECTED, reason)
-    assert (await comment(sessions, written.id)).reason == reason
+    assert told.status == comment_store.REJECTED
+    assert told.reason and relay_reason(told.reason, t=texts("en")) == reason
+    assert (await comment(sessions, written.id)).reason == told.reason
     assert notifier.final()[later.id].status == comment_store.RELAYED
     assert len(outlet.received) == 2  # the rejected one was not retried
     assert notifier.alerts == []
@@ -716,7 +724,9 @@ def test_2xx_bodies(status: int, body: bytes, published: bool, outlet_id: str | 
 )
 def test_rejection_reasons_are_short_plain_words(status: int, body: bytes, reason: str) -> None:
     outcome = classify_answer("comment.created", status, body, {}, NOW)
-    assert (outcome.kind, outcome.reason) == ("rejected", reason)
+    # Our own reasons are stored as codes and worded in the reader's language when shown.
+    assert outcome.kind == "rejected"
+    assert relay_reason(outcome.reason, t=texts("en")) == reason.replace("&", "&amp;")
 
 
 async def test_a_verdict_whose_reader_was_never_told_is_told_by_the_sweep(
@@ -784,3 +794,32 @@ async def test_a_comment_waiting_behind_a_paused_relay_gets_its_hourglass_once(
     await asyncio.sleep(0.3)
     assert notifier.still_trying() == [waiting.id]
     assert (await comment(sessions, waiting.id)).status == comment_store.QUEUED
+
+
+async def test_the_relay_notifier_tells_each_reader_in_their_own_language(
+    sessions: SessionFactory,
+) -> None:
+    """Verdicts arrive long after the comment: the reader's chat record says the language."""
+    import telegram
+
+    from bot.comment_notify import TelegramCommentNotifier
+    from bot.config import load_settings
+    from storage import chats as chat_store
+
+    story = await add_story(sessions)
+    written = await add_comment(sessions, story)
+    settings = load_settings(comments_url="https://o.example/c", default_edition="ar")
+    notifier = TelegramCommentNotifier(telegram.Bot("1:x"), settings, sessions)
+    # No record of the reader's chat: the default edition's language.
+    assert (await notifier.reader_texts(written)).locale == "ar"
+    async with writing(sessions) as session:
+        await chat_store.touch_chat(
+            session, READER, type="private", title="Shilan", language="tr", now=utcnow()
+        )
+    assert (await notifier.reader_texts(written)).locale == "tr"  # its Telegram language
+    async with writing(sessions) as session:
+        await chat_store.set_language(session, READER, utcnow(), locale="ckb")
+    assert (await notifier.reader_texts(written)).locale == "ckb"  # its own choice
+    # Without the database it still answers, in the default edition's language.
+    alone = TelegramCommentNotifier(telegram.Bot("1:x"), settings)
+    assert (await alone.reader_texts(written)).locale == "ar"

@@ -23,10 +23,12 @@ from bot.comment_rules import (
     visible_text,
 )
 from bot.config import RateLimit, load_settings
-from storage.comments import CHOOSING, HELD, QUEUED
+from bot.i18n import texts
+from storage.comments import CHOOSING, HELD, QUEUED, CommentView
 
 NOW = datetime(2026, 3, 12, 9, 0, tzinfo=UTC)
 RATE = (RateLimit(3, 60.0), RateLimit(20, 86400.0))
+EN = texts("en")
 # COMMENTS_URL set, ADMIN_IDS set, no moderators' chat: comments go straight to the outlet.
 RELAYED_RULES = CommentRules(
     enabled=True, max_length=2000, rate=RATE, review_all=False, has_moderators=True
@@ -102,7 +104,7 @@ def test_rate_limit_names_the_window_and_the_wait() -> None:
     refused = check("a fourth is not", recent=recent)
     # The oldest of the three leaves the minute in 20 s.
     assert refused == Refused(Refusal.TOO_OFTEN, rate=RATE[0], wait=timedelta(seconds=20))
-    assert comment_texts.refusal(refused) == (
+    assert comment_texts.refusal(refused, t=EN) == (
         "You are commenting too often (at most 3 comments a minute). You can comment again "
         "in 20 seconds."
     )
@@ -113,8 +115,8 @@ def test_the_daily_limit_waits_until_the_oldest_comment_of_the_day_expires() -> 
     over = rate_wait(day, RATE, NOW)
     assert over == (RATE[1], timedelta(hours=4))  # the one from 20 h ago leaves in 4 h
     refused = check("one more", recent=day)
-    assert "at most 20 comments a day" in comment_texts.refusal(refused)
-    assert "again in 4 hours" in comment_texts.refusal(refused)
+    assert "at most 20 comments a day" in comment_texts.refusal(refused, t=EN)
+    assert "again in 4 hours" in comment_texts.refusal(refused, t=EN)
     assert rate_lookback(RATE) == (timedelta(days=1), 20)
     assert rate_wait((), RATE, NOW) is None
 
@@ -150,7 +152,7 @@ def test_links_are_held_for_moderators_or_refused_without_them() -> None:
     )
     refused = check("see https://example.com", rules=unmoderated)
     assert reason(refused) is Refusal.LINKS
-    assert "remove the link" in comment_texts.refusal(refused)
+    assert "remove the link" in comment_texts.refusal(refused, t=EN)
     # The link check comes last: a long comment with a link is refused for its length.
     assert reason(check("https://example.com " + "x" * 2000)) is Refusal.TOO_LONG
 
@@ -190,11 +192,13 @@ def test_edits_recheck_the_text_but_not_the_rate_or_repeat() -> None:
 
 def test_every_refusal_has_its_own_answer() -> None:
     answers = {
-        comment_texts.refusal(Refused(r, length=5000, limit=2000, rate=RATE[0], wait=NOW - NOW))
+        comment_texts.refusal(
+            Refused(r, length=5000, limit=2000, rate=RATE[0], wait=NOW - NOW), t=EN
+        )
         for r in Refusal
     }
     assert len(answers) == len(Refusal)
-    too_long = comment_texts.refusal(Refused(Refusal.TOO_LONG, length=5000, limit=2000))
+    too_long = comment_texts.refusal(Refused(Refusal.TOO_LONG, length=5000, limit=2000), t=EN)
     assert "Your comment is 5,000 characters long; the limit is 2,000" in too_long
 
 
@@ -258,7 +262,7 @@ def test_my_comments_stays_within_one_message() -> None:
         )
         for n in range(10)
     ]
-    text = my_comments(comments, ZoneInfo("Asia/Baghdad"))
+    text = my_comments(comments, ZoneInfo("Asia/Baghdad"), t=EN)
     assert utf16_len(text) <= 4096
     assert text.count("❌") >= 3  # several still fit
 
@@ -283,11 +287,71 @@ def test_a_comments_page_says_how_many_fitted() -> None:
 
     zone = ZoneInfo("Asia/Baghdad")
     text, shown = comment_list(
-        "Erbil", [published(n, "&<>" * 200) for n in range(5)], zone, offset=0
+        "Erbil", [published(n, "&<>" * 200) for n in range(5)], zone, offset=0, t=EN
     )
     assert 1 <= shown < 5 and text.count("Reader ") == shown
     assert utf16_len(text) <= 4096
     short, all_five = comment_list(
-        "Erbil", [published(n, "Fine") for n in range(5)], zone, offset=0
+        "Erbil", [published(n, "Fine") for n in range(5)], zone, offset=0, t=EN
     )
     assert all_five == 5 and short.count("Reader ") == 5
+
+
+# --- languages (issue 7) ---------------------------------------------------------------------
+
+
+def _held(comment_id: int) -> CommentView:
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    return CommentView(
+        id=comment_id, story_id=1, article_url=None, article_guid=None, article_title="Erbil",
+        language=None, user_id=7, chat_id=7, message_id=1, answer_message_id=None,
+        author_name="Reader", text="Fine", status=HELD, reason=None, held_for="links",
+        outlet_id=None, outlet_status=None, created_at=now, updated_at=now, relayed_at=None,
+    )  # fmt: skip
+
+
+def test_refusals_count_with_plurals_and_the_locales_digits() -> None:
+    one = comment_texts.refusal(Refused(Refusal.TOO_LONG, length=1, limit=0), t=EN)
+    assert one.startswith("Your comment is 1 character long; the limit is 0.")
+    hourly = Refused(Refusal.TOO_OFTEN, rate=RateLimit(1, 3600.0), wait=timedelta(seconds=61))
+    assert comment_texts.refusal(hourly, t=EN) == (
+        "You are commenting too often (at most 1 comment an hour). You can comment again in "
+        "2 minutes."
+    )
+    odd = Refused(Refusal.TOO_OFTEN, rate=RateLimit(5, 7200.0), wait=timedelta(hours=1))
+    assert "(at most 5 comments in 2 hours)" in comment_texts.refusal(odd, t=EN)
+    # Sorani: the locale's own digits, isolated so they keep their place in the sentence.
+    long = Refused(Refusal.TOO_LONG, length=5000, limit=2000)
+    assert "\u2068٥٬٠٠٠\u2069" in comment_texts.refusal(long, t=texts("ckb"))
+
+
+def test_relay_reasons_are_codes_worded_when_shown_and_old_words_still_show() -> None:
+    from bot.comment_texts import relay_reason
+    from jobs.comment_relay import REASON_REFUSED, parse_reason, reason_code
+
+    code = reason_code(REASON_REFUSED, status=418)
+    assert code == "relay:refused?status=418"
+    assert parse_reason(code) == ("refused", {"status": 418})
+    assert relay_reason(code, t=EN) == "The news site refused this comment (HTTP 418)."
+    assert relay_reason("relay:unreachable?minutes=1440", t=EN) == (
+        "The news site could not be reached for 24 hours."
+    )
+    assert relay_reason("relay:unreachable?minutes=90", t=EN).endswith("for 90 minutes.")
+    # Stored before codes existed, or the outlet's own words: shown as they are, escaped.
+    old = "The news site could not be reached for 1.5 hours."
+    assert relay_reason(old, t=EN) == old
+    assert relay_reason("Off <topic> & rude", t=EN) == "Off &lt;topic&gt; &amp; rude"
+    assert parse_reason("relay:refused?status=x") is None
+    assert relay_reason("relay:no-such-code", t=EN) == "relay:no-such-code"
+
+
+def test_a_card_names_its_comment_in_any_language() -> None:
+    card = comment_texts.moderation_card(_held(42), t=EN)
+    assert card.startswith("<b>🛡 Comment #42 to review</b>\n")
+    assert "<b>Held because</b> it contains a link" in card
+    assert comment_texts.card_comment_id("🛡 Comment #42 to review\nStory: Erbil") == 42
+    # A translated title keeps the id in ASCII digits, wherever the words put it.
+    assert comment_texts.card_comment_id("🛡 بۆچوونی \u2068#42\u2069 بۆ پێداچوونەوە\nx 7") == 42
+    assert comment_texts.card_comment_id("Comment #42 to review") is None
+    ckb = comment_texts.moderation_card(_held(42), t=texts("ckb"))
+    assert comment_texts.card_comment_id(ckb.replace("<b>", "").replace("</b>", "")) == 42

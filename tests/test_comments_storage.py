@@ -27,7 +27,9 @@ LEASE = timedelta(seconds=60)
 
 async def add_story(sessions: SessionFactory, key: str = "erbil") -> StoryView:
     async with writing(sessions) as session:
-        [feed] = await feed_store.register_feeds(session, [("https://x.example/rss", "news")], NOW)
+        [feed] = await feed_store.register_feeds(
+            session, [("https://x.example/rss", "news", "en")], NOW
+        )
         policy = story_store.IngestPolicy(announce=False, push_cutoff=NOW, now=NOW)
         draft = StoryDraft(
             identity=f"guid:{key}",

@@ -57,7 +57,8 @@ def test_defaults_without_any_environment() -> None:
     assert settings.telegram_bot_token is None
     assert settings.token is None
     assert settings.telegram_api_url == "https://api.telegram.org"
-    assert settings.feeds == (FeedSpec(DEFAULT_FEED),)
+    assert settings.feeds == (FeedSpec(DEFAULT_FEED, None, "en"),)
+    assert settings.default_edition == "en"
     assert settings.database_url == "sqlite+aiosqlite:///newsbot.db"
     assert settings.poll_interval == 60.0
     assert settings.poll_max_backoff == 3600.0
@@ -94,9 +95,9 @@ def test_feeds_section_pairs_and_bare_urls(monkeypatch: pytest.MonkeyPatch) -> N
         "kurdistan=http://example.org/ku.rss ,",
     )
     assert settings.feeds == (
-        FeedSpec("https://example.org/world.rss", "world"),
-        FeedSpec("https://example.org/all.rss", None),
-        FeedSpec("http://example.org/ku.rss", "kurdistan"),
+        FeedSpec("https://example.org/world.rss", "world", "en"),
+        FeedSpec("https://example.org/all.rss", None, "en"),
+        FeedSpec("http://example.org/ku.rss", "kurdistan", "en"),
     )
 
 
@@ -111,13 +112,47 @@ def test_feeds_url_with_equals_in_query_string_is_a_bare_url() -> None:
 
 def test_feeds_one_value_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = settings_from(monkeypatch, FEEDS="https://example.org/only.rss")
-    assert settings.feeds == (FeedSpec("https://example.org/only.rss"),)
+    assert settings.feeds == (FeedSpec("https://example.org/only.rss", None, "en"),)
 
 
 def test_feeds_sorani_section_name() -> None:
     assert parse_feeds("هەواڵ=https://example.org/ckb.rss") == (
         FeedSpec("https://example.org/ckb.rss", "هەواڵ"),
     )
+
+
+def test_feeds_with_editions_and_the_default_edition(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_from(
+        monkeypatch,
+        FEEDS="ckb:kurdistan=https://example.org/ckb.rss, KMR:https://example.org/kmr.rss,"
+        "ar:عربي=https://example.org/ar.rss, world=https://example.org/world.rss,"
+        "https://example.org/all.rss",
+        DEFAULT_EDITION="tr",
+    )
+    assert settings.feeds == (
+        FeedSpec("https://example.org/ckb.rss", "kurdistan", "ckb"),
+        FeedSpec("https://example.org/kmr.rss", None, "kmr"),
+        FeedSpec("https://example.org/ar.rss", "عربي", "ar"),
+        FeedSpec("https://example.org/world.rss", "world", "tr"),
+        FeedSpec("https://example.org/all.rss", None, "tr"),
+    )
+    # The default edition comes first: it is what readers who never chose read.
+    assert settings.editions == ("tr", "ckb", "kmr", "ar")
+
+
+def test_feeds_edition_prefix_never_swallows_a_url_scheme() -> None:
+    assert parse_feeds("https://example.org/a.rss") == (FeedSpec("https://example.org/a.rss"),)
+    assert parse_feeds("en:https://example.org/a.rss") == (
+        FeedSpec("https://example.org/a.rss", None, "en"),
+    )
+
+
+@pytest.mark.parametrize("value", ["english", "e", "c k b", "12"])
+def test_default_edition_must_be_a_language_code(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    error = config_error_from(monkeypatch, DEFAULT_EDITION=value)
+    assert "DEFAULT_EDITION" in str(error)
 
 
 def test_feeds_listed_twice_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -298,8 +333,8 @@ def test_reads_dot_env_in_the_working_directory(tmp_path: Path) -> None:
     settings = load_settings()
     assert settings.token == "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ"
     assert settings.feeds == (
-        FeedSpec("https://example.org/world.rss", "world"),
-        FeedSpec("https://example.org/all.rss"),
+        FeedSpec("https://example.org/world.rss", "world", "en"),
+        FeedSpec("https://example.org/all.rss", None, "en"),
     )
     assert settings.poll_interval == 1800.0
     assert settings.admin_ids == (7, 8)

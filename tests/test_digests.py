@@ -41,7 +41,7 @@ async def fake_api() -> AsyncIterator[FakeBotApi]:
 async def add_stories(sessions: SessionFactory, now: datetime, *titles: str) -> None:
     async with writing(sessions) as session:
         (feed,) = await feed_store.register_feeds(
-            session, [("https://www.rudaw.net/english/rss", "kurdistan")], now
+            session, [("https://www.rudaw.net/english/rss", "kurdistan", "en")], now
         )
         drafts = [
             (

@@ -164,7 +164,7 @@ class Rig:
     async def add_feed(self, path: str, section: str | None = None) -> int:
         async with writing(self.sessions) as session:
             [feed] = await feed_store.register_feeds(
-                session, [(self.server.url(path), section)], self.clock()
+                session, [(self.server.url(path), section, "en")], self.clock()
             )
         return feed.id
 

@@ -81,7 +81,9 @@ async def test_metrics_show_the_queue_and_the_counters(
 ) -> None:
     now = utcnow()
     async with writing(sessions) as session:
-        [feed] = await feed_store.register_feeds(session, [("https://x.example/rss", "news")], now)
+        [feed] = await feed_store.register_feeds(
+            session, [("https://x.example/rss", "news", "en")], now
+        )
         policy = story_store.IngestPolicy(announce=False, push_cutoff=now, now=now)
         outcome = await story_store.store_feed_items(
             session,

@@ -9,14 +9,16 @@ import pytest
 
 from bot.callbacks import Page, decode_page, encode_page, fits, search_page
 from bot.handlers.common import resolve_sections
+from bot.i18n import texts
 from bot.render import (
     FSI,
     PDI,
     escape,
     isolate,
+    plain_text,
+    story_group,
     story_list,
     story_message,
-    time_ago,
     trim,
     utf16_len,
 )
@@ -25,6 +27,7 @@ from storage.records import StoryView
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 BAGHDAD = ZoneInfo("Asia/Baghdad")
 NAMES = {"kurdistan": "Kurdistan", "world": "World"}
+EN = texts("en")
 
 
 def story(**overrides: object) -> StoryView:
@@ -47,16 +50,16 @@ def story(**overrides: object) -> StoryView:
 
 
 def test_story_message_escapes_feed_text_and_links() -> None:
-    rendered = story_message(story(), now=NOW, zone=BAGHDAD, section_names=NAMES)
+    rendered = story_message(story(), t=EN, now=NOW, zone=BAGHDAD, section_names=NAMES)
     assert "<b>Peshmerga &amp; coalition &lt;talks&gt; in &quot;Erbil&quot;</b>" in rendered.text
     assert 'href="https://www.rudaw.net/english/kurdistan/251120261?a=1&amp;b=2"' in rendered.text
-    assert "Kurdistan · 3 h ago, 12:00" in rendered.text  # 09:00 UTC is 12:00 in Baghdad
+    assert "Kurdistan · 3 hours ago, 12:00" in rendered.text  # 09:00 UTC is 12:00 in Baghdad
     assert rendered.preview_url == story().link
 
 
 def test_story_message_buttons_fit_telegram_limits() -> None:
     rendered = story_message(
-        story(id=2**31), now=NOW, zone=BAGHDAD, section_names=NAMES, comment_button=True
+        story(id=2**31), t=EN, now=NOW, zone=BAGHDAD, section_names=NAMES, comment_button=True
     )
     row, comments = rendered.buttons
     assert [b.text for b in row] == ["Read", "More like this"]
@@ -69,15 +72,17 @@ def test_story_message_buttons_fit_telegram_limits() -> None:
 
 
 def test_breaking_marker() -> None:
-    rendered = story_message(story(), now=NOW, zone=BAGHDAD, section_names=NAMES, breaking=True)
+    rendered = story_message(
+        story(), t=EN, now=NOW, zone=BAGHDAD, section_names=NAMES, breaking=True
+    )
     assert rendered.text.startswith("🔴 <b>")
 
 
 def test_message_never_exceeds_telegram_limit() -> None:
     huge = story(title="ک" * 3000, summary="😀" * 5000)
-    rendered = story_message(huge, now=NOW, zone=BAGHDAD, section_names=NAMES)
+    rendered = story_message(huge, t=EN, now=NOW, zone=BAGHDAD, section_names=NAMES)
     assert utf16_len(rendered.text) <= 4096
-    listing = story_list("Latest", [huge] * 10, now=NOW, zone=BAGHDAD, section_names=NAMES)
+    listing = story_list("Latest", [huge] * 10, t=EN, now=NOW, zone=BAGHDAD, section_names=NAMES)
     assert utf16_len(listing) <= 4096
 
 
@@ -86,15 +91,44 @@ def test_rtl_runs_are_isolated_but_ltr_text_is_untouched() -> None:
     assert isolate(sorani) == f"{FSI}{sorani}{PDI}"
     assert isolate("Erbil 2026") == "Erbil 2026"
     rendered = story_message(
-        story(title=sorani, summary="ئەمڕۆ 12 کەس"), now=NOW, zone=BAGHDAD, section_names=NAMES
+        story(title=sorani, summary="ئەمڕۆ 12 کەس"),
+        t=EN,
+        now=NOW,
+        zone=BAGHDAD,
+        section_names=NAMES,
     )
     assert f"<b>{FSI}{sorani}{PDI}</b>" in rendered.text
+
+
+def test_a_right_to_left_interface_isolates_latin_titles_links_and_names() -> None:
+    rendered = story_message(
+        story(title="Erbil talks"),
+        t=texts("ckb"),
+        now=NOW,
+        zone=BAGHDAD,
+        section_names=NAMES,
+        comment_button=True,
+    )
+    assert f"<b>{FSI}Erbil talks{PDI}</b>" in rendered.text
+    assert f"<i>{FSI}Kurdistan{PDI}" in rendered.text
+    assert 'href="https://www.rudaw.net/english/kurdistan/251120261?a=1&amp;b=2"' in rendered.text
+    assert len(rendered.buttons) == 2
+
+
+def test_group_heading_counts_and_plain_text_uses_the_locale_time() -> None:
+    stories = [story(id=1, title="One"), story(id=2, title="Two", breaking=True)]
+    group = story_group(stories, t=EN, now=NOW, zone=BAGHDAD, section_names=NAMES)
+    assert group.text.startswith("<b>🔴 2 new stories</b>")
+    plain = plain_text(stories[:1], t=EN, now=NOW, zone=BAGHDAD)
+    assert plain.splitlines()[:2] == ["One", EN.when(NOW - timedelta(hours=3), NOW, BAGHDAD)]
+    assert "3 hours ago" in plain
 
 
 def test_story_list_numbers_from_offset_and_links_titles() -> None:
     text = story_list(
         "Latest stories",
         [story(id=1, title="One"), story(id=2, title="Two", link=None)],
+        t=EN,
         now=NOW,
         zone=BAGHDAD,
         section_names=NAMES,
@@ -109,15 +143,15 @@ def test_story_list_numbers_from_offset_and_links_titles() -> None:
     ("delta", "expected"),
     [
         (timedelta(seconds=5), "just now"),
-        (timedelta(minutes=5), "5 min ago"),
-        (timedelta(hours=2), "2 h ago"),
-        (timedelta(days=1, hours=1), "yesterday"),
+        (timedelta(minutes=5), "5 minutes ago"),
+        (timedelta(hours=2), "2 hours ago"),
+        (timedelta(days=1, hours=1), "1 day ago"),
         (timedelta(days=3), "3 days ago"),
         (timedelta(seconds=-30), "just now"),
     ],
 )
 def test_time_ago(delta: timedelta, expected: str) -> None:
-    assert time_ago(NOW - delta, NOW) == expected
+    assert EN.ago(NOW - delta, NOW) == expected
 
 
 def test_trim_cuts_on_words() -> None:

@@ -35,7 +35,9 @@ def _draft(key: str, days_ago: float, title: str) -> StoryDraft:
 
 async def _story_ids(sessions: SessionFactory) -> dict[str, int]:
     async with writing(sessions) as session:
-        [feed] = await feed_store.register_feeds(session, [("https://x.example/rss", "news")], NOW)
+        [feed] = await feed_store.register_feeds(
+            session, [("https://x.example/rss", "news", "en")], NOW
+        )
         policy = story_store.IngestPolicy(announce=False, push_cutoff=NOW, now=NOW)
         drafts = [
             (_draft("ancient", 200, "Dukan dam inaugurated"), ["news"]),
@@ -141,7 +143,9 @@ async def test_housekeeping_prunes_old_and_keeps_readers_and_open_work(
 
 async def test_pruning_runs_in_batches_until_done(sessions: SessionFactory) -> None:
     async with writing(sessions) as session:
-        [feed] = await feed_store.register_feeds(session, [("https://x.example/rss", "news")], NOW)
+        [feed] = await feed_store.register_feeds(
+            session, [("https://x.example/rss", "news", "en")], NOW
+        )
         policy = story_store.IngestPolicy(announce=False, push_cutoff=NOW, now=NOW)
         drafts = [(_draft(f"s{n}", 100 + n / 100, f"Story {n}"), ["news"]) for n in range(1001)]
         await story_store.store_feed_items(session, feed.id, drafts, policy)

@@ -90,7 +90,7 @@ async def add_story(
     identity = f"guid:{title}"
     async with writing(sessions) as session:
         (feed,) = await feed_store.register_feeds(
-            session, [("https://www.rudaw.net/english/rss", "kurdistan")], at
+            session, [("https://www.rudaw.net/english/rss", "kurdistan", "en")], at
         )
         policy = story_store.IngestPolicy(
             announce=True,

@@ -61,7 +61,7 @@ def draft(key: str, *, hours_ago: float | None = 1.0, **fields: Any) -> StoryDra
 
 async def add_feed(sessions: SessionFactory, url: str, section: str | None = None) -> int:
     async with writing(sessions) as session:
-        [feed] = await feed_store.register_feeds(session, [(url, section)], NOW)
+        [feed] = await feed_store.register_feeds(session, [(url, section, "en")], NOW)
     return feed.id
 
 

@@ -46,7 +46,7 @@ async def _fill(sessions: SessionFactory) -> None:
     """An installation in use: stories, readers with settings, pushes, comments, the outbox."""
     async with writing(sessions) as session:
         [feed] = await feed_store.register_feeds(
-            session, [("https://www.rudaw.net/english/rss", "kurdistan")], NOW
+            session, [("https://www.rudaw.net/english/rss", "kurdistan", "en")], NOW
         )
         drafts = [
             (

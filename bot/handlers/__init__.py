@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import BotCommand
 from telegram.ext import Application
 
 from bot.handlers import (
@@ -13,6 +12,7 @@ from bot.handlers import (
     comments,
     errors,
     inline,
+    language,
     latest,
     membership,
     moderation,
@@ -28,30 +28,13 @@ HANDLER_MODULES = (
     subscriptions,
     latest,
     preferences,
+    language,
     alerts,
     admin,
     comments,
     moderation,
     inline,
     membership,
-)
-
-COMMANDS = (
-    BotCommand("latest", "The newest stories"),
-    BotCommand("search", "Find stories by words"),
-    BotCommand("subscribe", "Get new stories as they are published"),
-    BotCommand("sections", "Choose sections"),
-    BotCommand("unsubscribe", "Stop pushes"),
-    BotCommand("settings", "Sections, delivery, quiet hours, time zone"),
-    BotCommand("follow", 'Alerts for a word or a "phrase"'),
-    BotCommand("following", "The keywords you follow"),
-    BotCommand("unfollow", "Stop keyword alerts"),
-    BotCommand("quiet", "Quiet hours, e.g. /quiet 23:00-07:00"),
-    BotCommand("comments", "Read a story's comments (reply it to the story)"),
-    BotCommand("mycomments", "Your comments and their status"),
-    BotCommand("name", "The name shown with your comments"),
-    BotCommand("help", "Everything the bot can do"),
-    BotCommand("privacy", "What is stored and how to delete it"),
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from telegram import Update
@@ -10,7 +11,9 @@ from telegram.ext import CommandHandler
 
 from bot.deps import deps
 from bot.handlers.common import NO_PREVIEW, Context, remember_chat
-from bot.render import escape, time_ago, trim, utf16_len
+from bot.handlers.subscriptions import chat_texts
+from bot.i18n import N_, Texts
+from bot.render import escape, trim, utf16_len
 from jobs.fanout import Broadcaster
 from storage import chats as chat_store
 from storage import deliveries as delivery_store
@@ -22,15 +25,30 @@ from storage.models import PRIORITY_EDIT
 
 log = logging.getLogger(__name__)
 
-ADMINS_ONLY = "Sorry, {command} is only for the bot's administrators."
-BREAKING_USAGE = (
+# Translators: {command} is /breaking or /stats.
+ADMINS_ONLY = N_("Sorry, {command} is only for the bot's administrators.")
+BREAKING_USAGE = N_(
     "Send /breaking with a story's link or id, for example <code>/breaking 42</code>, to push "
     "it to every subscriber at once as breaking news."
 )
-NOT_RUNNING = "Pushes are not running in this instance of the bot, so nothing was sent."
+NOT_RUNNING = N_("Pushes are not running in this instance of the bot, so nothing was sent.")
 # A message holds 4,096 characters: an outlet with many feeds sees the first ones and a count.
 MESSAGE_BUDGET = 3800
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "skipped")
+
+# "{num} pending" and the like: how many deliveries are in each state, in /stats.
+_DELIVERY_COUNTS: dict[str, Callable[[Texts, int], str]] = {
+    # Translators: deliveries waiting to be sent, in /stats ("3 pending").
+    "pending": lambda t, n: t.ngettext("{num} pending", "{num} pending", n),
+    # Translators: deliveries being sent right now, in /stats.
+    "sending": lambda t, n: t.ngettext("{num} sending", "{num} sending", n),
+    # Translators: deliveries sent, in /stats ("120 sent").
+    "sent": lambda t, n: t.ngettext("{num} sent", "{num} sent", n),
+    # Translators: deliveries that failed, in /stats.
+    "failed": lambda t, n: t.ngettext("{num} failed", "{num} failed", n),
+    # Translators: deliveries skipped (the chat left, the story was withdrawn), in /stats.
+    "skipped": lambda t, n: t.ngettext("{num} skipped", "{num} skipped", n),
+}
 
 
 def _is_bot_admin(update: Update, context: Context) -> bool:
@@ -38,13 +56,13 @@ def _is_bot_admin(update: Update, context: Context) -> bool:
     return user is not None and user.id in deps(context).settings.admin_ids
 
 
-async def _refused(update: Update, context: Context, command: str) -> bool:
+async def _refused(update: Update, context: Context, t: Texts, command: str) -> bool:
     """Tell anyone but the bot's administrators no (in groups too); True when refused."""
     message = update.effective_message
     assert message is not None
     if _is_bot_admin(update, context):
         return False
-    await message.reply_text(ADMINS_ONLY.format(command=command))
+    await message.reply_text(t._(ADMINS_ONLY).format(command=command))
     return True
 
 
@@ -52,69 +70,106 @@ async def breaking_command(update: Update, context: Context) -> None:
     """/breaking LINK|ID: push a stored story to every subscriber now, as breaking news."""
     message = update.effective_message
     assert message is not None
-    await remember_chat(update, context)
-    if await _refused(update, context, "/breaking"):
+    t = chat_texts(update, context, await remember_chat(update, context))
+    if await _refused(update, context, t, "/breaking"):
         return
     if not context.args:
-        await message.reply_html(BREAKING_USAGE)
+        await message.reply_html(t._(BREAKING_USAGE))
         return
     reference = " ".join(context.args)[:2000]
     async with deps(context).sessions() as session:
         story = await story_store.find_story(session, reference)
     if story is None:
         await message.reply_html(
-            f"I have no story with the link or id “{escape(trim(reference, 200))}”. "
-            "/latest shows recent stories; a story's id is the number in its "
-            "<code>/start s_…</code> link.",
+            t._(
+                "I have no story with the link or id “{reference}”. /latest shows recent "
+                "stories; a story's id is the number in its <code>/start s_…</code> link."
+            ).format(reference=t.isolate(escape(trim(reference, 200)))),
             link_preview_options=NO_PREVIEW,
         )
         return
     broadcaster = deps(context).broadcaster
     if broadcaster is None:
-        await message.reply_text(NOT_RUNNING)
+        await message.reply_text(t._(NOT_RUNNING))
         return
     await broadcaster.push_now(story.id)
     user = update.effective_user
     log.info("story=%s pushed as breaking news by admin=%s", story.id, user.id if user else None)
     await message.reply_html(
-        f"🔴 Pushing as breaking news: <b>{escape(story.title)}</b>\n"
-        "It goes ahead of every other push; /stats shows the progress.",
+        "🔴 "
+        + t._(
+            "Pushing as breaking news: <b>{title}</b>\n"
+            "It goes ahead of every other push; /stats shows the progress."
+        ).format(title=t.isolate(escape(story.title))),
         link_preview_options=NO_PREVIEW,
     )
 
 
-def _feed_line(feed: FeedView, now: datetime) -> str:
-    name = escape(trim(feed.url, 120))
-    polled = (
-        f"last success {time_ago(feed.last_success_at, now)}"
+def _feed_line(t: Texts, feed: FeedView, now: datetime) -> str:
+    name = t.isolate(escape(trim(feed.url, 120)))
+    parts = [
+        t._("last success {ago}").format(ago=t.ago(feed.last_success_at, now))
         if feed.last_success_at
-        else "never polled successfully"
-    )
-    line = f"• {name} — {polled}"
+        else t._("never polled successfully")
+    ]
     if feed.consecutive_failures:
         failures = feed.consecutive_failures
-        line += f"; {failures} failure{'s' if failures != 1 else ''} in a row"
+        parts.append(
+            t.ngettext("{num} failure in a row", "{num} failures in a row", failures).format(
+                num=t.number(failures)
+            )
+        )
         if feed.last_error:
-            line += f"; last error: {escape(trim(feed.last_error, 160))}"
-    return line
+            parts.append(
+                t._("last error: {error}").format(
+                    error=t.isolate(escape(trim(feed.last_error, 160)))
+                )
+            )
+    # Translators: separates the parts of a feed's line in /stats.
+    separator = t._("; ")
+    return f"• {name} — {separator.join(parts)}"
 
 
-def _sender_lines(broadcaster: Broadcaster | None, now: datetime) -> list[str]:
+def _sender_lines(t: Texts, broadcaster: Broadcaster | None, now: datetime) -> list[str]:
     if broadcaster is None:
-        return ["<b>Sender:</b> pushes are not running in this instance."]
+        return [t._("<b>Sender:</b> pushes are not running in this instance.")]
     limiter = broadcaster.limiter
-    rate = limiter.current_rate() / limiter.window
-    limit = limiter.rate / limiter.window
-    paused = ", paused after a 429" if limiter.paused_until is not None else ""
+    rate = t.number(limiter.current_rate() / limiter.window)
+    limit = t.number(limiter.rate / limiter.window)
+    sending = (
+        t._("<b>Sending now:</b> {rate}/s (limit {limit}/s, paused after a 429)")
+        if limiter.paused_until is not None
+        else t._("<b>Sending now:</b> {rate}/s (limit {limit}/s)")
+    )
     stats = broadcaster.stats
+    counts = t.join(
+        [
+            t.ngettext("{num} sent", "{num} sent", stats.sent).format(num=t.number(stats.sent)),
+            t.ngettext("{num} failed", "{num} failed", stats.failed).format(
+                num=t.number(stats.failed)
+            ),
+            t.ngettext("{num} retried", "{num} retried", stats.retried).format(
+                num=t.number(stats.retried)
+            ),
+            # Translators: sends Telegram refused with 429 Too Many Requests, in /stats.
+            t._("{num} × 429").format(num=t.number(stats.rate_limited)),
+            t.ngettext("{num} grouped", "{num} grouped", stats.grouped).format(
+                num=t.number(stats.grouped)
+            ),
+        ]
+    )
     lines = [
-        f"<b>Sending now:</b> {rate:g}/s (limit {limit:g}/s{paused})",
-        f"<b>Since start</b> ({time_ago(stats.started_at, now)}): {stats.sent} sent, "
-        f"{stats.failed} failed, {stats.retried} retried, {stats.rate_limited} × 429, "
-        f"{stats.grouped} grouped",
+        sending.format(rate=rate, limit=limit),
+        t._("<b>Since start</b> ({ago}): {counts}").format(
+            ago=t.ago(stats.started_at, now), counts=counts
+        ),
     ]
     if stats.last_error:
-        lines.append(f"<b>Last send error:</b> {escape(trim(stats.last_error, 200))}")
+        lines.append(
+            t._("<b>Last send error:</b> {error}").format(
+                error=t.isolate(escape(trim(stats.last_error, 200)))
+            )
+        )
     return lines
 
 
@@ -122,8 +177,8 @@ async def stats_command(update: Update, context: Context) -> None:
     """/stats: chats, the delivery queue, the sender's pace and every feed's last poll."""
     message = update.effective_message
     assert message is not None
-    await remember_chat(update, context)
-    if await _refused(update, context, "/stats"):
+    t = chat_texts(update, context, await remember_chat(update, context))
+    if await _refused(update, context, t, "/stats"):
         return
     async with deps(context).sessions() as session:
         active, inactive = await chat_store.chat_counts(session)
@@ -131,33 +186,50 @@ async def stats_command(update: Update, context: Context) -> None:
         now = utcnow()
         backlog = await delivery_store.backlog_size(session, now, PRIORITY_EDIT)
         feeds = await feed_store.list_feeds(session)
-    pushes = ", ".join(
-        f"{counts.get(status, 0)} {status}"
+    pushes = t.join(
+        _DELIVERY_COUNTS[status](t, counts.get(status, 0)).format(
+            num=t.number(counts.get(status, 0))
+        )
         for status in DELIVERY_STATUSES
         if status != "sending" or counts.get(status)
     )
+    chats = t.join(
+        [
+            t.ngettext("{num} active", "{num} active", active).format(num=t.number(active)),
+            t.ngettext("{num} inactive", "{num} inactive", inactive).format(
+                num=t.number(inactive)
+            ),
+        ]
+    )
     lines = [
-        "<b>Stats</b>",
-        f"<b>Chats:</b> {active} active, {inactive} inactive",
-        f"<b>Pushes:</b> {pushes}",
-        f"<b>Send queue:</b> {backlog} waiting (pushes and corrections)",
-        *_sender_lines(deps(context).broadcaster, now),
+        t._("<b>Stats</b>"),
+        t._("<b>Chats:</b> {counts}").format(counts=chats),
+        t._("<b>Pushes:</b> {counts}").format(counts=pushes),
+        t.ngettext(
+            "<b>Send queue:</b> {num} waiting (pushes and corrections)",
+            "<b>Send queue:</b> {num} waiting (pushes and corrections)",
+            backlog,
+        ).format(num=t.number(backlog)),
+        *_sender_lines(t, deps(context).broadcaster, now),
         "",
-        f"<b>Feeds</b> ({len(feeds)})",
+        t._("<b>Feeds</b> ({num})").format(num=t.number(len(feeds))),
     ]
     used = utf16_len("\n".join(lines))
     shown = 0
     for feed in feeds:
-        line = _feed_line(feed, now)
+        line = _feed_line(t, feed, now)
         if used + utf16_len(line) + 1 > MESSAGE_BUDGET:
             break
         lines.append(line)
         used += utf16_len(line) + 1
         shown += 1
     if shown < len(feeds):
-        lines.append(f"… and {len(feeds) - shown} more")
+        more = len(feeds) - shown
+        lines.append(
+            t.ngettext("… and {num} more", "… and {num} more", more).format(num=t.number(more))
+        )
     if not feeds:
-        lines.append("No feeds yet.")
+        lines.append(t._("No feeds yet."))
     await message.reply_html("\n".join(lines), link_preview_options=NO_PREVIEW)
 
 

@@ -39,8 +39,11 @@ from bot.handlers.common import (
     redraw,
     remember_chat,
     remember_shown,
+    texts_for,
+    texts_of,
     zone_of,
 )
+from bot.i18n import Texts
 from bot.render import Button
 from storage import chats as chat_store
 from storage import comments as comment_store
@@ -86,13 +89,20 @@ async def _stories_of_reply(context: Context, message: Message) -> list[int]:
     return ids
 
 
-async def send_prompt(context: Context, chat_id: int, story: StoryView) -> None:
-    """Ask for a comment with a ForceReply prompt, remembered as showing the story."""
+async def send_prompt(
+    context: Context, chat_id: int, story: StoryView, t: Texts | None = None
+) -> None:
+    """Ask for a comment with a ForceReply prompt, remembered as showing the story.
+
+    ``t`` is the chat's texts; read from its record when not given."""
+    if t is None:
+        async with deps(context).sessions() as session:
+            t = texts_of(await chat_store.get_chat(session, chat_id), deps(context))
     sent = await context.bot.send_message(
         chat_id,
-        comment_texts.prompt(story.title),
+        comment_texts.prompt(story.title, t=t),
         parse_mode=ParseMode.HTML,
-        reply_markup=ForceReply(input_field_placeholder=comment_texts.PROMPT_PLACEHOLDER),
+        reply_markup=ForceReply(input_field_placeholder=t._(comment_texts.PROMPT_PLACEHOLDER)),
     )
     await remember_shown(context, sent, [story.id], "prompt")
 
@@ -106,14 +116,15 @@ async def reply_to_bot(update: Update, context: Context) -> None:
     assert message is not None
     story_ids = await _stories_of_reply(context, message)
     if story_ids:
-        await _submit(context, message, story_ids)
+        await _submit(context, message, story_ids, await texts_for(update, context))
     elif deps(context).settings.comments_enabled:
-        await message.reply_text(comment_texts.HOW_TO_COMMENT, do_quote=True)
+        t = await texts_for(update, context)
+        await message.reply_text(t._(comment_texts.HOW_TO_COMMENT), do_quote=True)
     else:
         await latest.stray_text(update, context)
 
 
-async def _submit(context: Context, message: Message, story_ids: Sequence[int]) -> None:
+async def _submit(context: Context, message: Message, story_ids: Sequence[int], t: Texts) -> None:
     """Check a comment, store it, and answer: refused, which story, or received."""
     user = message.from_user
     assert user is not None
@@ -123,7 +134,7 @@ async def _submit(context: Context, message: Message, story_ids: Sequence[int]) 
         found = await story_store.get_stories(session, list(story_ids))
     stories = [found[i] for i in story_ids if i in found][:MAX_CHOICES]
     if rules.enabled and not stories:
-        await message.reply_text(comment_texts.STORY_GONE, do_quote=True)
+        await message.reply_text(t._(comment_texts.STORY_GONE), do_quote=True)
         return
     story = stories[0] if len(stories) == 1 else None
     now = utcnow()
@@ -172,7 +183,7 @@ async def _submit(context: Context, message: Message, story_ids: Sequence[int]) 
                 first_time = await comment_store.mark_notified(session, user.id, now)
     if isinstance(verdict, Refused):
         log.info("reader=%s comment refused: %s", user.id, verdict.reason)
-        await message.reply_html(comment_texts.refusal(verdict), do_quote=True)
+        await message.reply_html(comment_texts.refusal(verdict, t=t), do_quote=True)
         return
     assert comment is not None
     log.info("comment=%s story=%s stored as %s", comment.id, comment.story_id, comment.status)
@@ -180,31 +191,34 @@ async def _submit(context: Context, message: Message, story_ids: Sequence[int]) 
         buttons = [
             [
                 Button(
-                    comment_texts.choice_label(number, s.title), callback=f"ck:{comment.id}:{s.id}"
+                    comment_texts.choice_label(number, s.title, t=t),
+                    callback=f"ck:{comment.id}:{s.id}",
                 )
             ]
             for number, s in enumerate(stories, start=1)
         ]
         await message.reply_html(
-            comment_texts.CHOOSE_STORY, reply_markup=keyboard(buttons), do_quote=True
+            t._(comment_texts.CHOOSE_STORY), reply_markup=keyboard(buttons), do_quote=True
         )
         return
     sent = await message.reply_html(
-        comment_texts.received(comment.article_title),
+        comment_texts.received(comment.article_title, t=t),
         link_preview_options=NO_PREVIEW,
         do_quote=True,
     )
-    await _tell_name_is_public(context, comment, first_time)
+    await _tell_name_is_public(context, comment, first_time, t)
     await _follow_up(context, comment, sent.message_id)
 
 
-async def _tell_name_is_public(context: Context, comment: CommentView, first_time: bool) -> None:
+async def _tell_name_is_public(
+    context: Context, comment: CommentView, first_time: bool, t: Texts
+) -> None:
     """The one-time notice, as a message of its own: the confirmation above it is edited
     when the comment's fate is known, and the notice must not vanish with that edit."""
     if first_time:
         await context.bot.send_message(
             comment.chat_id,
-            comment_texts.public_notice(comment.author_name).strip(),
+            comment_texts.public_notice(comment.author_name, t=t).strip(),
             parse_mode=ParseMode.HTML,
             link_preview_options=NO_PREVIEW,
         )
@@ -226,7 +240,7 @@ async def _follow_up(context: Context, comment: CommentView, answer_message_id: 
     async with d.sessions() as session:
         current = await comment_store.get_comment(session, comment.id)
     if current is not None and current.status in (*FINAL, RELAYED):
-        await TelegramCommentNotifier(context.bot, d.settings).comment_changed(current)
+        await TelegramCommentNotifier(context.bot, d.settings, d.sessions).comment_changed(current)
 
 
 async def pick_story(update: Update, context: Context) -> None:
@@ -240,17 +254,18 @@ async def pick_story(update: Update, context: Context) -> None:
         await query.answer()
         return
     d = deps(context)
+    t = await texts_for(update, context)
     async with d.sessions() as session:
         comment = await comment_store.get_comment(session, comment_id)
         story = await story_store.get_story(session, story_id)
     if comment is None:
-        await query.answer(comment_texts.COMMENT_GONE)
+        await query.answer(t._(comment_texts.COMMENT_GONE))
         return
     if comment.user_id != query.from_user.id:
-        await query.answer(comment_texts.NOT_YOUR_COMMENT, show_alert=True)
+        await query.answer(t._(comment_texts.NOT_YOUR_COMMENT), show_alert=True)
         return
     if story is None:
-        await query.answer(comment_texts.STORY_GONE, show_alert=True)
+        await query.answer(t._(comment_texts.STORY_GONE), show_alert=True)
         return
     now = utcnow()
     first_time = False
@@ -268,16 +283,16 @@ async def pick_story(update: Update, context: Context) -> None:
         if chosen is not None:
             first_time = await comment_store.mark_notified(session, comment.user_id, now)
     if chosen is None:
-        await query.answer(comment_texts.ALREADY_CHOSEN)
+        await query.answer(t._(comment_texts.ALREADY_CHOSEN))
         return
     await query.answer()
     await redraw(
         query,
-        comment_texts.received(chosen.article_title),
+        comment_texts.received(chosen.article_title, t=t),
         [],
         link_preview_options=NO_PREVIEW,
     )
-    await _tell_name_is_public(context, chosen, first_time)
+    await _tell_name_is_public(context, chosen, first_time, t)
     await _follow_up(context, chosen, query.message.message_id)
 
 
@@ -291,18 +306,20 @@ async def comment_button(update: Update, context: Context) -> None:
         await query.answer()
         return
     if not deps(context).settings.comments_enabled:
-        await query.answer(comment_texts.NOT_ENABLED, show_alert=True)
+        t = await texts_for(update, context)
+        await query.answer(t._(comment_texts.NOT_ENABLED), show_alert=True)
         return
     if not is_private(chat):
         # Telegram opens this link for the reader: a private chat started with c_<story>.
         await query.answer(url=f"https://t.me/{context.bot.username}?start=c_{story_id}")
         return
+    t = await texts_for(update, context)
     async with deps(context).sessions() as session:
         story = await story_store.get_story(session, story_id)
     if story is None:
-        await query.answer(comment_texts.STORY_GONE, show_alert=True)
+        await query.answer(t._(comment_texts.STORY_GONE), show_alert=True)
         return
-    await send_prompt(context, chat.id, story)
+    await send_prompt(context, chat.id, story, t)
     await query.answer()
 
 
@@ -323,12 +340,13 @@ async def comment_edited(update: Update, context: Context) -> None:
     if comment is None:
         story_ids = await _stories_of_reply(context, message)
         if story_ids:
-            await _submit(context, message, story_ids)
+            await _submit(context, message, story_ids, await texts_for(update, context))
         return
     if comment.user_id != message.from_user.id:
         return
+    t = await texts_for(update, context)
     if comment.status not in EDITABLE:
-        await message.reply_text(comment_texts.too_late(comment), do_quote=True)
+        await message.reply_text(comment_texts.too_late(comment, t=t), do_quote=True)
         return
     verdict = check_edit(
         message.text,
@@ -339,7 +357,7 @@ async def comment_edited(update: Update, context: Context) -> None:
     )
     if isinstance(verdict, Refused):
         await message.reply_html(
-            f"{comment_texts.refusal(verdict)} {comment_texts.EDIT_KEPT}",
+            f"{comment_texts.refusal(verdict, t=t)} {t._(comment_texts.EDIT_KEPT)}",
             link_preview_options=NO_PREVIEW,
             do_quote=True,
         )
@@ -348,10 +366,10 @@ async def comment_edited(update: Update, context: Context) -> None:
         changed = await comment_store.edit_comment(session, comment.id, verdict.text, utcnow())
         current = changed or await comment_store.get_comment(session, comment.id)
     if changed is None:
-        await message.reply_text(comment_texts.too_late(current or comment), do_quote=True)
+        await message.reply_text(comment_texts.too_late(current or comment, t=t), do_quote=True)
         return
     log.info("comment=%s edited by its author", changed.id)
-    await message.reply_html(comment_texts.updated(changed.article_title), do_quote=True)
+    await message.reply_html(comment_texts.updated(changed.article_title, t=t), do_quote=True)
     if changed.status == HELD:
         await moderation.send_cards(context.bot, d, changed, edited=True)
 
@@ -363,8 +381,9 @@ async def name_command(update: Update, context: Context) -> None:
     """/name shows the name under the reader's comments; /name NEW NAME or /name reset sets it."""
     message, user = update.effective_message, update.effective_user
     assert message is not None
+    t = await texts_for(update, context)
     if user is None or not is_private(update.effective_chat):
-        await message.reply_text(comment_texts.NAME_PRIVATE_ONLY)
+        await message.reply_text(t._(comment_texts.NAME_PRIVATE_ONLY))
         return
     parts = (message.text or "").split(maxsplit=1)
     raw = parts[1].strip() if len(parts) > 1 else ""
@@ -374,20 +393,20 @@ async def name_command(update: Update, context: Context) -> None:
             commenter = await comment_store.get_commenter(session, user.id)
         shown = commenter.name if commenter else user.full_name
         chosen = commenter is not None and commenter.chosen_name is not None
-        await message.reply_html(comment_texts.name_shown(shown, chosen))
+        await message.reply_html(comment_texts.name_shown(shown, chosen, t=t))
         return
     chosen_name: str | None = None
     if raw.lower() not in ("-", "reset"):
         checked = check_name(raw)
         if isinstance(checked, Refused):
-            await message.reply_html(comment_texts.name_refused(checked))
+            await message.reply_html(comment_texts.name_refused(checked, t=t))
             return
         chosen_name = checked
     async with writing(d.sessions) as session:
         commenter = await comment_store.set_display_name(
             session, user.id, chosen_name, telegram_name=user.full_name, now=utcnow()
         )
-    await message.reply_html(comment_texts.name_set(commenter.name))
+    await message.reply_html(comment_texts.name_set(commenter.name, t=t))
 
 
 async def mycomments_command(update: Update, context: Context) -> None:
@@ -395,12 +414,14 @@ async def mycomments_command(update: Update, context: Context) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None
     if user is None or not is_private(update.effective_chat):
-        await message.reply_text(comment_texts.MY_COMMENTS_PRIVATE_ONLY)
+        t = await texts_for(update, context)
+        await message.reply_text(t._(comment_texts.MY_COMMENTS_PRIVATE_ONLY))
         return
     chat = await remember_chat(update, context)
+    t = texts_of(chat, deps(context), user.language_code)
     async with deps(context).sessions() as session:
         comments = await comment_store.user_comments(session, user.id, limit=10)
-    text = comment_texts.my_comments(comments, zone_of(chat, deps(context)))
+    text = comment_texts.my_comments(comments, zone_of(chat, deps(context)), t=t)
     await message.reply_html(text, link_preview_options=NO_PREVIEW)
 
 
@@ -408,7 +429,7 @@ async def mycomments_command(update: Update, context: Context) -> None:
 
 
 async def _comment_page(
-    context: Context, chat_id: int, story_id: int, offset: int
+    context: Context, chat_id: int, story_id: int, offset: int, t: Texts
 ) -> tuple[str, list[list[Button]]] | None:
     """One page of a story's published comments with its paging buttons; None: no story."""
     d = deps(context)
@@ -421,22 +442,26 @@ async def _comment_page(
     if story is None:
         return None
     text, shown = comment_texts.comment_list(
-        story.title, comments[:PAGE_SIZE], zone_of(chat, d), offset=offset
+        story.title, comments[:PAGE_SIZE], zone_of(chat, d), offset=offset, t=t
     )
     row: list[Button] = []
     if offset > 0:
-        row.append(Button("‹ Newer", callback=f"cl:{story_id}:{max(0, offset - PAGE_SIZE)}:e"))
+        # Translators: pages back to newer comments; the arrow points back in reading order.
+        newer = t.pgettext("button", "‹ Newer")
+        row.append(Button(newer, callback=f"cl:{story_id}:{max(0, offset - PAGE_SIZE)}:e"))
     # Long comments may leave room for fewer than a page: the next page starts after the
     # last one shown, so none is skipped.
     if len(comments) > shown and shown and offset + shown <= MAX_OFFSET:
-        row.append(Button("Older ›", callback=f"cl:{story_id}:{offset + shown}:e"))
+        # Translators: pages on to older comments; the arrow points forward in reading order.
+        older = t.pgettext("button", "Older ›")
+        row.append(Button(older, callback=f"cl:{story_id}:{offset + shown}:e"))
     return text, [row] if row else []
 
 
-async def _send_page(context: Context, message: Message, story_id: int) -> None:
-    page = await _comment_page(context, message.chat_id, story_id, 0)
+async def _send_page(context: Context, message: Message, story_id: int, t: Texts) -> None:
+    page = await _comment_page(context, message.chat_id, story_id, 0, t)
     if page is None:
-        await message.reply_text(comment_texts.STORY_GONE)
+        await message.reply_text(t._(comment_texts.STORY_GONE))
         return
     text, buttons = page
     await message.reply_html(text, reply_markup=keyboard(buttons), link_preview_options=NO_PREVIEW)
@@ -444,31 +469,34 @@ async def _send_page(context: Context, message: Message, story_id: int) -> None:
 
 async def comments_command(update: Update, context: Context) -> None:
     """/comments as a reply to a story message, or /comments <story id>."""
-    message = update.effective_message
+    message, user = update.effective_message, update.effective_user
     assert message is not None
-    await remember_chat(update, context)
+    chat = await remember_chat(update, context)
+    t = texts_of(chat, deps(context), user.language_code if user else None)
     if context.args:
         story_id = parse_id(context.args[0])
         if story_id is None:
-            await message.reply_html(comment_texts.COMMENTS_USAGE)
+            await message.reply_html(t._(comment_texts.COMMENTS_USAGE))
             return
-        await _send_page(context, message, story_id)
+        await _send_page(context, message, story_id, t)
         return
     story_ids = await _stories_of_reply(context, message)
     if len(story_ids) == 1:
-        await _send_page(context, message, story_ids[0])
+        await _send_page(context, message, story_ids[0], t)
         return
     if not story_ids:
-        await message.reply_html(comment_texts.COMMENTS_USAGE)
+        await message.reply_html(t._(comment_texts.COMMENTS_USAGE))
         return
     async with deps(context).sessions() as session:
         found = await story_store.get_stories(session, story_ids)
     stories = [found[i] for i in story_ids if i in found][:MAX_CHOICES]
     buttons = [
-        [Button(comment_texts.choice_label(n, s.title), callback=f"cl:{s.id}:0")]
+        [Button(comment_texts.choice_label(n, s.title, t=t), callback=f"cl:{s.id}:0")]
         for n, s in enumerate(stories, start=1)
     ]
-    await message.reply_html(comment_texts.WHICH_STORY_COMMENTS, reply_markup=keyboard(buttons))
+    await message.reply_html(
+        t._(comment_texts.WHICH_STORY_COMMENTS), reply_markup=keyboard(buttons)
+    )
 
 
 def _thread_of_query(query: CallbackQuery) -> int | None:
@@ -486,12 +514,13 @@ async def comments_button(update: Update, context: Context) -> None:
     story_id = parse_id(parts[1]) if len(parts) in (3, 4) else None
     offset = parse_id(parts[2]) if len(parts) in (3, 4) else None
     chat = update.effective_chat
+    t = await texts_for(update, context)
     if story_id is None or offset is None or chat is None:
-        await query.answer(comment_texts.LIST_TOO_OLD)
+        await query.answer(t._(comment_texts.LIST_TOO_OLD))
         return
-    page = await _comment_page(context, chat.id, story_id, min(offset, MAX_OFFSET))
+    page = await _comment_page(context, chat.id, story_id, min(offset, MAX_OFFSET), t)
     if page is None:
-        await query.answer(comment_texts.STORY_GONE, show_alert=True)
+        await query.answer(t._(comment_texts.STORY_GONE), show_alert=True)
         return
     text, buttons = page
     await query.answer()

@@ -20,12 +20,13 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.deps import Deps, deps
+from bot.i18n import Texts, chat_locale, texts
 from bot.render import Button
 from jobs.sections import section_slug
 from storage import chats as chat_store
 from storage import stories as story_store
 from storage import story_messages
-from storage.chats import ChatView
+from storage.chats import ChatView, reading
 from storage.clock import utcnow
 from storage.engine import writing
 
@@ -49,6 +50,31 @@ def zone_of(chat: ChatView | None, d: Deps) -> ZoneInfo:
         return ZoneInfo(name)
     except (KeyError, ValueError):
         return ZoneInfo(d.settings.default_timezone)
+
+
+def texts_of(chat: ChatView | None, d: Deps, telegram_code: str | None = None) -> Texts:
+    """The chat's interface texts: its chosen language, else its Telegram language, else
+    the default edition's."""
+    return texts(
+        chat_locale(
+            chat.locale if chat else None,
+            (chat.language if chat else None) or telegram_code,
+            d.settings.default_edition,
+        )
+    )
+
+
+async def texts_for(update: Update, context: Context) -> Texts:
+    """The texts for whoever sent this update, read from their chat's record (for inline
+    queries and the like, the reader's private chat with the bot)."""
+    chat, user = update.effective_chat, update.effective_user
+    chat_id = chat.id if chat is not None else (user.id if user is not None else None)
+    known = None
+    if chat_id is not None:
+        async with deps(context).sessions() as session:
+            known = await chat_store.get_chat(session, chat_id)
+    code = user.language_code if user is not None else None
+    return texts_of(known, deps(context), code)
 
 
 async def remember_chat(update: Update, context: Context, *, reactivate: bool = False) -> ChatView:
@@ -142,10 +168,12 @@ def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(markup) if markup else None
 
 
-async def section_names(context: Context) -> dict[str, str]:
-    """Every known section slug with its display name."""
+async def section_names(context: Context, chat: ChatView | None = None) -> dict[str, str]:
+    """Known section slugs with their display names: all of them, or (given a chat) those of
+    the editions the chat reads."""
+    editions = None if chat is None else reading(chat, deps(context).settings.default_edition)
     async with deps(context).sessions() as session:
-        return dict(await story_store.list_sections(session))
+        return dict(await story_store.list_sections(session, editions))
 
 
 def resolve_sections(words: Sequence[str], known: dict[str, str]) -> tuple[list[str], list[str]]:

@@ -7,11 +7,22 @@ import logging
 from telegram import Update
 from telegram.error import Forbidden, TelegramError
 
-from bot.handlers.common import Context
+from bot.handlers.common import Context, texts_for
+from bot.i18n import N_, SOURCE_LOCALE, Texts, texts
 
 log = logging.getLogger(__name__)
 
-APOLOGY = "Sorry, something went wrong on our side. Please try again in a moment."
+APOLOGY = N_("Sorry, something went wrong on our side. Please try again in a moment.")
+
+
+async def _texts(update: Update, context: Context) -> Texts:
+    """The reader's texts, or English when even reading their chat fails (the database may
+    be what broke)."""
+    try:
+        return await texts_for(update, context)
+    except Exception as exc:  # an apology in English beats none
+        log.warning("update=%s cannot read the reader's language: %r", update.update_id, exc)
+        return texts(SOURCE_LOCALE)
 
 
 async def on_error(update: object, context: Context) -> None:
@@ -24,8 +35,10 @@ async def on_error(update: object, context: Context) -> None:
         return  # the reader blocked us; there is nobody to apologise to
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(APOLOGY, show_alert=True)
+            t = await _texts(update, context)
+            await update.callback_query.answer(t._(APOLOGY), show_alert=True)
         elif update.effective_message is not None and update.effective_chat is not None:
-            await update.effective_message.reply_text(APOLOGY)
+            t = await _texts(update, context)
+            await update.effective_message.reply_text(t._(APOLOGY))
     except TelegramError as exc:
         log.warning("update=%s could not send the apology: %s", update_id, exc)

@@ -9,38 +9,58 @@ from telegram.ext import InlineQueryHandler
 
 from bot.callbacks import MAX_OFFSET, parse_id
 from bot.deps import deps
-from bot.handlers.common import Context, keyboard, preview, section_names
-from bot.render import section_label, story_message, time_ago, trim
+from bot.handlers.common import Context, keyboard, preview, section_names, texts_for
+from bot.render import section_label, story_message, trim
+from storage import chats as chat_store
 from storage import stories as story_store
+from storage.chats import reading
 from storage.clock import utcnow
+from storage.records import StoryView
 
 RESULTS_PER_PAGE = 10
 
 
+async def _fetch(context: Context, user_id: int | None, text: str, offset: int) -> list[StoryView]:
+    """One page of results (one more than shown): a search, or the latest stories, in the
+    editions the reader reads (their private chat's choice, else the default edition)."""
+    async with deps(context).sessions() as session:
+        chat = await chat_store.get_chat(session, user_id) if user_id is not None else None
+        editions = reading(chat, deps(context).settings.default_edition)
+        if text:
+            return await story_store.search_stories(
+                session, text, limit=RESULTS_PER_PAGE + 1, offset=offset, editions=editions
+            )
+        return await story_store.latest_stories(
+            session, limit=RESULTS_PER_PAGE + 1, offset=offset, editions=editions
+        )
+
+
 async def inline_query(update: Update, context: Context) -> None:
-    """Latest stories for an empty query, else a search; paged with Telegram's offset."""
+    """Latest stories for an empty query, else a search; paged with Telegram's offset.
+
+    Results are in the reader's language (their private chat's, else their Telegram
+    language), so Telegram must not cache them for other readers (``is_personal``)."""
     query = update.inline_query
     assert query is not None
     offset = min(parse_id(query.offset) or 0, MAX_OFFSET)
     text = query.query.strip()[:200]
-    async with deps(context).sessions() as session:
-        if text:
-            stories = await story_store.search_stories(
-                session, text, limit=RESULTS_PER_PAGE + 1, offset=offset
-            )
-        else:
-            stories = await story_store.latest_stories(
-                session, limit=RESULTS_PER_PAGE + 1, offset=offset
-            )
+    t = await texts_for(update, context)
+    stories = await _fetch(context, query.from_user.id if query.from_user else None, text, offset)
     names = await section_names(context)
     now = utcnow()
     zone = ZoneInfo(deps(context).settings.default_timezone)
     results = []
     for story in stories[:RESULTS_PER_PAGE]:
-        rendered = story_message(story, now=now, zone=zone, section_names=names)
-        description = f"{section_label(story, names)} · {time_ago(story.sort_at, now)}"
+        rendered = story_message(story, t=t, now=now, zone=zone, section_names=names)
+        # Translators: an inline result's description: its sections, then how long ago.
+        description = t._("{sections} · {time}").format(
+            sections=section_label(story, names, t=t), time=t.ago(story.sort_at, now)
+        )
         if story.summary:
-            description += f" — {trim(story.summary, 120)}"
+            # Translators: an inline result's description followed by the story's summary.
+            description = t._("{description} — {summary}").format(
+                description=description, summary=t.isolate(trim(story.summary, 120))
+            )
         results.append(
             InlineQueryResultArticle(
                 id=str(story.id),
@@ -62,7 +82,7 @@ async def inline_query(update: Update, context: Context) -> None:
     await query.answer(
         results,
         cache_time=30,
-        is_personal=False,
+        is_personal=True,
         next_offset=str(offset + RESULTS_PER_PAGE) if more else "",
     )
 

@@ -22,11 +22,15 @@ from bot.handlers.common import (
     remember_shown,
     resolve_sections,
     section_names,
+    texts_for,
+    texts_of,
     zone_of,
 )
+from bot.i18n import Texts
 from bot.render import Button, escape, story_list
 from storage import chats as chat_store
 from storage import stories as story_store
+from storage.chats import ChatView, reading
 from storage.clock import utcnow
 from storage.records import StoryView
 
@@ -44,43 +48,61 @@ class ListPage:
 
 
 async def _fetch(
-    context: Context, page: Page, query: str, names: dict[str, str]
-) -> tuple[list[StoryView], str]:
+    context: Context, chat: ChatView | None, page: Page, query: str
+) -> list[StoryView]:
+    """The stories of one page (one more than shown, to know whether there is a next page)
+    for ``chat`` (the reader's record, None when unknown): every story query of /latest,
+    /search, their paging and "More like this" is here."""
+    editions = reading(chat, deps(context).settings.default_edition)
     async with deps(context).sessions() as session:
         if page.kind == "s":
-            stories = await story_store.latest_stories(
-                session, limit=PAGE_SIZE + 1, offset=page.offset, section=page.arg
+            return await story_store.latest_stories(
+                session,
+                limit=PAGE_SIZE + 1,
+                offset=page.offset,
+                section=page.arg,
+                editions=editions,
             )
-            heading = f"Latest in {names.get(page.arg, page.arg)}"
-        elif page.kind in ("q", "h"):
-            stories = await story_store.search_stories(
-                session, query, limit=PAGE_SIZE + 1, offset=page.offset
+        if page.kind in ("q", "h"):
+            return await story_store.search_stories(
+                session, query, limit=PAGE_SIZE + 1, offset=page.offset, editions=editions
             )
-            heading = f"Stories matching “{query}”"
-        else:
-            stories = await story_store.latest_stories(
-                session, limit=PAGE_SIZE + 1, offset=page.offset
-            )
-            heading = "Latest stories"
-    return stories, heading
+        return await story_store.latest_stories(
+            session, limit=PAGE_SIZE + 1, offset=page.offset, editions=editions
+        )
+
+
+def _heading(t: Texts, page: Page, query: str, names: dict[str, str]) -> str:
+    """The list's heading as plain text (story_list escapes it)."""
+    if page.kind == "s":
+        # Translators: a list's heading; {section} is a section's name, e.g. Kurdistan.
+        return t._("Latest in {section}").format(section=t.isolate(names.get(page.arg, page.arg)))
+    if page.kind in ("q", "h"):
+        # Translators: a list's heading; {query} is what the reader searched for.
+        return t._("Stories matching “{query}”").format(query=t.isolate(query))
+    return t._("Latest stories")
 
 
 async def render_page(context: Context, chat_id: int, page: Page, query: str = "") -> ListPage:
     """The stories of one page, newest first, with ‹ Newer / Next › where there is more."""
     names = await section_names(context)
-    stories, heading = await _fetch(context, page, query, names)
     async with deps(context).sessions() as session:
         chat = await chat_store.get_chat(session, chat_id)
+    t = texts_of(chat, deps(context))
+    stories = await _fetch(context, chat, page, query)
     if not stories:
         if page.kind in ("q", "h"):
-            text = f"No stories match “{escape(query)}”. Try another word, or send /latest."
+            text = t._("No stories match “{query}”. Try another word, or send /latest.").format(
+                query=t.isolate(escape(query))
+            )
         else:
-            text = "No stories yet. They appear here as soon as the outlet publishes them."
+            text = t._("No stories yet. They appear here as soon as the outlet publishes them.")
         return ListPage(text=text, buttons=[])
     more = len(stories) > PAGE_SIZE
     text = story_list(
-        heading,
+        _heading(t, page, query, names),
         stories[:PAGE_SIZE],
+        t=t,
         now=utcnow(),
         zone=zone_of(chat, deps(context)),
         section_names=names,
@@ -89,13 +111,12 @@ async def render_page(context: Context, chat_id: int, page: Page, query: str = "
     row: list[Button] = []
     if page.offset > 0:
         newer = Page(page.kind, max(0, page.offset - PAGE_SIZE), page.arg)
-        row.append(Button("‹ Newer", callback=encode_page(newer)))
+        # Translators: a paging button: the previous, newer stories of a list.
+        row.append(Button(t.pgettext("button", "‹ Newer"), callback=encode_page(newer)))
     if more and page.offset + PAGE_SIZE <= MAX_OFFSET:
-        row.append(
-            Button(
-                "Next ›", callback=encode_page(Page(page.kind, page.offset + PAGE_SIZE, page.arg))
-            )
-        )
+        older = Page(page.kind, page.offset + PAGE_SIZE, page.arg)
+        # Translators: a paging button: the next, older stories of a list.
+        row.append(Button(t.pgettext("button", "Next ›"), callback=encode_page(older)))
     shown = tuple(s.id for s in stories[:PAGE_SIZE])
     return ListPage(text=text, buttons=[row] if row else [], story_ids=shown)
 
@@ -145,7 +166,11 @@ async def search_command(update: Update, context: Context) -> None:
     await remember_chat(update, context)
     words = context.args or []
     if not words:
-        await message.reply_text("Send /search followed by a word, for example: /search Kirkuk")
+        t = await texts_for(update, context)
+        await message.reply_text(
+            # Translators: keep /search as it is; the example word may be a local place name.
+            t._("Send /search followed by a word, for example: /search Kirkuk")
+        )
         return
     query = " ".join(words)[:200]
     page, digest = search_page(query, 0)
@@ -160,13 +185,17 @@ async def page_button(update: Update, context: Context) -> None:
     assert query is not None and query.data is not None
     page = decode_page(query.data)
     if page is None or update.effective_chat is None or not isinstance(query.message, Message):
-        await query.answer("This list is too old; send /latest again.")
+        t = await texts_for(update, context)
+        await query.answer(t._("This list is too old; send /latest again."))
         return
     words = page.arg
     if page.kind == "h":
         words = context.bot_data.get(_QUERIES_KEY, {}).get(page.arg, "")
         if not words:
-            await query.answer("This search has expired; please send it again.", show_alert=True)
+            t = await texts_for(update, context)
+            await query.answer(
+                t._("This search has expired; please send it again."), show_alert=True
+            )
             return
     result = await render_page(context, update.effective_chat.id, page, words)
     await query.answer()
@@ -185,7 +214,8 @@ async def more_like_this(update: Update, context: Context) -> None:
     async with deps(context).sessions() as session:
         story = await story_store.get_story(session, story_id)
     if story is None or update.effective_chat is None:
-        await query.answer("That story is no longer available.")
+        t = await texts_for(update, context)
+        await query.answer(t._("That story is no longer available."))
         return
     await query.answer()
     page = Page("s", 0, story.sections[0]) if story.sections else Page("a", 0)
@@ -210,9 +240,12 @@ async def stray_text(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or not is_private(update.effective_chat):
         return
+    t = await texts_for(update, context)
     await message.reply_text(
-        "I post the outlet's news here. Send /latest for the newest stories, "
-        "/search with a word to find a story, or /help for everything I can do."
+        t._(
+            "I post the outlet's news here. Send /latest for the newest stories, "
+            "/search with a word to find a story, or /help for everything I can do."
+        )
     )
 
 

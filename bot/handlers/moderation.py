@@ -21,8 +21,10 @@ from bot import comment_texts
 from bot.callbacks import parse_id
 from bot.comment_notify import TelegramCommentNotifier
 from bot.deps import Deps, deps
-from bot.handlers.common import NO_PREVIEW, Context, keyboard, redraw
+from bot.handlers.common import NO_PREVIEW, Context, keyboard, redraw, texts_for, texts_of
+from bot.i18n import Texts
 from bot.render import Button
+from storage import chats as chat_store
 from storage import comments as comment_store
 from storage.clock import utcnow
 from storage.comments import QUEUED, CommentView, text_version
@@ -36,15 +38,25 @@ CARD_INTERVAL = 60.0
 CARD_GRACE = timedelta(seconds=30)
 
 
-def card_buttons(comment: CommentView) -> list[list[Button]]:
+def card_buttons(comment: CommentView, *, t: Texts) -> list[list[Button]]:
     """Approve / Reject under a card; they name the text shown, so an edit voids them."""
     version = text_version(comment.text)
     return [
         [
-            Button("✅ Approve", callback=f"md:a:{comment.id}:{version}"),
-            Button("❌ Reject", callback=f"md:r:{comment.id}:{version}"),
+            # Translators: a moderation card's button: publish the held comment.
+            Button(t.pgettext("button", "✅ Approve"), callback=f"md:a:{comment.id}:{version}"),
+            # Translators: a moderation card's button: do not publish the held comment.
+            Button(t.pgettext("button", "❌ Reject"), callback=f"md:r:{comment.id}:{version}"),
         ]
     ]
+
+
+async def card_texts(d: Deps, chat_id: int) -> Texts:
+    """The language of a chat cards go to: its own record's (for a group, never the language
+    of whoever pressed a button, so a redrawn card keeps the language it was sent in)."""
+    async with d.sessions() as session:
+        chat = await chat_store.get_chat(session, chat_id)
+    return texts_of(chat, d)
 
 
 def card_chats(d: Deps) -> list[int]:
@@ -58,11 +70,13 @@ def card_chats(d: Deps) -> list[int]:
 async def send_cards(
     bot: telegram.Bot, d: Deps, comment: CommentView, *, edited: bool = False
 ) -> bool:
-    """Send a held comment's card to the moderators; True (and recorded) once one arrived."""
-    text = comment_texts.moderation_card(comment, edited=edited)
-    markup = keyboard(card_buttons(comment))
+    """Send a held comment's card to the moderators (in each chat's language); True (and
+    recorded) once one arrived."""
     delivered = False
     for chat_id in card_chats(d):
+        t = await card_texts(d, chat_id)
+        text = comment_texts.moderation_card(comment, t=t, edited=edited)
+        markup = keyboard(card_buttons(comment, t=t))
         try:
             await bot.send_message(
                 chat_id,
@@ -118,8 +132,11 @@ async def decision_button(update: Update, context: Context) -> None:
     if comment_id is None or action not in ("a", "r"):
         await query.answer()
         return
+    # The card's chat (the moderators' chat, or an admin's private chat) and its language.
+    chat = update.effective_chat
+    t = await card_texts(deps(context), chat.id) if chat else await texts_for(update, context)
     if not await _may_moderate(update, context):
-        await query.answer(comment_texts.ONLY_MODERATORS, show_alert=True)
+        await query.answer(t._(comment_texts.ONLY_MODERATORS), show_alert=True)
         return
     d = deps(context)
     approve = action == "a"
@@ -138,21 +155,23 @@ async def decision_button(update: Update, context: Context) -> None:
     if decided is None:
         async with d.sessions() as session:
             current = await comment_store.get_comment(session, comment_id)
-        line = comment_texts.already_decided(current)
+        line = comment_texts.already_decided(current, t=t)
         await query.answer(line)
-        body = comment_texts.moderation_card(current) if current else ""
+        body = comment_texts.moderation_card(current, t=t) if current else ""
         await redraw(query, f"{body}\n\n{line}".strip(), [], link_preview_options=NO_PREVIEW)
         return
-    await query.answer("Approved" if approve else "Rejected")
+    # Translators: the short notice a moderator sees after pressing Approve / Reject.
+    await query.answer(t._("Approved") if approve else t._("Rejected"))
     to_site = decided.status == QUEUED
-    line = comment_texts.verdict(approve, user.full_name, to_site=to_site)
-    card = comment_texts.moderation_card(decided)
+    line = comment_texts.verdict(approve, user.full_name, to_site=to_site, t=t)
+    card = comment_texts.moderation_card(decided, t=t)
     await redraw(query, f"{card}\n\n{line}", [], link_preview_options=NO_PREVIEW)
     log.info("comment=%s %s by moderator=%s", decided.id, decided.status, user.id)
-    notifier = TelegramCommentNotifier(context.bot, d.settings)
+    # The reader hears in their own language, not the moderators'.
+    notifier = TelegramCommentNotifier(context.bot, d.settings, d.sessions)
     if to_site:
         # Told before the relay is woken, so its verdict is the edit that stays.
-        await notifier.show(decided, comment_texts.approved_for_site(decided.article_title))
+        await notifier.approved_for_site(decided)
         if d.relay is not None:
             d.relay.wake()
     else:
@@ -182,20 +201,23 @@ async def _ban(update: Update, context: Context, banned: bool) -> None:
     assert message is not None
     command = "ban" if banned else "unban"
     d = deps(context)
+    t = await texts_for(update, context)
     if user is None or user.id not in d.settings.admin_ids:
-        await message.reply_text(comment_texts.ADMINS_ONLY.format(command=f"/{command}"))
+        await message.reply_text(t._(comment_texts.ADMINS_ONLY).format(command=f"/{command}"))
         return
     target = await _ban_target(message, context)
     if target is None:
         replied = message.reply_to_message is not None and not context.args
-        text = comment_texts.CARD_UNKNOWN if replied else ""
-        await message.reply_html(text or comment_texts.BAN_USAGE.format(command=command))
+        if replied:
+            await message.reply_html(t._(comment_texts.CARD_UNKNOWN))
+        else:
+            await message.reply_html(t._(comment_texts.BAN_USAGE).format(command=command))
         return
     async with writing(d.sessions) as session:
         changed = await comment_store.set_banned(session, target, banned, utcnow())
     log.info("reader=%s %sned from commenting by admin=%s", target, command, user.id)
     answer = comment_texts.banned if banned else comment_texts.unbanned
-    await message.reply_html(answer(target, changed))
+    await message.reply_html(answer(target, changed, t=t))
 
 
 async def ban_command(update: Update, context: Context) -> None:

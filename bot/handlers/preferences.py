@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+from babel.dates import get_timezone_location
 from telegram import CallbackQuery, Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -18,10 +19,12 @@ from bot.handlers.common import (
     redraw,
     remember_chat,
     section_names,
+    texts_for,
     thread_of,
     zone_of,
 )
-from bot.handlers.subscriptions import describe
+from bot.handlers.subscriptions import chat_texts, describe
+from bot.i18n import N_, Texts, marked
 from bot.render import Button, escape
 from jobs.delivery_policy import parse_quiet_hours
 from storage import chats as chat_store
@@ -45,52 +48,73 @@ COMMON_ZONES = (
 
 # What each delivery mode means, as the settings message and its buttons say it.
 MODE_BUTTONS = {
-    "instant": "Instant",
-    "breaking": "Breaking news only",
-    "hourly": "Hourly digest",
-    "daily": "Daily digest",
+    "instant": N_("Instant"),
+    "breaking": N_("Breaking news only"),
+    "hourly": N_("Hourly digest"),
+    "daily": N_("Daily digest"),
 }
 MODE_DESCRIPTIONS = {
-    "instant": "every story as it is published",
-    "breaking": "breaking news only, as it happens",
-    "hourly": "one message an hour listing the hour's stories",
-    "daily": "one message a day listing the day's stories",
+    "instant": N_("every story as it is published"),
+    "breaking": N_("breaking news only, as it happens"),
+    "hourly": N_("one message an hour listing the hour's stories"),
+    "daily": N_("one message a day listing the day's stories"),
 }
-GROUP_ADMINS_ONLY = "In groups, only admins can change how this chat receives news."
-QUIET_USAGE = (
+GROUP_ADMINS_ONLY = N_("In groups, only admins can change how this chat receives news.")
+ZONE_ADMINS_ONLY = N_("In groups, only admins can change the time zone.")
+QUIET_USAGE = N_(
     "Send <code>/quiet 23:00-07:00</code> to hold pushes during those hours (in this chat's "
     "time zone), or <code>/quiet off</code> to receive them at any hour."
 )
+# The sentences jobs.delivery_policy.parse_quiet_hours raises ValueError with, word for word,
+# so that the reply to a malformed /quiet is translated (jobs/ is outside what Babel scans).
+QUIET_ERRORS = marked(
+    N_("Quiet hours look like 23:00-07:00 or 23-7, or off."),
+    N_("Quiet hours need different start and end times."),
+    N_("Minutes go from 00 to 59."),
+    N_("Hours go from 0 to 23."),
+)
 
 
-def _zone_buttons() -> list[list[Button]]:
-    buttons = [
-        Button(z.split("/")[-1].replace("_", " "), callback=f"tz:{z}") for z in COMMON_ZONES
-    ]
+def zone_city(t: Texts, zone: str) -> str:
+    """A time zone as its city in the reader's language ("Baghdad", "بغداد", "Bağdat")."""
+    fallback = zone.split("/")[-1].replace("_", " ")
+    try:
+        return get_timezone_location(zone, locale=t.babel, return_city=True) or fallback
+    except (LookupError, ValueError):
+        return fallback
+
+
+def _zone_buttons(t: Texts) -> list[list[Button]]:
+    buttons = [Button(zone_city(t, z), callback=f"tz:{z}") for z in COMMON_ZONES]
     return [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
 
 
-def _mode_buttons(current: str) -> list[list[Button]]:
+def _mode_buttons(t: Texts, current: str) -> list[list[Button]]:
     buttons = [
-        Button(("✅ " if mode == current else "") + MODE_BUTTONS[mode], callback=f"dm:{mode}")
+        Button(("✅ " if mode == current else "") + t._(MODE_BUTTONS[mode]), callback=f"dm:{mode}")
         for mode in DELIVERY_MODES
     ]
     return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
 
-def settings_buttons(mode: str) -> list[list[Button]]:
+def settings_buttons(t: Texts, mode: str) -> list[list[Button]]:
     """The delivery modes (the current one ticked), then the common time zones."""
-    return _mode_buttons(mode) + _zone_buttons()
+    return _mode_buttons(t, mode) + _zone_buttons(t)
 
 
-def quiet_label(prefs: DeliveryPrefs | None) -> str:
+def has_quiet_hours(prefs: DeliveryPrefs | None) -> bool:
+    return prefs is not None and bool(prefs.quiet_start and prefs.quiet_end)
+
+
+def quiet_label(t: Texts, prefs: DeliveryPrefs | None) -> str:
     """Quiet hours as the reader sees them: "23:00–07:00" or "off"."""
-    if prefs is None or not (prefs.quiet_start and prefs.quiet_end):
-        return "off"
-    return f"{prefs.quiet_start}–{prefs.quiet_end}"
+    if prefs is None or not has_quiet_hours(prefs):
+        # Translators: quiet hours are switched off ("Quiet hours: off").
+        return t._("off")
+    return f"{t.isolate(prefs.quiet_start or '')}–{t.isolate(prefs.quiet_end or '')}"
 
 
-async def _settings_view(context: Context, chat_id: int, thread: int) -> tuple[str, str]:
+async def _settings_view(context: Context, t: Texts, chat_id: int, thread: int) -> tuple[str, str]:
     """The settings message's HTML text and the chat's delivery mode."""
     names = await section_names(context)
     async with deps(context).sessions() as session:
@@ -98,38 +122,47 @@ async def _settings_view(context: Context, chat_id: int, thread: int) -> tuple[s
         prefs = await chat_store.delivery_prefs(session, chat_id)
         subscribed = await chat_store.subscriptions(session, chat_id, thread)
     zone = zone_of(chat, deps(context))
-    local = datetime.now(zone)
     mode = prefs.mode if prefs is not None and prefs.mode in DELIVERY_MODES else "instant"
-    quiet = quiet_label(prefs)
-    quiet_note = " (breaking news still comes at once)" if quiet != "off" else ""
-    text = (
-        "<b>Settings</b>\n"
-        f"<b>Sections:</b> {describe(subscribed, names)}\n"
-        f"<b>Delivery:</b> {MODE_BUTTONS[mode]} — {MODE_DESCRIPTIONS[mode]}\n"
-        f"<b>Quiet hours:</b> {quiet}{quiet_note}\n"
-        f"<b>Time zone:</b> {escape(zone.key)} (now {local:%H:%M})\n\n"
-        "Tap how news should reach you, or a time zone (/timezone Europe/Berlin sets any "
-        "other). /sections chooses sections; <code>/quiet 23:00-07:00</code> holds pushes "
-        "at night."
-    )
-    return text, mode
+    quiet = quiet_label(t, prefs)
+    lines = [
+        t._("<b>Settings</b>"),
+        t._("<b>Sections:</b> {sections}").format(sections=describe(t, subscribed, names)),
+        t._("<b>Delivery:</b> {mode} — {description}").format(
+            mode=t._(MODE_BUTTONS[mode]), description=t._(MODE_DESCRIPTIONS[mode])
+        ),
+        (
+            t._("<b>Quiet hours:</b> {hours} (breaking news still comes at once)")
+            if has_quiet_hours(prefs)
+            else t._("<b>Quiet hours:</b> {hours}")
+        ).format(hours=quiet),
+        t._("<b>Time zone:</b> {zone} (now {time})").format(
+            zone=t.isolate(escape(zone.key)), time=t.isolate(t.time(utcnow(), zone))
+        ),
+        "",
+        t._(
+            "Tap how news should reach you, or a time zone (/timezone Europe/Berlin sets any "
+            "other). /sections chooses sections; <code>/quiet 23:00-07:00</code> holds pushes "
+            "at night."
+        ),
+    ]
+    return "\n".join(lines), mode
 
 
-async def _redraw_settings(query: CallbackQuery, context: Context, chat_id: int) -> None:
+async def _redraw_settings(query: CallbackQuery, context: Context, t: Texts, chat_id: int) -> None:
     """Edit the settings message a button sits under to show the new state."""
     if not isinstance(query.message, Message):
         return
-    text, mode = await _settings_view(context, chat_id, thread_of(query.message))
-    await redraw(query, text, settings_buttons(mode))
+    text, mode = await _settings_view(context, t, chat_id, thread_of(query.message))
+    await redraw(query, text, settings_buttons(t, mode))
 
 
 async def settings_command(update: Update, context: Context) -> None:
     """/settings: sections, delivery mode, quiet hours and time zone, with buttons."""
     message = update.effective_message
     assert message is not None and update.effective_chat is not None
-    await remember_chat(update, context)
-    text, mode = await _settings_view(context, update.effective_chat.id, thread_of(message))
-    await message.reply_html(text, reply_markup=keyboard(settings_buttons(mode)))
+    t = chat_texts(update, context, await remember_chat(update, context))
+    text, mode = await _settings_view(context, t, update.effective_chat.id, thread_of(message))
+    await message.reply_html(text, reply_markup=keyboard(settings_buttons(t, mode)))
 
 
 async def delivery_mode_button(update: Update, context: Context) -> None:
@@ -138,48 +171,61 @@ async def delivery_mode_button(update: Update, context: Context) -> None:
     assert query is not None and query.data is not None
     chat = update.effective_chat
     mode = query.data.removeprefix("dm:")
+    t = await texts_for(update, context)
     if chat is None or mode not in DELIVERY_MODES:
-        await query.answer("Unknown delivery mode.")
+        await query.answer(t._("Unknown delivery mode."))
         return
     if not await may_manage(update, context):
-        await query.answer(GROUP_ADMINS_ONLY, show_alert=True)
+        await query.answer(t._(GROUP_ADMINS_ONLY), show_alert=True)
         return
     await remember_chat(update, context)
     async with writing(deps(context).sessions) as session:
         await chat_store.set_delivery_mode(session, chat.id, mode, utcnow())
-    await query.answer(f"Delivery: {MODE_BUTTONS[mode]}")
-    await _redraw_settings(query, context, chat.id)
+    await query.answer(t._("Delivery: {mode}").format(mode=t._(MODE_BUTTONS[mode])))
+    await _redraw_settings(query, context, t, chat.id)
 
 
 async def quiet_command(update: Update, context: Context) -> None:
     """/quiet 23:00-07:00 or /quiet off: hours in which non-breaking pushes wait."""
     message = update.effective_message
     assert message is not None and update.effective_chat is not None
-    await remember_chat(update, context)
+    t = chat_texts(update, context, await remember_chat(update, context))
     if not context.args:
         async with deps(context).sessions() as session:
             prefs = await chat_store.delivery_prefs(session, update.effective_chat.id)
-        await message.reply_html(f"<b>Quiet hours:</b> {quiet_label(prefs)}\n{QUIET_USAGE}")
+        await message.reply_html(
+            t._("<b>Quiet hours:</b> {hours}").format(hours=quiet_label(t, prefs))
+            + "\n"
+            + t._(QUIET_USAGE)
+        )
         return
     if not await may_manage(update, context):
-        await message.reply_text(GROUP_ADMINS_ONLY)
+        await message.reply_text(t._(GROUP_ADMINS_ONLY))
         return
     try:
         hours = parse_quiet_hours(" ".join(context.args))
     except ValueError as exc:
-        await message.reply_text(str(exc))
+        # The sentence is one of QUIET_ERRORS; its translation, when the catalogue has it.
+        await message.reply_text(t._(str(exc)))
         return
     start, end = (f"{hours[0]:%H:%M}", f"{hours[1]:%H:%M}") if hours else (None, None)
     async with writing(deps(context).sessions) as session:
         await chat_store.set_quiet_hours(session, update.effective_chat.id, start, end, utcnow())
         chat = await chat_store.get_chat(session, update.effective_chat.id)
     if hours is None:
-        await message.reply_text("🔔 Quiet hours are off: pushes arrive at any hour.")
+        await message.reply_text("🔔 " + t._("Quiet hours are off: pushes arrive at any hour."))
         return
     zone = zone_of(chat, deps(context))
     await message.reply_html(
-        f"🌙 Quiet hours: <b>{start}–{end}</b> ({escape(zone.key)}). Pushes that arrive then "
-        f"wait until {end}; breaking news still comes at once. /quiet off ends this."
+        "🌙 "
+        + t._(
+            "Quiet hours: <b>{start}–{end}</b> ({zone}). Pushes that arrive then wait until "
+            "{end}; breaking news still comes at once. /quiet off ends this."
+        ).format(
+            start=t.isolate(f"{hours[0]:%H:%M}"),
+            end=t.isolate(f"{hours[1]:%H:%M}"),
+            zone=t.isolate(escape(zone.key)),
+        )
     )
 
 
@@ -199,28 +245,37 @@ async def timezone_command(update: Update, context: Context) -> None:
     """/timezone NAME: set the chat's time zone."""
     message = update.effective_message
     assert message is not None and update.effective_chat is not None
-    await remember_chat(update, context)
+    t = chat_texts(update, context, await remember_chat(update, context))
     if not context.args:
         await message.reply_html(
-            "Send /timezone with a time zone name, for example "
-            "<code>/timezone Europe/Berlin</code>, or pick one:",
-            reply_markup=keyboard(_zone_buttons()),
+            t._(
+                "Send /timezone with a time zone name, for example "
+                "<code>/timezone Europe/Berlin</code>, or pick one:"
+            ),
+            reply_markup=keyboard(_zone_buttons(t)),
         )
         return
     if not await may_manage(update, context):
-        await message.reply_text("In groups, only admins can change the time zone.")
+        await message.reply_text(t._(ZONE_ADMINS_ONLY))
         return
     zone = _valid_zone(" ".join(context.args))
     if zone is None:
         await message.reply_html(
-            f"“{escape(' '.join(context.args))}” is not a time zone I know. Use a name such as "
-            "<code>Asia/Baghdad</code> or <code>Europe/Berlin</code>."
+            t._(
+                "“{zone}” is not a time zone I know. Use a name such as "
+                "<code>Asia/Baghdad</code> or <code>Europe/Berlin</code>."
+            ).format(zone=t.isolate(escape(" ".join(context.args))))
         )
         return
     async with writing(deps(context).sessions) as session:
         await chat_store.set_timezone(session, update.effective_chat.id, zone, utcnow())
-    local = datetime.now(zoneinfo.ZoneInfo(zone))
-    await message.reply_html(f"🕒 Time zone set to <b>{escape(zone)}</b> (now {local:%H:%M}).")
+    local = t.time(utcnow(), zoneinfo.ZoneInfo(zone))
+    await message.reply_html(
+        "🕒 "
+        + t._("Time zone set to <b>{zone}</b> (now {time}).").format(
+            zone=t.isolate(escape(zone)), time=t.isolate(local)
+        )
+    )
 
 
 async def timezone_button(update: Update, context: Context) -> None:
@@ -229,35 +284,44 @@ async def timezone_button(update: Update, context: Context) -> None:
     assert query is not None and query.data is not None
     chat = update.effective_chat
     zone = _valid_zone(query.data.removeprefix("tz:"))
+    t = await texts_for(update, context)
     if chat is None or zone is None:
-        await query.answer("Unknown time zone.")
+        await query.answer(t._("Unknown time zone."))
         return
     if not await may_manage(update, context):
-        await query.answer("In groups, only admins can change the time zone.", show_alert=True)
+        await query.answer(t._(ZONE_ADMINS_ONLY), show_alert=True)
         return
     await remember_chat(update, context)
     async with writing(deps(context).sessions) as session:
         await chat_store.set_timezone(session, chat.id, zone, utcnow())
-    await query.answer(f"Time zone: {zone}")
-    await _redraw_settings(query, context, chat.id)
+    await query.answer(t._("Time zone: {zone}").format(zone=t.isolate(zone)))
+    await _redraw_settings(query, context, t, chat.id)
 
 
 async def forget_command(update: Update, context: Context) -> None:
     """/forget: ask for confirmation before deleting everything about the chat."""
     message = update.effective_message
     assert message is not None
+    t = await texts_for(update, context)
     if not await may_manage(update, context):
-        await message.reply_text("In groups, only admins can delete the chat's data.")
+        await message.reply_text(t._("In groups, only admins can delete the chat's data."))
         return
-    comments = comment_texts.FORGET if is_private(update.effective_chat) else ""
+    parts = [
+        t._(
+            "This deletes everything I store about this chat: its sections, time zone and "
+            "settings."
+        )
+    ]
+    if is_private(update.effective_chat):
+        parts.append(t._(comment_texts.FORGET).strip())
+    parts.append(t._("Pushes stop. Are you sure?"))
     await message.reply_html(
-        "This deletes everything I store about this chat: its sections, time zone and "
-        f"settings. {comments}Pushes stop. Are you sure?",
+        " ".join(parts),
         reply_markup=keyboard(
             [
                 [
-                    Button("Yes, delete it", callback="fg:yes"),
-                    Button("No, keep it", callback="fg:no"),
+                    Button(t.pgettext("button", "Yes, delete it"), callback="fg:yes"),
+                    Button(t.pgettext("button", "No, keep it"), callback="fg:no"),
                 ]
             ]
         ),
@@ -272,12 +336,14 @@ async def forget_button(update: Update, context: Context) -> None:
     if chat is None:
         await query.answer()
         return
+    # Read before the chat's record (and its chosen language) is deleted.
+    t = await texts_for(update, context)
     if not await may_manage(update, context):
-        await query.answer("Only admins can do this.", show_alert=True)
+        await query.answer(t._("Only admins can do this."), show_alert=True)
         return
     await query.answer()
     if query.data != "fg:yes":
-        await query.edit_message_text("Nothing was deleted.")
+        await query.edit_message_text(t._("Nothing was deleted."))
         return
     d = deps(context)
     user = query.from_user
@@ -295,10 +361,11 @@ async def forget_button(update: Update, context: Context) -> None:
             )
     if withdrawn and d.relay is not None:
         d.relay.wake()
-    await query.edit_message_text(
-        "🗑 Done: everything stored about this chat is deleted. "
-        f"{comment_texts.FORGOTTEN_ON_SITE if withdrawn else ''}Send /start to begin again."
-    )
+    parts = ["🗑 " + t._("Done: everything stored about this chat is deleted.")]
+    if withdrawn:
+        parts.append(t._(comment_texts.FORGOTTEN_ON_SITE).strip())
+    parts.append(t._("Send /start to begin again."))
+    await query.edit_message_text(" ".join(parts))
 
 
 HANDLERS = [

@@ -8,6 +8,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot import comment_texts
 from bot.callbacks import Page, parse_id
 from bot.deps import deps
+from bot.handlers import language
 from bot.handlers.comments import send_prompt
 from bot.handlers.common import (
     Context,
@@ -18,11 +19,14 @@ from bot.handlers.common import (
     remember_chat,
     remember_shown,
     section_names,
+    texts_for,
+    texts_of,
     thread_of,
     zone_of,
 )
 from bot.handlers.latest import render_page
-from bot.handlers.subscriptions import describe
+from bot.handlers.subscriptions import chat_texts, describe
+from bot.i18n import N_, Texts
 from bot.render import Button, escape, story_message
 from storage import chats as chat_store
 from storage import stories as story_store
@@ -30,54 +34,93 @@ from storage.clock import utcnow
 from storage.engine import writing
 from storage.models import ALL_SECTIONS
 
-WELCOME = (
-    "👋 <b>Welcome{name}!</b>\n"
-    "I bring you the outlet's news as soon as it is published.\n\n"
-    "• <b>Subscribe</b> to all news or to chosen sections, and new stories arrive here.\n"
-    "• /latest shows the newest stories; /search finds a story by a word.\n"
-    "• Type my name in any chat to share a story.\n\n"
-    "/help lists everything I can do."
-)
-
-HELP = (
-    "<b>What I can do</b>\n"
-    "/subscribe — get all news as it is published (/subscribe kurdistan world for some "
-    "sections)\n"
-    "/sections — choose sections with buttons\n"
-    "/unsubscribe — stop pushes (/unsubscribe world for one section)\n"
-    "/latest — the newest stories (/latest kurdistan for a section, /latest oil to search)\n"
-    "/search — find stories by words\n"
-    '/follow — alerts for a word or a "phrase", from any section (/following, /unfollow)\n'
-    "/settings — sections, instant pushes or digests, quiet hours, time zone\n"
-    "/quiet — hold pushes overnight, e.g. /quiet 23:00-07:00\n"
-    "/timezone — set your time zone, e.g. /timezone Europe/Berlin\n"
-    "{comments}"
-    "/privacy — what I store and how to delete it\n\n"
-    "In any chat, type <code>@{bot} kirkuk</code> to find and share a story."
-)
-
-PRIVACY = (
-    "<b>What I store</b>\n"
-    "• This chat's id and type (and a group's title), the language Telegram reports, "
-    "your time zone, the sections and keywords you follow, how and when you want pushes — "
-    "to send you the news you asked for.\n"
-    "• Which stories were pushed to you, with the message id, for a week (so that a "
-    "correction can edit the message).\n"
-    f"{comment_texts.PRIVACY}"
-    "• Nothing else: no phone number, no contacts, no messages beyond the commands you send "
-    "and the comments you write.\n\n"
-    "<b>How to delete it</b>\n"
-    "/unsubscribe stops all pushes. /forget deletes everything stored about this chat, "
-    "including your comments and your comment name."
-)
+ADMINS_ONLY = N_("In groups, only admins can subscribe the chat.")
 
 
-def start_buttons() -> list[list[Button]]:
+def welcome(t: Texts, first_name: str | None) -> str:
+    """The greeting /start answers with."""
+    heading = (
+        t._("<b>Welcome, {name}!</b>").format(name=t.isolate(escape(first_name)))
+        if first_name
+        else t._("<b>Welcome!</b>")
+    )
+    body = t._(
+        "I bring you the outlet's news as soon as it is published.\n\n"
+        "• <b>Subscribe</b> to all news or to chosen sections, and new stories arrive here.\n"
+        "• /latest shows the newest stories; /search finds a story by a word.\n"
+        "• Type my name in any chat to share a story.\n\n"
+        "/help lists everything I can do."
+    )
+    return f"👋 {heading}\n{body}"
+
+
+def help_text(t: Texts, bot: str, *, comments: bool) -> str:
+    """Every command, one line each; ``bot`` is the bot's username."""
+    lines = [
+        t._("<b>What I can do</b>"),
+        t._(
+            "/subscribe — get all news as it is published (/subscribe kurdistan world for "
+            "some sections)"
+        ),
+        t._("/sections — choose sections with buttons"),
+        t._("/unsubscribe — stop pushes (/unsubscribe world for one section)"),
+        t._(
+            "/latest — the newest stories (/latest kurdistan for a section, /latest oil to search)"
+        ),
+        t._("/search — find stories by words"),
+        t._('/follow — alerts for a word or a "phrase", from any section (/following, /unfollow)'),
+        t._("/settings — sections, instant pushes or digests, quiet hours, time zone"),
+        t._("/quiet — hold pushes overnight, e.g. /quiet 23:00-07:00"),
+        t._("/timezone — set your time zone, e.g. /timezone Europe/Berlin"),
+    ]
+    if comments:
+        lines.append(t._(comment_texts.HELP).rstrip("\n"))
+    lines += [
+        t._("/privacy — what I store and how to delete it"),
+        "",
+        # Translators: {bot} is the bot's username; keep "@{bot}" together.
+        t._("In any chat, type <code>@{bot} kirkuk</code> to find and share a story.").format(
+            bot=escape(bot)
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def privacy_text(t: Texts) -> str:
+    """What is stored and how to delete it."""
+    lines = [
+        t._("<b>What I store</b>"),
+        t._(
+            "• This chat's id and type (and a group's title), the language Telegram reports "
+            "and the language and editions you choose, your time zone, the sections and "
+            "keywords you follow, how and when you want pushes — to send you the news you "
+            "asked for."
+        ),
+        t._(
+            "• Which stories were pushed to you, with the message id, for a week (so that a "
+            "correction can edit the message)."
+        ),
+        t._(comment_texts.PRIVACY).rstrip("\n"),
+        t._(
+            "• Nothing else: no phone number, no contacts, no messages beyond the commands "
+            "you send and the comments you write."
+        ),
+        "",
+        t._("<b>How to delete it</b>"),
+        t._(
+            "/unsubscribe stops all pushes. /forget deletes everything stored about this "
+            "chat, including your comments and your comment name."
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def start_buttons(t: Texts) -> list[list[Button]]:
     """The two actions a newcomer most wants."""
     return [
         [
-            Button("🔔 Subscribe to all news", callback="sub:*"),
-            Button("📰 Latest stories", callback="pg:a:0:"),
+            Button("🔔 " + t.pgettext("button", "Subscribe to all news"), callback="sub:*"),
+            Button("📰 " + t.pgettext("button", "Latest stories"), callback="pg:a:0:"),
         ]
     ]
 
@@ -87,22 +130,36 @@ async def start_command(update: Update, context: Context) -> None:
     message = update.effective_message
     assert message is not None and update.effective_chat is not None
     chat = await remember_chat(update, context, reactivate=True)
+    user = update.effective_user
+    # A reader whose Telegram speaks one of our languages gets it (and its edition) at once;
+    # "ku" could be Sorani or Kurmanji, so that reader is asked below.
+    suggested, ask_kurdish = language.start_suggestion(
+        chat, deps(context), user.language_code if user else None
+    )
+    t = chat_texts(update, context, chat)
+    if suggested:
+        chat = await language.adopt_suggestion(deps(context), chat, suggested)
+        t = chat_texts(update, context, chat)
+        await language.set_chat_menu(context, chat.id, t)
     payload = context.args[0] if context.args else ""
     story_id = parse_id(payload[2:]) if payload.startswith(("s_", "c_")) else None
     if story_id is not None:
         await _show_story(update, context, story_id, ask_comment=payload.startswith("c_"))
         return
     if payload == "subscribe":
-        await _subscribe_all(update, context)
+        await _subscribe_all(update, context, t)
         return
     if payload == "latest":
         result = await render_page(context, chat.id, Page("a", 0))
         sent = await message.reply_html(result.text, reply_markup=keyboard(result.buttons))
         await remember_shown(context, sent, result.story_ids, "list")
         return
-    user = update.effective_user
-    name = f", {escape(user.first_name)}" if user and user.first_name else ""
-    await message.reply_html(WELCOME.format(name=name), reply_markup=keyboard(start_buttons()))
+    await message.reply_html(
+        welcome(t, user.first_name if user else None), reply_markup=keyboard(start_buttons(t))
+    )
+    if ask_kurdish:
+        text, rows = language.kurdish_question()
+        await message.reply_html(text, reply_markup=keyboard(rows))
 
 
 async def _show_story(
@@ -116,11 +173,16 @@ async def _show_story(
     async with deps(context).sessions() as session:
         story = await story_store.get_story(session, story_id)
         chat = await chat_store.get_chat(session, update.effective_chat.id)
+    user = update.effective_user
+    t = texts_of(chat, deps(context), user.language_code if user else None)
     if story is None:
-        await message.reply_text("That story is no longer available. Send /latest for new ones.")
+        await message.reply_text(
+            t._("That story is no longer available. Send /latest for new ones.")
+        )
         return
     rendered = story_message(
         story,
+        t=t,
         now=utcnow(),
         zone=zone_of(chat, deps(context)),
         section_names=await section_names(context),
@@ -137,21 +199,21 @@ async def _show_story(
     if settings.comments_enabled:
         await send_prompt(context, update.effective_chat.id, story)
     else:
-        await message.reply_text(comment_texts.NOT_ENABLED)
+        await message.reply_text(t._(comment_texts.NOT_ENABLED))
 
 
-async def _subscribe_all(update: Update, context: Context) -> None:
+async def _subscribe_all(update: Update, context: Context, t: Texts) -> None:
     chat = update.effective_chat
     message = update.effective_message
     assert chat is not None and message is not None
     if not await may_manage(update, context):
-        await message.reply_text("In groups, only admins can subscribe the chat.")
+        await message.reply_text(t._(ADMINS_ONLY))
         return
     async with writing(deps(context).sessions) as session:
         result = await chat_store.subscribe(
             session, chat.id, [ALL_SECTIONS], utcnow(), thread_of(message)
         )
-    await message.reply_html(f"✅ {describe(result, await section_names(context))}")
+    await message.reply_html(f"✅ {describe(t, result, await section_names(context))}")
 
 
 async def subscribe_button(update: Update, context: Context) -> None:
@@ -162,17 +224,18 @@ async def subscribe_button(update: Update, context: Context) -> None:
     if chat is None:
         await query.answer()
         return
+    t = await texts_for(update, context)
     if not await may_manage(update, context):
-        await query.answer("In groups, only admins can subscribe the chat.", show_alert=True)
+        await query.answer(t._(ADMINS_ONLY), show_alert=True)
         return
     await remember_chat(update, context, reactivate=True)
     thread = thread_of(query.message) if isinstance(query.message, Message) else 0
     async with writing(deps(context).sessions) as session:
         result = await chat_store.subscribe(session, chat.id, [ALL_SECTIONS], utcnow(), thread)
-    await query.answer("Subscribed to all news")
+    await query.answer(t._("Subscribed to all news"))
     await context.bot.send_message(
         chat.id,
-        f"✅ {describe(result, await section_names(context))}",
+        f"✅ {describe(t, result, await section_names(context))}",
         parse_mode="HTML",
         message_thread_id=thread or None,
     )
@@ -182,10 +245,11 @@ async def help_command(update: Update, context: Context) -> None:
     """/help: every command in one message."""
     message = update.effective_message
     assert message is not None
-    await remember_chat(update, context)
-    comments = comment_texts.HELP if deps(context).settings.comments_enabled else ""
+    t = chat_texts(update, context, await remember_chat(update, context))
     await message.reply_html(
-        HELP.format(bot=escape(context.bot.username or "bot"), comments=comments)
+        help_text(
+            t, context.bot.username or "bot", comments=deps(context).settings.comments_enabled
+        )
     )
 
 
@@ -193,7 +257,7 @@ async def privacy_command(update: Update, context: Context) -> None:
     """/privacy: what is stored and how to delete it."""
     message = update.effective_message
     assert message is not None
-    await message.reply_html(PRIVACY)
+    await message.reply_html(privacy_text(await texts_for(update, context)))
 
 
 HANDLERS = [

@@ -16,16 +16,23 @@ from bot.handlers.common import (
     remember_chat,
     resolve_sections,
     section_names,
+    texts_for,
+    texts_of,
     thread_of,
 )
+from bot.i18n import N_, SOURCE_LOCALE, Texts, texts
 from bot.render import Button, escape
 from storage import chats as chat_store
+from storage.chats import ChatView
 from storage.clock import utcnow
 from storage.engine import writing
 from storage.models import ALL_SECTIONS
 
-ADMINS_ONLY = "In groups, only admins can change what this chat receives."
+ADMINS_ONLY = N_("In groups, only admins can change what this chat receives.")
 
+
+# The source texts, for callers that render no chat's message (tests of the layout).
+ENGLISH = texts(SOURCE_LOCALE)
 
 # A feed rich in categories can bring hundreds of sections; a message holds 4,096
 # characters and a keyboard 100 buttons.
@@ -33,38 +40,64 @@ MAX_LISTED = 25
 MAX_TOGGLES = 60
 
 
-def _more(total: int, shown: int) -> str:
-    return f" … and {total - shown} more" if total > shown else ""
+def chat_texts(update: Update, context: Context, chat: ChatView | None) -> Texts:
+    """The texts of a chat ``remember_chat`` returned, for whoever sent the update."""
+    user = update.effective_user
+    return texts_of(chat, deps(context), user.language_code if user else None)
 
 
-def describe(subscribed: set[str], names: dict[str, str]) -> str:
+def describe(t: Texts, subscribed: set[str], names: dict[str, str]) -> str:
     """The resulting state in one sentence."""
     if ALL_SECTIONS in subscribed:
-        return "You receive <b>all news</b> as it is published."
+        return t._("You receive <b>all news</b> as it is published.")
     if not subscribed:
-        return "You receive no pushes. Send /subscribe to get all news, or /sections to choose."
+        return t._(
+            "You receive no pushes. Send /subscribe to get all news, or /sections to choose."
+        )
     chosen = sorted(subscribed, key=lambda s: (names.get(s) or s).lower())
-    listed = ", ".join(f"<b>{escape(names.get(s, s))}</b>" for s in chosen[:MAX_LISTED])
-    return f"You receive new stories from: {listed}{_more(len(chosen), MAX_LISTED)}."
+    listed = t.join(f"<b>{t.isolate(escape(names.get(s, s)))}</b>" for s in chosen[:MAX_LISTED])
+    if len(chosen) <= MAX_LISTED:
+        return t._("You receive new stories from: {sections}.").format(sections=listed)
+    more = len(chosen) - MAX_LISTED
+    return t.ngettext(
+        "You receive new stories from: {sections} … and {num} more.",
+        "You receive new stories from: {sections} … and {num} more.",
+        more,
+    ).format(sections=listed, num=t.number(more))
 
 
-def valid_sections_text(names: dict[str, str]) -> str:
+def valid_sections_text(t: Texts, names: dict[str, str]) -> str:
     """The list of sections a reader can name."""
     if not names:
-        return "No sections are known yet; the first feed poll brings them. Try again shortly."
-    items = ", ".join(
-        f"<code>{escape(slug)}</code> ({escape(name)})"
+        return t._(
+            "No sections are known yet; the first feed poll brings them. Try again shortly."
+        )
+    items = t.join(
+        f"<code>{t.isolate(escape(slug))}</code> ({t.isolate(escape(name))})"
         for slug, name in list(names.items())[:MAX_LISTED]
     )
-    return f"Valid sections: {items}{_more(len(names), MAX_LISTED)}. /sections shows them all."
+    if len(names) <= MAX_LISTED:
+        return t._("Valid sections: {sections}. /sections shows them all.").format(sections=items)
+    more = len(names) - MAX_LISTED
+    return t.ngettext(
+        "Valid sections: {sections} … and {num} more. /sections shows them all.",
+        "Valid sections: {sections} … and {num} more. /sections shows them all.",
+        more,
+    ).format(sections=items, num=t.number(more))
 
 
-async def reply_unknown(message: Message, unknown: list[str], names: dict[str, str]) -> None:
+async def reply_unknown(
+    t: Texts, message: Message, unknown: list[str], names: dict[str, str]
+) -> None:
     """Tell the reader which words named no section, and which sections exist."""
-    unknown_list = ", ".join(f"“{escape(w[:60])}”" for w in unknown[:5])
-    await message.reply_html(
-        f"I don't know the section {unknown_list}. {valid_sections_text(names)}"
-    )
+    # Translators: quotation marks around a word the reader typed.
+    quoted = [t._("“{word}”").format(word=t.isolate(escape(w[:60]))) for w in unknown[:5]]
+    not_known = t.ngettext(
+        "I don't know the section {sections}.",
+        "I don't know the sections {sections}.",
+        len(quoted),
+    ).format(sections=t.join(quoted))
+    await message.reply_html(f"{not_known} {valid_sections_text(t, names)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +105,7 @@ class Change:
     """A /subscribe or /unsubscribe that may go ahead: where, and which sections it names."""
 
     message: Message
+    texts: Texts
     chat_id: int
     thread: int
     names: dict[str, str]
@@ -82,18 +116,19 @@ async def _change_request(update: Update, context: Context, *, reactivate: bool)
     """Check rights and section names; None once the reader was told why not."""
     message = update.effective_message
     assert message is not None and update.effective_chat is not None
-    await remember_chat(update, context, reactivate=reactivate)
+    chat = await remember_chat(update, context, reactivate=reactivate)
+    t = chat_texts(update, context, chat)
     if not await may_manage(update, context):
-        await message.reply_text(ADMINS_ONLY)
+        await message.reply_text(t._(ADMINS_ONLY))
         return None
-    names = await section_names(context)
+    names = await section_names(context, chat)
     sections = None
     if context.args:
         sections, unknown = resolve_sections(context.args, names)
         if unknown:
-            await reply_unknown(message, unknown, names)
+            await reply_unknown(t, message, unknown, names)
             return None
-    return Change(message, update.effective_chat.id, thread_of(message), names, sections)
+    return Change(message, t, update.effective_chat.id, thread_of(message), names, sections)
 
 
 async def subscribe_command(update: Update, context: Context) -> None:
@@ -102,21 +137,21 @@ async def subscribe_command(update: Update, context: Context) -> None:
     if change is None:
         return
     message, chat_id, thread, names = change.message, change.chat_id, change.thread, change.names
+    t = change.texts
     wanted = change.sections or [ALL_SECTIONS]
     async with writing(deps(context).sessions) as session:
         current = await chat_store.subscriptions(session, chat_id, thread)
         if ALL_SECTIONS in current and wanted != [ALL_SECTIONS]:
             result = current
-            note = (
-                " That already includes the sections you named;"
-                " use /sections to receive only some."
+            note = " " + t._(
+                "That already includes the sections you named; use /sections to receive only some."
             )
         else:
             result = await chat_store.subscribe(session, chat_id, wanted, utcnow(), thread)
             note = ""
     await message.reply_html(
-        f"✅ {describe(result, names)}{note}\n"
-        "/unsubscribe stops pushes; /sections lets you choose."
+        f"✅ {describe(t, result, names)}{note}\n"
+        + t._("/unsubscribe stops pushes; /sections lets you choose.")
     )
 
 
@@ -136,13 +171,16 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
         else:
             result = await chat_store.unsubscribe(session, chat_id, sections, thread)
     prefix = "🔕 " if not result else "✅ "
-    await message.reply_html(prefix + describe(result, names))
+    await message.reply_html(prefix + describe(change.texts, result, names))
 
 
-def sections_keyboard(subscribed: set[str], names: dict[str, str]) -> list[list[Button]]:
+def sections_keyboard(
+    subscribed: set[str], names: dict[str, str], t: Texts = ENGLISH
+) -> list[list[Button]]:
     """One toggle per section (✅ followed / ➕ not), two per row, and "All news" on top."""
     everything = ALL_SECTIONS in subscribed
-    rows = [[Button(("✅ " if everything else "➕ ") + "All news", callback="tg:*")]]
+    all_news = t.pgettext("button", "All news")
+    rows = [[Button(("✅ " if everything else "➕ ") + all_news, callback="tg:*")]]
     row: list[Button] = []
     shown = list(names.items())
     if len(shown) > MAX_TOGGLES:
@@ -160,34 +198,39 @@ def sections_keyboard(subscribed: set[str], names: dict[str, str]) -> list[list[
     return rows
 
 
-def sections_text(subscribed: set[str], names: dict[str, str]) -> str:
+def sections_text(t: Texts, subscribed: set[str], names: dict[str, str]) -> str:
     """The text above the toggles."""
-    extra = (
-        f"\nShowing {MAX_TOGGLES} of {len(names)} sections; /subscribe NAME follows any other."
-        if len(names) > MAX_TOGGLES
-        else ""
-    )
-    return (
-        f"<b>Sections</b>\n{describe(subscribed, names)}\n"
-        f"Tap a section to follow or leave it.{extra}"
-    )
+    lines = [
+        t._("<b>Sections</b>"),
+        describe(t, subscribed, names),
+        t._("Tap a section to follow or leave it."),
+    ]
+    if len(names) > MAX_TOGGLES:
+        lines[-1] += "\n" + t.ngettext(
+            "Showing {shown} of {num} section; /subscribe NAME follows any other.",
+            "Showing {shown} of {num} sections; /subscribe NAME follows any other.",
+            len(names),
+        ).format(shown=t.number(MAX_TOGGLES), num=t.number(len(names)))
+    return "\n".join(lines)
 
 
 async def sections_command(update: Update, context: Context) -> None:
     """/sections: every section with a toggle."""
     message = update.effective_message
     assert message is not None and update.effective_chat is not None
-    await remember_chat(update, context)
-    names = await section_names(context)
+    chat = await remember_chat(update, context)
+    t = chat_texts(update, context, chat)
+    names = await section_names(context, chat)
     async with deps(context).sessions() as session:
         current = await chat_store.subscriptions(
             session, update.effective_chat.id, thread_of(message)
         )
     if not names:
-        await message.reply_html(valid_sections_text(names))
+        await message.reply_html(valid_sections_text(t, names))
         return
     await message.reply_html(
-        sections_text(current, names), reply_markup=keyboard(sections_keyboard(current, names))
+        sections_text(t, current, names),
+        reply_markup=keyboard(sections_keyboard(current, names, t)),
     )
 
 
@@ -196,16 +239,17 @@ async def toggle_section(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     message = query.message
+    t = await texts_for(update, context)
     if message is None or update.effective_chat is None:
-        await query.answer("This message is too old; send /sections again.")
+        await query.answer(t._("This message is too old; send /sections again."))
         return
     if not await may_manage(update, context):
-        await query.answer(ADMINS_ONLY, show_alert=True)
+        await query.answer(t._(ADMINS_ONLY), show_alert=True)
         return
     slug = query.data.removeprefix("tg:")
     names = await section_names(context)
     if slug != ALL_SECTIONS and slug not in names:
-        await query.answer("That section no longer exists.")
+        await query.answer(t._("That section no longer exists."))
         return
     chat_id = update.effective_chat.id
     thread = thread_of(message) if isinstance(message, Message) else 0
@@ -224,10 +268,17 @@ async def toggle_section(update: Update, context: Context) -> None:
             result = await chat_store.unsubscribe(session, chat_id, [slug], thread)
         else:
             result = await chat_store.subscribe(session, chat_id, [slug], now, thread)
-    label = names.get(slug, "All news")
+    label = names.get(slug) or t.pgettext("button", "All news")
     followed = ALL_SECTIONS in result or slug in result
-    await query.answer(f"{'Following' if followed else 'Left'}: {label}")
-    await redraw(query, sections_text(result, names), sections_keyboard(result, names))
+    toast = (
+        # Translators: a toast after tapping a section toggle; {section} is its name.
+        t._("Following: {section}")
+        if followed
+        # Translators: a toast after tapping a section toggle (the chat left that section).
+        else t._("Left: {section}")
+    )
+    await query.answer(toast.format(section=t.isolate(label)))
+    await redraw(query, sections_text(t, result, names), sections_keyboard(result, names, t))
 
 
 HANDLERS = [

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from bot.handlers import admin, alerts
+from bot.handlers.preferences import QUIET_ERRORS
+from jobs.delivery_policy import parse_quiet_hours
 from jobs.fanout import FanoutStats
 from jobs.rate_limit import SlidingWindowLimiter
 from storage import chats as chat_store
@@ -209,6 +211,11 @@ async def test_quiet_hours(app: Any, fake_api: FakeBotApi) -> None:
     wrong = await ask(fake_api, user, "/quiet 7-7")
     assert wrong.text == "Quiet hours need different start and end times."
     assert await prefs_of(app, user.id) == DeliveryPrefs("instant", "23:00", "07:00")
+    # Each reason is marked for translation word for word (jobs/ is not extracted).
+    for text in ("25:00-07:00", "23:60-07:00", "tonight", "7-7"):
+        with pytest.raises(ValueError, match=r"\.$") as reason:
+            parse_quiet_hours(text)
+        assert str(reason.value) in QUIET_ERRORS
 
     reply = await ask(fake_api, user, "/quiet off")
     assert "Quiet hours are off" in (reply.text or "")

@@ -10,8 +10,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from telegram import BotCommand
+from telegram.error import BadRequest
 
+from bot.commands import command_menu
 from bot.handlers.errors import APOLOGY
+from bot.i18n import texts
 from tests.auxil.feeds import Item
 from tests.e2e.test_conversation import ask, button_data, edited, press
 from tests.e2e.test_modes_and_errors import free_port
@@ -122,3 +126,23 @@ async def test_group_upgraded_to_supergroup_keeps_its_subscriptions(
             break
         await asyncio.sleep(0.02)
     assert await subscriptions_of(app, new_id) == {"*"}
+
+
+async def test_the_command_menu_is_registered_once_per_language(
+    app: Any, fake_api: FakeBotApi
+) -> None:
+    menus = {key[1]: menu for key, menu in fake_api.commands.items() if key[0] == "default"}
+    # English for every client, then each language Telegram has a two-letter code for.
+    assert set(menus) == {"", "ku", "ar", "tr"}
+    default = {c["command"]: c["description"] for c in menus[""]}
+    assert default["latest"] == "The newest stories"
+    assert default["language"] == "Choose your language and editions"
+    for code, locale in (("ku", "kmr"), ("ar", "ar"), ("tr", "tr")):
+        assert menus[code] == [
+            {"command": c.command, "description": c.description}
+            for c in command_menu(texts(locale))
+        ]
+        assert [c["command"] for c in menus[code]] == list(default)
+    # Sorani ("ckb") cannot have a menu of its own: Telegram wants ISO 639-1 codes.
+    with pytest.raises(BadRequest, match=r"^Invalid language code specified$"):
+        await app.bot.set_my_commands([BotCommand("latest", "x")], language_code="ckb")

@@ -1,0 +1,179 @@
+"""Editions and languages end to end: readers of Sorani, Kurmanji and English (and of two
+editions at once) each get their own edition's pushes, in their own language, through the
+fake Bot API, which validates every message's HTML as Telegram does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot import comment_texts
+from bot.app import SERVICES_KEY
+from bot.handlers import start
+from bot.i18n import texts
+from storage.chats import get_chat
+from tests.auxil.feed_server import FeedServer
+from tests.auxil.feeds import Item, rss
+from tests.e2e.test_comments import first_reply
+from tests.e2e.test_conversation import ask, press
+from tests.fake_bot_api import FakeBotApi, FakeUser, StoredMessage, parse_html
+
+pytestmark = pytest.mark.e2e
+
+StartBot = Callable[..., AbstractAsyncContextManager[Any]]
+
+SORANI = texts("ckb")
+KURMANJI = texts("kmr")
+ENGLISH = texts("en")
+
+# One story per edition, plus the backlog each feed has when the bot starts.
+BACKLOG = {
+    "en": Item("Old English story", "https://x.example/en/0", guid="en-0"),
+    "ckb": Item("هەواڵی کۆنی کوردستان", "https://x.example/ckb/0", guid="ckb-0"),
+    "kmr": Item("Nûçeya kevn", "https://x.example/kmr/0", guid="kmr-0"),
+}
+NEW = {
+    "en": "Erbil airport reopens",
+    "ckb": "فڕۆکەخانەی هەولێر لە کوردستان دەکرێتەوە",
+    "kmr": "Balafirgeha Hewlêrê ji nû ve vedibe",
+}
+
+
+def _serve(outlet: FeedServer, edition: str, *items: Item) -> None:
+    outlet.serve(f"/{edition}/rss", rss([*items, BACKLOG[edition]]))
+
+
+def _new_item(edition: str) -> Item:
+    return Item(
+        NEW[edition],
+        f"https://x.example/{edition}/1",
+        guid=f"{edition}-1",
+        description="2026 · Erbil" if edition != "en" else "Summary",
+        categories=["Kurdistan"],
+        published=datetime.now(UTC) - timedelta(minutes=1),
+    )
+
+
+async def _publish(app: Any, outlet: FeedServer) -> None:
+    for edition in NEW:
+        _serve(outlet, edition, _new_item(edition))
+    services = app.bot_data[SERVICES_KEY]
+    for feed in services.feeds:
+        await services.poller.poll(feed.id)
+
+
+def _pushes(api: FakeBotApi, user: FakeUser) -> set[str]:
+    """Which editions' new stories reached the user."""
+    return {e for e, title in NEW.items() for m in api.sent(user) if title in (m.text or "")}
+
+
+async def _chat(app: Any, user: FakeUser) -> Any:
+    async with app.bot_data[SERVICES_KEY].sessions() as session:
+        return await get_chat(session, user.id)
+
+
+def _menu(api: FakeBotApi, user: FakeUser) -> dict[str, str]:
+    """The command menu registered for the user's own chat (any language code)."""
+    return {c["command"]: c["description"] for c in api.commands[(f"chat:{user.id}", "")]}
+
+
+def _buttons(message: StoredMessage) -> list[str]:
+    return [b["text"] for b in message.buttons]
+
+
+async def test_each_reader_gets_their_editions_in_their_language(
+    start_bot: StartBot, fake_api: FakeBotApi, outlet: FeedServer
+) -> None:
+    for edition in NEW:
+        _serve(outlet, edition)
+    feeds = ",".join(f"{e}:kurdistan={outlet.url(f'/{e}/rss')}" for e in ("en", "ckb", "kmr"))
+    sorani = fake_api.add_user("Shilan", language_code="ckb")
+    kurmanji = fake_api.add_user("Rojda", language_code="ku")
+    english = fake_api.add_user("Sarah", language_code="en")
+    both = fake_api.add_user("Karwan", language_code="en")
+    async with start_bot(feeds=feeds, moderation_chat_id=fake_api.add_user("Mod").id) as app:
+        # A Sorani speaker is greeted in Sorani and given the Sorani edition.
+        welcome = await ask(fake_api, sorani, "/start")
+        assert welcome.text == parse_html(start.welcome(SORANI, "Shilan"))[0]
+        assert welcome.text != parse_html(start.welcome(ENGLISH, "Shilan"))[0]
+        chat = await _chat(app, sorani)
+        assert (chat.locale, chat.editions) == ("ckb", ("ckb",))
+        # Telegram has no language code for Sorani: the reader's own chat gets a Sorani menu.
+        menu = {
+            c["command"]: c["description"] for c in fake_api.commands[(f"chat:{sorani.id}", "")]
+        }
+        assert (
+            menu["language"]
+            == SORANI._("Choose your language and editions")
+            != ("Choose your language and editions")
+        )
+
+        # "ku" is ambiguous: the reader is asked, in both Kurdish scripts, and answers.
+        await ask(fake_api, kurmanji, "/start")
+        question = (await fake_api.wait_for_messages(kurmanji, 2))[1]
+        assert SORANI._("Which Kurdish do you read?") in (question.text or "")
+        assert KURMANJI._("Which Kurdish do you read?") in (question.text or "")
+        await press(fake_api, kurmanji, question, "lg:s:kmr")
+        chat = await _chat(app, kurmanji)
+        assert (chat.locale, chat.editions) == ("kmr", ("kmr",))
+        menu = {
+            c["command"]: c["description"] for c in fake_api.commands[(f"chat:{kurmanji.id}", "")]
+        }
+        assert menu["latest"] == KURMANJI._("The newest stories")
+
+        # A reader adds a second edition with /language.
+        panel = await ask(fake_api, both, "/language")
+        assert "lg:e:ckb" in [b.get("callback_data") for b in panel.buttons]
+        await press(fake_api, both, panel, "lg:e:ckb")
+        chat = await _chat(app, both)
+        assert chat.editions == ("en", "ckb") and chat.locale is None
+
+        for user in (sorani, kurmanji, english, both):
+            reply = await ask(fake_api, user, "/subscribe")
+            assert reply.text
+        subscribed = await ask(fake_api, sorani, "/subscribe")
+        assert parse_html(SORANI._("You receive <b>all news</b> as it is published."))[0] in (
+            subscribed.text or ""
+        )
+
+        await _publish(app, outlet)
+        await fake_api.wait_for(lambda: _pushes(fake_api, both) == {"en", "ckb"})
+        await fake_api.wait_for(lambda: _pushes(fake_api, sorani) == {"ckb"})
+        await fake_api.wait_for(lambda: _pushes(fake_api, kurmanji) == {"kmr"})
+        await fake_api.wait_for(lambda: _pushes(fake_api, english) == {"en"})
+
+        # The push speaks the reader's language: its buttons and its "read more" link.
+        [push] = [m for m in fake_api.sent(sorani) if NEW["ckb"] in (m.text or "")]
+        assert SORANI.pgettext("button", "Read") in _buttons(push)
+        assert ENGLISH.pgettext("button", "Read") not in _buttons(push)
+        [push] = [m for m in fake_api.sent(kurmanji) if NEW["kmr"] in (m.text or "")]
+        assert KURMANJI.pgettext("button", "Read") in _buttons(push)
+        [push] = [m for m in fake_api.sent(english) if NEW["en"] in (m.text or "")]
+        assert ENGLISH.pgettext("button", "Read") in _buttons(push)
+
+        # Searching with an Arabic keyboard (ك for ک) finds the Sorani story; the English
+        # reader's search stays in English stories.
+        found = await ask(fake_api, sorani, "/search كوردستان")
+        assert NEW["ckb"] in (found.text or "")
+        assert NEW["en"] not in (found.text or "")
+        found = await ask(fake_api, english, "/search Erbil")
+        assert NEW["en"] in (found.text or "") and NEW["ckb"] not in (found.text or "")
+
+        # /latest lists only the reader's editions.
+        latest = await ask(fake_api, kurmanji, "/latest")
+        assert NEW["kmr"] in (latest.text or "")
+        assert NEW["en"] not in (latest.text or "") and NEW["ckb"] not in (latest.text or "")
+
+        # The comment flow answers in the reader's language.
+        # The push (the search and /latest that also show it came later).
+        push = next(m for m in fake_api.sent(sorani) if NEW["ckb"] in (m.text or ""))
+        answer, notice = await first_reply(fake_api, sorani, push, "زۆر باشە، سوپاس")
+        assert answer.text == comment_texts.received(NEW["ckb"], t=SORANI)
+        assert answer.text != comment_texts.received(NEW["ckb"], t=ENGLISH)
+        assert (notice.text or "").strip() == comment_texts.public_notice(
+            "Shilan", t=SORANI
+        ).strip()
