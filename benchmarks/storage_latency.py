@@ -171,6 +171,9 @@ SECTIONS: list[tuple[str, str, float]] = [
 SECOND_SECTION_SHARE = 0.2
 FEEDS = 12
 LANGUAGES = [("ku", 0.55), ("en", 0.25), ("ar", 0.15), ("ckb", 0.05)]
+# Each story's edition follows its language (Kurdish "ku" items are the Sorani edition): the
+# reader-facing queries below ask for one edition, two, or a small one (Sorani-script "ckb").
+EDITION_OF = {"ku": "ckb", "en": "en", "ar": "ar", "ckb": "kmr"}
 AUTHORS = [None, None, "Newsroom", "Hêvî Xelîl", "Karwan Ahmed", "سارا محەمەد", "Ali Hassan"]
 
 
@@ -329,7 +332,10 @@ def make_batch(seed: int, first_id: int, count: int, start_ts: float, span_s: fl
                 ),
                 "author": AUTHORS[int(random_() * len(AUTHORS))],
                 "categories": "\n".join(rng.sample(title_words, min(2, len(title_words)))),
-                "language": languages[bisect_left(language_cum, random_() * language_cum[-1])],
+                "language": (
+                    language := languages[bisect_left(language_cum, random_() * language_cum[-1])]
+                ),
+                "edition": EDITION_OF[language],
                 "feed_id": 1 + int(random_() * FEEDS),
                 "published_at": published,
                 "first_seen_at": seen,
@@ -618,9 +624,12 @@ class Kind:
     rows: list[int] = field(default_factory=list)
 
 
-def _search(queries: list[str]) -> Callable[[AsyncSession, int], Awaitable[int]]:
+def _search(
+    queries: list[str], editions: list[str] | None = None
+) -> Callable[[AsyncSession, int], Awaitable[int]]:
     async def run(session: AsyncSession, i: int) -> int:
-        return len(await search_stories(session, queries[i % len(queries)], limit=5))
+        query = queries[i % len(queries)]
+        return len(await search_stories(session, query, limit=5, editions=editions))
 
     return run
 
@@ -637,6 +646,17 @@ def build_kinds(words: dict[str, list[str]]) -> list[Kind]:
     async def latest_section(session: AsyncSession, i: int) -> int:
         return len(await latest_stories(session, limit=5, section=sections[i % len(sections)]))
 
+    # What readers send: every reader-facing query carries the reader's editions.
+    async def latest_edition(session: AsyncSession, i: int) -> int:
+        return len(await latest_stories(session, limit=5, editions=["ckb"]))
+
+    async def latest_two_editions(session: AsyncSession, i: int) -> int:
+        return len(await latest_stories(session, limit=5, offset=5, editions=["en", "ckb"]))
+
+    async def latest_section_small_edition(session: AsyncSession, i: int) -> int:
+        section = sections[i % len(sections)]
+        return len(await latest_stories(session, limit=5, section=section, editions=["kmr"]))
+
     pairs_common = [f"{c} {m}" for c, m in zip(words["common"], words["medium"], strict=False)]
     medium = words["medium"]
     pairs_medium = [f"{medium[i]} {medium[(i + 1) % len(medium)]}" for i in range(len(medium))]
@@ -644,9 +664,24 @@ def build_kinds(words: dict[str, list[str]]) -> list[Kind]:
         Kind("latest", LATEST_TARGET_MS, latest),
         Kind("latest page 2", LATEST_TARGET_MS, latest_page2),
         Kind("latest in section", LATEST_TARGET_MS, latest_section, words=sections),
+        Kind("latest, one edition", LATEST_TARGET_MS, latest_edition),
+        Kind("latest p2, two editions", LATEST_TARGET_MS, latest_two_editions),
+        Kind("latest section, 5% edition", LATEST_TARGET_MS, latest_section_small_edition),
         Kind("search common word", SEARCH_TARGET_MS, _search(words["common"]), words["common"]),
         Kind("search medium word", SEARCH_TARGET_MS, _search(words["medium"]), words["medium"]),
         Kind("search rare word", SEARCH_TARGET_MS, _search(words["rare"]), words["rare"]),
+        Kind(
+            "search medium, 1 edition",
+            SEARCH_TARGET_MS,
+            _search(words["medium"], ["en"]),
+            words["medium"],
+        ),
+        Kind(
+            "search common, 5% edition",
+            SEARCH_TARGET_MS,
+            _search(words["common"], ["kmr"]),
+            words["common"],
+        ),
         Kind("search common+medium", None, _search(pairs_common), pairs_common),
         Kind("search medium+medium", None, _search(pairs_medium), pairs_medium),
         # What inline mode sends on a reader's first keystroke.

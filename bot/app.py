@@ -102,7 +102,9 @@ class LeaderWork:
             broadcaster = services.broadcaster
             alerts = AlertMonitor(
                 services.sessions,
-                TelegramCommentNotifier(self._application.bot, settings).alert_admins,
+                TelegramCommentNotifier(
+                    self._application.bot, settings, services.sessions
+                ).alert_admins,
                 token_refused=lambda: broadcaster is not None and broadcaster.stats.unauthorized,
             )
             self._jobs += register_push_jobs(

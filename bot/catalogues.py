@@ -75,7 +75,7 @@ def _write(catalog: Catalog, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as out:
         # No line wrapping and no dates: diffs show what a change did to the texts only.
-        write_po(out, catalog, width=0, omit_header=False, sort_by_file=False)
+        write_po(out, catalog, width=0, omit_header=False, include_previous=True)
 
 
 def write_template() -> Catalog:

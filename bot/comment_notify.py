@@ -1,10 +1,13 @@
-"""Telling readers and admins what became of a comment: the bot side of the relay's notifier.
+"""Telling readers what became of a comment, and admins what went wrong: the bot side of the
+relay's notifier (and of the alert monitor's alerts).
 
 The reader's confirmation ("Comment received …") is edited in place when the outlet or the
 moderators decide; when that message is gone or can no longer be edited, a fresh message
 says it instead. It is worded in the reader's language: their private chat's choice, else
 its Telegram language (both from the chat's record), else the default edition's. Nothing
 here raises: a reader who blocked the bot must never stall the relay or a moderator's button.
+Admins' alerts (``jobs.admin_alerts``) are worded for each admin the same way, from their
+private chat's record.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from telegram import LinkPreviewOptions, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter
 
-from bot import comment_texts
+from bot import alert_texts, comment_texts
 from bot.config import Settings
 from bot.i18n import Texts, chat_locale, texts
+from jobs.admin_alerts import AdminAlert
 from storage import chats as chat_store
 from storage.comments import CommentView
 from storage.engine import SessionFactory
@@ -45,13 +49,18 @@ class TelegramCommentNotifier:
 
     async def reader_texts(self, comment: CommentView) -> Texts:
         """The texts of the reader who wrote ``comment``; never raises."""
+        return await self._chat_texts(comment.chat_id)
+
+    async def _chat_texts(self, chat_id: int) -> Texts:
+        """A private chat's texts: its choice, else its Telegram language (both from its
+        record), else the default edition's; never raises."""
         chat = None
         if self._sessions is not None:
             try:
                 async with self._sessions() as session:
-                    chat = await chat_store.get_chat(session, comment.chat_id)
-            except Exception as exc:  # a database hiccup must not keep the reader untold
-                log.warning("comment=%s reader's language unknown: %s", comment.id, exc)
+                    chat = await chat_store.get_chat(session, chat_id)
+            except Exception as exc:  # a database hiccup must not keep anyone untold
+                log.warning("chat=%s language unknown: %s", chat_id, exc)
         return texts(
             chat_locale(
                 chat.locale if chat else None,
@@ -129,12 +138,17 @@ class TelegramCommentNotifier:
             return False
         return True
 
-    async def alert_admins(self, text: str) -> None:
-        """One plain-text message to each ADMIN_IDS chat; failures are logged.
+    async def admin_texts(self, admin_id: int) -> Texts:
+        """The texts of an administrator's private chat with the bot; never raises."""
+        return await self._chat_texts(admin_id)
 
-        The relay's and the alert monitor's texts are operators' English (not translated)."""
+    async def alert_admins(self, alert: AdminAlert) -> None:
+        """The alert to each ADMIN_IDS chat, in that admin's language; failures are logged."""
         for admin in self._settings.admin_ids:
             try:
-                await self._bot.send_message(admin, text, link_preview_options=_NO_PREVIEW)
+                text = alert_texts.alert_text(alert, t=await self.admin_texts(admin))
+                await self._bot.send_message(
+                    admin, text, parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW
+                )
             except Exception as exc:  # an admin who never started the bot, a network error
-                log.warning("admin=%s alert not sent: %s", admin, exc)
+                log.warning("admin=%s alert %s not sent: %s", admin, alert.code, exc)

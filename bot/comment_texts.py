@@ -163,12 +163,12 @@ def refusal(refused: Refused, *, t: Texts) -> str:
     """Why a comment was not accepted, naming the figures that matter."""
     if refused.reason is Refusal.TOO_LONG and refused.length:
         return t.ngettext(
-            "Your comment is {length} character long; the limit is {limit}. Please shorten "
+            "Your comment is {num} character long; the limit is {limit}. Please shorten "
             "it and send it again.",
-            "Your comment is {length} characters long; the limit is {limit}. Please shorten "
+            "Your comment is {num} characters long; the limit is {limit}. Please shorten "
             "it and send it again.",
             refused.length,
-        ).format(length=_num(refused.length, t=t), limit=_num(refused.limit, t=t))
+        ).format(num=_num(refused.length, t=t), limit=_num(refused.limit, t=t))
     if refused.reason is Refusal.TOO_OFTEN and refused.rate and refused.wait is not None:
         # Translators: {rate} is a phrase such as "3 comments a minute", {wait} a duration
         # such as "20 seconds".
@@ -346,10 +346,10 @@ def name_refused(refused: Refused, *, t: Texts) -> str:
     """A name /name cannot take."""
     if refused.reason is Refusal.TOO_LONG:
         return t.ngettext(
-            "That name is {length} character long; the limit is {limit}.",
-            "That name is {length} characters long; the limit is {limit}.",
+            "That name is {num} character long; the limit is {limit}.",
+            "That name is {num} characters long; the limit is {limit}.",
             refused.length,
-        ).format(length=_num(refused.length, t=t), limit=_num(NAME_MAX, t=t))
+        ).format(num=_num(refused.length, t=t), limit=_num(NAME_MAX, t=t))
     if refused.reason is Refusal.LINKS:
         return t._("A name cannot hold a link.")
     return t._("That name has no visible letters.") + " " + t._(NAME_USAGE)
@@ -540,7 +540,7 @@ def unbanned(user_id: int, changed: bool, *, t: Texts) -> str:
 HELP = N_(
     "💬 <b>Comments:</b> reply to a story (or tap 💬 Comment under it) to comment; it is "
     "published with your name after moderation.\n"
-    "/comments — read a story's comments (reply it to the story)\n"
+    "/comments — read a story's comments (send it as a reply to the story)\n"
     "/mycomments — your comments and what became of them\n"
     "/name — the name shown with your comments\n"
 )

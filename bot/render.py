@@ -177,9 +177,7 @@ def story_group(
     breaking = any(s.breaking for s in stories)
     count = len(stories)
     # Translators: the heading of a push that brings several stories at once.
-    heading = t.ngettext("{count} new story", "{count} new stories", count).format(
-        count=t.number(count)
-    )
+    heading = t.ngettext("{num} new story", "{num} new stories", count).format(num=t.number(count))
     if breaking:
         heading = f"🔴 {heading}"
     text = story_list(heading, stories, t=t, now=now, zone=zone, section_names=section_names)

@@ -5,6 +5,7 @@ Checked every minute by the leader: a feed failing for an hour, the Bot API refu
 token (401), and pushes waiting longer than a quarter of an hour. (A comment endpoint that
 stopped accepting is announced by the comment relay itself, which knows first.) What has
 been announced is kept in the database, so a restart or a new leader does not repeat it.
+Alerts are language-free (``jobs.admin_alerts.AdminAlert``); the bot words them for each admin.
 """
 
 from __future__ import annotations
@@ -15,6 +16,15 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from jobs.admin_alerts import (
+    BACKLOG,
+    BACKLOG_CLEARED,
+    FEED_FAILING,
+    FEED_RECOVERED,
+    TOKEN_OK,
+    TOKEN_REFUSED,
+    AdminAlert,
+)
 from storage import deliveries as delivery_store
 from storage import feeds as feed_store
 from storage.bot_state import get_state, set_state
@@ -27,12 +37,12 @@ STATE_KEY = "admin_alerts"
 FEED_FAILING_FOR = timedelta(hours=1)
 BACKLOG_AGE = timedelta(minutes=15)
 
-Send = Callable[[str], Awaitable[None]]
+# Words each alert in each admin's language (the bot's TelegramCommentNotifier.alert_admins).
+Send = Callable[[AdminAlert], Awaitable[None]]
 
 
-def _minutes(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)
 
 
 class AlertMonitor:
@@ -51,7 +61,7 @@ class AlertMonitor:
         self._token_refused = token_refused
         self._clock = clock
 
-    async def check(self) -> list[str]:
+    async def check(self) -> list[AdminAlert]:
         """One round: returns the alerts sent (also logged, as the token may be the problem)."""
         now = self._clock()
         async with self._sessions() as session:
@@ -59,22 +69,22 @@ class AlertMonitor:
             depth, oldest = await delivery_store.queue_stats(session, now)
         async with writing(self._sessions) as session:
             state: dict[str, Any] = json.loads(await get_state(session, STATE_KEY) or "{}")
-            messages = self._feeds(state, feeds, now)
-            messages += self._token(state)
-            messages += self._backlog(state, depth, oldest, now)
+            alerts = self._feeds(state, feeds, now)
+            alerts += self._token(state)
+            alerts += self._backlog(state, depth, oldest, now)
             await set_state(session, STATE_KEY, json.dumps(state, sort_keys=True), now)
-        for message in messages:
-            log.warning("admin alert: %s", message)
+        for alert in alerts:
+            log.warning("admin alert: %s", alert)
             try:
-                await self._send(message)
+                await self._send(alert)
             except Exception:  # an alert that cannot be sent must not stop the checks
                 log.exception("admin alert could not be sent")
-        return messages
+        return alerts
 
     def _feeds(
         self, state: dict[str, Any], feeds: list[feed_store.FeedView], now: datetime
-    ) -> list[str]:
-        messages = []
+    ) -> list[AdminAlert]:
+        alerts = []
         known = {f"feed:{feed.id}" for feed in feeds}
         for key in [k for k in state if k.startswith("feed:") and k not in known]:
             del state[key]  # a feed removed from FEEDS
@@ -83,7 +93,7 @@ class AlertMonitor:
             entry = state.get(key)
             if feed.consecutive_failures == 0:
                 if entry and entry.get("alerted"):
-                    messages.append(f"✅ Feed {feed.url} works again.")
+                    alerts.append(AdminAlert(FEED_RECOVERED, {"url": feed.url}))
                 state.pop(key, None)
                 continue
             if entry is None:
@@ -92,36 +102,36 @@ class AlertMonitor:
             failing_for = now - datetime.fromisoformat(entry["since"])
             if not entry["alerted"] and failing_for >= FEED_FAILING_FOR:
                 entry["alerted"] = True
-                messages.append(
-                    f"⚠️ Feed {feed.url} has been failing for {_minutes(failing_for)} "
-                    f"({feed.consecutive_failures} polls): {feed.last_error or 'unknown error'}"
+                alerts.append(
+                    AdminAlert(
+                        FEED_FAILING,
+                        {
+                            "url": feed.url,
+                            "minutes": _minutes(failing_for),
+                            "polls": feed.consecutive_failures,
+                            "error": feed.last_error or "",
+                        },
+                    )
                 )
-        return messages
+        return alerts
 
-    def _token(self, state: dict[str, Any]) -> list[str]:
+    def _token(self, state: dict[str, Any]) -> list[AdminAlert]:
         refused = self._token_refused()
         if refused == bool(state.get("token_refused")):
             return []
         state["token_refused"] = refused
         if refused:
-            return [
-                "⚠️ The Bot API refuses the bot token (401): pushes are paused. Check "
-                "TELEGRAM_BOT_TOKEN (was it revoked in @BotFather?)."
-            ]
-        return ["✅ The Bot API accepts the bot token again; pushes resumed."]
+            return [AdminAlert(TOKEN_REFUSED, {"status": 401})]
+        return [AdminAlert(TOKEN_OK)]
 
     def _backlog(
         self, state: dict[str, Any], depth: int, oldest: datetime | None, now: datetime
-    ) -> list[str]:
+    ) -> list[AdminAlert]:
         age = now - oldest if oldest is not None else timedelta(0)
         late = age >= BACKLOG_AGE
         if late == bool(state.get("backlog")):
             return []
         state["backlog"] = late
         if late:
-            return [
-                f"⚠️ {depth:,} pushes are waiting; the oldest for {_minutes(age)}. Telegram "
-                "may be slowing the bot down (see /stats), or SEND_RATE is too low for the "
-                "audience."
-            ]
-        return ["✅ The push backlog has cleared."]
+            return [AdminAlert(BACKLOG, {"waiting": depth, "minutes": _minutes(age)})]
+        return [AdminAlert(BACKLOG_CLEARED)]

@@ -39,6 +39,16 @@ from typing import Any, Literal, Protocol
 import aiohttp
 from standardwebhooks import Webhook
 
+from jobs.admin_alerts import (
+    RELAY_BAD_SECRET,
+    RELAY_MOVED,
+    RELAY_NO_ENDPOINT,
+    RELAY_PAUSED,
+    RELAY_RECONFIGURED,
+    RELAY_RESUMED,
+    RELAY_SITE_ACCEPTS,
+    AdminAlert,
+)
 from storage import outbox
 from storage.bot_state import ensure_state, get_state, set_state
 from storage.clock import utcnow
@@ -125,8 +135,8 @@ class CommentNotifier(Protocol):
         """The comment reached a final state (published, relayed, rejected, failed), or —
         with ``still_trying`` — relaying keeps failing and the reader should know (once)."""
 
-    async def alert_admins(self, text: str) -> None:
-        """One plain-text alert to the bot's administrators (ADMIN_IDS)."""
+    async def alert_admins(self, alert: AdminAlert) -> None:
+        """One alert to the bot's administrators (ADMIN_IDS), worded in each one's language."""
 
 
 def settings_fingerprint(url: str, secret: bytes | None) -> str:
@@ -349,19 +359,18 @@ class RelayPause:
             return cls(reason="unknown", since=now, fingerprint="", probe_at=now)
 
 
-def _pause_alert(status: int | None) -> str:
+def _pause_alert(status: int | None) -> AdminAlert:
+    """The admins' alert for a pause: the outlet's answer and what it says to fix."""
     if status == 401:
-        cause = "it refused the signature, so COMMENTS_SECRET is probably wrong"
+        cause = RELAY_BAD_SECRET  # it refused the signature: COMMENTS_SECRET is probably wrong
     elif status is not None and 300 <= status < 400:
-        cause = "the endpoint has moved, so COMMENTS_URL needs updating"
+        cause = RELAY_MOVED  # the endpoint has moved: COMMENTS_URL needs updating
     else:
-        cause = "there is no such endpoint, so COMMENTS_URL is probably wrong"
-    return (
-        f"Comments are not reaching the news site: it answered HTTP {status} ({cause}). "
-        "Comments stay queued and nothing is lost; relaying resumes when COMMENTS_URL or "
-        "COMMENTS_SECRET is changed and the bot restarted, or when the site accepts a comment "
-        "again (tried every hour)."
-    )
+        cause = RELAY_NO_ENDPOINT  # no such endpoint: COMMENTS_URL is probably wrong
+    params: dict[str, str | int | float] = {"cause": cause}
+    if status is not None:
+        params["status"] = status
+    return AdminAlert(RELAY_PAUSED, params)
 
 
 # --- the relay ------------------------------------------------------------------------------
@@ -706,7 +715,7 @@ class CommentRelay:
             log.warning("comment relay paused: the outlet answered %s", outcome.reason)
             await self._alert(_pause_alert(outcome.status))
         if claimed.probe and outcome.endpoint_works:
-            await self._resume("the news site accepted a comment again")
+            await self._resume("the news site accepted a comment again", RELAY_SITE_ACCEPTS)
 
     def _expired_reason(self, job: EventJob) -> str:
         tried = (job.deadline - job.created_at).total_seconds()
@@ -731,10 +740,13 @@ class CommentRelay:
         async with self.sessions() as session:
             pause = RelayPause.load(await get_state(session, PAUSE_KEY), self._clock())
         if pause is not None and pause.fingerprint != self.settings.fingerprint:
-            await self._resume("COMMENTS_URL or COMMENTS_SECRET changed")
+            await self._resume("COMMENTS_URL or COMMENTS_SECRET changed", RELAY_RECONFIGURED)
 
-    async def _resume(self, why: str) -> None:
-        """Lift the pause (once, whichever instance gets here first) and send what waited."""
+    async def _resume(self, why: str, cause: str) -> None:
+        """Lift the pause (once, whichever instance gets here first) and send what waited.
+
+        ``why`` is for the log, ``cause`` (a ``jobs.admin_alerts.RELAY_*`` code) for the admins.
+        """
         async with writing(self.sessions) as session:
             now = self._clock()
             pause = RelayPause.load(await get_state(session, PAUSE_KEY, for_update=True), now)
@@ -747,10 +759,7 @@ class CommentRelay:
         self.stats.paused = False
         self._wake.set()
         log.warning("comment relay resumed: %s", why)
-        await self._alert(
-            f"Comments are reaching the news site again ({why}); "
-            f"{waiting} waiting comment(s) are being sent now."
-        )
+        await self._alert(AdminAlert(RELAY_RESUMED, {"cause": cause, "waiting": waiting}))
 
     # --- the bot side, guarded ---
 
@@ -782,12 +791,12 @@ class CommentRelay:
         for comment in overdue:
             await self._notify(comment, still_trying=True)
 
-    async def _alert(self, text: str) -> None:
+    async def _alert(self, alert: AdminAlert) -> None:
         if self.notifier is None:
-            log.warning("comment relay: no notifier to alert the admins")
+            log.warning("comment relay: no notifier to alert the admins (%s)", alert)
             return
         try:
-            await self.notifier.alert_admins(text)
+            await self.notifier.alert_admins(alert)
         except Exception:
             log.exception("comment relay: alerting the admins failed")
 

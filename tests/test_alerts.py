@@ -7,6 +7,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import col
 
+from bot.alert_texts import alert_text
+from bot.i18n import texts
+from jobs.admin_alerts import AdminAlert
 from jobs.alerts import AlertMonitor
 from storage import chats as chat_store
 from storage import deliveries as delivery_store
@@ -29,10 +32,15 @@ class Clock:
 
 class Inbox:
     def __init__(self) -> None:
-        self.messages: list[str] = []
+        self.messages: list[AdminAlert] = []
 
-    async def __call__(self, text: str) -> None:
-        self.messages.append(text)
+    async def __call__(self, alert: AdminAlert) -> None:
+        self.messages.append(alert)
+
+
+def english(alerts: list[AdminAlert]) -> list[str]:
+    """The alerts as an English-speaking admin reads them."""
+    return [alert_text(alert, t=texts("en")) for alert in alerts]
 
 
 async def _feed(sessions: SessionFactory) -> int:
@@ -72,8 +80,8 @@ async def test_a_feed_failing_for_an_hour_is_announced_once_and_its_recovery_too
     assert await monitor.check() == []
 
     clock.now = T0 + timedelta(minutes=56)
-    [alert] = await monitor.check()
-    assert "https://x.example/rss has been failing for 1 h 1 min" in alert
+    [alert] = english(await monitor.check())
+    assert "https://x.example/rss has been failing for 1 hour 1 minute" in alert
     assert "HTTP 503" in alert
     # Still failing: nothing new to say, also after a restart (a new monitor, same database).
     clock.now += timedelta(minutes=10)
@@ -84,7 +92,7 @@ async def test_a_feed_failing_for_an_hour_is_announced_once_and_its_recovery_too
         await feed_store.record_poll_success(
             session, feed_id, now=clock.now, etag=None, last_modified=None, title=None
         )
-    assert await monitor.check() == ["✅ Feed https://x.example/rss works again."]
+    assert english(await monitor.check()) == ["✅ Feed https://x.example/rss works again."]
     assert len(inbox.messages) == 2
 
 
@@ -131,14 +139,14 @@ async def test_backlog_and_token_alerts(sessions: SessionFactory) -> None:
     assert await monitor.check() == []
     clock.now = T0 + timedelta(minutes=16)
     refused[0] = True
-    alerts = await monitor.check()
+    alerts = english(await monitor.check())
     assert any("refuses the bot token (401)" in a for a in alerts)
-    assert any(a.startswith("⚠️ 3 pushes are waiting; the oldest for 16 min") for a in alerts)
+    assert any(a.startswith("⚠️ 3 pushes are waiting; the oldest for 16 minutes") for a in alerts)
 
     async with writing(sessions) as session:
         await session.exec(update(Delivery).where(col(Delivery.id) > 0).values(status="sent"))
     refused[0] = False
-    assert sorted(await monitor.check()) == [
+    assert sorted(english(await monitor.check())) == [
         "✅ The Bot API accepts the bot token again; pushes resumed.",
         "✅ The push backlog has cleared.",
     ]
@@ -147,7 +155,7 @@ async def test_backlog_and_token_alerts(sessions: SessionFactory) -> None:
 async def test_an_alert_that_cannot_be_sent_does_not_stop_the_checks(
     sessions: SessionFactory,
 ) -> None:
-    async def broken(_text: str) -> None:
+    async def broken(_alert: AdminAlert) -> None:
         raise ConnectionError("Telegram unreachable")
 
     monitor = AlertMonitor(sessions, broken, token_refused=lambda: True, clock=Clock())

@@ -17,9 +17,11 @@ import pytest
 from sqlmodel import col, select
 from standardwebhooks import Webhook
 
+from bot.alert_texts import alert_text
 from bot.comment_texts import relay_reason
 from bot.config import comments_secret_key
 from bot.i18n import texts
+from jobs.admin_alerts import FEED_FAILING, AdminAlert
 from jobs.comment_relay import (
     PAUSE_KEY,
     CommentRelay,
@@ -52,7 +54,7 @@ class RecordingNotifier:
 
     def __init__(self, *, fail: bool = False) -> None:
         self.changes: list[tuple[CommentView, bool]] = []
-        self.alerts: list[str] = []
+        self.alerts: list[str] = []  # as an English-speaking admin reads them
         self.fail = fail
         self._changed = asyncio.Condition()
 
@@ -63,9 +65,9 @@ class RecordingNotifier:
         if self.fail:
             raise RuntimeError("the bot could not tell the reader")
 
-    async def alert_admins(self, text: str) -> None:
+    async def alert_admins(self, alert: AdminAlert) -> None:
         async with self._changed:
-            self.alerts.append(text)
+            self.alerts.append(alert_text(alert, t=texts("en")))
             self._changed.notify_all()
 
     def final(self) -> dict[int, CommentView]:
@@ -823,3 +825,53 @@ async def test_the_relay_notifier_tells_each_reader_in_their_own_language(
     # Without the database it still answers, in the default edition's language.
     alone = TelegramCommentNotifier(telegram.Bot("1:x"), settings)
     assert (await alone.reader_texts(written)).locale == "ar"
+
+
+class RecordingBot:
+    """Stands in for telegram.Bot: records what the notifier sends."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str, Any]] = []
+
+    async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> None:
+        self.sent.append((chat_id, text, kwargs.get("parse_mode")))
+
+
+async def test_admin_alerts_reach_each_admin_in_their_own_language(
+    sessions: SessionFactory,
+) -> None:
+    """An alert is worded per admin: the admin whose chat chose Arabic reads it in Arabic."""
+    from bot.comment_notify import TelegramCommentNotifier
+    from bot.config import load_settings
+    from storage import chats as chat_store
+
+    english_admin, arabic_admin = 111, 222
+    settings = load_settings(
+        comments_url="https://o.example/c", admin_ids=f"{english_admin},{arabic_admin}"
+    )
+    async with writing(sessions) as session:
+        for admin in (english_admin, arabic_admin):
+            await chat_store.touch_chat(
+                session, admin, type="private", title="Admin", language="en", now=utcnow()
+            )
+        await chat_store.set_language(session, arabic_admin, utcnow(), locale="ar")
+    bot = RecordingBot()
+    notifier = TelegramCommentNotifier(bot, settings, sessions)  # type: ignore[arg-type]
+    alert = AdminAlert(
+        FEED_FAILING,
+        {"url": "https://x.example/rss", "minutes": 125, "polls": 9, "error": "HTTP <503>"},
+    )
+    await notifier.alert_admins(alert)
+
+    in_english = alert_text(alert, t=texts("en"))
+    in_arabic = alert_text(alert, t=texts("ar"))
+    assert in_english == (
+        "⚠️ Feed https://x.example/rss has been failing for 2 hours 5 minutes (9 polls): "
+        "HTTP &lt;503&gt;"
+    )
+    assert in_arabic != in_english
+    assert "2 hours" not in in_arabic and "https://x.example/rss" in in_arabic
+    assert bot.sent == [
+        (english_admin, in_english, "HTML"),
+        (arabic_admin, in_arabic, "HTML"),
+    ]

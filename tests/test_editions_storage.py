@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from storage import chats as chat_store
+from storage import deliveries as delivery_store
 from storage import digests as digest_store
 from storage import feeds as feed_store
+from storage import follows as follow_store
 from storage import stories as story_store
 from storage.engine import SessionFactory, writing
 from storage.models import Story
@@ -174,3 +176,34 @@ async def test_digests_hold_only_the_readers_editions(sessions: SessionFactory) 
     assert readers[2].editions == ("kmr", "ar")
     assert sorted(default) == sorted(ids[k] for k in ("ckb1", "ckb2", "ckb3"))
     assert sorted(chosen) == sorted(ids[k] for k in ("kmr1", "ar1"))
+
+
+async def test_pushes_and_keyword_alerts_go_to_readers_of_the_storys_edition(
+    sessions: SessionFactory,
+) -> None:
+    ids = await _seed(sessions)
+    # 1 never chose (reads the default, ckb here); 2 reads en; 3 reads en and ckb.
+    async with writing(sessions) as session:
+        for chat_id, editions in ((1, None), (2, ["en"]), (3, ["en", "ckb"])):
+            await chat_store.touch_chat(
+                session, chat_id, type="private", title=None, language=None, now=NOW
+            )
+            await chat_store.subscribe(session, chat_id, ["*"], NOW)
+            await follow_store.follow(session, chat_id, 0, ["erbil"], NOW)
+            if editions:
+                await chat_store.set_language(session, chat_id, NOW, editions=editions)
+    async with sessions() as session:
+
+        async def pushed_to(key: str) -> list[int]:
+            batch = await delivery_store.subscriber_batch(session, ids[key], None, 100, "ckb")
+            return [r.chat_id for r in batch]
+
+        async def alerted(edition: str) -> list[int]:
+            found = await delivery_store.follower_recipients(session, ["erbil"], edition, "ckb")
+            return sorted(r.chat_id for r in found)
+
+        assert await pushed_to("ckb1") == [1, 3]
+        assert await pushed_to("en1") == [2, 3]
+        assert await pushed_to("kmr1") == []
+        assert await alerted("ckb") == [1, 3]
+        assert await alerted("en") == [2, 3]

@@ -153,14 +153,14 @@ def _sender_lines(t: Texts, broadcaster: Broadcaster | None, now: datetime) -> l
             ),
             # Translators: sends Telegram refused with 429 Too Many Requests, in /stats.
             t._("{num} × 429").format(num=t.number(stats.rate_limited)),
-            t.ngettext("{num} grouped", "{num} grouped", stats.grouped).format(
+            t.ngettext("{num} grouped message", "{num} grouped messages", stats.grouped).format(
                 num=t.number(stats.grouped)
             ),
         ]
     )
     lines = [
         sending.format(rate=rate, limit=limit),
-        t._("<b>Since start</b> ({ago}): {counts}").format(
+        t._("<b>Since this instance started</b> ({ago}): {counts}").format(
             ago=t.ago(stats.started_at, now), counts=counts
         ),
     ]

@@ -96,7 +96,7 @@ async def render_page(context: Context, chat_id: int, page: Page, query: str = "
                 query=t.isolate(escape(query))
             )
         else:
-            text = t._("No stories yet. They appear here as soon as the outlet publishes them.")
+            text = t._("No stories yet. They appear here as soon as they are published.")
         return ListPage(text=text, buttons=[])
     more = len(stories) > PAGE_SIZE
     text = story_list(
@@ -116,7 +116,7 @@ async def render_page(context: Context, chat_id: int, page: Page, query: str = "
     if more and page.offset + PAGE_SIZE <= MAX_OFFSET:
         older = Page(page.kind, page.offset + PAGE_SIZE, page.arg)
         # Translators: a paging button: the next, older stories of a list.
-        row.append(Button(t.pgettext("button", "Next ›"), callback=encode_page(older)))
+        row.append(Button(t.pgettext("button", "Older ›"), callback=encode_page(older)))
     shown = tuple(s.id for s in stories[:PAGE_SIZE])
     return ListPage(text=text, buttons=[row] if row else [], story_ids=shown)
 
@@ -243,7 +243,7 @@ async def stray_text(update: Update, context: Context) -> None:
     t = await texts_for(update, context)
     await message.reply_text(
         t._(
-            "I post the outlet's news here. Send /latest for the newest stories, "
+            "I post the news here. Send /latest for the newest stories, "
             "/search with a word to find a story, or /help for everything I can do."
         )
     )

@@ -32,6 +32,7 @@ from storage import comments as comment_store
 from storage.chats import DELIVERY_MODES, DeliveryPrefs
 from storage.clock import utcnow
 from storage.engine import writing
+from storage.search_text import query_terms
 
 # Where the outlet's readers mostly live: the region and its diaspora.
 COMMON_ZONES = (
@@ -203,7 +204,13 @@ async def quiet_command(update: Update, context: Context) -> None:
         await message.reply_text(t._(GROUP_ADMINS_ONLY))
         return
     try:
-        hours = parse_quiet_hours(" ".join(context.args))
+        value = " ".join(context.args)
+        # "off" in the reader's language works too (a Turkish reader may well type "kapalı"),
+        # compared as search compares words: "girti" matches "girtî", "KAPALI" "kapalı".
+        # Translators: a word readers may type after /quiet to switch quiet hours off.
+        if query_terms(value) == query_terms(t.pgettext("typed", "off")):
+            value = "off"
+        hours = parse_quiet_hours(value)
     except ValueError as exc:
         # The sentence is one of QUIET_ERRORS; its translation, when the catalogue has it.
         await message.reply_text(t._(str(exc)))

@@ -45,7 +45,7 @@ def welcome(t: Texts, first_name: str | None) -> str:
         else t._("<b>Welcome!</b>")
     )
     body = t._(
-        "I bring you the outlet's news as soon as it is published.\n\n"
+        "I bring you the news as soon as it is published.\n\n"
         "• <b>Subscribe</b> to all news or to chosen sections, and new stories arrive here.\n"
         "• /latest shows the newest stories; /search finds a story by a word.\n"
         "• Type my name in any chat to share a story.\n\n"

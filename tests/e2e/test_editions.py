@@ -15,6 +15,7 @@ from bot import comment_texts
 from bot.app import SERVICES_KEY
 from bot.handlers import start
 from bot.i18n import texts
+from storage.chats import delivery_prefs as get_delivery_prefs
 from storage.chats import get_chat
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import Item, rss
@@ -177,3 +178,43 @@ async def test_each_reader_gets_their_editions_in_their_language(
         assert (notice.text or "").strip() == comment_texts.public_notice(
             "Shilan", t=SORANI
         ).strip()
+
+
+async def test_a_group_speaks_the_language_its_admin_sets(app: Any, fake_api: FakeBotApi) -> None:
+    admin, member = fake_api.add_user("Admin"), fake_api.add_user("Member")
+    group = fake_api.add_group("Readers", admins=[admin], members=[member], supergroup=True)
+    panel = await ask(fake_api, admin, "/language", chat=group)
+
+    # A plain member may look but not change it.
+    refused = await press(fake_api, member, panel, "lg:l:ar")
+    assert refused["show_alert"]
+    assert refused["text"] == ENGLISH._("In groups, only admins can change the language.")
+    async with app.bot_data[SERVICES_KEY].sessions() as session:
+        assert (await get_chat(session, group.id)).locale is None
+
+    answered = await press(fake_api, admin, panel, "lg:l:ar")
+    assert answered["text"] == texts("ar")._("Saved.")
+    async with app.bot_data[SERVICES_KEY].sessions() as session:
+        assert (await get_chat(session, group.id)).locale == "ar"
+    # Whoever writes next, the group hears Arabic (English in the member's Telegram or not).
+    reply = await ask(fake_api, member, "/subscribe", chat=group)
+    assert (
+        reply.text
+        == parse_html(texts("ar")._("In groups, only admins can change what this chat receives."))[
+            0
+        ]
+    )
+
+
+async def test_quiet_hours_off_in_the_readers_own_word(app: Any, fake_api: FakeBotApi) -> None:
+    reader = fake_api.add_user("Ayşe", language_code="tr")
+    await ask(fake_api, reader, "/start")
+    turkish = texts("tr")
+    await ask(fake_api, reader, "/quiet 23:00-07:00")
+    word = turkish.pgettext("typed", "off")
+    assert word != "off"
+    # Typed in capitals ("kapalı" → "KAPALI", the dotless ı lost): still the reader's "off".
+    reply = await ask(fake_api, reader, f"/quiet {word.upper()}")
+    async with app.bot_data[SERVICES_KEY].sessions() as session:
+        prefs = await get_delivery_prefs(session, reader.id)
+    assert prefs is not None and prefs.quiet_start is None, reply.text
