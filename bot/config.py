@@ -249,6 +249,14 @@ class Settings(BaseSettings):
             self.feeds = tuple(
                 FeedSpec(f.url, f.section, f.edition or self.default_edition) for f in self.feeds
             )
+        # Readers who never chose read the default edition: it must have stories.
+        if all(f.edition != self.default_edition for f in self.feeds):
+            editions = ", ".join(dict.fromkeys(f.edition or "" for f in self.feeds))
+            raise ValueError(
+                f"DEFAULT_EDITION: no feed in FEEDS belongs to {self.default_edition!r} (their "
+                f"editions: {editions}), so new readers would get nothing; set it to one of "
+                "those, or add a feed for it"
+            )
         return self
 
     @property
@@ -377,6 +385,10 @@ def _explain(error: ValidationError) -> str:
     first = error.errors()[0]
     variable = str(first["loc"][0]).upper() if first["loc"] else "SEND_RATE"
     message = str(first["msg"]).removeprefix("Value error, ")
+    # A check across settings names the one to change: "DEFAULT_EDITION: …".
+    named = re.match(r"^([A-Z][A-Z_]+): (.*)$", message, re.DOTALL)
+    if not first["loc"] and named:
+        variable, message = named.groups()
     if first["type"] in ("float_parsing", "int_parsing"):
         message = f"it must be a number (got {first.get('input')!r})"
     elif first["type"] in ("greater_than", "less_than", "greater_than_equal", "less_than_equal"):

@@ -73,10 +73,6 @@ class SlidingWindowLimiter:
         # smaller allowance cost 13% of the rate (measured with benchmarks/fanout.py).
         self._gap = window / rate
         self._burst = burst if burst is not None else max(1, rate // 20)
-        # At a high rate one grant every window/rate would be one event-loop wake-up per send;
-        # waiters are released in ticks of `batch` instead (5 every 5 ms at 1,000/s, one at a
-        # time below 400/s), each tick's grants back to back. The window rule stays exact.
-        self._early = self._gap * (max(1, min(self._burst, rate // 200)) - 1)
         self._next = float("-inf")
         # asyncio.Lock hands over in FIFO order and a newcomer never overtakes a woken waiter,
         # so holding it while waiting for the window makes the limiter fair.
@@ -109,7 +105,7 @@ class SlidingWindowLimiter:
             counted = self._counted
             while counted and counted[0] + self.window <= now:
                 counted.popleft()
-            ready = max(self._paused_until, self._next - self._early)
+            ready = max(self._paused_until, self._next)
             # How many counted sends must leave the window before one more fits.
             excess = self._open + len(counted) - self.rate + 1
             if excess > len(counted):

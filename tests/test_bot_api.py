@@ -15,6 +15,7 @@ from aiohttp import web
 from jobs.bot_api import (
     BotApiClient,
     SendKind,
+    SendMessageTemplate,
     SendResult,
     encode_edit_message_text,
     encode_send_message,
@@ -124,6 +125,34 @@ async def test_a_missing_forum_topic_is_thread_gone_not_chat_gone(
     )
     assert result.kind is SendKind.THREAD_GONE
     assert "thread not found" in result.description
+
+
+@pytest.mark.parametrize("chat_id", [1, -1002100000001, "@rudaw_english"])
+@pytest.mark.parametrize("thread", [None, 7])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"parse_mode": None, "allow_paid_broadcast": True},
+        {
+            "reply_markup": {"inline_keyboard": [[{"text": 'Read "more"', "url": STORY_URL}]]},
+            "link_preview_url": STORY_URL,
+            "allow_paid_broadcast": True,
+        },
+        {"disable_link_preview": True},
+    ],
+)
+def test_a_template_encodes_the_same_message_as_encode_send_message(
+    chat_id: int | str, thread: int | None, options: dict[str, Any]
+) -> None:
+    # A broadcast serialises its text once and only puts each reader's chat in front of it.
+    text = 'هەواڵ <b>x</b> "quoted" \\ \u2028 🔴'
+    template = SendMessageTemplate(text, **options)
+    body = template.encode(chat_id, thread)
+    expected = encode_send_message(chat_id, text, message_thread_id=thread, **options)
+    assert json.loads(body) == json.loads(expected)
+    assert len(body) == len(expected)  # as compact, UTF-8 as is
+    assert template.encode(chat_id, thread) == body
 
 
 def test_bodies_are_compact_utf8_json_with_only_the_fields_given() -> None:

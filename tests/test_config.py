@@ -140,6 +140,14 @@ def test_feeds_with_editions_and_the_default_edition(monkeypatch: pytest.MonkeyP
     assert settings.editions == ("tr", "ckb", "kmr", "ar")
 
 
+def test_default_edition_must_have_a_feed(monkeypatch: pytest.MonkeyPatch) -> None:
+    error = config_error_from(
+        monkeypatch, FEEDS="ckb:https://example.org/ckb.rss,ar:https://example.org/ar.rss"
+    )
+    assert str(error).startswith("DEFAULT_EDITION is not valid: no feed in FEEDS belongs to 'en'")
+    assert "ckb, ar" in str(error)
+
+
 def test_feeds_edition_prefix_never_swallows_a_url_scheme() -> None:
     assert parse_feeds("https://example.org/a.rss") == (FeedSpec("https://example.org/a.rss"),)
     assert parse_feeds("en:https://example.org/a.rss") == (

@@ -207,3 +207,44 @@ async def test_pushes_and_keyword_alerts_go_to_readers_of_the_storys_edition(
         assert await pushed_to("kmr1") == []
         assert await alerted("ckb") == [1, 3]
         assert await alerted("en") == [2, 3]
+
+
+async def test_search_finds_a_small_editions_story_behind_many_others(
+    sessions: SessionFactory,
+) -> None:
+    """A name every edition writes about: the newest matches are all English, yet the one
+    Kurmanji story is found (SQLite looks at a window of recent matches first)."""
+    async with writing(sessions) as session:
+        feeds = await feed_store.register_feeds(
+            session,
+            [("https://x.example/en.rss", None, "en"), ("https://x.example/kmr.rss", None, "kmr")],
+            NOW,
+        )
+        by_edition = {f.edition: f for f in feeds}
+        batches = {
+            "kmr": [("kmr-old", "Erdoğan li Hewlêrê", 500.0)],
+            "en": [(f"en-{n}", f"Erdogan visit part {n}", n / 10) for n in range(2600)],
+        }
+        for edition, rows in batches.items():
+            feed = by_edition[edition]
+            items = [
+                (
+                    StoryDraft(
+                        identity=f"guid:{key}",
+                        title=title,
+                        link=f"https://x.example/{key}",
+                        published_at=NOW - timedelta(hours=hours),
+                    ),
+                    ("news",),
+                )
+                for key, title, hours in rows
+            ]
+            policy = story_store.IngestPolicy(
+                announce=False, push_cutoff=NOW, now=NOW, edition=edition
+            )
+            await story_store.store_feed_items(session, feed.id, items, policy)
+    async with sessions() as session:
+        found = await story_store.search_stories(session, "erdogan", editions=["kmr"])
+        english = await story_store.search_stories(session, "erdogan", editions=["en"])
+    assert [s.title for s in found] == ["Erdoğan li Hewlêrê"]
+    assert len(english) == 5 and all(s.edition == "en" for s in english)

@@ -54,7 +54,10 @@ def zone_of(chat: ChatView | None, d: Deps) -> ZoneInfo:
 
 def texts_of(chat: ChatView | None, d: Deps, telegram_code: str | None = None) -> Texts:
     """The chat's interface texts: its chosen language, else its Telegram language, else
-    the default edition's."""
+    the default edition's. A group speaks one language to everyone (the one an admin chose,
+    else the default), never each sender's own."""
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        telegram_code = None
     return texts(
         chat_locale(
             chat.locale if chat else None,

@@ -172,17 +172,22 @@ async def set_chat_menu(context: Context, chat_id: int, t: Texts) -> None:
         log.warning("chat=%s could not set the command menu: %s", chat_id, exc)
 
 
-def start_suggestion(
+async def start_suggestion(
     chat: ChatView, d: Deps, telegram_code: str | None
 ) -> tuple[str | None, bool]:
-    """What /start does about language for a chat that never chose one.
+    """What /start does about language for a new reader.
 
     Returns ``(locale to adopt, ask)``: a private reader whose Telegram language we speak gets
     that language (and its edition, when the outlet has one); ``ku`` readers are asked to
-    pick Sorani or Kurmanji; everyone else keeps the defaults.
+    pick Sorani or Kurmanji; everyone else keeps the defaults. A reader who already chose, or
+    who already subscribes (someone from before editions existed, opening a shared story
+    link), is left as they are: their pushes never switch edition behind their back.
     """
     if chat.type != ChatType.PRIVATE or chat.locale or chat.editions:
         return None, False
+    async with d.sessions() as session:
+        if await chat_store.subscriptions(session, chat.id):
+            return None, False
     if telegram_code and telegram_code.lower().split("-")[0] == "ku":
         return None, True
     return locale_from_telegram(telegram_code), False

@@ -72,6 +72,7 @@ def help_text(t: Texts, bot: str, *, comments: bool) -> str:
         t._("/settings — sections, instant pushes or digests, quiet hours, time zone"),
         t._("/quiet — hold pushes overnight, e.g. /quiet 23:00-07:00"),
         t._("/timezone — set your time zone, e.g. /timezone Europe/Berlin"),
+        t._("/language — the bot's language and the editions you read"),
     ]
     if comments:
         lines.append(t._(comment_texts.HELP).rstrip("\n"))
@@ -133,7 +134,7 @@ async def start_command(update: Update, context: Context) -> None:
     user = update.effective_user
     # A reader whose Telegram speaks one of our languages gets it (and its edition) at once;
     # "ku" could be Sorani or Kurmanji, so that reader is asked below.
-    suggested, ask_kurdish = language.start_suggestion(
+    suggested, ask_kurdish = await language.start_suggestion(
         chat, deps(context), user.language_code if user else None
     )
     t = chat_texts(update, context, chat)

@@ -218,3 +218,22 @@ async def test_quiet_hours_off_in_the_readers_own_word(app: Any, fake_api: FakeB
     async with app.bot_data[SERVICES_KEY].sessions() as session:
         prefs = await get_delivery_prefs(session, reader.id)
     assert prefs is not None and prefs.quiet_start is None, reply.text
+
+
+async def test_start_never_moves_an_existing_subscriber_to_another_edition(
+    app: Any, fake_api: FakeBotApi
+) -> None:
+    """A reader from before editions existed (subscribed, no choice stored) whose Telegram is
+    in Sorani opens /start again: they keep reading the default edition, now in Sorani."""
+    reader = fake_api.add_user("Hemin", language_code="ckb")
+    await ask(fake_api, reader, "/subscribe")
+    welcome = await ask(fake_api, reader, "/start")
+    chat = await _chat(app, reader)
+    assert chat.editions == () and chat.locale is None
+    assert welcome.text == parse_html(start.welcome(SORANI, "Hemin"))[0]
+    # A new reader with the same Telegram language is given Sorani and its edition... if the
+    # outlet has one: this one (the default fixture) publishes English only.
+    newcomer = fake_api.add_user("Dara", language_code="ckb")
+    await ask(fake_api, newcomer, "/start")
+    chat = await _chat(app, newcomer)
+    assert chat.locale == "ckb" and chat.editions == ()

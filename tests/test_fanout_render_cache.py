@@ -1,0 +1,96 @@
+"""A broadcast renders each message once, however many workers want it at the same moment."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from bot.push_render import PushRenderer
+from jobs.fanout import Broadcaster, FanoutSettings, PushMessage
+from storage import chats as chat_store
+from storage import deliveries as queue
+from storage.engine import SessionFactory, create_engine, create_session_factory, writing
+from storage.migrate import upgrade_database
+from storage.records import StoryView
+from tests.test_review_push_fanout import (
+    RecordingClient,
+    add_reader,
+    add_story,
+    now,
+    statuses,
+    wait_until,
+)
+
+
+@pytest.fixture
+async def sessions(tmp_path: Path) -> AsyncIterator[SessionFactory]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'render.db'}")
+    await upgrade_database(engine)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+class CountingRenderer:
+    """The real renderer, counting its calls per (stories, zone, locale)."""
+
+    def __init__(self) -> None:
+        self._render = PushRenderer("UTC")
+        self.calls: Counter[tuple[tuple[int, ...], str, str | None]] = Counter()
+
+    def __call__(
+        self, stories: Sequence[StoryView], zone: str, *, locale: str | None = None
+    ) -> PushMessage:
+        self.calls[(tuple(s.id for s in stories), zone, locale)] += 1
+        return self._render(stories, zone, locale=locale)
+
+
+async def test_many_workers_share_one_render_per_zone_and_each_reader_gets_it(
+    sessions: SessionFactory,
+) -> None:
+    readers = list(range(1, 41))
+    for chat_id in readers:
+        await add_reader(sessions, chat_id)
+    baghdad = readers[-10:]
+    async with writing(sessions) as session:
+        for chat_id in baghdad:
+            await chat_store.set_timezone(session, chat_id, "Asia/Baghdad", now())
+    story = await add_story(sessions, "Erbil and Baghdad sign oil export deal")
+    async with writing(sessions) as session:
+        await queue.queue_broadcasts(session, [(story, False)], queue.PUSH, now())
+
+    client = RecordingClient()
+    renderer = CountingRenderer()
+    fanout = Broadcaster(
+        sessions,
+        client,  # type: ignore[arg-type]
+        renderer,
+        FanoutSettings(default_timezone="UTC", send_rate=1000, paid_broadcast=True),
+    )
+    await fanout.start()
+    try:
+        assert await wait_until(lambda: len(client.calls) >= len(readers), 10)
+
+        async def all_sent() -> bool:
+            return sum(status == "sent" for _, _, status in await statuses(sessions)) == 40
+
+        assert await wait_until(all_sent, 5), "outcomes recorded"
+    finally:
+        await fanout.stop()
+
+    # Forty readers, two time zones: two renders, not forty (or one per worker).
+    assert sorted(zone for (_, zone, _) in renderer.calls) == ["Asia/Baghdad", "UTC"]
+    assert set(renderer.calls.values()) == {1}
+    bodies = {data["chat_id"]: data for _, method, data in client.calls if method == "sendMessage"}
+    assert sorted(bodies) == readers
+    for chat_id, data in bodies.items():
+        # Each reader's own chat, the zone's text, and the paid-broadcast flag of the settings.
+        assert data["allow_paid_broadcast"] is True
+        assert data["parse_mode"] == "HTML"
+        assert "message_thread_id" not in data
+        same_zone = baghdad if chat_id in baghdad else readers[:-10]
+        assert data["text"] == bodies[same_zone[0]]["text"]
