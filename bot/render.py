@@ -21,6 +21,7 @@ from bot.i18n import Texts
 from storage.records import StoryView
 
 SUMMARY_PUSH = 500
+TITLE_MAX = 1000
 # Telegram counts message length in UTF-16 code units after entities are parsed.
 _SAFE_BUDGET = 3900
 
@@ -108,7 +109,8 @@ def story_message(
     comment_button: bool = False,
 ) -> Rendered:
     """One story: bold title, section and time, trimmed summary, link, and buttons."""
-    title = escape(story.title)
+    # Feeds' titles are capped at parse time; this keeps any other title within one message.
+    title = escape(trim(story.title, TITLE_MAX))
     marker = "🔴 " if breaking else ""
     meta = _meta(story, t=t, now=now, zone=zone, names=section_names)
     lines = [f"{marker}<b>{t.isolate(title)}</b>", f"<i>{meta}</i>"]

@@ -199,3 +199,47 @@ def test_section_toggles_fit_callback_data_for_long_sorani_names() -> None:
     assert len(data) == 3
     assert all(fits(d) for d in data)
     assert all(fits(encode_page(Page("s", 995, slug))) for slug in names)
+
+
+HOSTILE_TITLES = [
+    'Peshmerga & coalition <talks> in "Erbil"',
+    "پێشمەرگە و هاوپەیمانان <لە> هەولێر & 2026",
+    "Balafirgeha Hewlêrê: 3 <b>bêtir</b>",
+    "x" * 5000,
+]
+
+
+@pytest.mark.parametrize("locale", ["en", "ckb", "kmr", "ar", "tr"])
+def test_every_story_message_in_every_language_is_html_telegram_accepts(locale: str) -> None:
+    """Story messages, lists, grouped pushes and their buttons in each language go through
+    the fake Bot API's HTML parser and Telegram's limits (4,096 characters, 64-byte data)."""
+    from tests.fake_bot_api import parse_html
+
+    t = texts(locale)
+    stories = [
+        story(id=n, title=title, breaking=n % 2 == 0, sort_at=NOW - timedelta(days=n))
+        for n, title in enumerate(HOSTILE_TITLES, start=1)
+    ]
+    rendered = [
+        story_message(s, t=t, now=NOW, zone=BAGHDAD, section_names=NAMES, comment_button=True)
+        for s in stories
+    ]
+    rendered.append(story_group(stories, t=t, now=NOW, zone=BAGHDAD, section_names=NAMES))
+    listed = story_list(
+        t._("Latest stories"), stories, t=t, now=NOW, zone=BAGHDAD, section_names=NAMES
+    )
+    for html in [r.text for r in rendered] + [listed]:
+        text, _ = parse_html(html)
+        assert 0 < utf16_len(text) <= 4096
+    for button in (b for r in rendered for row in r.buttons for b in row):
+        assert button.text.strip()
+        assert button.url or len((button.callback or "").encode()) <= 64
+    plain = plain_text(stories[:1], t=t, now=NOW, zone=BAGHDAD)
+    assert utf16_len(plain) <= 4096
+    if locale != "en":  # the interface around the feed's text is the reader's language
+        english = story_message(
+            stories[0], t=EN, now=NOW, zone=BAGHDAD, section_names=NAMES, comment_button=True
+        )
+        assert [b.text for row in rendered[0].buttons for b in row] != [
+            b.text for row in english.buttons for b in row
+        ]
