@@ -52,6 +52,10 @@ class PushRenderer:
             self._zones[name] = zone
         return zone
 
+    def language(self, locale: str | None) -> str:
+        """The interface language ``locale`` (ours, or a Telegram code) renders in."""
+        return chat_locale(locale, locale, self._default_locale)
+
     def __call__(
         self, stories: Sequence[StoryView], zone: str, locale: str | None = None
     ) -> PushMessage:
@@ -61,7 +65,7 @@ class PushRenderer:
         language, else English)."""
         now = utcnow()
         tz = self._zone(zone)
-        t = texts(chat_locale(locale, locale, self._default_locale))
+        t = texts(self.language(locale))
         if len(stories) == 1:
             story = stories[0]
             rendered = story_message(

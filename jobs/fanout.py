@@ -71,6 +71,11 @@ class PushRenderer(Protocol):
         self, stories: Sequence[StoryView], zone: str, *, locale: str | None = None
     ) -> PushMessage: ...
 
+    def language(self, locale: str | None) -> str:
+        """The language ``locale`` renders in: readers whose codes render alike ("de", "fa",
+        None: all the default) share one cached render."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class FanoutSettings:
@@ -97,7 +102,7 @@ class _Rendered:
     template: SendMessageTemplate
 
 
-RenderKey = tuple[tuple[int, ...], str, str | None]  # story ids, time zone, language
+RenderKey = tuple[tuple[int, ...], str, str]  # story ids, time zone, language
 
 
 @dataclass(slots=True)
@@ -153,6 +158,7 @@ class Broadcaster:
         self._drained = asyncio.Event()  # the sender made room for more
         self._queue: asyncio.Queue[_Unit] = asyncio.Queue(maxsize=settings.max_in_flight)
         self._outcomes: list[Outcome] = []
+        self._claimed: set[int] = set()  # claimed (in flight) and not yet reported
         self._rendered: dict[RenderKey, _Rendered] = {}
         # Renders under way: the other workers wanting the same message wait for it.
         self._rendering: dict[RenderKey, asyncio.Event] = {}
@@ -203,9 +209,13 @@ class Broadcaster:
         await asyncio.gather(*workers, return_exceptions=True)
         self._tasks = []
         await self._flush()
-        # What was claimed but never sent goes back to the queue for the next start.
-        async with writing(self._sessions) as session:
-            await queue.release_in_flight(session, self._clock())
+        # What this instance claimed and never reported (a claim cut short by the stop) goes
+        # back to the queue for the next start. Only its own rows: on PostgreSQL a new leader
+        # may already be sending others, and releasing those would have them sent twice.
+        stranded, self._claimed = sorted(self._claimed), set()
+        if stranded:
+            async with writing(self._sessions) as session:
+                await queue.release_deliveries(session, stranded, self._clock())
 
     def wake(self) -> None:
         """New broadcasts exist (called after the transaction that created them committed)."""
@@ -384,6 +394,7 @@ class Broadcaster:
             return 1
         async with writing(self._sessions) as session:
             jobs = await queue.claim_deliveries(session, self._clock(), limit=room * 2)
+        self._claimed.update(job.id for job in jobs)
         for unit in _group(jobs):
             if len(unit.jobs) > 1:
                 self.stats.grouped += 1
@@ -526,7 +537,8 @@ class Broadcaster:
         the cache and any render under way: a correction shows the story as it reads now.
         """
         zone = job.timezone or self._settings.default_timezone
-        key = (tuple(ids), zone, job.locale)
+        language = self._render.language(job.locale)
+        key = (tuple(ids), zone, language)
         loop = asyncio.get_running_loop()
         while not fresh:
             cached = self._rendered.get(key)
@@ -543,7 +555,7 @@ class Broadcaster:
             stories = [found[i] for i in ids if i in found]
             if not stories:
                 return None
-            message = self._render(stories, zone, locale=job.locale)
+            message = self._render(stories, zone, locale=language)
             rendered = _Rendered(
                 loop.time() + 60.0,
                 message,
@@ -617,6 +629,7 @@ class Broadcaster:
         attempts: int | None = None,
     ) -> None:
         for job in unit.jobs:
+            self._claimed.discard(job.id)
             self._outcomes.append(
                 Outcome(
                     id=job.id,

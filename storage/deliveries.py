@@ -483,6 +483,20 @@ async def release_in_flight(session: AsyncSession, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
+async def release_deliveries(session: AsyncSession, ids: Sequence[int], now: datetime) -> int:
+    """Put these in-flight deliveries back in the queue (claimed, never sent)."""
+    if not ids:
+        return 0
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    connection = await session.connection()
+    result = await connection.execute(
+        update(table)
+        .where(table.c.id.in_(list(ids)), table.c.status == "sending")
+        .values(status="pending", updated_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
 async def in_flight(session: AsyncSession, story_id: int) -> bool:
     """True while some push of the story has been sent without its outcome recorded."""
     statement = (

@@ -1,4 +1,5 @@
-"""A broadcast renders each message once, however many workers want it at the same moment."""
+"""The sender's shortcuts keep its behaviour: one render per message however many workers want
+it at once, and a stop puts back only the deliveries this instance claimed."""
 
 from __future__ import annotations
 
@@ -48,6 +49,9 @@ class CountingRenderer:
         self.calls[(tuple(s.id for s in stories), zone, locale)] += 1
         return self._render(stories, zone, locale=locale)
 
+    def language(self, locale: str | None) -> str:
+        return self._render.language(locale)
+
 
 async def test_many_workers_share_one_render_per_zone_and_each_reader_gets_it(
     sessions: SessionFactory,
@@ -94,3 +98,34 @@ async def test_many_workers_share_one_render_per_zone_and_each_reader_gets_it(
         assert "message_thread_id" not in data
         same_zone = baghdad if chat_id in baghdad else readers[:-10]
         assert data["text"] == bodies[same_zone[0]]["text"]
+
+
+async def test_a_stop_puts_back_only_what_this_instance_claimed(sessions: SessionFactory) -> None:
+    for chat_id in (1, 2):
+        await add_reader(sessions, chat_id)
+    story = await add_story(sessions, "Dam levels rise")
+    fanout = Broadcaster(
+        sessions,
+        RecordingClient(),  # type: ignore[arg-type]
+        CountingRenderer(),
+        FanoutSettings(default_timezone="UTC"),
+    )
+    await fanout.start()
+    # Meanwhile another instance (a leader taking over) claims a delivery and is sending it.
+    async with writing(sessions) as session:
+        recipient = queue.Recipient(2, 0, None, None, None)
+        await queue.add_deliveries(session, story, queue.PUSH, 1, [(recipient, None)], now())
+        (theirs,) = await queue.claim_deliveries(session, now(), limit=10)
+    await fanout.stop()
+    # Releasing it would have it claimed and sent a second time.
+    assert (theirs.chat_id, "sending") in {
+        (chat, status) for _, chat, status in await statuses(sessions)
+    }
+
+
+def test_readers_whose_language_we_lack_share_the_default_render() -> None:
+    renderer = PushRenderer("UTC", default_locale="en")
+    assert {renderer.language(code) for code in (None, "de", "fa", "pt-br", "en-GB")} == {"en"}
+    assert renderer.language("ckb") == "ckb" and renderer.language("ar-IQ") == "ar"
+    # A Sorani outlet's default: readers without a language of ours read Sorani.
+    assert PushRenderer("UTC", default_locale="ckb").language("de") == "ckb"
