@@ -682,6 +682,14 @@ def build_kinds(words: dict[str, list[str]]) -> list[Kind]:
             _search(words["common"], ["kmr"]),
             words["common"],
         ),
+        # A reader of an edition with no stories yet (a feed just added): a common word of
+        # the other editions must not cost a scan of all its matches.
+        Kind(
+            "search common, empty edition",
+            SEARCH_TARGET_MS,
+            _search(words["common"], ["tr"]),
+            words["common"],
+        ),
         Kind("search common+medium", None, _search(pairs_common), pairs_common),
         Kind("search medium+medium", None, _search(pairs_medium), pairs_medium),
         # What inline mode sends on a reader's first keystroke.

@@ -380,13 +380,14 @@ async def search_stories(
         ids = [row[0] for row in (await session.exec(id_query)).all()]  # type: ignore[call-overload]
         if wanted is not None and len(ids) < limit:
             # The window may have been filled by other editions' matches (a name common to
-            # all of them): look through every match of this edition. Rare, and bounded by
-            # the word's matches.
+            # all of them): look further back, ten windows deep — still bounded work when
+            # the word is common elsewhere and absent from this edition.
             exact = text(
                 "SELECT id FROM story WHERE id IN (SELECT rowid FROM story_fts "
-                "WHERE story_fts MATCH :q) AND edition IN :editions "
+                "WHERE story_fts MATCH :q ORDER BY rowid DESC LIMIT :deep) "
+                "AND edition IN :editions "
                 "ORDER BY sort_at DESC, id DESC LIMIT :limit OFFSET :offset"
-            ).bindparams(q=match, limit=limit, offset=offset)
+            ).bindparams(q=match, deep=window * 10, limit=limit, offset=offset)
             exact = exact.bindparams(bindparam("editions", wanted, expanding=True))
             ids = [row[0] for row in (await session.exec(exact)).all()]  # type: ignore[call-overload]
     if not ids:
