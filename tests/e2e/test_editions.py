@@ -164,6 +164,19 @@ async def test_each_reader_gets_their_editions_in_their_language(
         found = await ask(fake_api, english, "/search Erbil")
         assert NEW["en"] in (found.text or "") and NEW["ckb"] not in (found.text or "")
 
+        # Inline mode: the Sorani reader's empty query lists Sorani stories only, described
+        # in Sorani (and marked personal, so Telegram never shows them to someone else).
+        answers = len(fake_api.calls("answerInlineQuery"))
+        fake_api.inline_query(sorani, "")
+        call = (await fake_api.wait_for_calls("answerInlineQuery", answers + 1))[answers]
+        titles = [r["title"] for r in call["results"]]
+        assert NEW["ckb"] in titles and BACKLOG["ckb"].title in titles
+        assert NEW["en"] not in titles and NEW["kmr"] not in titles
+        assert call["is_personal"] is True
+        [result] = [r for r in call["results"] if r["title"] == NEW["ckb"]]
+        a_minute_ago = SORANI.ngettext("{num} minute ago", "{num} minutes ago", 1)
+        assert a_minute_ago.format(num=SORANI.number(1)) in result["description"]
+
         # /latest lists only the reader's editions.
         latest = await ask(fake_api, kurmanji, "/latest")
         assert NEW["kmr"] in (latest.text or "")
