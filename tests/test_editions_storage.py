@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import chats as chat_store
 from storage import deliveries as delivery_store
@@ -14,6 +15,7 @@ from storage import feeds as feed_store
 from storage import follows as follow_store
 from storage import stories as story_store
 from storage.engine import SessionFactory, writing
+from storage.feeds import FeedView
 from storage.models import Story
 from storage.records import StoryDraft
 
@@ -31,6 +33,28 @@ STORIES = [
 ]
 
 
+async def _store(
+    session: AsyncSession, feed: FeedView, rows: list[tuple[str, str, float]], section: str
+) -> None:
+    """Store ``(key, title, hours ago)`` items as the feed's poll would, in its edition."""
+    items = [
+        (
+            StoryDraft(
+                identity=f"guid:{key}",
+                title=title,
+                link=f"https://x.example/{key}",
+                published_at=NOW - timedelta(hours=hours),
+            ),
+            (section,),
+        )
+        for key, title, hours in rows
+    ]
+    policy = story_store.IngestPolicy(
+        announce=False, push_cutoff=NOW, now=NOW, edition=feed.edition
+    )
+    await story_store.store_feed_items(session, feed.id, items, policy)
+
+
 async def _seed(sessions: SessionFactory) -> dict[str, int]:
     """One feed per edition, each with its stories; returns story ids by key."""
     editions = sorted({e for _, e, _, _ in STORIES})
@@ -39,28 +63,13 @@ async def _seed(sessions: SessionFactory) -> dict[str, int]:
             session, [(f"https://x.example/{e}.rss", "kurdistan", e) for e in editions], NOW
         )
         for feed in feeds:
-            items = [
-                (
-                    StoryDraft(
-                        identity=f"guid:{key}",
-                        title=title,
-                        link=f"https://x.example/{key}",
-                        published_at=NOW - timedelta(hours=hours),
-                    ),
-                    ("kurdistan",),
-                )
-                for key, edition, title, hours in STORIES
-                if edition == feed.edition
-            ]
-            policy = story_store.IngestPolicy(
-                announce=False, push_cutoff=NOW, now=NOW, edition=feed.edition
-            )
+            rows = [(k, title, h) for k, edition, title, h in STORIES if edition == feed.edition]
             await story_store.remember_sections(
                 session, {"kurdistan": "Kurdistan"}, NOW, feed.edition
             )
-            await story_store.store_feed_items(session, feed.id, items, policy)
-        rows = (await session.exec(select(Story))).all()
-    return {row.identity.removeprefix("guid:"): row.id or 0 for row in rows}
+            await _store(session, feed, rows, "kurdistan")
+        stored = (await session.exec(select(Story))).all()
+    return {row.identity.removeprefix("guid:"): row.id or 0 for row in stored}
 
 
 def _keys(stories: list, ids: dict[str, int]) -> list[str]:  # type: ignore[type-arg]
@@ -225,24 +234,8 @@ async def test_search_finds_a_small_editions_story_behind_many_others(
             "kmr": [("kmr-old", "Erdoğan li Hewlêrê", 500.0)],
             "en": [(f"en-{n}", f"Erdogan visit part {n}", n / 10) for n in range(2600)],
         }
-        for edition, rows in batches.items():
-            feed = by_edition[edition]
-            items = [
-                (
-                    StoryDraft(
-                        identity=f"guid:{key}",
-                        title=title,
-                        link=f"https://x.example/{key}",
-                        published_at=NOW - timedelta(hours=hours),
-                    ),
-                    ("news",),
-                )
-                for key, title, hours in rows
-            ]
-            policy = story_store.IngestPolicy(
-                announce=False, push_cutoff=NOW, now=NOW, edition=edition
-            )
-            await story_store.store_feed_items(session, feed.id, items, policy)
+        for edition, batch in batches.items():
+            await _store(session, by_edition[edition], batch, "news")
     async with sessions() as session:
         found = await story_store.search_stories(session, "erdogan", editions=["kmr"])
         english = await story_store.search_stories(session, "erdogan", editions=["en"])
