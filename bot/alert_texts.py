@@ -163,7 +163,7 @@ def _relay_paused(alert: AdminAlert, *, t: Texts) -> str:
     # {url_setting} and {secret_setting} are the names COMMENTS_URL and COMMENTS_SECRET.
     then = t._(
         "Comments stay queued and nothing is lost; relaying resumes when {url_setting} or "
-        "{secret_setting} is changed and the bot restarted, or when the site accepts a comment "
+        "{secret_setting} is changed and the bot is restarted, or when the site accepts a comment "
         "again (tried every hour)."
     )
     return " ".join(
@@ -194,10 +194,10 @@ def _relay_resumed(alert: AdminAlert, *, t: Texts) -> str:
     else:
         # Translators: admins only. {num} comments waited while relaying was paused.
         text = t.ngettext(
-            "Comments are reaching the news site again (the news site accepted a comment "
-            "again); {num} waiting comment is being sent now.",
-            "Comments are reaching the news site again (the news site accepted a comment "
-            "again); {num} waiting comments are being sent now.",
+            "Comments are reaching the news site again (it accepted a comment); {num} "
+            "waiting comment is being sent now.",
+            "Comments are reaching the news site again (it accepted a comment); {num} "
+            "waiting comments are being sent now.",
             waiting,
         )
     return text.format(

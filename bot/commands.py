@@ -19,7 +19,9 @@ COMMANDS = (
     BotCommand("following", N_("The keywords you follow")),
     BotCommand("unfollow", N_("Stop keyword alerts")),
     BotCommand("quiet", N_("Quiet hours, e.g. /quiet 23:00-07:00")),
-    BotCommand("comments", N_("Read a story's comments (send it as a reply to the story)")),
+    BotCommand(
+        "comments", N_("Read a story's comments (send the command as a reply to the story)")
+    ),
     BotCommand("mycomments", N_("Your comments and their status")),
     BotCommand("name", N_("The name shown with your comments")),
     BotCommand("help", N_("Everything the bot can do")),

@@ -540,7 +540,7 @@ def unbanned(user_id: int, changed: bool, *, t: Texts) -> str:
 HELP = N_(
     "💬 <b>Comments:</b> reply to a story (or tap 💬 Comment under it) to comment; it is "
     "published with your name after moderation.\n"
-    "/comments — read a story's comments (send it as a reply to the story)\n"
+    "/comments — read a story's comments (send the command as a reply to the story)\n"
     "/mycomments — your comments and what became of them\n"
     "/name — the name shown with your comments\n"
 )
