@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
+from bot.i18n import texts
 from bot.push_render import PushRenderer
 from jobs.bot_api import BotApiClient
 from jobs.digests import DigestSender, DigestSettings
@@ -137,3 +138,40 @@ async def test_a_reader_who_blocked_the_bot_is_marked_inactive(
     async with sessions() as session:
         view = await chat_store.get_chat(session, reader.id)
     assert view is not None and not view.active
+
+
+async def test_a_digest_speaks_the_readers_language(
+    sessions: SessionFactory, fake_api: FakeBotApi
+) -> None:
+    """Two readers of the same stories, one who chose Arabic and one whose Telegram is in
+    Turkish: each digest's heading and times are in the reader's own language."""
+    clock = Clock()
+    arabic, turkish = fake_api.add_user("Ali", language_code="en"), fake_api.add_user("Ayşe")
+    async with writing(sessions) as session:
+        for user, language in ((arabic, "en"), (turkish, "tr")):
+            await chat_store.touch_chat(
+                session, user.id, type="private", title=None, language=language, now=START
+            )
+            await chat_store.subscribe(session, user.id, ["kurdistan"], START)
+            chat = await session.get(Chat, user.id)
+            assert chat is not None
+            chat.delivery_mode = "hourly"
+            chat.digest_sent_at = START - timedelta(minutes=20)
+        await chat_store.set_language(session, arabic.id, START, locale="ar")
+    await add_stories(sessions, START - timedelta(minutes=5), "Budget deal", "Flood warning")
+    async with aiohttp.ClientSession() as http:
+        sender = DigestSender(
+            sessions,
+            BotApiClient(http, fake_api.url, fake_api.token),
+            PushRenderer("Asia/Baghdad"),
+            SlidingWindowLimiter(25),
+            DigestSettings(default_timezone="Asia/Baghdad"),
+            clock=clock,
+        )
+        assert await sender.send_due() == 2
+    for user, locale in ((arabic, "ar"), (turkish, "tr")):
+        t = texts(locale)
+        heading = t.ngettext("{num} new story", "{num} new stories", 2).format(num=t.number(2))
+        (digest,) = fake_api.sent(user.id)
+        assert (digest.text or "").startswith(heading), digest.text
+        assert heading != "2 new stories"
