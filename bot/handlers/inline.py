@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.ext import InlineQueryHandler
 
 from bot.callbacks import MAX_OFFSET, parse_id
 from bot.deps import deps
-from bot.handlers.common import Context, keyboard, preview, section_names, texts_for
+from bot.handlers.common import Context, keyboard, preview, section_names, texts_of, zone_of
 from bot.render import section_label, story_message, trim
 from storage import chats as chat_store
 from storage import stories as story_store
-from storage.chats import reading
+from storage.chats import ChatView, reading
 from storage.clock import utcnow
 from storage.records import StoryView
 
 RESULTS_PER_PAGE = 10
 
 
-async def _fetch(context: Context, user_id: int | None, text: str, offset: int) -> list[StoryView]:
+async def _fetch(
+    context: Context, chat: ChatView | None, text: str, offset: int
+) -> list[StoryView]:
     """One page of results (one more than shown): a search, or the latest stories, in the
     editions the reader reads (their private chat's choice, else the default edition)."""
+    editions = reading(chat, deps(context).settings.default_edition)
     async with deps(context).sessions() as session:
-        chat = await chat_store.get_chat(session, user_id) if user_id is not None else None
-        editions = reading(chat, deps(context).settings.default_edition)
         if text:
             return await story_store.search_stories(
                 session, text, limit=RESULTS_PER_PAGE + 1, offset=offset, editions=editions
@@ -44,11 +43,15 @@ async def inline_query(update: Update, context: Context) -> None:
     assert query is not None
     offset = min(parse_id(query.offset) or 0, MAX_OFFSET)
     text = query.query.strip()[:200]
-    t = await texts_for(update, context)
-    stories = await _fetch(context, query.from_user.id if query.from_user else None, text, offset)
+    # The reader's private chat with the bot holds their language, editions and time zone.
+    user = query.from_user
+    async with deps(context).sessions() as session:
+        chat = await chat_store.get_chat(session, user.id)
+    t = texts_of(chat, deps(context), user.language_code)
+    stories = await _fetch(context, chat, text, offset)
     names = await section_names(context)
     now = utcnow()
-    zone = ZoneInfo(deps(context).settings.default_timezone)
+    zone = zone_of(chat, deps(context))
     results = []
     for story in stories[:RESULTS_PER_PAGE]:
         rendered = story_message(story, t=t, now=now, zone=zone, section_names=names)
