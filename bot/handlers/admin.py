@@ -10,8 +10,7 @@ from telegram import Update
 from telegram.ext import CommandHandler
 
 from bot.deps import deps
-from bot.handlers.common import NO_PREVIEW, Context, remember_chat
-from bot.handlers.subscriptions import chat_texts
+from bot.handlers.common import NO_PREVIEW, Context, chat_texts, remember_chat
 from bot.i18n import N_, Texts
 from bot.render import escape, trim, utf16_len
 from jobs.fanout import Broadcaster

@@ -8,8 +8,7 @@ from telegram import Message, Update
 from telegram.ext import CommandHandler
 
 from bot.deps import deps
-from bot.handlers.common import Context, may_manage, remember_chat, thread_of
-from bot.handlers.subscriptions import chat_texts
+from bot.handlers.common import Context, chat_texts, may_manage, remember_chat, thread_of
 from bot.i18n import N_, Texts
 from bot.render import escape
 from jobs.delivery_policy import MAX_FOLLOW_CHARS, MAX_FOLLOWS_PER_COMMAND, parse_follow_args

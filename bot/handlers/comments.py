@@ -34,6 +34,7 @@ from bot.handlers import latest, moderation
 from bot.handlers.common import (
     NO_PREVIEW,
     Context,
+    chat_texts,
     is_private,
     keyboard,
     redraw,
@@ -469,10 +470,10 @@ async def _send_page(context: Context, message: Message, story_id: int, t: Texts
 
 async def comments_command(update: Update, context: Context) -> None:
     """/comments as a reply to a story message, or /comments <story id>."""
-    message, user = update.effective_message, update.effective_user
+    message = update.effective_message
     assert message is not None
     chat = await remember_chat(update, context)
-    t = texts_of(chat, deps(context), user.language_code if user else None)
+    t = chat_texts(update, context, chat)
     if context.args:
         story_id = parse_id(context.args[0])
         if story_id is None:

@@ -67,6 +67,12 @@ def texts_of(chat: ChatView | None, d: Deps, telegram_code: str | None = None) -
     )
 
 
+def chat_texts(update: Update, context: Context, chat: ChatView | None) -> Texts:
+    """The texts of a chat already read (``remember_chat``), for whoever sent the update."""
+    user = update.effective_user
+    return texts_of(chat, deps(context), user.language_code if user else None)
+
+
 async def texts_for(update: Update, context: Context) -> Texts:
     """The texts for whoever sent this update, read from their chat's record (for inline
     queries and the like, the reader's private chat with the bot)."""
@@ -76,8 +82,7 @@ async def texts_for(update: Update, context: Context) -> Texts:
     if chat_id is not None:
         async with deps(context).sessions() as session:
             known = await chat_store.get_chat(session, chat_id)
-    code = user.language_code if user is not None else None
-    return texts_of(known, deps(context), code)
+    return chat_texts(update, context, known)
 
 
 async def remember_chat(update: Update, context: Context, *, reactivate: bool = False) -> ChatView:

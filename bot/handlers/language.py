@@ -12,7 +12,14 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.commands import command_menu
 from bot.deps import Deps, deps
-from bot.handlers.common import Context, keyboard, may_manage, redraw, remember_chat, texts_of
+from bot.handlers.common import (
+    Context,
+    chat_texts,
+    keyboard,
+    may_manage,
+    redraw,
+    remember_chat,
+)
 from bot.i18n import LOCALES, Texts, language_name, locale_from_telegram, texts
 from bot.render import Button
 from storage import chats as chat_store
@@ -78,14 +85,9 @@ async def language_command(update: Update, context: Context) -> None:
         return
     chat = await remember_chat(update, context)
     d = deps(context)
-    t = texts_of(chat, d, _telegram_code(update))
+    t = chat_texts(update, context, chat)
     text, rows = language_panel(t, chat, d)
     await message.reply_text(text, parse_mode="HTML", reply_markup=keyboard(rows))
-
-
-def _telegram_code(update: Update) -> str | None:
-    user = update.effective_user
-    return user.language_code if user else None
 
 
 async def choose(
@@ -123,7 +125,7 @@ async def language_button(update: Update, context: Context) -> None:
         return
     d = deps(context)
     chat = await remember_chat(update, context)
-    t = texts_of(chat, d, _telegram_code(update))
+    t = chat_texts(update, context, chat)
     parts = query.data.split(":")
     kind, code = (parts[1], parts[2]) if len(parts) == 3 else (parts[-1], "")
     if kind == "x":  # the editions heading is not a button
@@ -142,7 +144,7 @@ async def language_button(update: Update, context: Context) -> None:
     else:
         await query.answer(t._("That choice is no longer offered."), show_alert=True)
         return
-    t = texts_of(chat, d, _telegram_code(update))
+    t = chat_texts(update, context, chat)
     await query.answer(t._("Saved."))
     if kind in ("l", "s"):
         await set_chat_menu(context, chat.id, t)

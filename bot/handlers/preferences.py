@@ -13,6 +13,7 @@ from bot import comment_texts
 from bot.deps import deps
 from bot.handlers.common import (
     Context,
+    chat_texts,
     is_private,
     keyboard,
     may_manage,
@@ -23,7 +24,7 @@ from bot.handlers.common import (
     thread_of,
     zone_of,
 )
-from bot.handlers.subscriptions import chat_texts, describe
+from bot.handlers.subscriptions import describe
 from bot.i18n import N_, Texts, marked
 from bot.render import Button, escape
 from jobs.delivery_policy import parse_quiet_hours

@@ -12,6 +12,7 @@ from bot.handlers import language
 from bot.handlers.comments import send_prompt
 from bot.handlers.common import (
     Context,
+    chat_texts,
     is_private,
     keyboard,
     may_manage,
@@ -20,16 +21,16 @@ from bot.handlers.common import (
     remember_shown,
     section_names,
     texts_for,
-    texts_of,
     thread_of,
     zone_of,
 )
 from bot.handlers.latest import render_page
-from bot.handlers.subscriptions import chat_texts, describe
+from bot.handlers.subscriptions import describe
 from bot.i18n import N_, Texts
 from bot.render import Button, escape, story_message
 from storage import chats as chat_store
 from storage import stories as story_store
+from storage.chats import ChatView
 from storage.clock import utcnow
 from storage.engine import writing
 from storage.models import ALL_SECTIONS
@@ -137,15 +138,15 @@ async def start_command(update: Update, context: Context) -> None:
     suggested, ask_kurdish = await language.start_suggestion(
         chat, deps(context), user.language_code if user else None
     )
-    t = chat_texts(update, context, chat)
     if suggested:
         chat = await language.adopt_suggestion(deps(context), chat, suggested)
-        t = chat_texts(update, context, chat)
+    t = chat_texts(update, context, chat)
+    if suggested:
         await language.set_chat_menu(context, chat.id, t)
     payload = context.args[0] if context.args else ""
     story_id = parse_id(payload[2:]) if payload.startswith(("s_", "c_")) else None
     if story_id is not None:
-        await _show_story(update, context, story_id, ask_comment=payload.startswith("c_"))
+        await _show_story(update, context, chat, t, story_id, ask_comment=payload.startswith("c_"))
         return
     if payload == "subscribe":
         await _subscribe_all(update, context, t)
@@ -164,7 +165,13 @@ async def start_command(update: Update, context: Context) -> None:
 
 
 async def _show_story(
-    update: Update, context: Context, story_id: int, *, ask_comment: bool = False
+    update: Update,
+    context: Context,
+    chat: ChatView,
+    t: Texts,
+    story_id: int,
+    *,
+    ask_comment: bool = False,
 ) -> None:
     """The story a deep link names; for ``c_<id>`` (the site's "Comment via Telegram") the
     prompt that asks for a comment follows it."""
@@ -173,9 +180,6 @@ async def _show_story(
     settings = deps(context).settings
     async with deps(context).sessions() as session:
         story = await story_store.get_story(session, story_id)
-        chat = await chat_store.get_chat(session, update.effective_chat.id)
-    user = update.effective_user
-    t = texts_of(chat, deps(context), user.language_code if user else None)
     if story is None:
         await message.reply_text(
             t._("That story is no longer available. Send /latest for new ones.")
@@ -198,7 +202,7 @@ async def _show_story(
     if not ask_comment or not is_private(update.effective_chat):
         return
     if settings.comments_enabled:
-        await send_prompt(context, update.effective_chat.id, story)
+        await send_prompt(context, update.effective_chat.id, story, t=t)
     else:
         await message.reply_text(t._(comment_texts.NOT_ENABLED))
 

@@ -10,6 +10,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.deps import deps
 from bot.handlers.common import (
     Context,
+    chat_texts,
     keyboard,
     may_manage,
     redraw,
@@ -17,13 +18,11 @@ from bot.handlers.common import (
     resolve_sections,
     section_names,
     texts_for,
-    texts_of,
     thread_of,
 )
 from bot.i18n import N_, SOURCE_LOCALE, Texts, texts
 from bot.render import Button, escape
 from storage import chats as chat_store
-from storage.chats import ChatView
 from storage.clock import utcnow
 from storage.engine import writing
 from storage.models import ALL_SECTIONS
@@ -38,12 +37,6 @@ ENGLISH = texts(SOURCE_LOCALE)
 # characters and a keyboard 100 buttons.
 MAX_LISTED = 25
 MAX_TOGGLES = 60
-
-
-def chat_texts(update: Update, context: Context, chat: ChatView | None) -> Texts:
-    """The texts of a chat ``remember_chat`` returned, for whoever sent the update."""
-    user = update.effective_user
-    return texts_of(chat, deps(context), user.language_code if user else None)
 
 
 def describe(t: Texts, subscribed: set[str], names: dict[str, str]) -> str:
