@@ -73,16 +73,20 @@ def chat_texts(update: Update, context: Context, chat: ChatView | None) -> Texts
     return texts_of(chat, deps(context), user.language_code if user else None)
 
 
-async def texts_for(update: Update, context: Context) -> Texts:
-    """The texts for whoever sent this update, read from their chat's record (for inline
-    queries and the like, the reader's private chat with the bot)."""
+async def known_chat(update: Update, context: Context) -> ChatView | None:
+    """The stored record of the update's chat (for inline queries and the like, the
+    reader's private chat with the bot), without creating one."""
     chat, user = update.effective_chat, update.effective_user
     chat_id = chat.id if chat is not None else (user.id if user is not None else None)
-    known = None
-    if chat_id is not None:
-        async with deps(context).sessions() as session:
-            known = await chat_store.get_chat(session, chat_id)
-    return chat_texts(update, context, known)
+    if chat_id is None:
+        return None
+    async with deps(context).sessions() as session:
+        return await chat_store.get_chat(session, chat_id)
+
+
+async def texts_for(update: Update, context: Context) -> Texts:
+    """The texts for whoever sent this update, from their chat's record."""
+    return chat_texts(update, context, await known_chat(update, context))
 
 
 async def remember_chat(update: Update, context: Context, *, reactivate: bool = False) -> ChatView:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from dataclasses import replace
 from datetime import timedelta
 
 from babel.dates import get_timezone_location
@@ -16,6 +17,7 @@ from bot.handlers.common import (
     chat_texts,
     is_private,
     keyboard,
+    known_chat,
     may_manage,
     redraw,
     remember_chat,
@@ -30,7 +32,7 @@ from bot.render import Button, escape
 from jobs.delivery_policy import parse_quiet_hours
 from storage import chats as chat_store
 from storage import comments as comment_store
-from storage.chats import DELIVERY_MODES, DeliveryPrefs
+from storage.chats import DELIVERY_MODES, ChatView, DeliveryPrefs
 from storage.clock import utcnow
 from storage.engine import writing
 from storage.search_text import query_terms
@@ -116,13 +118,14 @@ def quiet_label(t: Texts, prefs: DeliveryPrefs | None) -> str:
     return f"{t.isolate(prefs.quiet_start or '')}–{t.isolate(prefs.quiet_end or '')}"
 
 
-async def _settings_view(context: Context, t: Texts, chat_id: int, thread: int) -> tuple[str, str]:
+async def _settings_view(
+    context: Context, t: Texts, chat: ChatView, thread: int
+) -> tuple[str, str]:
     """The settings message's HTML text and the chat's delivery mode."""
     names = await section_names(context)
     async with deps(context).sessions() as session:
-        chat = await chat_store.get_chat(session, chat_id)
-        prefs = await chat_store.delivery_prefs(session, chat_id)
-        subscribed = await chat_store.subscriptions(session, chat_id, thread)
+        prefs = await chat_store.delivery_prefs(session, chat.id)
+        subscribed = await chat_store.subscriptions(session, chat.id, thread)
     zone = zone_of(chat, deps(context))
     mode = prefs.mode if prefs is not None and prefs.mode in DELIVERY_MODES else "instant"
     quiet = quiet_label(t, prefs)
@@ -150,11 +153,13 @@ async def _settings_view(context: Context, t: Texts, chat_id: int, thread: int) 
     return "\n".join(lines), mode
 
 
-async def _redraw_settings(query: CallbackQuery, context: Context, t: Texts, chat_id: int) -> None:
+async def _redraw_settings(
+    query: CallbackQuery, context: Context, t: Texts, chat: ChatView
+) -> None:
     """Edit the settings message a button sits under to show the new state."""
     if not isinstance(query.message, Message):
         return
-    text, mode = await _settings_view(context, t, chat_id, thread_of(query.message))
+    text, mode = await _settings_view(context, t, chat, thread_of(query.message))
     await redraw(query, text, settings_buttons(t, mode))
 
 
@@ -162,8 +167,9 @@ async def settings_command(update: Update, context: Context) -> None:
     """/settings: sections, delivery mode, quiet hours and time zone, with buttons."""
     message = update.effective_message
     assert message is not None and update.effective_chat is not None
-    t = chat_texts(update, context, await remember_chat(update, context))
-    text, mode = await _settings_view(context, t, update.effective_chat.id, thread_of(message))
+    chat = await remember_chat(update, context)
+    t = chat_texts(update, context, chat)
+    text, mode = await _settings_view(context, t, chat, thread_of(message))
     await message.reply_html(text, reply_markup=keyboard(settings_buttons(t, mode)))
 
 
@@ -171,27 +177,28 @@ async def delivery_mode_button(update: Update, context: Context) -> None:
     """A delivery-mode button under /settings: store the mode and redraw the message."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    chat = update.effective_chat
     mode = query.data.removeprefix("dm:")
-    t = await texts_for(update, context)
-    if chat is None or mode not in DELIVERY_MODES:
+    known = await known_chat(update, context)
+    t = chat_texts(update, context, known)
+    if update.effective_chat is None or mode not in DELIVERY_MODES:
         await query.answer(t._("Unknown delivery mode."))
         return
     if not await may_manage(update, context):
         await query.answer(t._(GROUP_ADMINS_ONLY), show_alert=True)
         return
-    await remember_chat(update, context)
+    chat = await remember_chat(update, context)
     async with writing(deps(context).sessions) as session:
         await chat_store.set_delivery_mode(session, chat.id, mode, utcnow())
     await query.answer(t._("Delivery: {mode}").format(mode=t._(MODE_BUTTONS[mode])))
-    await _redraw_settings(query, context, t, chat.id)
+    await _redraw_settings(query, context, t, chat)
 
 
 async def quiet_command(update: Update, context: Context) -> None:
     """/quiet 23:00-07:00 or /quiet off: hours in which non-breaking pushes wait."""
     message = update.effective_message
     assert message is not None and update.effective_chat is not None
-    t = chat_texts(update, context, await remember_chat(update, context))
+    chat = await remember_chat(update, context)
+    t = chat_texts(update, context, chat)
     if not context.args:
         async with deps(context).sessions() as session:
             prefs = await chat_store.delivery_prefs(session, update.effective_chat.id)
@@ -219,8 +226,7 @@ async def quiet_command(update: Update, context: Context) -> None:
     start, end = (f"{hours[0]:%H:%M}", f"{hours[1]:%H:%M}") if hours else (None, None)
     async with writing(deps(context).sessions) as session:
         await chat_store.set_quiet_hours(session, update.effective_chat.id, start, end, utcnow())
-        chat = await chat_store.get_chat(session, update.effective_chat.id)
-    if hours is None:
+    if start is None or end is None:
         await message.reply_text("🔔 " + t._("Quiet hours are off: pushes arrive at any hour."))
         return
     zone = zone_of(chat, deps(context))
@@ -230,8 +236,8 @@ async def quiet_command(update: Update, context: Context) -> None:
             "Quiet hours: <b>{start}–{end}</b> ({zone}). Pushes that arrive then wait until "
             "{end}; breaking news still comes at once. /quiet off ends this."
         ).format(
-            start=t.isolate(f"{hours[0]:%H:%M}"),
-            end=t.isolate(f"{hours[1]:%H:%M}"),
+            start=t.isolate(start),
+            end=t.isolate(end),
             zone=t.isolate(escape(zone.key)),
         )
     )
@@ -290,20 +296,20 @@ async def timezone_button(update: Update, context: Context) -> None:
     """A time-zone button under /settings."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    chat = update.effective_chat
     zone = _valid_zone(query.data.removeprefix("tz:"))
-    t = await texts_for(update, context)
-    if chat is None or zone is None:
+    known = await known_chat(update, context)
+    t = chat_texts(update, context, known)
+    if update.effective_chat is None or zone is None:
         await query.answer(t._("Unknown time zone."))
         return
     if not await may_manage(update, context):
         await query.answer(t._(ZONE_ADMINS_ONLY), show_alert=True)
         return
-    await remember_chat(update, context)
+    chat = await remember_chat(update, context)
     async with writing(deps(context).sessions) as session:
         await chat_store.set_timezone(session, chat.id, zone, utcnow())
     await query.answer(t._("Time zone: {zone}").format(zone=t.isolate(zone)))
-    await _redraw_settings(query, context, t, chat.id)
+    await _redraw_settings(query, context, t, replace(chat, timezone=zone))
 
 
 async def forget_command(update: Update, context: Context) -> None:

@@ -12,12 +12,12 @@ from bot.handlers.common import (
     Context,
     chat_texts,
     keyboard,
+    known_chat,
     may_manage,
     redraw,
     remember_chat,
     resolve_sections,
     section_names,
-    texts_for,
     thread_of,
 )
 from bot.i18n import N_, SOURCE_LOCALE, Texts, texts
@@ -232,7 +232,8 @@ async def toggle_section(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     message = query.message
-    t = await texts_for(update, context)
+    chat = await known_chat(update, context)
+    t = chat_texts(update, context, chat)
     if message is None or update.effective_chat is None:
         await query.answer(t._("This message is too old; send /sections again."))
         return
@@ -240,7 +241,8 @@ async def toggle_section(update: Update, context: Context) -> None:
         await query.answer(t._(ADMINS_ONLY), show_alert=True)
         return
     slug = query.data.removeprefix("tg:")
-    names = await section_names(context)
+    # The sections /sections offered this chat (its editions'), as the keyboard shows them.
+    names = await section_names(context, chat)
     if slug != ALL_SECTIONS and slug not in names:
         await query.answer(t._("That section no longer exists."))
         return

@@ -20,7 +20,7 @@ from storage.chats import get_chat
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import Item, rss
 from tests.e2e.test_comments import first_reply
-from tests.e2e.test_conversation import ask, press
+from tests.e2e.test_conversation import ask, press, subscriptions_of
 from tests.fake_bot_api import FakeBotApi, FakeUser, StoredMessage, parse_html
 
 pytestmark = pytest.mark.e2e
@@ -250,3 +250,26 @@ async def test_start_never_moves_an_existing_subscriber_to_another_edition(
     await ask(fake_api, newcomer, "/start")
     chat = await _chat(app, newcomer)
     assert chat.locale == "ckb" and chat.editions == ()
+
+
+async def test_section_toggles_stay_within_the_readers_editions(
+    start_bot: StartBot, fake_api: FakeBotApi, outlet: FeedServer
+) -> None:
+    """Leaving one section while on "all news" keeps the other sections of the reader's
+    editions, never another edition's."""
+    outlet.serve("/en/rss", rss([Item("World story", "https://x.example/w", guid="w")]))
+    outlet.serve("/ckb/rss", rss([BACKLOG["ckb"]]))
+    outlet.serve("/ckb2/rss", rss([Item("وەرزش", "https://x.example/s", guid="s")]))
+    feeds = (
+        f"en:world={outlet.url('/en/rss')},ckb:kurdistan={outlet.url('/ckb/rss')},"
+        f"ckb:sport={outlet.url('/ckb2/rss')}"
+    )
+    reader = fake_api.add_user("Shilan", language_code="ckb")
+    async with start_bot(feeds=feeds, default_edition="en") as app:
+        await ask(fake_api, reader, "/start")
+        await ask(fake_api, reader, "/subscribe")
+        panel = await ask(fake_api, reader, "/sections")
+        offered = {b.get("callback_data") for b in panel.buttons}
+        assert {"tg:kurdistan", "tg:sport"} <= offered and "tg:world" not in offered
+        await press(fake_api, reader, panel, "tg:kurdistan")
+        assert await subscriptions_of(app, reader.id) == {"sport"}
