@@ -228,6 +228,8 @@ async def move_chat(session: AsyncSession, old_id: int, new_id: int, now: dateti
             type="supergroup",
             title=old.title,
             language=old.language,
+            locale=old.locale,
+            editions=old.editions,
             timezone=old.timezone,
             active=True,
             created_at=now,

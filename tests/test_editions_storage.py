@@ -241,3 +241,19 @@ async def test_search_finds_a_small_editions_story_behind_many_others(
         english = await story_store.search_stories(session, "erdogan", editions=["en"])
     assert [s.title for s in found] == ["Erdoğan li Hewlêrê"]
     assert len(english) == 5 and all(s.edition == "en" for s in english)
+
+
+async def test_a_group_that_becomes_a_supergroup_keeps_its_language_and_editions(
+    sessions: SessionFactory,
+) -> None:
+    async with writing(sessions) as session:
+        await chat_store.touch_chat(
+            session, -5, type="group", title="Readers", language=None, now=NOW
+        )
+        await chat_store.subscribe(session, -5, ["*"], NOW)
+        await chat_store.set_language(session, -5, NOW, locale="ckb", editions=["ckb", "en"])
+        assert await chat_store.move_chat(session, -5, -1005, NOW)
+    async with sessions() as session:
+        moved = await chat_store.get_chat(session, -1005)
+    assert moved is not None
+    assert (moved.locale, moved.editions) == ("ckb", ("ckb", "en"))
