@@ -132,10 +132,16 @@ async def may_manage(update: Update, context: Context) -> bool:
         return False
     if user.id in deps(context).settings.admin_ids:
         return True
+    return await is_chat_admin(context, chat.id, user.id)
+
+
+async def is_chat_admin(context: Context, chat_id: int, user_id: int) -> bool:
+    """True when Telegram says the user administers (or owns) the chat; False when it
+    cannot tell."""
     try:
-        member = await context.bot.get_chat_member(chat.id, user.id)
+        member = await context.bot.get_chat_member(chat_id, user_id)
     except TelegramError as exc:
-        log.warning("chat=%s cannot check admin rights: %s", chat.id, exc)
+        log.warning("chat=%s cannot check admin rights: %s", chat_id, exc)
         return False
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import telegram
 from telegram import Message, Update
-from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
@@ -21,7 +21,15 @@ from bot import comment_texts
 from bot.callbacks import parse_id
 from bot.comment_notify import TelegramCommentNotifier
 from bot.deps import Deps, deps
-from bot.handlers.common import NO_PREVIEW, Context, keyboard, redraw, texts_for, texts_of
+from bot.handlers.common import (
+    NO_PREVIEW,
+    Context,
+    is_chat_admin,
+    keyboard,
+    redraw,
+    texts_for,
+    texts_of,
+)
 from bot.i18n import Texts
 from bot.render import Button
 from storage import chats as chat_store
@@ -115,12 +123,7 @@ async def _may_moderate(update: Update, context: Context) -> bool:
         return True
     if chat is None or chat.id != settings.moderation_chat_id:
         return False
-    try:
-        member = await context.bot.get_chat_member(chat.id, user.id)
-    except TelegramError as exc:
-        log.warning("chat=%s cannot check moderator rights: %s", chat.id, exc)
-        return False
-    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+    return await is_chat_admin(context, chat.id, user.id)
 
 
 async def decision_button(update: Update, context: Context) -> None:
