@@ -20,32 +20,27 @@ from pathlib import Path
 
 from babel import Locale
 from babel.messages.catalog import Catalog, Message
-from babel.messages.extract import extract_from_dir
-from babel.messages.mofile import write_mo
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po, write_po
 
-from bot.i18n import BABEL_CODES, DOMAIN, LOCALE_DIR, LOCALES, SOURCE_LOCALE
+from bot.i18n import (
+    BABEL_CODES,
+    DOMAIN,
+    LOCALE_DIR,
+    LOCALES,
+    SOURCE_LOCALE,
+    compile_catalogue,
+    po_path,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"
 TRANSLATED = tuple(code for code in LOCALES if code != SOURCE_LOCALE)
 # Catalogues carry a fixed date, so regenerating them changes only what the texts changed.
 _FIXED_DATE = datetime(2026, 1, 1, tzinfo=UTC)
-_KEYWORDS = {
-    "_": None,
-    "gettext": None,
-    "ngettext": (1, 2),
-    "pgettext": ((1, "c"), 2),
-    "npgettext": ((1, "c"), 2, 3),
-    "N_": None,
-}
 _PLACEHOLDER = re.compile(r"(?<!\{)\{([^\W\d]\w*)\}(?!\})")
 _TAG = re.compile(r"</?([a-zA-Z]+)[^>]*>")
-
-
-def po_path(locale: str) -> Path:
-    return LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
 def extract() -> Catalog:
@@ -61,7 +56,7 @@ def extract() -> Catalog:
     found = extract_from_dir(
         ROOT / "bot",
         method_map=methods,
-        keywords=_KEYWORDS,
+        keywords=DEFAULT_KEYWORDS,
         comment_tags=("Translators:",),
         strip_comment_tags=True,
     )
@@ -109,8 +104,7 @@ def update_all() -> None:
 def compile_all() -> None:
     for code in TRANSLATED:
         path = po_path(code)
-        with path.with_suffix(".mo").open("wb") as out:
-            write_mo(out, read(path), use_fuzzy=False)
+        path.with_suffix(".mo").write_bytes(compile_catalogue(path))
 
 
 # --- checks -------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def parse_feeds(raw: str) -> tuple[FeedSpec, ...]:
         edition: str | None = None
         rest = item
         prefixed = _EDITION_RE.match(item)
-        if prefixed and not prefixed["edition"].lower().startswith("http"):
+        if prefixed:
             edition, rest = prefixed["edition"].lower(), prefixed["rest"]
         match = _SECTION_RE.match(rest)
         section, url = (match["section"], match["url"]) if match else (None, rest)
@@ -261,11 +261,10 @@ class Settings(BaseSettings):
 
     @property
     def editions(self) -> tuple[str, ...]:
-        """The outlet's editions, in FEEDS order (the default edition first when it has feeds)."""
-        found = dict.fromkeys(f.edition or self.default_edition for f in self.feeds)
-        if self.default_edition in found:
-            found = {self.default_edition: None, **found}
-        return tuple(found) or (self.default_edition,)
+        """The outlet's editions, the default first (validation made sure it has feeds), then
+        the others in FEEDS order."""
+        others = (f.edition or self.default_edition for f in self.feeds)
+        return tuple(dict.fromkeys([self.default_edition, *others]))
 
     @field_validator("webhook_secret")
     @classmethod

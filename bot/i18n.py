@@ -76,7 +76,8 @@ def marked(*messages: str) -> tuple[str, ...]:
 # --- catalogues -------------------------------------------------------------------------------
 
 
-def _po_path(locale: str) -> Path:
+def po_path(locale: str) -> Path:
+    """Where the catalogue of ``locale`` lives."""
     return LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
@@ -93,7 +94,7 @@ def compile_catalogue(po_path: Path) -> bytes:
 def _translations(locale: str) -> gettext.NullTranslations:
     if locale == SOURCE_LOCALE:
         return gettext.NullTranslations()
-    po = _po_path(locale)
+    po = po_path(locale)
     mo = po.with_suffix(".mo")
     try:
         if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
@@ -258,21 +259,27 @@ def language_name(code: str) -> str:
     return name or code
 
 
+def _base_code(code: str | None) -> str:
+    """ "ar-IQ", "ku_IQ" → "ar", "ku"; "" for none."""
+    return (code or "").lower().replace("_", "-").split("-")[0]
+
+
+def is_ambiguous_kurdish(code: str | None) -> bool:
+    """True for Telegram's "ku": Sorani or Kurmanji, only the reader can say."""
+    return _base_code(code) == "ku"
+
+
 def locale_from_telegram(code: str | None) -> str | None:
     """The interface language that fits a Telegram ``language_code``, if we have one.
 
     ``ku`` is ambiguous (Sorani and Kurmanji readers both report it); it maps to None so the
     caller asks the reader instead of guessing.
     """
-    if not code:
-        return None
-    base = code.lower().replace("_", "-").split("-")[0]
+    base = _base_code(code)
     if base in ("ckb", "sdh"):  # Southern Kurdish readers read Sorani far more than Kurmanji
         return "ckb"
     if base == "kmr":
         return "kmr"
-    if base == "ku":
-        return None
     return base if base in LOCALES else None
 
 

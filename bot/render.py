@@ -11,7 +11,6 @@ numbers are in that language, and feed text embedded in them is isolated with ``
 from __future__ import annotations
 
 import html
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,8 +23,6 @@ SUMMARY_PUSH = 500
 TITLE_MAX = 1000
 # Telegram counts message length in UTF-16 code units after entities are parsed.
 _SAFE_BUDGET = 3900
-
-FSI, PDI = "\u2068", "\u2069"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,17 +46,6 @@ class Rendered:
 def escape(text: str) -> str:
     """Text made safe for Telegram HTML (and for an attribute value)."""
     return html.escape(text, quote=True)
-
-
-def has_rtl(text: str) -> bool:
-    """True when the text holds right-to-left letters (Arabic script, Hebrew)."""
-    return any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text)
-
-
-def isolate(text: str) -> str:
-    """Wrap a right-to-left run in first-strong isolates so neighbours keep their order
-    (whatever the interface language; story texts use ``t.isolate``)."""
-    return f"{FSI}{text}{PDI}" if has_rtl(text) else text
 
 
 def utf16_len(text: str) -> int:

@@ -9,12 +9,9 @@ import pytest
 
 from bot.callbacks import Page, decode_page, encode_page, fits, search_page
 from bot.handlers.common import resolve_sections
-from bot.i18n import texts
+from bot.i18n import FSI, PDI, texts
 from bot.render import (
-    FSI,
-    PDI,
     escape,
-    isolate,
     plain_text,
     story_group,
     story_list,
@@ -88,8 +85,8 @@ def test_message_never_exceeds_telegram_limit() -> None:
 
 def test_rtl_runs_are_isolated_but_ltr_text_is_untouched() -> None:
     sorani = "سەرۆکی هەرێمی کوردستان لە بەغدا"
-    assert isolate(sorani) == f"{FSI}{sorani}{PDI}"
-    assert isolate("Erbil 2026") == "Erbil 2026"
+    assert EN.isolate(sorani) == f"{FSI}{sorani}{PDI}"
+    assert EN.isolate("Erbil 2026") == "Erbil 2026"
     rendered = story_message(
         story(title=sorani, summary="ئەمڕۆ 12 کەس"),
         t=EN,
@@ -194,7 +191,7 @@ def test_section_toggles_fit_callback_data_for_long_sorani_names() -> None:
 
     long_names = ["هەواڵەکانی کوردستان و عێراق و ناوچەکە و جیهان", "World " * 20]
     names = {section_slug(n): n for n in long_names}
-    rows = sections_keyboard(set(), names)
+    rows = sections_keyboard(set(), names, EN)
     data = [b.callback for row in rows for b in row if b.callback]
     assert len(data) == 3
     assert all(fits(d) for d in data)

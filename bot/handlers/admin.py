@@ -50,6 +50,11 @@ _DELIVERY_COUNTS: dict[str, Callable[[Texts, int], str]] = {
 }
 
 
+def _delivery_count(t: Texts, status: str, n: int) -> str:
+    """ "120 sent", "3 pending"… in this language."""
+    return _DELIVERY_COUNTS[status](t, n).format(num=t.number(n))
+
+
 def _is_bot_admin(update: Update, context: Context) -> bool:
     user = update.effective_user
     return user is not None and user.id in deps(context).settings.admin_ids
@@ -143,10 +148,8 @@ def _sender_lines(t: Texts, broadcaster: Broadcaster | None, now: datetime) -> l
     stats = broadcaster.stats
     counts = t.join(
         [
-            t.ngettext("{num} sent", "{num} sent", stats.sent).format(num=t.number(stats.sent)),
-            t.ngettext("{num} failed", "{num} failed", stats.failed).format(
-                num=t.number(stats.failed)
-            ),
+            _delivery_count(t, "sent", stats.sent),
+            _delivery_count(t, "failed", stats.failed),
             t.ngettext("{num} retried", "{num} retried", stats.retried).format(
                 num=t.number(stats.retried)
             ),
@@ -186,9 +189,7 @@ async def stats_command(update: Update, context: Context) -> None:
         backlog = await delivery_store.backlog_size(session, now, PRIORITY_EDIT)
         feeds = await feed_store.list_feeds(session)
     pushes = t.join(
-        _DELIVERY_COUNTS[status](t, counts.get(status, 0)).format(
-            num=t.number(counts.get(status, 0))
-        )
+        _delivery_count(t, status, counts.get(status, 0))
         for status in DELIVERY_STATUSES
         if status != "sending" or counts.get(status)
     )

@@ -20,7 +20,14 @@ from bot.handlers.common import (
     redraw,
     remember_chat,
 )
-from bot.i18n import LOCALES, Texts, language_name, locale_from_telegram, texts
+from bot.i18n import (
+    LOCALES,
+    Texts,
+    is_ambiguous_kurdish,
+    language_name,
+    locale_from_telegram,
+    texts,
+)
 from bot.render import Button
 from storage import chats as chat_store
 from storage.chats import ChatView, reading
@@ -32,8 +39,13 @@ log = logging.getLogger(__name__)
 PREFIX = "lg"
 
 
+def _language_html(t: Texts, code: str) -> str:
+    """A language or edition in its own name, bold, inside a sentence."""
+    return f"<b>{t.isolate(language_name(code))}</b>"
+
+
 def _editions_text(t: Texts, editions: tuple[str, ...]) -> str:
-    return t.join(f"<b>{t.isolate(language_name(e))}</b>" for e in editions)
+    return t.join(_language_html(t, e) for e in editions)
 
 
 def language_panel(t: Texts, chat: ChatView | None, d: Deps) -> tuple[str, list[list[Button]]]:
@@ -42,7 +54,7 @@ def language_panel(t: Texts, chat: ChatView | None, d: Deps) -> tuple[str, list[
     editions = reading(chat, d.settings.default_edition)
     lines = [
         t._("<b>Language</b>: the bot speaks {language}.").format(
-            language=f"<b>{t.isolate(language_name(t.locale))}</b>"
+            language=_language_html(t, t.locale)
         )
     ]
     if len(offered) > 1:
@@ -156,7 +168,7 @@ async def language_button(update: Update, context: Context) -> None:
                 "Editions you read: {editions}. The bot speaks {language}. /language changes both."
             ).format(
                 editions=_editions_text(t, reading(chat, d.settings.default_edition)),
-                language=f"<b>{t.isolate(language_name(t.locale))}</b>",
+                language=_language_html(t, t.locale),
             ),
             [],
         )
@@ -190,7 +202,7 @@ async def start_suggestion(
     async with d.sessions() as session:
         if await chat_store.subscriptions(session, chat.id):
             return None, False
-    if telegram_code and telegram_code.lower().split("-")[0] == "ku":
+    if is_ambiguous_kurdish(telegram_code):
         return None, True
     return locale_from_telegram(telegram_code), False
 

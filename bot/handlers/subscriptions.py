@@ -20,7 +20,7 @@ from bot.handlers.common import (
     section_names,
     thread_of,
 )
-from bot.i18n import N_, SOURCE_LOCALE, Texts, texts
+from bot.i18n import N_, Texts
 from bot.render import Button, escape
 from storage import chats as chat_store
 from storage.clock import utcnow
@@ -31,7 +31,6 @@ ADMINS_ONLY = N_("In groups, only admins can change what this chat receives.")
 
 
 # The source texts, for callers that render no chat's message (tests of the layout).
-ENGLISH = texts(SOURCE_LOCALE)
 
 # A feed rich in categories can bring hundreds of sections; a message holds 4,096
 # characters and a keyboard 100 buttons.
@@ -167,9 +166,7 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
     await message.reply_html(prefix + describe(change.texts, result, names))
 
 
-def sections_keyboard(
-    subscribed: set[str], names: dict[str, str], t: Texts = ENGLISH
-) -> list[list[Button]]:
+def sections_keyboard(subscribed: set[str], names: dict[str, str], t: Texts) -> list[list[Button]]:
     """One toggle per section (✅ followed / ➕ not), two per row, and "All news" on top."""
     everything = ALL_SECTIONS in subscribed
     all_news = t.pgettext("button", "All news")
