@@ -5,33 +5,15 @@ from __future__ import annotations
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.ext import InlineQueryHandler
 
-from bot.callbacks import MAX_OFFSET, parse_id
+from bot.callbacks import MAX_OFFSET, Page, parse_id
 from bot.deps import deps
 from bot.handlers.common import Context, keyboard, preview, section_names, texts_of, zone_of
+from bot.handlers.latest import fetch_stories
 from bot.render import section_label, story_message, trim
 from storage import chats as chat_store
-from storage import stories as story_store
-from storage.chats import ChatView, reading
 from storage.clock import utcnow
-from storage.records import StoryView
 
 RESULTS_PER_PAGE = 10
-
-
-async def _fetch(
-    context: Context, chat: ChatView | None, text: str, offset: int
-) -> list[StoryView]:
-    """One page of results (one more than shown): a search, or the latest stories, in the
-    editions the reader reads (their private chat's choice, else the default edition)."""
-    editions = reading(chat, deps(context).settings.default_edition)
-    async with deps(context).sessions() as session:
-        if text:
-            return await story_store.search_stories(
-                session, text, limit=RESULTS_PER_PAGE + 1, offset=offset, editions=editions
-            )
-        return await story_store.latest_stories(
-            session, limit=RESULTS_PER_PAGE + 1, offset=offset, editions=editions
-        )
 
 
 async def inline_query(update: Update, context: Context) -> None:
@@ -48,7 +30,8 @@ async def inline_query(update: Update, context: Context) -> None:
     async with deps(context).sessions() as session:
         chat = await chat_store.get_chat(session, user.id)
     t = texts_of(chat, deps(context), user.language_code)
-    stories = await _fetch(context, chat, text, offset)
+    page = Page("q" if text else "a", offset)
+    stories = await fetch_stories(context, chat, page, text, limit=RESULTS_PER_PAGE + 1)
     names = await section_names(context)
     now = utcnow()
     zone = zone_of(chat, deps(context))

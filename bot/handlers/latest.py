@@ -15,20 +15,20 @@ from bot.deps import deps
 from bot.handlers.common import (
     NO_PREVIEW,
     Context,
+    chat_texts,
     is_private,
     keyboard,
+    known_chat,
     redraw,
     remember_chat,
     remember_shown,
     resolve_sections,
     section_names,
     texts_for,
-    texts_of,
     zone_of,
 )
 from bot.i18n import Texts
 from bot.render import Button, escape, story_list
-from storage import chats as chat_store
 from storage import stories as story_store
 from storage.chats import ChatView, reading
 from storage.clock import utcnow
@@ -47,28 +47,28 @@ class ListPage:
     story_ids: tuple[int, ...] = ()  # in the order shown, so a reply can say which one
 
 
-async def _fetch(
-    context: Context, chat: ChatView | None, page: Page, query: str
+async def fetch_stories(
+    context: Context, chat: ChatView | None, page: Page, query: str, limit: int = PAGE_SIZE + 1
 ) -> list[StoryView]:
-    """The stories of one page (one more than shown, to know whether there is a next page)
-    for ``chat`` (the reader's record, None when unknown): every story query of /latest,
-    /search, their paging and "More like this" is here."""
+    """The stories of one page (ask one more than shown, to know whether there is a next
+    page) in the editions ``chat`` reads (its record, None when unknown): every story query
+    of /latest, /search, their paging, "More like this" and inline mode is here."""
     editions = reading(chat, deps(context).settings.default_edition)
     async with deps(context).sessions() as session:
         if page.kind == "s":
             return await story_store.latest_stories(
                 session,
-                limit=PAGE_SIZE + 1,
+                limit=limit,
                 offset=page.offset,
                 section=page.arg,
                 editions=editions,
             )
         if page.kind in ("q", "h"):
             return await story_store.search_stories(
-                session, query, limit=PAGE_SIZE + 1, offset=page.offset, editions=editions
+                session, query, limit=limit, offset=page.offset, editions=editions
             )
         return await story_store.latest_stories(
-            session, limit=PAGE_SIZE + 1, offset=page.offset, editions=editions
+            session, limit=limit, offset=page.offset, editions=editions
         )
 
 
@@ -83,13 +83,20 @@ def _heading(t: Texts, page: Page, query: str, names: dict[str, str]) -> str:
     return t._("Latest stories")
 
 
-async def render_page(context: Context, chat_id: int, page: Page, query: str = "") -> ListPage:
-    """The stories of one page, newest first, with ‹ Newer / Next › where there is more."""
-    names = await section_names(context)
-    async with deps(context).sessions() as session:
-        chat = await chat_store.get_chat(session, chat_id)
-    t = texts_of(chat, deps(context))
-    stories = await _fetch(context, chat, page, query)
+async def render_page(
+    update: Update,
+    context: Context,
+    chat: ChatView | None,
+    page: Page,
+    query: str = "",
+    names: dict[str, str] | None = None,
+) -> ListPage:
+    """The stories of one page for ``chat`` (its record, already read), newest first, with
+    ‹ Newer / Older › where there is more; ``names``: the section names, if already listed."""
+    if names is None:
+        names = await section_names(context)
+    t = chat_texts(update, context, chat)
+    stories = await fetch_stories(context, chat, page, query)
     if not stories:
         if page.kind in ("q", "h"):
             text = t._("No stories match “{query}”. Try another word, or send /latest.").format(
@@ -128,10 +135,17 @@ def _remember_query(context: Context, digest: str, query: str) -> None:
     queries[digest] = query
 
 
-async def _answer_list(update: Update, context: Context, page: Page, query: str) -> None:
+async def _answer_list(
+    update: Update,
+    context: Context,
+    chat: ChatView,
+    page: Page,
+    query: str,
+    names: dict[str, str] | None = None,
+) -> None:
     message = update.effective_message
-    assert message is not None and update.effective_chat is not None
-    result = await render_page(context, update.effective_chat.id, page, query)
+    assert message is not None
+    result = await render_page(update, context, chat, page, query, names)
     sent = await message.reply_html(
         result.text, reply_markup=keyboard(result.buttons), link_preview_options=NO_PREVIEW
     )
@@ -152,21 +166,22 @@ def page_for_words(words: list[str], names: dict[str, str]) -> tuple[Page, str, 
 
 async def latest_command(update: Update, context: Context) -> None:
     """/latest [section | words]: the newest stories, a section's, or a search."""
-    await remember_chat(update, context)
-    page, query, digest = page_for_words(context.args or [], await section_names(context))
+    chat = await remember_chat(update, context)
+    names = await section_names(context)
+    page, query, digest = page_for_words(context.args or [], names)
     if digest:
         _remember_query(context, digest, query)
-    await _answer_list(update, context, page, query)
+    await _answer_list(update, context, chat, page, query, names)
 
 
 async def search_command(update: Update, context: Context) -> None:
     """/search WORDS: stories whose title or summary hold the words."""
     message = update.effective_message
     assert message is not None
-    await remember_chat(update, context)
+    chat = await remember_chat(update, context)
     words = context.args or []
     if not words:
-        t = await texts_for(update, context)
+        t = chat_texts(update, context, chat)
         await message.reply_text(
             # Translators: keep /search as it is; the example word may be a local place name.
             t._("Send /search followed by a word, for example: /search Kirkuk")
@@ -176,7 +191,7 @@ async def search_command(update: Update, context: Context) -> None:
     page, digest = search_page(query, 0)
     if digest:
         _remember_query(context, digest, query)
-    await _answer_list(update, context, page, query)
+    await _answer_list(update, context, chat, page, query)
 
 
 async def page_button(update: Update, context: Context) -> None:
@@ -184,20 +199,22 @@ async def page_button(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     page = decode_page(query.data)
+    chat = await known_chat(update, context)
     if page is None or update.effective_chat is None or not isinstance(query.message, Message):
-        t = await texts_for(update, context)
-        await query.answer(t._("This list is too old; send /latest again."))
+        await query.answer(
+            chat_texts(update, context, chat)._("This list is too old; send /latest again.")
+        )
         return
     words = page.arg
     if page.kind == "h":
         words = context.bot_data.get(_QUERIES_KEY, {}).get(page.arg, "")
         if not words:
-            t = await texts_for(update, context)
+            t = chat_texts(update, context, chat)
             await query.answer(
                 t._("This search has expired; please send it again."), show_alert=True
             )
             return
-    result = await render_page(context, update.effective_chat.id, page, words)
+    result = await render_page(update, context, chat, page, words)
     await query.answer()
     await redraw(query, result.text, result.buttons, link_preview_options=NO_PREVIEW)
     await remember_shown(context, query.message, result.story_ids, "list")
@@ -213,13 +230,15 @@ async def more_like_this(update: Update, context: Context) -> None:
         return
     async with deps(context).sessions() as session:
         story = await story_store.get_story(session, story_id)
+    chat = await known_chat(update, context)
     if story is None or update.effective_chat is None:
-        t = await texts_for(update, context)
-        await query.answer(t._("That story is no longer available."))
+        await query.answer(
+            chat_texts(update, context, chat)._("That story is no longer available.")
+        )
         return
     await query.answer()
     page = Page("s", 0, story.sections[0]) if story.sections else Page("a", 0)
-    result = await render_page(context, update.effective_chat.id, page)
+    result = await render_page(update, context, chat, page)
     sent = await context.bot.send_message(
         update.effective_chat.id,
         result.text,

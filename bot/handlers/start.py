@@ -152,7 +152,7 @@ async def start_command(update: Update, context: Context) -> None:
         await _subscribe_all(update, context, t)
         return
     if payload == "latest":
-        result = await render_page(context, chat.id, Page("a", 0))
+        result = await render_page(update, context, chat, Page("a", 0))
         sent = await message.reply_html(result.text, reply_markup=keyboard(result.buttons))
         await remember_shown(context, sent, result.story_ids, "list")
         return
