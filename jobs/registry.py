@@ -54,7 +54,7 @@ def register_push_jobs(
     sessions: SessionFactory,
     comment_window: timedelta,
     retention: timedelta,
-    alerts: AlertMonitor | None = None,
+    alerts: AlertMonitor,
 ) -> list[str]:
     """Digests every five minutes (each reader's own hour decides), admin alerts every
     minute, housekeeping every night."""
@@ -79,20 +79,17 @@ def register_push_jobs(
         max_instances=1,
         coalesce=True,
     )
-    ids = ["send-digests", "housekeeping"]
-    if alerts is not None:
-        scheduler.add_job(
-            alerts.check,
-            trigger=IntervalTrigger(minutes=1),
-            id="admin-alerts",
-            name="tell the admins about trouble, once per change",
-            replace_existing=True,
-            max_instances=1,
-            coalesce=True,
-            next_run_time=utcnow() + timedelta(seconds=20),
-        )
-        ids.append("admin-alerts")
-    return ids
+    scheduler.add_job(
+        alerts.check,
+        trigger=IntervalTrigger(minutes=1),
+        id="admin-alerts",
+        name="tell the admins about trouble, once per change",
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=utcnow() + timedelta(seconds=20),
+    )
+    return ["send-digests", "housekeeping", "admin-alerts"]
 
 
 def remove_jobs(scheduler: BaseScheduler, job_ids: list[str]) -> None:

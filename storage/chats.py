@@ -44,6 +44,11 @@ def split_editions(value: str | None) -> tuple[str, ...]:
     return tuple(e for e in (value or "").split(",") if e)
 
 
+def or_default(editions: tuple[str, ...], default_edition: str) -> tuple[str, ...]:
+    """The editions a chat reads: its own choice, else the outlet's default edition."""
+    return editions or (default_edition,)
+
+
 def _view(chat: Chat) -> ChatView:
     return ChatView(
         chat.id,
@@ -58,8 +63,8 @@ def _view(chat: Chat) -> ChatView:
 
 
 def reading(chat: ChatView | None, default_edition: str) -> tuple[str, ...]:
-    """The editions a chat reads: its own choice, else the outlet's default edition."""
-    return (chat.editions if chat else ()) or (default_edition,)
+    """The editions a chat reads (None: a chat never seen reads the default edition)."""
+    return or_default(chat.editions if chat else (), default_edition)
 
 
 async def set_language(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, literal, or_, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, delete, func, literal, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -268,11 +268,11 @@ async def edit_targets_batch(
 async def follower_recipients(
     session: AsyncSession,
     phrases: Sequence[str],
-    edition: str | None = None,
-    default_edition: str = "en",
+    edition: str,
+    default_edition: str,
 ) -> list[Recipient]:
     """Active chats following any of ``phrases`` (keyword alerts), whatever their sections,
-    that read ``edition`` (the story's; None: any)."""
+    that read ``edition`` (the story's)."""
     if not phrases:
         return []
     statement = (
@@ -284,11 +284,13 @@ async def follower_recipients(
             col(Chat.quiet_end),
         )
         .join(Chat, col(Chat.id) == col(Follow.chat_id))
-        .where(col(Follow.phrase).in_(list(phrases)), col(Chat.active).is_(True))
+        .where(
+            col(Follow.phrase).in_(list(phrases)),
+            col(Chat.active).is_(True),
+            reads_edition(edition, default_edition),
+        )
         .distinct()
     )
-    if edition is not None:
-        statement = statement.where(reads_edition(edition, default_edition))
     return [Recipient(*row) for row in (await session.exec(statement)).all()]  # type: ignore[call-overload]
 
 
@@ -382,7 +384,8 @@ async def claim_deliveries(session: AsyncSession, now: datetime, limit: int) -> 
             c.priority,
             c.attempts,
             chat.c.timezone,
-            c.message_id,
+            # Only a correction has a message to edit.
+            case((c.kind == EDIT, c.message_id)),
             func.coalesce(chat.c.locale, chat.c.language),
         )
         .select_from(table.outerjoin(chat, chat.c.id == c.chat_id))
@@ -399,39 +402,16 @@ async def claim_deliveries(session: AsyncSession, now: datetime, limit: int) -> 
         # Several instances may claim at once; each row goes to exactly one of them.
         statement = statement.with_for_update(skip_locked=True, of=table)
     connection = await session.connection()
-    rows = (await connection.execute(statement)).all()
-    if not rows:
-        return []
-    ids = [row[0] for row in rows]
-    await connection.execute(
-        update(table).where(c.id.in_(ids)).values(status="sending", updated_at=now)
-    )
-    return [
-        DeliveryJob(
-            id=id_,
-            story_id=story_id,
-            chat_id=chat_id,
-            thread_id=thread_id,
-            kind=kind,
-            priority=priority,
-            attempts=attempts,
-            timezone=zone,
-            target_message_id=message_id if kind == EDIT else None,
-            locale=locale,
+    # The columns are DeliveryJob's fields, in order (more than SQLAlchemy's typing counts).
+    rows: Sequence[Any] = (await connection.execute(statement)).all()
+    jobs = [DeliveryJob(*row) for row in rows]
+    if jobs:
+        await connection.execute(
+            update(table)
+            .where(c.id.in_([job.id for job in jobs]))
+            .values(status="sending", updated_at=now)
         )
-        for (
-            id_,
-            story_id,
-            chat_id,
-            thread_id,
-            kind,
-            priority,
-            attempts,
-            zone,
-            message_id,
-            locale,
-        ) in rows
-    ]
+    return jobs
 
 
 async def record_outcomes(

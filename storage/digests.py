@@ -12,7 +12,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.chats import split_editions
+from storage.chats import or_default, split_editions
 from storage.deliveries import PUSH
 from storage.dialect import insert_for
 from storage.models import (
@@ -69,7 +69,7 @@ async def digest_readers(session: AsyncSession, default_edition: str = "en") -> 
     rows = await session.exec(statement)  # type: ignore[call-overload]
     for chat_id, thread_id, section, mode, zone, last, editions, locale, language in rows.all():
         key = (chat_id, thread_id)
-        chosen = split_editions(editions) or (default_edition,)
+        chosen = or_default(split_editions(editions), default_edition)
         info[key] = (mode, zone, last, chosen, locale or language)
         sections.setdefault(key, set()).add(section)
     return [

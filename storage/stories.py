@@ -369,33 +369,39 @@ async def search_stories(
         # when other editions' stories may take part of it.
         window = offset + limit + SEARCH_WINDOW * (1 if wanted is None else 4)
         match = " ".join(_fts5_term(t) for t in terms)
-        in_editions = "" if wanted is None else "AND edition IN :editions "
-        id_query = text(
-            "SELECT id FROM story WHERE id IN (SELECT rowid FROM story_fts "
-            "WHERE story_fts MATCH :q ORDER BY rowid DESC LIMIT :window) "
-            f"{in_editions}ORDER BY sort_at DESC, id DESC LIMIT :limit OFFSET :offset"
-        ).bindparams(q=match, window=window, limit=limit, offset=offset)
-        if wanted is not None:
-            id_query = id_query.bindparams(bindparam("editions", wanted, expanding=True))
-        ids = [row[0] for row in (await session.exec(id_query)).all()]  # type: ignore[call-overload]
+        ids = await _sqlite_search_ids(session, match, window, limit, offset, wanted)
         if wanted is not None and len(ids) < limit:
             # The window may have been filled by other editions' matches (a name common to
             # all of them): look further back, ten windows deep — still bounded work when
             # the word is common elsewhere and absent from this edition.
-            exact = text(
-                "SELECT id FROM story WHERE id IN (SELECT rowid FROM story_fts "
-                "WHERE story_fts MATCH :q ORDER BY rowid DESC LIMIT :deep) "
-                "AND edition IN :editions "
-                "ORDER BY sort_at DESC, id DESC LIMIT :limit OFFSET :offset"
-            ).bindparams(q=match, deep=window * 10, limit=limit, offset=offset)
-            exact = exact.bindparams(bindparam("editions", wanted, expanding=True))
-            ids = [row[0] for row in (await session.exec(exact)).all()]  # type: ignore[call-overload]
+            ids = await _sqlite_search_ids(session, match, window * 10, limit, offset, wanted)
     if not ids:
         return []
     stories = {
         s.id: s for s in (await session.exec(select(Story).where(col(Story.id).in_(ids)))).all()
     }
     return await _views(session, [stories[i] for i in ids if i in stories])
+
+
+async def _sqlite_search_ids(
+    session: AsyncSession,
+    match: str,
+    window: int,
+    limit: int,
+    offset: int,
+    editions: list[str] | None,
+) -> list[int]:
+    """Among the ``window`` most recent FTS5 matches (in ``editions``, if given), one page's
+    ids ordered by publication time."""
+    in_editions = "" if editions is None else "AND edition IN :editions "
+    query = text(
+        "SELECT id FROM story WHERE id IN (SELECT rowid FROM story_fts "
+        "WHERE story_fts MATCH :q ORDER BY rowid DESC LIMIT :window) "
+        f"{in_editions}ORDER BY sort_at DESC, id DESC LIMIT :limit OFFSET :offset"
+    ).bindparams(q=match, window=window, limit=limit, offset=offset)
+    if editions is not None:
+        query = query.bindparams(bindparam("editions", editions, expanding=True))
+    return [row[0] for row in (await session.exec(query)).all()]  # type: ignore[call-overload]
 
 
 # A one-letter prefix matches most stories: FTS5 then merges every matching doclist
