@@ -52,17 +52,17 @@ def require_token(settings: Settings) -> str:
 def build_application(settings: Settings, services: Services) -> AnyApplication:
     """The PTB Application with its dependencies and handlers (the leader's jobs come later)."""
     application = application_builder(require_token(settings), settings.telegram_api_url).build()
+    notifier = TelegramCommentNotifier(application.bot, settings, services.sessions)
     application.bot_data[DEPS_KEY] = Deps(
         settings=settings,
         sessions=services.sessions,
+        notifier=notifier,
         broadcaster=services.broadcaster,
         relay=services.relay,
     )
     if services.relay is not None:
         # The relay is built before the bot exists; it tells readers through this bot.
-        services.relay.set_notifier(
-            TelegramCommentNotifier(application.bot, settings, services.sessions)
-        )
+        services.relay.set_notifier(notifier)
     # For operators' tooling and end-to-end tests; handlers use Deps.
     application.bot_data[SERVICES_KEY] = services
     register_handlers(application)
@@ -100,11 +100,10 @@ class LeaderWork:
         )
         if services.digests is not None:
             broadcaster = services.broadcaster
+            notifier: TelegramCommentNotifier = self._application.bot_data[DEPS_KEY].notifier
             alerts = AlertMonitor(
                 services.sessions,
-                TelegramCommentNotifier(
-                    self._application.bot, settings, services.sessions
-                ).alert_admins,
+                notifier.alert_admins,
                 token_refused=lambda: broadcaster is not None and broadcaster.stats.unauthorized,
             )
             self._jobs += register_push_jobs(

@@ -35,6 +35,29 @@ _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _ATTEMPTS = 4  # tries when Telegram answers 429 (Too Many Requests)
 
 
+async def chat_texts_by_id(
+    sessions: SessionFactory | None, default_edition: str, chat_id: int
+) -> Texts:
+    """A chat's texts from its own record: its choice, else its Telegram language, else the
+    default edition's (also without ``sessions`` or when the database fails: never raises).
+    For a group, never the language of whoever pressed a button, so a redrawn moderation card
+    keeps the language it was sent in."""
+    chat = None
+    if sessions is not None:
+        try:
+            async with sessions() as session:
+                chat = await chat_store.get_chat(session, chat_id)
+        except Exception as exc:  # a database hiccup must not keep anyone untold
+            log.warning("chat=%s language unknown: %s", chat_id, exc)
+    return texts(
+        chat_locale(
+            chat.locale if chat else None,
+            chat.language if chat else None,
+            default_edition,
+        )
+    )
+
+
 class TelegramCommentNotifier:
     """Implements ``jobs.comment_relay.CommentNotifier`` with the bot's own messages."""
 
@@ -49,24 +72,8 @@ class TelegramCommentNotifier:
 
     async def reader_texts(self, comment: CommentView) -> Texts:
         """The texts of the reader who wrote ``comment``; never raises."""
-        return await self._chat_texts(comment.chat_id)
-
-    async def _chat_texts(self, chat_id: int) -> Texts:
-        """A private chat's texts: its choice, else its Telegram language (both from its
-        record), else the default edition's; never raises."""
-        chat = None
-        if self._sessions is not None:
-            try:
-                async with self._sessions() as session:
-                    chat = await chat_store.get_chat(session, chat_id)
-            except Exception as exc:  # a database hiccup must not keep anyone untold
-                log.warning("chat=%s language unknown: %s", chat_id, exc)
-        return texts(
-            chat_locale(
-                chat.locale if chat else None,
-                chat.language if chat else None,
-                self._settings.default_edition,
-            )
+        return await chat_texts_by_id(
+            self._sessions, self._settings.default_edition, comment.chat_id
         )
 
     async def comment_changed(self, comment: CommentView, *, still_trying: bool = False) -> None:
@@ -138,15 +145,12 @@ class TelegramCommentNotifier:
             return False
         return True
 
-    async def admin_texts(self, admin_id: int) -> Texts:
-        """The texts of an administrator's private chat with the bot; never raises."""
-        return await self._chat_texts(admin_id)
-
     async def alert_admins(self, alert: AdminAlert) -> None:
         """The alert to each ADMIN_IDS chat, in that admin's language; failures are logged."""
         for admin in self._settings.admin_ids:
             try:
-                text = alert_texts.alert_text(alert, t=await self.admin_texts(admin))
+                t = await chat_texts_by_id(self._sessions, self._settings.default_edition, admin)
+                text = alert_texts.alert_text(alert, t=t)
                 await self._bot.send_message(
                     admin, text, parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW
                 )

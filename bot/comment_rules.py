@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.config import RateLimit, Settings
+from jobs.plain_text import clean_plain
 from storage.comments import HELD, QUEUED
 
 # Characters that show nothing although they are not whitespace: Hangul and braille fillers,
@@ -34,15 +35,6 @@ _LINK = re.compile(
 LINK_ENTITIES = frozenset({"url", "text_link"})
 
 NAME_MAX = 64
-# Dropped from names: control characters, and the bidi embeddings, overrides and isolates
-# that could make a name display as someone else's ("\u202eevil" shows reversed). Joiners
-# stay: Persian and Kurdish names need the zero-width non-joiner.
-_NAME_DROP = frozenset(
-    [chr(c) for c in range(0x20)]
-    + ["\x7f"]
-    + [chr(c) for c in range(0x202A, 0x202F)]
-    + [chr(c) for c in range(0x2066, 0x206A)]
-)
 
 
 class Refusal(StrEnum):
@@ -235,9 +227,14 @@ def check_edit(
 
 def check_name(raw: str) -> str | Refused:
     """A display name as chosen with /name: control and direction-override characters out,
-    spaces collapsed, 1 to 64 characters, no link."""
-    kept = "".join(" " if ch.isspace() else "" if ch in _NAME_DROP else ch for ch in raw)
-    name = " ".join(clean_text(kept).split())
+    spaces collapsed, 1 to 64 characters, no link.
+
+    ``clean_plain`` drops the bidi embeddings, overrides and isolates that could make a name
+    display as someone else's ("\u202eevil" shows reversed) and keeps the joiners Persian and
+    Kurdish names need. It only ever shortens, so a cap of the raw length never cuts: a name
+    too long is refused, not truncated.
+    """
+    name = clean_text(clean_plain(raw, max(len(raw), 1)))
     if not visible_text(name):
         return Refused(Refusal.EMPTY)
     if len(name) > NAME_MAX:

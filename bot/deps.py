@@ -12,6 +12,7 @@ from bot.config import Settings
 from storage.engine import SessionFactory
 
 if TYPE_CHECKING:
+    from bot.comment_notify import TelegramCommentNotifier
     from jobs.comment_relay import CommentRelay
     from jobs.fanout import Broadcaster
 
@@ -24,6 +25,9 @@ class Deps:
 
     settings: Settings
     sessions: SessionFactory
+    # Tells readers what became of their comments and admins what went wrong (also the
+    # relay's notifier and the alert monitor's voice): one for the whole application.
+    notifier: TelegramCommentNotifier
     broadcaster: Broadcaster | None = None
     relay: CommentRelay | None = None  # None without COMMENTS_URL: nothing goes to the outlet
     # Whether this instance leads (set by the app): chores every instance would otherwise

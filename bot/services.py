@@ -76,7 +76,6 @@ def relay_settings(settings: Settings) -> RelaySettings:
     return RelaySettings(
         url=settings.comments_url,
         secret=settings.comments_key,
-        retry_for=timedelta(hours=settings.comment_retry_hours),
         timeout=RELAY_TIMEOUT,
         # A POST cannot outlive its timeout, so a row claimed by an instance that died is
         # sent again (same webhook-id) by another one soon after.

@@ -28,7 +28,6 @@ import json
 import logging
 import math
 import random
-import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -49,6 +48,7 @@ from jobs.admin_alerts import (
     RELAY_SITE_ACCEPTS,
     AdminAlert,
 )
+from jobs.plain_text import clean_plain
 from storage import outbox
 from storage.bot_state import ensure_state, get_state, set_state
 from storage.clock import utcnow
@@ -151,12 +151,8 @@ class RelaySettings:
 
     url: str
     secret: bytes | None  # the HMAC key (COMMENTS_SECRET decoded); None: no signature header
-    retry_for: timedelta = timedelta(hours=24)
     timeout: float = 10.0
     lease: timedelta = timedelta(seconds=60)
-    # A hash of URL and secret: a pause for a wrong endpoint/secret ends when this changes.
-    # Left empty, it is computed from ``url`` and ``secret``.
-    fingerprint: str = ""
     first_retry: float = 1.0  # seconds before the first retry; doubles with each failure
     max_backoff: float = 30 * 60.0
     concurrency: int = 4  # POSTs in flight at once, per instance
@@ -167,11 +163,14 @@ class RelaySettings:
     stop_grace: float = 5.0  # how long stop() waits for POSTs in flight
 
     def __post_init__(self) -> None:
-        if not self.fingerprint:
-            object.__setattr__(self, "fingerprint", settings_fingerprint(self.url, self.secret))
         # A lease shorter than a POST would let another instance send the same row again.
         if self.lease.total_seconds() < self.timeout + 5:
             raise ValueError("the lease must outlast the HTTP timeout by a few seconds")
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of URL and secret: a pause for a wrong endpoint/secret ends when this changes."""
+        return settings_fingerprint(self.url, self.secret)
 
 
 def pseudonym(key: bytes, user_id: int) -> str:
@@ -236,11 +235,7 @@ def _outlet_reason(body: Mapping[str, Any]) -> str | None:
         if isinstance(value, dict):  # {"error": {"message": "..."}}
             value = value.get("message") or value.get("reason")
         if isinstance(value, str) and value.strip():
-            text = re.sub(r"\s+", " ", "".join(c for c in value if c.isprintable() or c.isspace()))
-            text = text.strip()
-            if len(text) > REASON_LIMIT:
-                text = text[: REASON_LIMIT - 1].rstrip() + "…"
-            return text
+            return clean_plain(value, REASON_LIMIT)
     return None
 
 

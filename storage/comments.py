@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.clock import utcnow
 from storage.dialect import insert_for
-from storage.models import Comment, Commenter, OutletEvent, Story
+from storage.models import Comment, Commenter, OutletEvent
 from storage.records import StoryView
 
 CREATED, DELETED = "comment.created", "comment.deleted"
@@ -237,14 +237,6 @@ async def mark_notified(session: AsyncSession, user_id: int, now: datetime) -> b
 
 
 # --- comments -------------------------------------------------------------------------------
-
-
-async def comments_since(session: AsyncSession, user_id: int, since: datetime) -> int:
-    """How many comments the reader wrote since ``since`` (for the rate limit)."""
-    statement = select(func.count()).where(
-        col(Comment.user_id) == user_id, col(Comment.created_at) >= since
-    )
-    return int((await session.exec(statement)).one())
 
 
 async def recent_comment_times(
@@ -623,10 +615,3 @@ async def forget_commenter(
     await session.exec(delete(Commenter).where(col(Commenter.user_id) == user_id))
     await session.flush()
     return queued
-
-
-async def story_exists(session: AsyncSession, story_id: int) -> bool:
-    """True while the story is still stored."""
-    return (
-        await session.exec(select(Story.id).where(col(Story.id) == story_id))
-    ).first() is not None

@@ -387,7 +387,7 @@ async def test_past_the_deadline_the_comment_fails_and_the_reader_is_told(
     written = await add_comment(sessions, story, retry_for=timedelta(seconds=0.6))
     outlet.respond(500, times=1000)
     notifier = RecordingNotifier()
-    await make_relay(notifier, retry_for=timedelta(seconds=0.6)).start()
+    await make_relay(notifier).start()
     await notifier.wait_for(lambda: written.id in notifier.final())
     told = notifier.final()[written.id]
     assert told.status == comment_store.FAILED

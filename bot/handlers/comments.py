@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from telegram import CallbackQuery, ForceReply, Message, Update
 from telegram.constants import ParseMode
@@ -19,7 +20,6 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot import comment_texts
 from bot.callbacks import MAX_OFFSET, parse_id
-from bot.comment_notify import TelegramCommentNotifier
 from bot.comment_rules import (
     Accepted,
     CommentRules,
@@ -37,6 +37,7 @@ from bot.handlers.common import (
     chat_texts,
     is_private,
     keyboard,
+    known_chat,
     redraw,
     remember_chat,
     remember_shown,
@@ -46,7 +47,6 @@ from bot.handlers.common import (
 )
 from bot.i18n import Texts
 from bot.render import Button
-from storage import chats as chat_store
 from storage import comments as comment_store
 from storage import stories as story_store
 from storage import story_messages
@@ -90,15 +90,9 @@ async def _stories_of_reply(context: Context, message: Message) -> list[int]:
     return ids
 
 
-async def send_prompt(
-    context: Context, chat_id: int, story: StoryView, t: Texts | None = None
-) -> None:
-    """Ask for a comment with a ForceReply prompt, remembered as showing the story.
-
-    ``t`` is the chat's texts; read from its record when not given."""
-    if t is None:
-        async with deps(context).sessions() as session:
-            t = texts_of(await chat_store.get_chat(session, chat_id), deps(context))
+async def send_prompt(context: Context, chat_id: int, story: StoryView, t: Texts) -> None:
+    """Ask for a comment with a ForceReply prompt (in the chat's texts ``t``), remembered as
+    showing the story."""
     sent = await context.bot.send_message(
         chat_id,
         comment_texts.prompt(story.title, t=t),
@@ -241,7 +235,7 @@ async def _follow_up(context: Context, comment: CommentView, answer_message_id: 
     async with d.sessions() as session:
         current = await comment_store.get_comment(session, comment.id)
     if current is not None and current.status in (*FINAL, RELAYED):
-        await TelegramCommentNotifier(context.bot, d.settings, d.sessions).comment_changed(current)
+        await d.notifier.comment_changed(current)
 
 
 async def pick_story(update: Update, context: Context) -> None:
@@ -430,20 +424,18 @@ async def mycomments_command(update: Update, context: Context) -> None:
 
 
 async def _comment_page(
-    context: Context, chat_id: int, story_id: int, offset: int, t: Texts
+    context: Context, story_id: int, offset: int, t: Texts, zone: ZoneInfo
 ) -> tuple[str, list[list[Button]]] | None:
     """One page of a story's published comments with its paging buttons; None: no story."""
-    d = deps(context)
-    async with d.sessions() as session:
+    async with deps(context).sessions() as session:
         story = await story_store.get_story(session, story_id)
         comments = await comment_store.story_comments(
             session, story_id, limit=PAGE_SIZE + 1, offset=offset
         )
-        chat = await chat_store.get_chat(session, chat_id)
     if story is None:
         return None
     text, shown = comment_texts.comment_list(
-        story.title, comments[:PAGE_SIZE], zone_of(chat, d), offset=offset, t=t
+        story.title, comments[:PAGE_SIZE], zone, offset=offset, t=t
     )
     row: list[Button] = []
     if offset > 0:
@@ -459,8 +451,10 @@ async def _comment_page(
     return text, [row] if row else []
 
 
-async def _send_page(context: Context, message: Message, story_id: int, t: Texts) -> None:
-    page = await _comment_page(context, message.chat_id, story_id, 0, t)
+async def _send_page(
+    context: Context, message: Message, story_id: int, t: Texts, zone: ZoneInfo
+) -> None:
+    page = await _comment_page(context, story_id, 0, t, zone)
     if page is None:
         await message.reply_text(t._(comment_texts.STORY_GONE))
         return
@@ -474,16 +468,17 @@ async def comments_command(update: Update, context: Context) -> None:
     assert message is not None
     chat = await remember_chat(update, context)
     t = chat_texts(update, context, chat)
+    zone = zone_of(chat, deps(context))
     if context.args:
         story_id = parse_id(context.args[0])
         if story_id is None:
             await message.reply_html(t._(comment_texts.COMMENTS_USAGE))
             return
-        await _send_page(context, message, story_id, t)
+        await _send_page(context, message, story_id, t, zone)
         return
     story_ids = await _stories_of_reply(context, message)
     if len(story_ids) == 1:
-        await _send_page(context, message, story_ids[0], t)
+        await _send_page(context, message, story_ids[0], t, zone)
         return
     if not story_ids:
         await message.reply_html(t._(comment_texts.COMMENTS_USAGE))
@@ -515,11 +510,13 @@ async def comments_button(update: Update, context: Context) -> None:
     story_id = parse_id(parts[1]) if len(parts) in (3, 4) else None
     offset = parse_id(parts[2]) if len(parts) in (3, 4) else None
     chat = update.effective_chat
-    t = await texts_for(update, context)
+    known = await known_chat(update, context)
+    t = chat_texts(update, context, known)
     if story_id is None or offset is None or chat is None:
         await query.answer(t._(comment_texts.LIST_TOO_OLD))
         return
-    page = await _comment_page(context, chat.id, story_id, min(offset, MAX_OFFSET), t)
+    zone = zone_of(known, deps(context))
+    page = await _comment_page(context, story_id, min(offset, MAX_OFFSET), t, zone)
     if page is None:
         await query.answer(t._(comment_texts.STORY_GONE), show_alert=True)
         return

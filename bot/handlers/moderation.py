@@ -8,6 +8,7 @@ unreachable chat) left unsent, so no held comment waits unseen.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +20,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import comment_texts
 from bot.callbacks import parse_id
-from bot.comment_notify import TelegramCommentNotifier
+from bot.comment_notify import chat_texts_by_id
 from bot.deps import Deps, deps
 from bot.handlers.common import (
     NO_PREVIEW,
@@ -28,11 +29,9 @@ from bot.handlers.common import (
     keyboard,
     redraw,
     texts_for,
-    texts_of,
 )
 from bot.i18n import Texts
 from bot.render import Button
-from storage import chats as chat_store
 from storage import comments as comment_store
 from storage.clock import utcnow
 from storage.comments import QUEUED, CommentView, text_version
@@ -59,14 +58,6 @@ def card_buttons(comment: CommentView, *, t: Texts) -> list[list[Button]]:
     ]
 
 
-async def card_texts(d: Deps, chat_id: int) -> Texts:
-    """The language of a chat cards go to: its own record's (for a group, never the language
-    of whoever pressed a button, so a redrawn card keeps the language it was sent in)."""
-    async with d.sessions() as session:
-        chat = await chat_store.get_chat(session, chat_id)
-    return texts_of(chat, d)
-
-
 def card_chats(d: Deps) -> list[int]:
     """Where cards go: the moderators' chat, else every bot administrator."""
     settings = d.settings
@@ -75,14 +66,28 @@ def card_chats(d: Deps) -> list[int]:
     return list(settings.admin_ids)
 
 
+async def card_texts(d: Deps) -> dict[int, Texts]:
+    """The texts of each chat cards go to, from its own record (``card_chats``)."""
+    return {
+        chat_id: await chat_texts_by_id(d.sessions, d.settings.default_edition, chat_id)
+        for chat_id in card_chats(d)
+    }
+
+
 async def send_cards(
-    bot: telegram.Bot, d: Deps, comment: CommentView, *, edited: bool = False
+    bot: telegram.Bot,
+    d: Deps,
+    comment: CommentView,
+    *,
+    edited: bool = False,
+    texts: Mapping[int, Texts] | None = None,
 ) -> bool:
-    """Send a held comment's card to the moderators (in each chat's language); True (and
-    recorded) once one arrived."""
+    """Send a held comment's card to the moderators (in each chat's language: ``texts``, as
+    ``card_texts`` gives them, else read now); True (and recorded) once one arrived."""
+    if texts is None:
+        texts = await card_texts(d)
     delivered = False
-    for chat_id in card_chats(d):
-        t = await card_texts(d, chat_id)
+    for chat_id, t in texts.items():
         text = comment_texts.moderation_card(comment, t=t, edited=edited)
         markup = keyboard(card_buttons(comment, t=t))
         try:
@@ -109,8 +114,11 @@ async def resend_cards(context: Context) -> None:
         return  # one instance re-sends, or each would send its own copy
     async with d.sessions() as session:
         waiting = await comment_store.held_without_card(session, before=utcnow() - CARD_GRACE)
+    if not waiting:
+        return
+    texts = await card_texts(d)
     for comment in waiting:
-        await send_cards(context.bot, d, comment)
+        await send_cards(context.bot, d, comment, texts=texts)
 
 
 async def _may_moderate(update: Update, context: Context) -> bool:
@@ -137,11 +145,14 @@ async def decision_button(update: Update, context: Context) -> None:
         return
     # The card's chat (the moderators' chat, or an admin's private chat) and its language.
     chat = update.effective_chat
-    t = await card_texts(deps(context), chat.id) if chat else await texts_for(update, context)
+    d = deps(context)
+    if chat is not None:
+        t = await chat_texts_by_id(d.sessions, d.settings.default_edition, chat.id)
+    else:
+        t = await texts_for(update, context)
     if not await _may_moderate(update, context):
         await query.answer(t._(comment_texts.ONLY_MODERATORS), show_alert=True)
         return
-    d = deps(context)
     approve = action == "a"
     user = query.from_user
     async with writing(d.sessions) as session:
@@ -171,7 +182,7 @@ async def decision_button(update: Update, context: Context) -> None:
     await redraw(query, f"{card}\n\n{line}", [], link_preview_options=NO_PREVIEW)
     log.info("comment=%s %s by moderator=%s", decided.id, decided.status, user.id)
     # The reader hears in their own language, not the moderators'.
-    notifier = TelegramCommentNotifier(context.bot, d.settings, d.sessions)
+    notifier = d.notifier
     if to_site:
         # Told before the relay is woken, so its verdict is the edit that stays.
         await notifier.approved_for_site(decided)
