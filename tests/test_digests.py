@@ -61,31 +61,57 @@ async def add_stories(sessions: SessionFactory, now: datetime, *titles: str) -> 
         await story_store.store_feed_items(session, feed.id, drafts, policy)
 
 
+async def add_digest_reader(
+    sessions: SessionFactory,
+    chat_id: int,
+    mode: str,
+    sections: list[str],
+    last_sent: datetime,
+    language: str = "en",
+) -> None:
+    """A reader in digest ``mode`` whose last digest went out at ``last_sent``."""
+    async with writing(sessions) as session:
+        await chat_store.touch_chat(
+            session, chat_id, type="private", title=None, language=language, now=START
+        )
+        await chat_store.subscribe(session, chat_id, sections, START)
+        chat = await session.get(Chat, chat_id)
+        assert chat is not None
+        chat.delivery_mode = mode
+        chat.digest_sent_at = last_sent
+
+
+def digest_sender(
+    sessions: SessionFactory,
+    http: aiohttp.ClientSession,
+    api: FakeBotApi,
+    clock: Clock,
+    zone: str = "Asia/Baghdad",
+    **settings: int,
+) -> DigestSender:
+    return DigestSender(
+        sessions,
+        BotApiClient(http, api.url, api.token),
+        PushRenderer(zone),
+        SlidingWindowLimiter(25),
+        DigestSettings(default_timezone=zone, **settings),
+        clock=clock,
+    )
+
+
 async def test_hourly_digest_lists_the_period_once(
     sessions: SessionFactory, fake_api: FakeBotApi
 ) -> None:
     clock = Clock()
     reader = fake_api.add_user("Digest reader")
-    async with writing(sessions) as session:
-        await chat_store.touch_chat(
-            session, reader.id, type="private", title=None, language="en", now=START
-        )
-        await chat_store.subscribe(session, reader.id, ["kurdistan"], START)
-        chat = await session.get(Chat, reader.id)
-        assert chat is not None
-        chat.delivery_mode = "hourly"
-        chat.digest_sent_at = START - timedelta(minutes=20)  # last one at 11:50 local
+    # The last one at 11:50 local.
+    await add_digest_reader(
+        sessions, reader.id, "hourly", ["kurdistan"], START - timedelta(minutes=20)
+    )
     await add_stories(sessions, START - timedelta(minutes=5), "Budget deal", "Flood warning")
 
     async with aiohttp.ClientSession() as http:
-        sender = DigestSender(
-            sessions,
-            BotApiClient(http, fake_api.url, fake_api.token),
-            PushRenderer("Asia/Baghdad"),
-            SlidingWindowLimiter(25),
-            DigestSettings(default_timezone="Asia/Baghdad"),
-            clock=clock,
-        )
+        sender = digest_sender(sessions, http, fake_api, clock)
         assert await sender.send_due() == 1  # the 12:00 digest is due at 12:10
         (digest,) = fake_api.sent(reader.id)
         assert (digest.text or "").startswith("2 new stories")
@@ -114,26 +140,12 @@ async def test_a_reader_who_blocked_the_bot_is_marked_inactive(
 ) -> None:
     clock = Clock()
     reader = fake_api.add_user("Gone")
-    async with writing(sessions) as session:
-        await chat_store.touch_chat(
-            session, reader.id, type="private", title=None, language="en", now=START
-        )
-        await chat_store.subscribe(session, reader.id, ["*"], START)
-        chat = await session.get(Chat, reader.id)
-        assert chat is not None
-        chat.delivery_mode = "daily"
-        chat.digest_sent_at = START - timedelta(days=1)  # today's 08:00 digest is due
+    # Today's 08:00 digest is due.
+    await add_digest_reader(sessions, reader.id, "daily", ["*"], START - timedelta(days=1))
     await add_stories(sessions, START - timedelta(hours=2), "Morning story")
     fake_api.block(reader)
     async with aiohttp.ClientSession() as http:
-        sender = DigestSender(
-            sessions,
-            BotApiClient(http, fake_api.url, fake_api.token),
-            PushRenderer("UTC"),
-            SlidingWindowLimiter(25),
-            DigestSettings(default_timezone="UTC", daily_hour=8),
-            clock=clock,
-        )
+        sender = digest_sender(sessions, http, fake_api, clock, "UTC", daily_hour=8)
         assert await sender.send_due() == 0
     async with sessions() as session:
         view = await chat_store.get_chat(session, reader.id)
@@ -147,28 +159,15 @@ async def test_a_digest_speaks_the_readers_language(
     Turkish: each digest's heading and times are in the reader's own language."""
     clock = Clock()
     arabic, turkish = fake_api.add_user("Ali", language_code="en"), fake_api.add_user("Ayşe")
+    for user, language in ((arabic, "en"), (turkish, "tr")):
+        await add_digest_reader(
+            sessions, user.id, "hourly", ["kurdistan"], START - timedelta(minutes=20), language
+        )
     async with writing(sessions) as session:
-        for user, language in ((arabic, "en"), (turkish, "tr")):
-            await chat_store.touch_chat(
-                session, user.id, type="private", title=None, language=language, now=START
-            )
-            await chat_store.subscribe(session, user.id, ["kurdistan"], START)
-            chat = await session.get(Chat, user.id)
-            assert chat is not None
-            chat.delivery_mode = "hourly"
-            chat.digest_sent_at = START - timedelta(minutes=20)
         await chat_store.set_language(session, arabic.id, START, locale="ar")
     await add_stories(sessions, START - timedelta(minutes=5), "Budget deal", "Flood warning")
     async with aiohttp.ClientSession() as http:
-        sender = DigestSender(
-            sessions,
-            BotApiClient(http, fake_api.url, fake_api.token),
-            PushRenderer("Asia/Baghdad"),
-            SlidingWindowLimiter(25),
-            DigestSettings(default_timezone="Asia/Baghdad"),
-            clock=clock,
-        )
-        assert await sender.send_due() == 2
+        assert await digest_sender(sessions, http, fake_api, clock).send_due() == 2
     for user, locale in ((arabic, "ar"), (turkish, "tr")):
         t = texts(locale)
         heading = t.ngettext("{num} new story", "{num} new stories", 2).format(num=t.number(2))
