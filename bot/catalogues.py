@@ -11,6 +11,7 @@ The same as ``pybabel extract -F babel.cfg -c Translators: …``; TRANSLATING.md
 
 from __future__ import annotations
 
+import gettext
 import re
 import sys
 from collections import Counter
@@ -125,6 +126,25 @@ def forms(message: Message) -> tuple[list[str], list[str]]:
     return ids, [message.string or ""]
 
 
+def _plural_rule_problems(locale: str, declared: str, cldr: str) -> Iterator[str]:
+    """The header's rule must pick the same form as CLDR's for every count: a translator's
+    tool (Weblate, Poedit) orders the forms as CLDR does, so a rule that orders them otherwise
+    shows each translation under the wrong count."""
+    try:
+        ours = gettext.c2py(declared)
+    except (ValueError, SyntaxError) as exc:
+        yield f"{locale}: Plural-Forms rule {declared!r} does not parse: {exc}"
+        return
+    theirs = gettext.c2py(cldr)
+    for n in range(1000):
+        if ours(n) != theirs(n):
+            yield (
+                f"{locale}: Plural-Forms picks form {ours(n)} for {n}, CLDR picks "
+                f"{theirs(n)} (CLDR's rule: {cldr})"
+            )
+            return
+
+
 def problems(
     locale: str, template: Catalog | None = None, path: Path | None = None
 ) -> Iterator[str]:
@@ -135,9 +155,12 @@ def problems(
         yield f"{locale}: {path} is missing"
         return
     catalog = read(path)
-    expected = get_plural(BABEL_CODES.get(locale, locale)).num_plurals
+    cldr = get_plural(BABEL_CODES.get(locale, locale))
+    expected = cldr.num_plurals
     if catalog.num_plurals != expected:
         yield f"{locale}: Plural-Forms says {catalog.num_plurals} forms, CLDR says {expected}"
+    else:
+        yield from _plural_rule_problems(locale, catalog.plural_expr, cldr.plural_expr)
     for wanted in template:
         if not wanted.id:
             continue

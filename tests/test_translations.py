@@ -63,7 +63,7 @@ def test_checker_catches_what_a_careless_translation_does(tmp_path: Path) -> Non
     po = tmp_path / "bad.po"
     po.write_text(
         'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n'
-        '"Plural-Forms: nplurals=2; plural=(n != 1);\\n"\n\n'
+        '"Plural-Forms: nplurals=7; plural=(n != 1);\\n"\n\n'
         'msgid "Subscribed to <b>{section}</b>."\nmsgstr "Abone: {bölüm}"\n\n'
         'msgid "{num} story"\nmsgid_plural "{num} stories"\nmsgstr[0] "{num} haber"\n'
         'msgstr[1] ""\n\n'
@@ -78,8 +78,25 @@ def test_checker_catches_what_a_careless_translation_does(tmp_path: Path) -> Non
     assert "drops placeholders ['section']" in found
     assert "changes the HTML tags" in found
     assert "not translated" in found  # the empty second plural form
-    assert "Plural-Forms says 2 forms, CLDR says 1" in found
+    # No language has seven forms, so this holds whatever CLDR release Babel carries.
+    assert "Plural-Forms says 7 forms, CLDR says" in found
     assert "does not format" in found
+
+
+def test_checker_catches_a_plural_rule_that_orders_the_forms_unlike_cldr(tmp_path: Path) -> None:
+    # Arabic's six forms, but "many" (11-99) and "other" (100-102) swapped: the count is
+    # right, yet a translator's tool would show every translation under the wrong number.
+    po = tmp_path / "ar.po"
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n'
+        '"Plural-Forms: nplurals=6; plural=(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : '
+        'n%100>=3 && n%100<=10 ? 3 : n%100>=0 && n%100<=2 ? 4 : 5);\\n"\n\n'
+        'msgid "Read"\nmsgstr "اقرأ"\n',
+        encoding="utf-8",
+    )
+    template = catalogues.read(po)
+    found = "\n".join(catalogues.problems("ar", template, po))
+    assert "ar: Plural-Forms picks form 5 for 11, CLDR picks 4" in found
 
 
 def test_every_language_has_its_own_name_and_command_menu_codes_are_two_letters() -> None:
