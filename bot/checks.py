@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import telegram
+from sqlalchemy.engine import make_url
 from telegram.error import TelegramError
 
 from bot.config import Settings
@@ -13,6 +14,14 @@ from bot.telegram_client import build_bot
 from jobs.feed_parsing import NotAFeedError, parse_feed
 from jobs.fetching import FetchError, create_feed_session, fetch_feed
 from storage.clock import utcnow
+from storage.engine import create_engine
+from storage.reachability import (
+    DatabaseUnavailableError,
+    ensure_reachable,
+    schema_status,
+    sqlite_file_missing,
+    where,
+)
 
 
 async def _check_feed(settings: Settings, http: object, url: str) -> tuple[bool, str]:
@@ -39,6 +48,34 @@ async def _check_feed(settings: Settings, http: object, url: str) -> tuple[bool,
     return True, f"{title!r}: {len(parsed.entries)} items{note}"
 
 
+async def _check_database(settings: Settings) -> tuple[bool, str]:
+    url = make_url(settings.database_url)
+    if sqlite_file_missing(url):
+        # Connecting would create the file; a check leaves the machine as it found it.
+        return True, f"{where(url)} does not exist yet; `newsbot run` creates it"
+    engine = create_engine(settings.database_url)
+    try:
+        await ensure_reachable(engine)
+        status = await schema_status(engine)
+    except DatabaseUnavailableError as exc:
+        return False, f"DATABASE_URL: {exc}"
+    finally:
+        await engine.dispose()
+    upgrade = "`newsbot run` or `newsbot db upgrade`"
+    if status.state == "current":
+        return True, f"{where(url)}, schema {status.current} (the newest)"
+    if status.state == "empty":
+        return True, f"{where(url)} is empty; {upgrade} creates the schema ({status.head})"
+    if status.state == "behind":
+        return True, (
+            f"{where(url)}, schema {status.current}; {upgrade} brings it to {status.head}"
+        )
+    return False, (
+        f"{where(url)} has schema {status.current}, which this version of newsbot does not "
+        f"know (its newest is {status.head}): a newer newsbot migrated it; run that version"
+    )
+
+
 async def _check_bot(settings: Settings) -> tuple[bool, str]:
     assert settings.token is not None
     bot = build_bot(settings.token, settings.telegram_api_url)
@@ -46,7 +83,9 @@ async def _check_bot(settings: Settings) -> tuple[bool, str]:
         async with bot:
             me: telegram.User = bot.bot
     except TelegramError as exc:
-        return False, f"{type(exc).__name__}: {exc.message}"
+        # PTB quotes the token in InvalidToken's message; a check's output lands in logs too.
+        message = exc.message.replace(settings.token, "<TELEGRAM_BOT_TOKEN>")
+        return False, f"{type(exc).__name__}: {message}"
     except Exception as exc:  # connection refused, DNS, TLS…
         return False, f"cannot reach {settings.telegram_api_url}: {type(exc).__name__}"
     return True, f"@{me.username} ({me.first_name}) via {settings.telegram_api_url}"
@@ -57,7 +96,9 @@ async def run_checks(settings: Settings) -> int:
     print("Configuration: OK")
     print(f"  database: {settings.database_url.split('://', 1)[0]}")
     print(f"  feeds: {len(settings.feeds)}, polled every {settings.poll_interval:g} s")
-    ok = True
+    good, detail = await _check_database(settings)
+    ok = good
+    print(f"Database: {'OK' if good else 'FAILED'} — {detail}")
     async with create_feed_session(user_agent(), concurrency=settings.fetch_concurrency) as http:
         results = await asyncio.gather(
             *(_check_feed(settings, http, f.url) for f in settings.feeds)

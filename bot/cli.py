@@ -20,6 +20,7 @@ from bot.services import open_services
 from storage import stories as story_store
 from storage.engine import create_engine
 from storage.migrate import current_revision, head_revision, upgrade_database
+from storage.reachability import DatabaseUnavailableError, ensure_reachable, explain
 from storage.records import StoryView
 from storage.transfer import TransferError, copy_database
 
@@ -107,6 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if value is not None
     ]
     configure_logging(settings.log_level, settings.log_format, secrets=secrets)
+    if args.command != "check":  # check reports the database as one of its lines
+        problem = _database_problem(settings.database_url)
+        if problem:
+            print(f"newsbot: DATABASE_URL: {problem}.", file=sys.stderr)
+            return 1
     try:
         if args.command == "run":
             return run_bot(settings)
@@ -121,9 +127,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 2
+    except DatabaseUnavailableError as exc:
+        print(f"newsbot: DATABASE_URL: {exc}.", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        # The database went away after the first check (a restart, a dropped database).
+        reason = explain(exc, make_url(settings.database_url))
+        if reason is None:
+            raise
+        print(f"newsbot: DATABASE_URL: {reason}.", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 2
+
+
+def _database_problem(url: str) -> str | None:
+    """One sentence on why DATABASE_URL cannot be used, or None when it can."""
+
+    async def probe() -> None:
+        engine = create_engine(url)
+        try:
+            await ensure_reachable(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(probe())
+    except DatabaseUnavailableError as exc:
+        return str(exc)
+    return None
 
 
 async def _poll(settings: Settings) -> int:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import socket
+import sqlite3
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -15,10 +16,17 @@ from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.cli import main
 from storage.migrate import head_revision
+from tests.auxil.databases import (
+    postgres_admin_url,
+    postgres_required,
+    postgres_unavailable_reason,
+)
 from tests.auxil.feed_server import FeedServer, Reply
+from tests.fake_bot_api import FakeBotApi
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The CLI reads the real clock: stories are dated relative to it, to the minute.
@@ -340,6 +348,131 @@ async def test_check_with_unreachable_bot_api_fails(
     assert token not in captured.out + captured.err
 
 
+async def test_check_rejected_token_fails_without_printing_the_token(
+    outlet: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The Bot API answers 401 for a token it does not know; PTB quotes the token in its error.
+    async with FakeBotApi("999:the-real-token") as api:
+        token = "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ"
+        configure(
+            monkeypatch,
+            tmp_path,
+            FEEDS=outlet.url("/world.rss"),
+            TELEGRAM_BOT_TOKEN=token,
+            TELEGRAM_API_URL=api.url,
+        )
+        assert await run_cli("check") == 1
+    captured = capsys.readouterr()
+    last = lines_of(captured.out)[-1]
+    assert last.startswith("Telegram Bot API: FAILED — InvalidToken")
+    assert token not in captured.out + captured.err
+    assert token.split(":")[1] not in captured.out + captured.err
+
+
+async def test_check_reports_the_database_and_its_schema(
+    outlet: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure(monkeypatch, tmp_path, FEEDS=outlet.url("/world.rss"))
+    database = tmp_path / "cli.db"
+    assert await run_cli("check") == 0
+    assert (
+        f"Database: OK — the SQLite file {database} does not exist yet; `newsbot run` creates it"
+        in (lines_of(capsys.readouterr().out))
+    )
+    assert await run_cli("db", "upgrade") == 0
+    capsys.readouterr()
+    assert await run_cli("check") == 0
+    head = head_revision()
+    assert f"Database: OK — the SQLite file {database}, schema {head} (the newest)" in lines_of(
+        capsys.readouterr().out
+    )
+    # A newer newsbot migrated this database: this version must not run on it.
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    assert await run_cli("check") == 1
+    out = lines_of(capsys.readouterr().out)
+    database_line = next(line for line in out if line.startswith("Database: "))
+    assert database_line.startswith(
+        f"Database: FAILED — the SQLite file {database} has schema 9999"
+    )
+    assert f"its newest is {head}" in database_line
+
+
+def dead_port() -> int:
+    with socket.socket() as probe:  # a local port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def unusable_database_urls(tmp_path: Path) -> dict[str, tuple[str, str]]:
+    """(DATABASE_URL, the sentence the CLI must print) for each way a URL can be unusable."""
+    missing = tmp_path / "no" / "such" / "folder"
+    port = dead_port()
+    return {
+        "sqlite-missing-folder": (
+            f"sqlite:///{missing / 'newsbot.db'}",
+            f"cannot open the SQLite file {missing / 'newsbot.db'}: "
+            f"the folder {missing} does not exist",
+        ),
+        "sqlite-folder": (
+            f"sqlite:///{tmp_path}",
+            f"cannot open the SQLite file {tmp_path}: that is a folder, not a file",
+        ),
+        "postgres-refused": (
+            f"postgresql://postgres@127.0.0.1:{port}/newsbot",
+            f"nothing accepts connections at 127.0.0.1:{port} (is PostgreSQL running there?)",
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", ["sqlite-missing-folder", "sqlite-folder", "postgres-refused"])
+@pytest.mark.parametrize("command", [["run"], ["poll"], ["latest"], ["db", "upgrade"], ["check"]])
+async def test_an_unusable_database_url_is_one_sentence_for_every_command(
+    case: str,
+    command: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url, sentence = unusable_database_urls(tmp_path)[case]
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ")
+    monkeypatch.setenv("TELEGRAM_API_URL", f"http://127.0.0.1:{dead_port()}")
+    monkeypatch.setenv("FEEDS", f"http://127.0.0.1:{dead_port()}/rss")
+    assert await run_cli(*command) == 1
+    captured = capsys.readouterr()
+    if command == ["check"]:
+        assert f"Database: FAILED — DATABASE_URL: {sentence}" in lines_of(captured.out)
+    else:
+        assert captured.err == f"newsbot: DATABASE_URL: {sentence}.\n"
+        assert captured.out == ""
+
+
+@pytest.mark.postgres
+async def test_a_postgres_database_that_does_not_exist_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reason = await postgres_unavailable_reason()
+    if reason:
+        if postgres_required():
+            pytest.fail(reason)
+        pytest.skip(reason)
+    url = make_url(postgres_admin_url()).set(database="newsbot_no_such_database")
+    monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
+    assert await run_cli("latest") == 1
+    host = f"{url.host}:{url.port or 5432}" if url.port else url.host
+    assert capsys.readouterr().err == (
+        f"newsbot: DATABASE_URL: PostgreSQL database 'newsbot_no_such_database' at {host} does "
+        "not exist (create it first, e.g. createdb newsbot_no_such_database).\n"
+    )
+
+
 # --- help -------------------------------------------------------------------------------------
 
 
@@ -411,6 +544,18 @@ async def test_poll_as_a_process(outlet: FeedServer, tmp_path: Path) -> None:
     assert "Traceback" not in err
     assert outlet.hits("/world.rss") == 1
     assert (tmp_path / "process.db").exists()
+
+
+async def test_an_unusable_database_as_a_process_prints_no_traceback(tmp_path: Path) -> None:
+    missing = tmp_path / "gone"
+    env = process_environment(DATABASE_URL=f"sqlite:///{missing / 'newsbot.db'}")
+    code, out, err = await run_process("latest", cwd=tmp_path, env=env)
+    assert code == 1
+    assert out == ""
+    assert err == (
+        f"newsbot: DATABASE_URL: cannot open the SQLite file {missing / 'newsbot.db'}: "
+        f"the folder {missing} does not exist.\n"
+    )
 
 
 async def test_bad_configuration_as_a_process(tmp_path: Path) -> None:
