@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from bot.i18n import Texts
+from bot.logs import redact_url
 from bot.render import escape, trim
 from jobs.admin_alerts import (
     BACKLOG,
@@ -52,7 +53,7 @@ def _code(value: object, *, t: Texts) -> str:
 
 def _value(alert: AdminAlert, key: str, *, t: Texts) -> str:
     """A URL or an error from a feed: escaped, shortened, direction-isolated."""
-    return t.isolate(escape(trim(str(alert.params.get(key, "")), ERROR_LIMIT)))
+    return t.isolate(escape(trim(redact_url(str(alert.params.get(key, ""))), ERROR_LIMIT)))
 
 
 def duration(minutes: int, *, t: Texts) -> str:

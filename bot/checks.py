@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 from telegram.error import TelegramError
 
 from bot.config import Settings
+from bot.logs import redact_url
 from bot.services import user_agent
 from bot.telegram_client import build_bot
 from jobs.feed_parsing import NotAFeedError, parse_feed
@@ -106,7 +107,7 @@ async def run_checks(settings: Settings) -> int:
     for spec, (good, detail) in zip(settings.feeds, results, strict=True):
         ok &= good
         section = f" [{spec.section}]" if spec.section else ""
-        print(f"Feed {spec.url}{section}: {'OK' if good else 'FAILED'} — {detail}")
+        print(f"Feed {redact_url(spec.url)}{section}: {'OK' if good else 'FAILED'} — {detail}")
     if settings.token:
         good, detail = await _check_bot(settings)
         ok &= good

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.app import run_bot
 from bot.checks import run_checks
 from bot.config import ConfigError, Settings, as_async_database_url, load_settings
-from bot.logs import configure_logging
+from bot.logs import configure_logging, redact_url
 from bot.services import open_services
 from storage import stories as story_store
 from storage.engine import create_engine
@@ -102,12 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 2
-    secrets = [settings.token or ""] + [
-        value.get_secret_value()
-        for value in (settings.comments_secret, settings.pseudonym_key, settings.webhook_secret)
-        if value is not None
-    ]
-    configure_logging(settings.log_level, settings.log_format, secrets=secrets)
+    configure_logging(settings.log_level, settings.log_format, secrets=settings.secret_values())
     if args.command != "check":  # check reports the database as one of its lines
         problem = _database_problem(settings.database_url)
         if problem:
@@ -168,15 +163,16 @@ async def _poll(settings: Settings) -> int:
         outcome = report.outcome
         if report.status == "failed":
             failures += 1
-            print(f"{report.feed.url}: FAILED — {report.error}")
+            print(f"{redact_url(report.feed.url)}: FAILED — {redact_url(report.error or '')}")
             continue
         if report.status == "not-modified":
-            print(f"{report.feed.url}: not modified since the last poll")
+            print(f"{redact_url(report.feed.url)}: not modified since the last poll")
             continue
-        print(
-            f"{report.feed.url}: {len(outcome.new)} new, {len(outcome.updated)} updated, "
+        counts = (
+            f"{len(outcome.new)} new, {len(outcome.updated)} updated, "
             f"{len(outcome.backlog)} stored as backlog, {outcome.unchanged} unchanged"
         )
+        print(f"{redact_url(report.feed.url)}: {counts}")
         for label, stories in (
             ("new", outcome.new),
             ("updated", outcome.updated),

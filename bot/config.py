@@ -12,6 +12,7 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -377,6 +378,23 @@ class Settings(BaseSettings):
     def token(self) -> str | None:
         """The bot token in clear, for the few places that must send it."""
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    def secret_values(self) -> list[str]:
+        """Every configured value that must never reach a log line or an answer: the token,
+        the webhook, comment and pseudonym secrets (and the raw key a ``whsec_`` secret
+        encodes), and the passwords inside DATABASE_URL, FEEDS and COMMENTS_URL."""
+        found = [self.token or ""]
+        for value in (self.comments_secret, self.pseudonym_key, self.webhook_secret):
+            if value is not None:
+                found.append(value.get_secret_value())
+        if self.comments_secret is not None:
+            found.append(self.comments_secret.get_secret_value().removeprefix("whsec_"))
+        for url in (self.database_url, self.comments_url or "", *(f.url for f in self.feeds)):
+            password = urlsplit(url).password
+            if password:  # as written in the URL, and as a driver sees it after decoding
+                found += [password, unquote(password)]
+        # Short values would mask ordinary words; they are not worth a secret's name anyway.
+        return [value for value in dict.fromkeys(found) if len(value) >= 4]
 
 
 def _explain(error: ValidationError) -> str:

@@ -1,4 +1,11 @@
-"""Logging: one line per event (text or JSON), with bot tokens scrubbed from every record."""
+"""Logging: one line per event (text or JSON), with secrets scrubbed from every record.
+
+What may reach a log line is decided here, in one place: the configured secrets and the key
+generated at run time (``keep_secret``) are replaced wherever they appear, a URL's password and
+secret-looking query values are masked (``redact_url``), and the libraries that would print
+statement parameters, result rows or whole Telegram updates at DEBUG are held at a level where
+they do not.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +14,61 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from typing import TextIO
 
 # Telegram tokens look like 123456789:AA...; URLs put them after /bot.
 _TOKEN_RE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 _URL_TOKEN_RE = re.compile(r"(/(?:file/)?bot)[^/\s]+")
+# user:password@ in any URL (feeds, DATABASE_URL, the outlet's endpoint).
+_URL_PASSWORD_RE = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^:/?#@\s]*):[^@/?#\s]*@")
+# ?api_key=…, &token=…: feed URLs of paywalled or partner feeds carry their key in the query.
+_SECRET_QUERY_RE = re.compile(
+    r"([?&;](?:api[_-]?key|apikey|key|token|access[_-]?token|auth|secret|password|passwd|pass"
+    r"|sig|signature)=)[^&#;\s]+",
+    re.IGNORECASE,
+)
+MASK = "***"
+
+# Libraries whose lower levels print what must not be logged, and the lowest level each may
+# log at whatever LOG_LEVEL says:
+# - aiosqlite and asyncpg print every statement with its parameters (comment texts, the
+#   pseudonym key) at DEBUG; SQLAlchemy's own engine logger stays at WARNING, its default;
+# - PTB prints whole updates and API calls at DEBUG: message texts, names, usernames, phone
+#   numbers of shared contacts;
+# - httpx and httpcore print request URLs, and Bot API URLs contain the token.
+_FLOORS = {
+    "aiosqlite": logging.WARNING,
+    "asyncpg": logging.WARNING,
+    "sqlalchemy": logging.WARNING,
+    "telegram": logging.INFO,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "hpack": logging.WARNING,
+    # Alembic narrates every step at INFO; storage.migrate logs the one line that matters.
+    "alembic": logging.WARNING,
+    "apscheduler": logging.WARNING,
+}
+_runtime_secrets: set[str] = set()
+
+
+def keep_secret(value: str | bytes) -> None:
+    """Scrub ``value`` (and its hex and text forms) from every log line from now on: for
+    secrets that exist only at run time, such as the generated pseudonym key."""
+    raw = value if isinstance(value, bytes) else value.encode()
+    for form in (raw.decode(errors="ignore"), raw.hex()):
+        if len(form) >= 8:  # a short value would mask ordinary words
+            _runtime_secrets.add(form)
+
+
+def redact_url(text: str) -> str:
+    """``text`` with every URL's password and secret query values replaced by ``***``."""
+    text = _URL_PASSWORD_RE.sub(rf"\1:{MASK}@", text)
+    return _SECRET_QUERY_RE.sub(rf"\1{MASK}", text)
 
 
 class RedactSecrets(logging.Filter):
-    """Replaces the configured token, and anything shaped like one, with ``[REDACTED]``."""
+    """Replaces the configured secrets, those kept at run time, anything shaped like a bot
+    token, and URL passwords with ``[REDACTED]`` or ``***``."""
 
     def __init__(self, secrets: list[str] | None = None) -> None:
         super().__init__()
@@ -22,10 +76,11 @@ class RedactSecrets(logging.Filter):
 
     def scrub(self, text: str) -> str:
         """The text with every secret removed."""
-        for secret in self._secrets:
+        # Longest first, so a secret that contains another is removed whole.
+        for secret in sorted({*self._secrets, *_runtime_secrets}, key=len, reverse=True):
             text = text.replace(secret, "[REDACTED]")
         text = _URL_TOKEN_RE.sub(r"\1[REDACTED]", text)
-        return _TOKEN_RE.sub("[REDACTED]", text)
+        return redact_url(_TOKEN_RE.sub("[REDACTED]", text))
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -54,9 +109,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False)
 
 
-def configure_logging(level: str, fmt: str = "text", secrets: list[str] | None = None) -> None:
-    """Route every log record through one handler on stderr, secrets removed."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(
+    level: str,
+    fmt: str = "text",
+    secrets: list[str] | None = None,
+    stream: TextIO | None = None,
+) -> None:
+    """Route every log record through one handler on stderr (or ``stream``), secrets removed."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(RedactSecrets(secrets))
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
@@ -67,9 +127,5 @@ def configure_logging(level: str, fmt: str = "text", secrets: list[str] | None =
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # httpx logs every request URL, and Bot API URLs contain the token: keep it quiet
-    # unless debugging (the filter above still scrubs what it does log).
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level)))
-    # Alembic narrates every step at INFO; storage.migrate logs the one line that matters.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
-    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    for name, floor in _FLOORS.items():
+        logging.getLogger(name).setLevel(max(floor, logging.getLevelName(level)))

@@ -12,6 +12,7 @@ import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
+from bot.logs import keep_secret
 from bot.push_render import PushRenderer
 from jobs.bot_api import BotApiClient
 from jobs.comment_relay import CommentRelay, RelaySettings, load_pseudonym_key
@@ -161,12 +162,15 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
         relay = None
         if push and settings.comments_url:
             key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
+            pseudonym_key = await load_pseudonym_key(sessions, key)
+            # Generated once and kept in the database: only known now, so logs learn it now.
+            keep_secret(pseudonym_key)
             outlet_http = create_outlet_session()
             relay = CommentRelay(
                 sessions,
                 outlet_http,
                 relay_settings(settings),
-                await load_pseudonym_key(sessions, key),
+                pseudonym_key,
                 None,  # the Telegram notifier is attached by the app (bot/app.py)
             )
         poller = FeedPoller(

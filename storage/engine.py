@@ -28,9 +28,15 @@ _SQLITE_PRAGMAS = (
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Build the async engine for ``url`` (sqlite+aiosqlite or postgresql+asyncpg)."""
     parsed = make_url(url)
+    # Statement parameters (comment texts, the pseudonym key) stay out of error messages and
+    # logs; the statement itself is enough to debug.
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10)
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        return create_async_engine(
+            url, echo=echo, pool_pre_ping=True, pool_size=10, hide_parameters=True
+        )
+    engine = create_async_engine(
+        url, echo=echo, connect_args={"timeout": 30}, hide_parameters=True
+    )
     _tune_sqlite(engine)
     return engine
 

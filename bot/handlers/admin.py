@@ -12,6 +12,7 @@ from telegram.ext import CommandHandler
 from bot.deps import deps
 from bot.handlers.common import NO_PREVIEW, Context, chat_texts, remember_chat
 from bot.i18n import N_, Texts
+from bot.logs import redact_url
 from bot.render import escape, trim, utf16_len
 from jobs.fanout import Broadcaster
 from storage import chats as chat_store
@@ -110,7 +111,7 @@ async def breaking_command(update: Update, context: Context) -> None:
 
 
 def _feed_line(t: Texts, feed: FeedView, now: datetime) -> str:
-    name = t.isolate(escape(trim(feed.url, 120)))
+    name = t.isolate(escape(trim(redact_url(feed.url), 120)))
     parts = [
         t._("last success {ago}").format(ago=t.ago(feed.last_success_at, now))
         if feed.last_success_at
