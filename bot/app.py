@@ -51,7 +51,12 @@ def require_token(settings: Settings) -> str:
 
 def build_application(settings: Settings, services: Services) -> AnyApplication:
     """The PTB Application with its dependencies and handlers (the leader's jobs come later)."""
-    application = application_builder(require_token(settings), settings.telegram_api_url).build()
+    application = application_builder(
+        require_token(settings),
+        settings.telegram_api_url,
+        private_rate=(settings.private_chat_rate.count, settings.private_chat_rate.per),
+        group_rate=(settings.group_chat_rate.count, settings.group_chat_rate.per),
+    ).build()
     notifier = TelegramCommentNotifier(application.bot, settings, services.sessions)
     application.bot_data[DEPS_KEY] = Deps(
         settings=settings,

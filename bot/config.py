@@ -98,7 +98,7 @@ def parse_rate_limits(raw: str) -> tuple[RateLimit, ...]:
             raise ValueError(f"{part!r} has an unknown unit (use s, min, h or day)")
         per = (float(amount) if amount else 1.0) * _RATE_UNITS.get(unit, 1.0)
         if count <= 0 or per <= 0:
-            raise ValueError(f"{part!r} must allow at least one comment in some time")
+            raise ValueError(f"{part!r} must allow at least one in some time")
         limits.append(RateLimit(count, per))
     return tuple(limits)
 
@@ -198,6 +198,8 @@ class Settings(BaseSettings):
         RateLimit(20, 86400.0),
     )
     comment_retry_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    private_chat_rate: Annotated[RateLimit, NoDecode] = RateLimit(1, 1.0)
+    group_chat_rate: Annotated[RateLimit, NoDecode] = RateLimit(20, 60.0)
     retention_days: float = Field(default=90.0, gt=0)
     metrics_port: int | None = Field(default=None, gt=0, lt=65536)
     metrics_listen: str = "0.0.0.0"
@@ -354,6 +356,16 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_comment_rate(cls, value: Any) -> Any:
         return parse_rate_limits(value) if isinstance(value, str) else value
+
+    @field_validator("private_chat_rate", "group_chat_rate", mode="before")
+    @classmethod
+    def _parse_chat_rate(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        limits = parse_rate_limits(value)
+        if len(limits) != 1:
+            raise ValueError(f"{value!r} is not one rate such as 1/s or 20/min")
+        return limits[0]
 
     @field_validator("webhook_url", "comments_url")
     @classmethod

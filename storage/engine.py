@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -76,6 +79,25 @@ async def writing(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
     Every unit of work that writes goes through here, so that on SQLite it takes the write
     lock before its first read (PostgreSQL ignores the flag).
     """
-    async with sessions() as session, session.begin():
+    lock = _write_lock(sessions) or contextlib.nullcontext()
+    # SQLite has one writer at a time. Writers of this process queue here, in order and
+    # without a deadline, instead of each holding a pooled connection while SQLite's
+    # busy_timeout runs out ("database is locked") under a burst of readers' commands.
+    async with lock, sessions() as session, session.begin():
         await session.connection(execution_options={_WRITE_OPTION: True})
         yield session
+
+
+_write_locks: WeakKeyDictionary[AsyncEngine, asyncio.Lock] = WeakKeyDictionary()
+
+
+def _write_lock(sessions: SessionFactory) -> asyncio.Lock | None:
+    """This process's queue of SQLite writers for the engine behind ``sessions`` (None on
+    PostgreSQL, whose rows lock one by one)."""
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, AsyncEngine) or engine.dialect.name != "sqlite":
+        return None
+    lock = _write_locks.get(engine)
+    if lock is None:
+        lock = _write_locks[engine] = asyncio.Lock()
+    return lock

@@ -11,6 +11,7 @@ from bot.handlers import (
     alerts,
     comments,
     errors,
+    flood,
     inline,
     language,
     latest,
@@ -39,8 +40,9 @@ HANDLER_MODULES = (
 
 
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Add every handler module's handlers, then the fallbacks, the error handler and the
-    job that re-sends moderation cards."""
+    """Add the flood gate, every handler module's handlers, then the fallbacks, the error
+    handler and the job that re-sends moderation cards."""
+    application.add_handler(flood.GATE, group=-1)
     for module in HANDLER_MODULES:
         application.add_handlers(module.HANDLERS)
     application.add_handlers(latest.FALLBACK_HANDLERS)

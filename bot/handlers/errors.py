@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from bot.handlers.common import Context, texts_for
 from bot.i18n import N_, SOURCE_LOCALE, Texts, texts
@@ -28,6 +28,11 @@ async def _texts(update: Update, context: Context) -> Texts:
 async def on_error(update: object, context: Context) -> None:
     """Called by PTB for any exception a handler raised; one bad update never stops the bot."""
     update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(context.error, RetryAfter):
+        # Telegram is slowing this chat down: another message now (an apology) would only
+        # be refused too and lengthen the wait. The pacer already logged it.
+        log.warning("update=%s not answered: Telegram asked to wait", update_id)
+        return
     log.error("update=%s failed: %r", update_id, context.error, exc_info=context.error)
     if not isinstance(update, Update):
         return

@@ -75,6 +75,10 @@ def bot_settings(
             "database_url": database_url,
             "poll_interval": 3600,
             "default_timezone": "Asia/Baghdad",
+            # These tests converse faster than any reader: Telegram's per-chat pace (1/s)
+            # would only slow them down. tests/e2e/test_flood.py runs with the real one.
+            "private_chat_rate": "1000/s",
+            "group_chat_rate": "1000/s",
         }
         values.update(overrides)
         return load_settings(**values)
