@@ -46,6 +46,8 @@ async def _check_feed(settings: Settings, http: object, url: str) -> tuple[bool,
         return False, f"not a feed: {exc}"
     title = parsed.title or "untitled"
     note = " (malformed, but usable)" if parsed.bozo else ""
+    if parsed.replaced_bytes:
+        note += f" (invalid UTF-8: {parsed.replaced_bytes} byte(s) replaced with U+FFFD)"
     return True, f"{title!r}: {len(parsed.entries)} items{note}"
 
 

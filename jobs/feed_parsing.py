@@ -24,6 +24,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import feedparser
 
+from jobs.feed_encoding import utf8_repaired
 from jobs.plain_text import clean_plain, html_to_text, truncate_words
 from storage.records import StoryDraft
 
@@ -84,6 +85,8 @@ class ParsedFeed:
 
     ``bozo`` says the document was malformed but still usable; ``bozo_reason``
     says how, in one short line for logs and the feed's health record.
+    ``replaced_bytes`` counts the invalid bytes of a UTF-8 document that became
+    U+FFFD instead of costing the whole document its UTF-8 (jobs.feed_encoding).
     """
 
     title: str | None
@@ -92,6 +95,7 @@ class ParsedFeed:
     entries: tuple[StoryDraft, ...]
     bozo: bool
     bozo_reason: str | None
+    replaced_bytes: int = 0
 
 
 def parse_feed(
@@ -102,8 +106,9 @@ def parse_feed(
     body = bytes(body)
     if not body.strip():
         raise NotAFeedError("empty document")
-    result = _run_feedparser(body, url, content_type)
-    _reject_non_feed(body, result)
+    document = utf8_repaired(body, content_type)
+    result = _run_feedparser(document.body, url, document.content_type)
+    _reject_non_feed(document.body, result)
     feed = _mapping(result.get("feed"))
     feed_language = normalise_language(_text(feed.get("language")))
     entries = _drafts(_mappings(result.get("entries")), url, feed_language, now_utc)
@@ -115,6 +120,7 @@ def parse_feed(
         entries=entries,
         bozo=bozo,
         bozo_reason=bozo_reason,
+        replaced_bytes=document.replaced_bytes,
     )
 
 

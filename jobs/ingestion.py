@@ -79,6 +79,8 @@ class FeedPoller:
         self._clock = clock
         # Healthy feeds are not written on a 304, so their next due time lives here.
         self._due: dict[int, datetime] = {}
+        # Invalid UTF-8 bytes replaced in each feed's last document, to warn once per change.
+        self._replaced: dict[int, int] = {}
 
     async def poll_due(self, feed_id: int) -> PollReport | None:
         """Poll the feed if its back-off allows it now (the scheduled job's entry point)."""
@@ -234,6 +236,7 @@ class FeedPoller:
             log.info("feed=%s recovered after %d failures", feed.url, feed.consecutive_failures)
         if parsed.bozo:
             log.debug("feed=%s is malformed but usable: %s", feed.url, parsed.bozo_reason)
+        self._note_replaced_bytes(feed, parsed.replaced_bytes)
         log.log(
             logging.INFO if outcome.new else logging.DEBUG,
             "feed=%s new=%d updated=%d backlog=%d unchanged=%d",
@@ -250,3 +253,19 @@ class FeedPoller:
                 # The stories are committed as pending; fan-out can pick them up again.
                 log.exception("feed=%s hand-off of new stories failed", feed.url)
         return PollReport(feed, "ok", outcome=outcome)
+
+    def _note_replaced_bytes(self, feed: FeedView, replaced: int) -> None:
+        """Log a feed's invalid UTF-8 bytes: a warning when their number changes, else debug."""
+        if not replaced:
+            self._replaced.pop(feed.id, None)
+            return
+        # The broken item usually stays in the feed for hours; one warning per change
+        # tells the operator without repeating it every poll.
+        level = logging.DEBUG if self._replaced.get(feed.id) == replaced else logging.WARNING
+        self._replaced[feed.id] = replaced
+        log.log(
+            level,
+            "feed=%s has invalid UTF-8: %d byte(s) replaced with U+FFFD, the rest kept",
+            feed.url,
+            replaced,
+        )

@@ -323,6 +323,24 @@ async def test_check_reports_a_failing_feed(
     assert out[-1].startswith("Telegram Bot API: skipped")
 
 
+async def test_check_says_how_many_invalid_utf8_bytes_were_replaced(
+    outlet: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The stray byte is in a title, and so in the description that repeats it.
+    stray = rss("ڕووداو", [("k1", "هەولێر |", 30, ()), ("k2", "کوردستان", 20, ())])
+    outlet.serve("/ckb.rss", stray.replace(b"|", b"\xff"))
+    configure(monkeypatch, tmp_path, FEEDS=outlet.url("/ckb.rss"))
+    assert await run_cli("check") == 0
+    out = lines_of(capsys.readouterr().out)
+    assert (
+        f"Feed {outlet.url('/ckb.rss')}: OK — 'ڕووداو': 2 items "
+        "(invalid UTF-8: 2 byte(s) replaced with U+FFFD)"
+    ) in out
+
+
 async def test_check_with_unreachable_bot_api_fails(
     outlet: FeedServer,
     monkeypatch: pytest.MonkeyPatch,

@@ -193,6 +193,180 @@ def test_feed_served_as_text_html_is_not_bozo() -> None:
     assert (feed.bozo, feed.bozo_reason, len(feed.entries)) == (False, None, 4)
 
 
+# --- a stray byte in a UTF-8 feed (jobs.feed_encoding) --------------------------------------
+
+# Each edition's feed: its title and three (title, description, category) items. In the
+# middle item, the edition's DAMAGED character is where a stray byte can go.
+EDITION_FEEDS: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
+    "ckb": (
+        "ڕووداو",
+        [
+            (
+                "سەرۆکی حکومەتی هەرێمی کوردستان سەردانی بەغدا دەکات",
+                "ئەمڕۆ سەردانی بەغدا دەکات.",
+                "کوردستان",
+            ),
+            ("فڕۆکەخانەی هەولێر دەکرێتەوە", "گەشتەکان لە هەولێرەوە دەست پێدەکەنەوە.", "هەولێر"),
+            (
+                "نرخی نەوت لە بازاڕەکانی جیهان بەرز بووەوە",
+                "بەرمیلێک نەوت گەیشتە ٨٥ دۆلار.",
+                "جیهان",
+            ),
+        ],
+    ),
+    "ar": (
+        "روداو عربية",
+        [
+            (
+                "رئيس حكومة إقليم كوردستان يزور بغداد",
+                "بحث الجانبان العلاقات الثنائية.",
+                "كوردستان",
+            ),
+            ("افتتاح مطار أربيل من جديد", "استؤنفت الرحلات من أربيل صباح اليوم.", "اقتصاد"),
+            ("ارتفاع أسعار النفط في الأسواق العالمية", "بلغ سعر البرميل ٨٥ دولاراً.", "العالم"),
+        ],
+    ),
+    "kmr": (
+        "Rûdaw Kurmancî",
+        [
+            (
+                "Serokê Herêma Kurdistanê serdana Bexdayê dike",
+                "Şanda hikûmetê îro çû.",
+                "Kurdistan",
+            ),
+            ("Balafirgeha Hewlêrê ji nû ve vedibe", "Geşt ji Hewlêrê dest pê dikin.", "Herêm"),
+            ("Bihayê neftê li cîhanê bilind bû", "Bihayê bermîlekê gihîşt 85 dolarî.", "Cîhan"),
+        ],
+    ),
+    "tr": (
+        "Rudaw Türkçe",
+        [
+            ("Kürdistan Bölgesi Başbakanı Bağdat'ı ziyaret ediyor", "Görüşme bugün.", "Kürdistan"),
+            (
+                "Erbil Havalimanı uçuşlara yeniden açılıyor",
+                "Uçuşlar bu sabah başladı.",
+                "Taşımacılık",
+            ),
+            ("Petrol fiyatları dünya piyasalarında yükseldi", "Varil fiyatı 85 dolar.", "Dünya"),
+        ],
+    ),
+    "en": (
+        "Rudaw English",
+        [
+            ("“Historic” day for the Kurdistan Region", "Talks — finally — begin.", "Kurdistan"),
+            ("Erbil’s airport reopens", "Flights resume from Erbil’s airport.", "Erbil’s economy"),
+            ("Oil prices rise – again", "Brent reached $85 a barrel…", "World"),
+        ],
+    ),
+}
+# The damaged character and the bytes a broken feed has in its place: the first byte of a
+# two-byte character (a text cut mid-character) or the character in the edition's old
+# single-byte code page (text pasted from a legacy system).
+DAMAGED = {
+    "ckb": ("ێ", b"\xdb"),
+    "ar": ("ا", b"\xc7"),  # windows-1256
+    "kmr": ("ê", b"\xea"),  # ISO-8859-1
+    "tr": ("ş", b"\xfe"),  # windows-1254
+    "en": ("’", b"\x92"),  # windows-1252
+}
+_FIELDS = ("title", "description", "category")
+_MARK = "\ue000"
+
+
+def _feed_with_stray_byte(
+    edition: str, field: str, prolog: bytes = b'<?xml version="1.0" encoding="utf-8"?>'
+) -> tuple[bytes, tuple[str, list[tuple[str, str, tuple[str, ...]]]]]:
+    """The edition's feed with one stray byte in the middle item's ``field``, and what a
+    reader should see: every character intact but the damaged one, which is U+FFFD."""
+    feed_title, items = EDITION_FEEDS[edition]
+    character, stray = DAMAGED[edition]
+    parts = ['<rss version="2.0"><channel>', f"<title>{feed_title}</title>"]
+    expected = []
+    for n, (title, description, category) in enumerate(items):
+        texts = [title, description, category]
+        if n == 1:
+            index = _FIELDS.index(field)
+            assert character in texts[index]
+            texts[index] = texts[index].replace(character, _MARK, 1)
+        parts.append(
+            f"<item><title>{texts[0]}</title><link>https://www.rudaw.net/{edition}/{n}</link>"
+            f"<description>{texts[1]}</description><category>{texts[2]}</category></item>"
+        )
+        shown = [text.replace(_MARK, "\ufffd") for text in texts]
+        expected.append((shown[0], shown[1], (shown[2],)))
+    parts.append("</channel></rss>")
+    body = prolog + "".join(parts).encode().replace(_MARK.encode(), stray)
+    return body, (feed_title, expected)
+
+
+def _shown(feed: ParsedFeed) -> tuple[str | None, list[tuple[str, str, tuple[str, ...]]]]:
+    return feed.title, [(d.title, d.summary, d.categories) for d in feed.entries]
+
+
+@pytest.mark.parametrize("field", _FIELDS)
+@pytest.mark.parametrize("edition", list(EDITION_FEEDS))
+def test_a_stray_byte_costs_one_character_not_the_whole_feed(edition: str, field: str) -> None:
+    body, expected = _feed_with_stray_byte(edition, field)
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("utf-8")  # the premise: not valid UTF-8
+    feed = parse_feed(body, url=ENGLISH_URL, content_type="application/rss+xml", now=NOW)
+    assert _shown(feed) == expected
+    assert (feed.replaced_bytes, feed.bozo, feed.bozo_reason) == (1, False, None)
+
+
+@pytest.mark.parametrize(
+    ("prolog", "content_type"),
+    [
+        (b'<?xml version="1.0" encoding="UTF-8"?>', None),
+        (b"", "application/rss+xml; charset=utf-8"),
+        (b'<?xml version="1.0" encoding="utf-8"?>', "text/xml"),
+        (b"\xef\xbb\xbf", None),
+        (b"", None),
+        (b"", "text/xml"),
+        (b'<?xml version="1.0" encoding="windows-1252"?>', "text/xml; charset=utf-8"),
+    ],
+    ids=[
+        "prolog",
+        "header",
+        "text-xml-and-prolog",
+        "bom",
+        "undeclared",
+        "undeclared-text-xml",
+        "header-over-prolog",
+    ],
+)
+def test_utf8_declared_anywhere_or_undeclared_is_mended(
+    prolog: bytes, content_type: str | None
+) -> None:
+    body, expected = _feed_with_stray_byte("ckb", "title", prolog)
+    feed = parse_feed(body, url=ENGLISH_URL, content_type=content_type, now=NOW)
+    assert _shown(feed) == expected
+    assert feed.replaced_bytes == 1
+
+
+@pytest.mark.parametrize(
+    ("prolog", "content_type"),
+    [
+        (b'<?xml version="1.0" encoding="utf-8"?>', None),
+        (b"", "application/rss+xml; charset=utf-8"),
+        (b"", None),
+    ],
+    ids=["prolog", "header", "undeclared"],
+)
+def test_a_feed_labelled_utf8_but_in_windows_1252_throughout_reads_as_before(
+    prolog: bytes, content_type: str | None
+) -> None:
+    title = "Erbil’s “new” café — Größe, façade, señor"
+    body = prolog + (
+        f'<rss version="2.0"><channel><title>Old CMS</title><item><title>{title}</title>'
+        "<link>https://outlet.example/1</link><description>Déjà vu · 25 °C</description>"
+        "</item></channel></rss>"
+    ).encode("cp1252")
+    feed = parse_feed(body, url=ENGLISH_URL, content_type=content_type, now=NOW)
+    assert _shown(feed) == ("Old CMS", [(title, "Déjà vu · 25 °C", ())])
+    assert feed.replaced_bytes == 0
+
+
 # --- Atom and xml:base --------------------------------------------------------------------
 
 

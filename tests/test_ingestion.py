@@ -754,6 +754,56 @@ async def test_right_to_left_text_is_stored_intact(rig: Rig) -> None:
     assert [s.title for s in found] == [sorani]
 
 
+async def test_stray_bytes_in_a_utf8_feed_cost_one_character_each_and_warn_once(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    airport = "فڕۆکەخانەی هەولێر دەکرێتەوە"
+    summary = "گەشتەکان لە هەولێرەوە دەست پێدەکەنەوە"
+    # One cut-off Sorani character (its first byte only) in a title, one windows-1256 alef
+    # in a category; both are U+FFFD where the byte was, and nowhere else.
+    items = [
+        Item(
+            "s",
+            title="فڕۆکەخانەی هەول\ue000ر دەکرێتەوە",
+            description=summary,
+            categories=["هەولێر"],
+        ),
+        Item("a", title=ARABIC_TITLE, description=ARABIC_SUMMARY, categories=["\ue001قتصاد"]),
+    ]
+    body = rss(items, title="ڕووداو").replace(b"\xee\x80\x80", b"\xdb")
+    body = body.replace(b"\xee\x80\x81", b"\xc7")
+    rig.server.serve("/ckb", body, etag=False, last_modified=False)
+    feed_id = await rig.add_feed("/ckb")
+
+    report = await rig.poller.poll(feed_id)
+
+    assert report.status == "ok"
+    feed = await rig.feed(feed_id)
+    assert (feed.title, feed.consecutive_failures, feed.last_error) == ("ڕووداو", 0, None)
+    rows = {r.title: r for r in await rig.stories()}
+    broken_airport = airport.replace("ێ", "\ufffd", 1)
+    assert set(rows) == {broken_airport, ARABIC_TITLE}
+    assert (rows[broken_airport].summary, rows[broken_airport].categories) == (summary, "هەولێر")
+    assert (rows[ARABIC_TITLE].summary, rows[ARABIC_TITLE].categories) == (
+        ARABIC_SUMMARY,
+        "\ufffdقتصاد",
+    )
+    async with rig.sessions() as session:
+        names = {name for _, name in await story_store.list_sections(session)}
+    assert names == {"هەولێر", "\ufffdقتصاد"}
+    url = rig.server.url("/ckb")
+    warning = "feed={} has invalid UTF-8: {} byte(s) replaced with U+FFFD, the rest kept"
+    assert warnings_from(caplog) == [warning.format(url, 2)]
+
+    # The same broken document again: no second warning. Another count is news again.
+    await rig.poller.poll(feed_id)
+    assert len(warnings_from(caplog)) == 1
+    rig.server.serve("/ckb", body.replace(b"\xc7", "ا".encode()), etag=False, last_modified=False)
+    await rig.poller.poll(feed_id)
+    assert warnings_from(caplog) == [warning.format(url, 2), warning.format(url, 1)]
+
+
 async def test_hostile_titles_are_stored_as_literal_text(rig: Rig) -> None:
     hostile = [
         'Robert\'); DROP TABLE story;-- "quoted" 100% {0} %s %(x)s',

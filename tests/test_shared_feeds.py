@@ -134,6 +134,42 @@ def test_cp1252_smart_quote_in_utf8_becomes_an_apostrophe() -> None:
     assert feed.entries[0].summary == "don\u2019t"
 
 
+def test_invalid_bytes_after_a_utf8_bom_cost_only_themselves() -> None:
+    # The BOM says UTF-8: "Ѩ" stays (windows-1252 made it "Ñ¨") and the Latin-1 "ñ" after
+    # it, invalid in UTF-8, is the one character replaced.
+    feed = _parse(_shared("fp_invalid_bytes_with_bom.xml"))
+    assert feed.title == "Valid UTF8: \u0468Invalid UTF8: Espa\ufffda"
+    assert (feed.replaced_bytes, feed.bozo) == (1, True)  # still bozo: "</rss" is cut off
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("cerclepsy_undeclared_iso-8859-1.rss", "nombre d'études"),
+        ("uol_noticias_undeclared_latin1.rss", "simulações de 2º turno"),
+        ("golem_iso-8859-1.rss", "ü"),
+        ("jn_pt_iso-8859-1_noguid.rss", "ç"),
+        ("ibash_windows-1251.rss", "ь"),
+        ("oren_ru_windows-1251.rss", "ь"),
+        ("kc0011_gb2312.rss", "的"),
+        ("finanzen_net_charset_mismatch.rss", "Kursziel für"),
+        ("eliotjones_declared_utf16.rss", "Let's say you love pain."),
+        ("fp_windows1255_hebrew_undeclared.xml", None),
+        ("davidbau_iso-8859-1.rdf", "water cooler\u2014a lean"),
+        ("fp_high_bit_date_iso-8859-7.xml", None),
+        ("windows-1252_euro_byte.xml", "Euro \u20ac"),
+        ("fp_demoronize_cp1252.xml", "don\u2019t"),
+    ],
+)
+def test_legacy_and_mislabelled_encodings_are_not_mended(name: str, text: str | None) -> None:
+    # Mostly-invalid UTF-8 (a legacy encoding, declared or not) keeps feedparser's decoding.
+    feed = _parse(_shared(name))
+    assert feed.replaced_bytes == 0
+    if text is not None:
+        shown = [feed.title or ""] + [f"{d.title} {d.summary}" for d in feed.entries]
+        assert any(text in line for line in shown)
+
+
 def test_double_encoded_utf8_ellipsis() -> None:
     feed = _parse(_shared("fp_double_encoded_html.xml"))
     assert (feed.bozo, feed.entries[0].summary) == (True, "\u2026")

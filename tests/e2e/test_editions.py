@@ -273,3 +273,48 @@ async def test_section_toggles_stay_within_the_readers_editions(
         assert {"tg:kurdistan", "tg:sport"} <= offered and "tg:world" not in offered
         await press(fake_api, reader, panel, "tg:kurdistan")
         assert await subscriptions_of(app, reader.id) == {"sport"}
+
+
+async def test_a_stray_byte_in_a_sorani_feed_costs_one_character_of_one_title(
+    start_bot: StartBot, fake_api: FakeBotApi, outlet: FeedServer
+) -> None:
+    """The outlet's Sorani feed has one title cut mid-character: the reader gets every other
+    title intact and that one with U+FFFD where the byte was, never windows-1252 mojibake."""
+    _serve(outlet, "ckb")
+    feeds = f"{outlet.url('/english/rss')},ckb:kurdistan={outlet.url('/ckb/rss')}"
+    reader = fake_api.add_user("Shilan", language_code="ckb")
+    async with start_bot(feeds=feeds) as app:
+        await ask(fake_api, reader, "/start")
+        await ask(fake_api, reader, "/subscribe")
+        before = len(fake_api.sent(reader))
+        titles = [
+            "فڕۆکەخانەی هەولێر لە کوردستان دەکرێتەوە",
+            "نرخی نەوت لە بازاڕەکانی جیهان بەرز بووەوە",
+            "سەرۆکی حکومەتی هەرێم سەردانی بەغدا دەکات",
+        ]
+        items = [
+            Item(
+                title,
+                f"https://x.example/ckb/{n}",
+                guid=f"ckb-new-{n}",
+                description="ئەمڕۆ",
+                published=datetime.now(UTC) - timedelta(minutes=1),
+            )
+            for n, title in enumerate(titles, start=1)
+        ]
+        # "هەولێر" with the second byte of ێ (U+06CE, bytes DB 8E) lost.
+        whole, cut = "هەولێر".encode(), "هەول".encode() + b"\xdb" + "ر".encode()
+        document = rss([*items, BACKLOG["ckb"]]).encode()
+        assert document.count(whole) == 1
+        outlet.serve("/ckb/rss", document.replace(whole, cut))
+        services = app.bot_data[SERVICES_KEY]
+        for feed in services.feeds:
+            await services.poller.poll(feed.id)
+
+        shown = [titles[0].replace("ێ", "\ufffd", 1), titles[1], titles[2]]
+
+        def pushed() -> str:
+            return "\n".join(m.text or "" for m in fake_api.sent(reader)[before:])
+
+        await fake_api.wait_for(lambda: all(title in pushed() for title in shown))
+        assert pushed().count("\ufffd") == 1
