@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 # Telegram delivers at most 4,096 characters in one message (longer text arrives split), so
 # this is the longest argument there is: markup-like characters, letters of three scripts,
 # and emoji (two UTF-16 units each, as Telegram counts).
-PATTERN = "Kirkuk <b>&amp; هەولێر 🛢️ \"x\" ' "
+PATTERN = 'Kirkuk <b>&amp; هەولێر 🛢️ "x" \' '
 
 
 def longest_arguments(command: str) -> list[str]:
