@@ -97,7 +97,8 @@ class WebhookServer:
         await site.start()
         if self._runner.addresses:
             self.port = int(self._runner.addresses[0][1])
-        log.info("webhook server on %s:%d%s", self._listen, self.port, self._path)
+        # Not the path: WEBHOOK_URL's path often holds a random part that is a secret too.
+        log.info("webhook server on %s:%d", self._listen, self.port)
 
     async def stop(self) -> None:
         """Stop listening and close open connections."""
