@@ -26,6 +26,7 @@ from bot.i18n import SOURCE_LOCALE, TELEGRAM_COMMAND_CODES, texts
 from bot.ops_server import OpsServer
 from bot.services import Services, open_services
 from bot.telegram_client import application_builder
+from bot.webhook_server import WebhookServer
 from jobs.alerts import AlertMonitor
 from jobs.leadership import Leadership, lock_for
 from jobs.registry import register_poll_jobs, register_push_jobs, remove_jobs
@@ -174,6 +175,7 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
             lock_for(services.engine), on_elected=work.start, on_lost=work.stop
         )
         ops = _ops_server(settings, services, application, leadership)
+        webhook: WebhookServer | None = None
         application.bot_data[DEPS_KEY].is_leader = lambda: leadership.is_leader
         try:
             await _register_commands(application)
@@ -194,20 +196,10 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
                 await ops.start()
             if relay is not None:  # every instance relays: the outbox is claimed row by row
                 await relay.start()
-            updater = application.updater
-            assert updater is not None
             if settings.webhook_url:
                 # Behind a load balancer every instance takes updates; only the leader pushes.
-                secret = _webhook_secret(settings)
-                await updater.start_webhook(
-                    listen=settings.webhook_listen,
-                    port=settings.webhook_port,
-                    url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-                    webhook_url=settings.webhook_url,
-                    secret_token=secret,
-                    allowed_updates=Update.ALL_TYPES,
-                )
-                mode = f"webhook on {settings.webhook_listen}:{settings.webhook_port}"
+                webhook = await _start_webhook(settings, application)
+                mode = f"webhook on {settings.webhook_listen}:{webhook.port}"
             else:
                 mode = "long polling"
             await leadership.start()
@@ -229,6 +221,8 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
             await leadership.stop()  # stops polling, jobs and pushes, then frees the lock
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
+            if webhook is not None:
+                await webhook.stop()
             if ops is not None:
                 await ops.stop()
             if application.running:
@@ -265,6 +259,31 @@ async def _refresh_section_names(services: Services) -> None:
         return
     async with services.sessions() as session:
         services.renderer.section_names = dict(await list_sections(session))
+
+
+async def _start_webhook(settings: Settings, application: AnyApplication) -> WebhookServer:
+    """Listen for Telegram's POSTs first, then tell Telegram where to send them."""
+    assert settings.webhook_url is not None
+    secret = _webhook_secret(settings)
+    server = WebhookServer(
+        application.bot,
+        application.update_queue,
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        path=urlsplit(settings.webhook_url).path,
+        secret=secret,
+    )
+    await server.start()
+    try:
+        await application.bot.set_webhook(
+            url=settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    except BaseException:
+        await server.stop()
+        raise
+    return server
 
 
 def _webhook_secret(settings: Settings) -> str:

@@ -181,7 +181,7 @@ class Settings(BaseSettings):
     admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
-    webhook_listen: str = "0.0.0.0"
+    webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, gt=0, lt=65536)
     send_rate: int = Field(default=25, gt=0, le=1000)
     paid_broadcast: bool = False
@@ -202,7 +202,7 @@ class Settings(BaseSettings):
     group_chat_rate: Annotated[RateLimit, NoDecode] = RateLimit(20, 60.0)
     retention_days: float = Field(default=90.0, gt=0)
     metrics_port: int | None = Field(default=None, gt=0, lt=65536)
-    metrics_listen: str = "0.0.0.0"
+    metrics_listen: str = "127.0.0.1"
 
     @field_validator(
         "telegram_bot_token", "webhook_secret", "comments_secret", "pseudonym_key", mode="before"

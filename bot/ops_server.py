@@ -1,13 +1,17 @@
 """The operators' HTTP endpoint (METRICS_PORT): ``/healthz`` for load balancers and
 orchestrators, ``/metrics`` for Prometheus.
 
-``/healthz`` answers 200 only when the database answers and the scheduler runs, and otherwise
-503 with the reason in plain words, so a failing probe says what to look at.
+``/healthz`` answers 200 only when the database answers reads *and writes* and the scheduler
+runs, and otherwise 503 with the reason in plain words, so a failing probe says what to look
+at. ``SELECT 1`` alone stays happy while every write fails (a read-only SQLite file, a full
+disk, a read-only PostgreSQL) or waits behind a write lock held for minutes; so each check also
+commits one tiny write (a timestamp in ``bot_state``), waiting at most WRITE_TIMEOUT for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -18,11 +22,17 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from jobs import metrics
-from storage.engine import SessionFactory
+from storage.bot_state import set_state
+from storage.clock import utcnow
+from storage.engine import SessionFactory, writing
 
 log = logging.getLogger(__name__)
 
 DATABASE_TIMEOUT = 3.0
+# How long a health check waits for its write; a write still waiting by then means writers
+# are blocked (the probe goes on in the background, and the next check reports on it).
+WRITE_TIMEOUT = 3.0
+WRITE_PROBE_KEY = "health.write_probe"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +57,7 @@ class OpsServer:
         is_leader: Callable[[], bool] = lambda: True,
         backoff_seconds: Callable[[], float] = lambda: 0.0,
         extra_checks: Callable[[], Awaitable[list[str]]] | None = None,
+        write_timeout: float = WRITE_TIMEOUT,
     ) -> None:
         self._sessions = sessions
         self._listen = listen
@@ -55,6 +66,11 @@ class OpsServer:
         self._is_leader = is_leader
         self._backoff = backoff_seconds
         self._extra = extra_checks
+        self._write_timeout = write_timeout
+        # At most one write probe at a time: checks that arrive while it waits for the lock
+        # report on it instead of queueing more writes behind the same lock.
+        self._probe: asyncio.Task[None] | None = None
+        self._probe_started = 0.0
         self._scrape = metrics.ScrapeState()
         self._runner: web.AppRunner | None = None
         self.port = port
@@ -77,19 +93,53 @@ class OpsServer:
         log.info("metrics and health on http://%s:%d/", self._listen, self.port)
 
     async def stop(self) -> None:
-        """Stop listening."""
+        """Stop listening (and stop waiting for a write probe)."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._probe is not None and not self._probe.done():
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._probe
+        self._probe = None
+
+    async def _write_probe(self) -> None:
+        now = utcnow()
+        async with writing(self._sessions) as session:
+            await set_state(session, WRITE_PROBE_KEY, now.isoformat(), now)
+
+    async def _write_health(self) -> str | None:
+        """None when a write commits in time, else why not."""
+        loop = asyncio.get_running_loop()
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.create_task(self._write_probe())
+            self._probe_started = loop.time()
+            # Read the outcome even if no check is left to ask for it.
+            self._probe.add_done_callback(lambda t: t.cancelled() or t.exception())
+        probe = self._probe
+        await asyncio.wait({probe}, timeout=self._write_timeout)
+        if not probe.done():
+            waited = loop.time() - self._probe_started
+            return f"database writes blocked (a write has waited {waited:.0f} s for the lock)"
+        error = probe.exception()
+        if error is None:
+            return None
+        detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0][:200]
+        return f"database refuses writes ({type(error).__name__}: {detail})"
 
     async def health(self) -> Health:
-        """Database, scheduler and any extra checks; each failure adds its reason."""
+        """Database reads and writes, scheduler and any extra checks; each failure adds its
+        reason."""
         reasons: list[str] = []
         try:
             async with asyncio.timeout(DATABASE_TIMEOUT), self._sessions() as session:
                 await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
         except Exception as exc:  # any failure to answer is the database being unhealthy
             reasons.append(f"database not answering ({type(exc).__name__})")
+        else:
+            write_problem = await self._write_health()
+            if write_problem is not None:
+                reasons.append(write_problem)
         if not self._scheduler_running():
             reasons.append("scheduler not running")
         if self._extra is not None:

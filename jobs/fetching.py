@@ -1,4 +1,5 @@
-"""Fetching a feed over HTTP: conditional GET, timeouts, a size cap, plain errors."""
+"""Fetching a feed over HTTP: conditional GET, timeouts, a size cap, redirects that never lead
+a public feed inside the network, plain errors."""
 
 from __future__ import annotations
 
@@ -7,8 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import aiohttp
+from yarl import URL
 
+from jobs.address_guard import AddressGuard, GuardedConnector, guard_of
 from jobs.poll_schedule import parse_retry_after
+
+# As many as browsers and aiohttp allow; a feed that needs more is broken.
+MAX_REDIRECTS = 10
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
 class FetchError(Exception):
@@ -46,7 +53,11 @@ async def fetch_feed(
     max_bytes: int,
     now: datetime,
 ) -> FetchResult:
-    """GET ``url`` with the stored validators; raise FetchError for anything but a feed body."""
+    """GET ``url`` with the stored validators; raise FetchError for anything but a feed body.
+
+    Redirects are followed here, hop by hop, under the session's AddressGuard: a feed whose
+    configured URL is public is never led to an internal address (jobs/address_guard.py).
+    """
     headers = {
         "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
     }
@@ -54,37 +65,97 @@ async def fetch_feed(
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
+    guard = guard_of(http)
     try:
         async with asyncio.timeout(timeout):
-            async with http.get(url, headers=headers, allow_redirects=True) as response:
-                if response.status == 304:
-                    return FetchResult(None, etag, last_modified, None, str(response.url))
-                if response.status >= 400:
-                    raise FetchError(
-                        f"HTTP {response.status} {response.reason or ''}".strip(),
-                        retry_after=parse_retry_after(response.headers.get("Retry-After"), now),
+            origin = URL(url)
+            allow_internal = await guard.points_inside(origin)
+            with guard.fetching(allow_internal=allow_internal) as scope:
+                try:
+                    return await _follow(
+                        http,
+                        origin,
+                        headers,
+                        allow_internal=allow_internal,
+                        max_bytes=max_bytes,
+                        now=now,
+                        validators=(etag, last_modified),
                     )
-                if response.status != 200:
-                    raise FetchError(f"unexpected HTTP {response.status}")
-                declared = response.content_length
-                if declared is not None and declared > max_bytes:
-                    raise FetchError(f"feed larger than {max_bytes} bytes ({declared})")
-                body = await _read_capped(response, max_bytes)
-                return FetchResult(
-                    body=body,
-                    etag=response.headers.get("ETag"),
-                    last_modified=response.headers.get("Last-Modified"),
-                    content_type=response.headers.get("Content-Type"),
-                    url=str(response.url),
-                )
+                except aiohttp.ClientConnectorError:
+                    if scope.refused:
+                        raise FetchError(
+                            f"refused to connect to {scope.refused[0]}: an internal address, "
+                            "and the feed's own URL is public"
+                        ) from None
+                    raise
     except TimeoutError:
         raise FetchError(f"timed out after {timeout:g} s") from None
-    except aiohttp.TooManyRedirects:
-        raise FetchError("too many redirects") from None
     except aiohttp.ClientResponseError as exc:
         raise FetchError(f"bad response: {exc.message}") from None
     except aiohttp.ClientError as exc:
         raise FetchError(f"connection failed: {type(exc).__name__}: {exc}") from None
+
+
+async def _follow(
+    http: aiohttp.ClientSession,
+    url: URL,
+    headers: dict[str, str],
+    *,
+    allow_internal: bool,
+    max_bytes: int,
+    now: datetime,
+    validators: tuple[str | None, str | None],
+) -> FetchResult:
+    """GET ``url``, following up to MAX_REDIRECTS redirects, each hop checked by the guard."""
+    for _hop in range(MAX_REDIRECTS + 1):
+        # A fetch that may reach internal addresses keeps its connections in a pool of
+        # their own (the pool is keyed on server_hostname, which changes nothing else): a
+        # public feed's redirect can never ride on a connection that one opened inside.
+        pool_apart = url.raw_host if allow_internal else None
+        async with http.get(
+            url, headers=headers, allow_redirects=False, server_hostname=pool_apart
+        ) as response:
+            location = response.headers.get("Location")
+            if response.status in REDIRECT_STATUSES and location:
+                try:
+                    target = url.join(URL(location))
+                except ValueError:
+                    raise FetchError(f"redirect to an invalid URL: {location!r}") from None
+                if target.scheme not in ("http", "https") or not target.host:
+                    raise FetchError(f"redirect to a URL that is not http(s): {target}")
+                url = target
+                continue
+            return await _answer(response, max_bytes, now, validators)
+    raise FetchError("too many redirects")
+
+
+async def _answer(
+    response: aiohttp.ClientResponse,
+    max_bytes: int,
+    now: datetime,
+    validators: tuple[str | None, str | None],
+) -> FetchResult:
+    """The final answer of a fetch: a body, a 304, or a FetchError."""
+    if response.status == 304:
+        return FetchResult(None, *validators, None, str(response.url))
+    if response.status >= 400:
+        raise FetchError(
+            f"HTTP {response.status} {response.reason or ''}".strip(),
+            retry_after=parse_retry_after(response.headers.get("Retry-After"), now),
+        )
+    if response.status != 200:
+        raise FetchError(f"unexpected HTTP {response.status}")
+    declared = response.content_length
+    if declared is not None and declared > max_bytes:
+        raise FetchError(f"feed larger than {max_bytes} bytes ({declared})")
+    body = await _read_capped(response, max_bytes)
+    return FetchResult(
+        body=body,
+        etag=response.headers.get("ETag"),
+        last_modified=response.headers.get("Last-Modified"),
+        content_type=response.headers.get("Content-Type"),
+        url=str(response.url),
+    )
 
 
 async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
@@ -99,9 +170,12 @@ async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> byte
     return b"".join(chunks)
 
 
-def create_feed_session(user_agent: str, *, concurrency: int) -> aiohttp.ClientSession:
-    """The one HTTP session used for every feed (keep-alive, gzip, a User-Agent naming us)."""
-    connector = aiohttp.TCPConnector(limit=concurrency, ttl_dns_cache=300)
+def create_feed_session(
+    user_agent: str, *, concurrency: int, guard: AddressGuard | None = None
+) -> aiohttp.ClientSession:
+    """The one HTTP session used for every feed (keep-alive, gzip, a User-Agent naming us),
+    every connection of it checked by ``guard`` (by default: internal means not global)."""
+    connector = GuardedConnector(guard or AddressGuard(), limit=concurrency, ttl_dns_cache=300)
     return aiohttp.ClientSession(
         connector=connector,
         headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},

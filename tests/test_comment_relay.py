@@ -524,6 +524,27 @@ async def test_a_wrong_endpoint_or_secret_pauses_until_the_configuration_changes
         assert await get_state(session, PAUSE_KEY) is None
 
 
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_the_comment_endpoints_redirects_are_never_followed(
+    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory, status: int
+) -> None:
+    # A redirect could carry readers' comments (and the signature) anywhere, inside the
+    # network too: the relay never follows one; it pauses and tells the admins instead.
+    async with CommentOutlet() as elsewhere:
+        outlet.respond(status, "moved", headers={"Location": elsewhere.url}, times=3)
+        story = await add_story(sessions)
+        await add_comment(sessions, story)
+        notifier = RecordingNotifier()
+        relay = make_relay(notifier)
+        await relay.start()
+        pause = await wait_paused(sessions)
+        await relay.stop()
+        assert elsewhere.received == []
+    assert pause["reason"] == f"HTTP {status}"
+    assert len(outlet.received) == 1
+    assert "the endpoint has moved, so COMMENTS_URL needs updating" in notifier.alerts[0]
+
+
 async def _rows_idle(sessions: SessionFactory) -> bool:
     return all(row.status == "pending" for row in await outbox_rows(sessions))
 

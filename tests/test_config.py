@@ -72,6 +72,9 @@ def test_defaults_without_any_environment() -> None:
     assert settings.admin_ids == ()
     assert settings.webhook_url is None
     assert settings.webhook_secret is None
+    # Both servers stay on this host unless the operator says otherwise (README, security).
+    assert settings.webhook_listen == "127.0.0.1"
+    assert settings.metrics_listen == "127.0.0.1"
 
 
 def test_token_is_secret_and_blank_token_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:

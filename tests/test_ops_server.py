@@ -1,21 +1,26 @@
-"""/healthz and /metrics: honest health with reasons, Prometheus text with live gauges."""
+"""/healthz and /metrics: honest health with reasons (reads, writes, scheduler), Prometheus
+text with live gauges."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import aiohttp
 import pytest
+from sqlalchemy.engine import make_url
 
-from bot.ops_server import OpsServer
+from bot.ops_server import WRITE_PROBE_KEY, OpsServer
 from jobs import metrics
 from storage import chats as chat_store
 from storage import deliveries as delivery_store
 from storage import feeds as feed_store
 from storage import stories as story_store
+from storage.bot_state import get_state, set_state
 from storage.clock import utcnow
 from storage.engine import SessionFactory, create_engine, create_session_factory, writing
+from storage.migrate import upgrade_database
 from storage.models import PRIORITY_NEW
 from storage.records import StoryDraft
 
@@ -32,6 +37,7 @@ async def _serve(
     scheduler_running: Callable[[], bool] = lambda: True,
     is_leader: Callable[[], bool] = lambda: True,
     backoff_seconds: Callable[[], float] = lambda: 0.0,
+    write_timeout: float = 3.0,
 ) -> OpsServer:
     server = OpsServer(
         sessions,
@@ -40,6 +46,7 @@ async def _serve(
         scheduler_running=scheduler_running,
         is_leader=is_leader,
         backoff_seconds=backoff_seconds,
+        write_timeout=write_timeout,
     )
     await server.start()
     return server
@@ -74,6 +81,59 @@ async def test_stopped_scheduler_and_missing_database_are_named(
     finally:
         await server.stop()
         await engine.dispose()
+
+
+async def test_a_database_that_refuses_writes_is_unhealthy(
+    sqlite_url: str, http: aiohttp.ClientSession
+) -> None:
+    writable = create_engine(sqlite_url)
+    await upgrade_database(writable)
+    await writable.dispose()
+    # The same migrated file, opened read-only: every read works, every write fails (as a
+    # file whose permissions changed under the bot, or a full disk).
+    path = make_url(sqlite_url).database
+    engine = create_engine(f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true")
+    server = await _serve(create_session_factory(engine))
+    try:
+        async with http.get(f"http://127.0.0.1:{server.port}/healthz") as response:
+            assert response.status == 503
+            body = await response.json()
+        assert body["status"] == "unhealthy"
+        assert body["reasons"] == [
+            "database refuses writes (OperationalError: attempt to write a readonly database)"
+        ]
+    finally:
+        await server.stop()
+        await engine.dispose()
+
+
+async def test_writes_blocked_behind_a_held_lock_are_unhealthy_until_it_goes(
+    sessions: SessionFactory, http: aiohttp.ClientSession
+) -> None:
+    server = await _serve(sessions, write_timeout=0.3)
+    url = f"http://127.0.0.1:{server.port}/healthz"
+    try:
+        async with writing(sessions) as session:
+            # A writer that holds the lock (SQLite's one write lock; PostgreSQL's row lock on
+            # what the probe writes) and does not let go.
+            await set_state(session, WRITE_PROBE_KEY, "held", utcnow())
+            for _ in range(2):  # the second check reports on the same waiting probe
+                async with http.get(url) as response:
+                    assert response.status == 503
+                    body = await response.json()
+                [reason] = body["reasons"]
+                assert reason.startswith("database writes blocked (a write has waited")
+                assert reason.endswith("s for the lock)")
+        for _ in range(100):  # once the lock is free, the probe commits and health returns
+            async with http.get(url) as response:
+                if response.status == 200:
+                    break
+            await asyncio.sleep(0.05)
+        assert response.status == 200
+        async with sessions() as session:
+            assert await get_state(session, WRITE_PROBE_KEY) not in (None, "held")
+    finally:
+        await server.stop()
 
 
 async def test_metrics_show_the_queue_and_the_counters(

@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.ext import CommandHandler
 
 from bot.deps import deps
-from bot.handlers.common import NO_PREVIEW, Context, chat_texts, remember_chat
+from bot.handlers.common import NO_PREVIEW, Context, chat_texts, echo, remember_chat
 from bot.i18n import N_, Texts
 from bot.logs import redact_url
 from bot.render import escape, trim, utf16_len
@@ -89,7 +89,7 @@ async def breaking_command(update: Update, context: Context) -> None:
             t._(
                 "I have no story with the link or id “{reference}”. /latest shows recent "
                 "stories; a story's id is the number in its <code>/start s_…</code> link."
-            ).format(reference=t.isolate(escape(trim(reference, 200)))),
+            ).format(reference=echo(t, reference)),
             link_preview_options=NO_PREVIEW,
         )
         return

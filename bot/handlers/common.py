@@ -21,7 +21,7 @@ from telegram.ext import ContextTypes
 
 from bot.deps import Deps, deps
 from bot.i18n import Texts, chat_locale, texts
-from bot.render import Button
+from bot.render import Button, escape, trim
 from jobs.sections import section_slug
 from storage import chats as chat_store
 from storage import stories as story_store
@@ -34,6 +34,17 @@ log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# A reader's own words quoted back ("No stories match “…”"): enough to recognise them, never
+# enough to push an answer past Telegram's 4,096 characters, whatever the reader sent.
+ECHO_MAX = 64
+
+
+def echo(t: Texts, text: str, *, html: bool = True, limit: int = ECHO_MAX) -> str:
+    """What a reader typed, to quote in an answer: one line of at most ``limit`` characters
+    (cut at a word, with an ellipsis), direction-isolated, and escaped for HTML unless
+    ``html`` is false (for text that is escaped later). Every echo of reader input uses it."""
+    short = trim(text, limit)
+    return t.isolate(escape(short) if html else short)
 
 
 def thread_of(message: Message | None) -> int:

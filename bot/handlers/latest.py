@@ -16,6 +16,7 @@ from bot.handlers.common import (
     NO_PREVIEW,
     Context,
     chat_texts,
+    echo,
     is_private,
     keyboard,
     known_chat,
@@ -28,7 +29,7 @@ from bot.handlers.common import (
     zone_of,
 )
 from bot.i18n import Texts
-from bot.render import Button, escape, story_list
+from bot.render import Button, story_list
 from storage import stories as story_store
 from storage.chats import ChatView, reading
 from storage.clock import utcnow
@@ -79,7 +80,7 @@ def _heading(t: Texts, page: Page, query: str, names: dict[str, str]) -> str:
         return t._("Latest in {section}").format(section=t.isolate(names.get(page.arg, page.arg)))
     if page.kind in ("q", "h"):
         # Translators: a list's heading; {query} is what the reader searched for.
-        return t._("Stories matching “{query}”").format(query=t.isolate(query))
+        return t._("Stories matching “{query}”").format(query=echo(t, query, html=False))
     return t._("Latest stories")
 
 
@@ -100,7 +101,7 @@ async def render_page(
     if not stories:
         if page.kind in ("q", "h"):
             text = t._("No stories match “{query}”. Try another word, or send /latest.").format(
-                query=t.isolate(escape(query))
+                query=echo(t, query)
             )
         else:
             text = t._("No stories yet. They appear here as soon as they are published.")

@@ -15,6 +15,7 @@ from bot.deps import deps
 from bot.handlers.common import (
     Context,
     chat_texts,
+    echo,
     is_private,
     keyboard,
     known_chat,
@@ -278,7 +279,7 @@ async def timezone_command(update: Update, context: Context) -> None:
             t._(
                 "“{zone}” is not a time zone I know. Use a name such as "
                 "<code>Asia/Baghdad</code> or <code>Europe/Berlin</code>."
-            ).format(zone=t.isolate(escape(" ".join(context.args))))
+            ).format(zone=echo(t, " ".join(context.args)))
         )
         return
     async with writing(deps(context).sessions) as session:

@@ -11,6 +11,7 @@ from bot.deps import deps
 from bot.handlers.common import (
     Context,
     chat_texts,
+    echo,
     keyboard,
     known_chat,
     may_manage,
@@ -83,7 +84,7 @@ async def reply_unknown(
 ) -> None:
     """Tell the reader which words named no section, and which sections exist."""
     # Translators: quotation marks around a word the reader typed.
-    quoted = [t._("“{word}”").format(word=t.isolate(escape(w[:60]))) for w in unknown[:5]]
+    quoted = [t._("“{word}”").format(word=echo(t, w)) for w in unknown[:5]]
     not_known = t.ngettext(
         "I don't know the section {sections}.",
         "I don't know the sections {sections}.",

@@ -38,7 +38,8 @@ class FeedRoute:
 class FeedServer:
     """``await FeedServer().start()``; ``server.url('/rss')``; ``server.requests`` logs hits."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host  # any loopback address: 127.0.0.2 stands for an internal host
         self.routes: dict[str, FeedRoute] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._runner: web.AppRunner | None = None
@@ -60,7 +61,7 @@ class FeedServer:
 
     def url(self, path: str) -> str:
         """The absolute URL of ``path`` on this server."""
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def hits(self, path: str) -> int:
         """How many requests reached ``path``."""
@@ -71,7 +72,7 @@ class FeedServer:
         app.router.add_route("GET", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
