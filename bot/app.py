@@ -29,7 +29,6 @@ from bot.telegram_client import application_builder
 from jobs.alerts import AlertMonitor
 from jobs.leadership import Leadership, lock_for
 from jobs.registry import register_poll_jobs, register_push_jobs, remove_jobs
-from storage.stories import list_sections
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +58,7 @@ def build_application(settings: Settings, services: Services) -> AnyApplication:
         notifier=notifier,
         broadcaster=services.broadcaster,
         relay=services.relay,
+        sections=services.sections,
     )
     if services.relay is not None:
         # The relay is built before the bot exists; it tells readers through this bot.
@@ -172,18 +172,6 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
         application.bot_data[DEPS_KEY].is_leader = lambda: leadership.is_leader
         try:
             await _register_commands(application)
-            await _refresh_section_names(services)
-            assert application.job_queue is not None
-            application.job_queue.scheduler.add_job(
-                _refresh_section_names,
-                "interval",
-                seconds=60,
-                args=[services],
-                id="refresh-section-names",
-                max_instances=1,
-                coalesce=True,
-                replace_existing=True,
-            )
             await application.start()
             if ops is not None:
                 await ops.start()
@@ -252,14 +240,6 @@ def _ops_server(
         is_leader=lambda: leadership.is_leader,
         backoff_seconds=lambda: broadcaster.limiter.pause_remaining if broadcaster else 0.0,
     )
-
-
-async def _refresh_section_names(services: Services) -> None:
-    """Pushes show sections by the outlet's names; new sections appear as feeds bring them."""
-    if services.renderer is None:
-        return
-    async with services.sessions() as session:
-        services.renderer.section_names = dict(await list_sections(session))
 
 
 def _webhook_secret(settings: Settings) -> str:

@@ -58,6 +58,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
                 "DIGEST",
                 "RETENTION",
                 "METRICS",
+                "SECTIONS",
+                "SECTION",
             }
             or name == "FEEDS"
         ):

@@ -75,6 +75,8 @@ def bot_settings(
             "database_url": database_url,
             "poll_interval": 3600,
             "default_timezone": "Asia/Baghdad",
+            # The outlet's feed is a bare URL: its categories are sections only as mapped.
+            "sections": "kurdistan=Kurdistan,world=World",
         }
         values.update(overrides)
         return load_settings(**values)
