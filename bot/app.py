@@ -113,7 +113,10 @@ class LeaderWork:
                 timedelta(days=settings.comment_window_days),
                 timedelta(days=settings.retention_days),
                 alerts,
+                services.notices,
             )
+        if services.notices is not None:
+            await services.notices.warn_operator()
         if services.broadcaster is not None:
             # Telegram meters the bot, not the instance: a leader that just died may have used
             # up the current window, so the new one waits one window before its first send.

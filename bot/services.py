@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.push_render import PushRenderer
+from bot.section_notice import RetiredSectionsNotice
 from bot.sections import SectionCatalogue
 from jobs.bot_api import BotApiClient
 from jobs.comment_relay import CommentRelay, RelaySettings, load_pseudonym_key
@@ -20,6 +21,7 @@ from jobs.digests import DigestSender, DigestSettings
 from jobs.fanout import Broadcaster, FanoutSettings
 from jobs.fetching import create_feed_session
 from jobs.ingestion import FeedPoller, PollSettings
+from jobs.retired_sections import RetiredSectionNotices
 from jobs.sections import category_sections
 from storage import feeds as feed_store
 from storage.clock import utcnow
@@ -60,6 +62,8 @@ class Services:
     relay: CommentRelay | None = None  # None without COMMENTS_URL: nothing goes to the outlet
     # The offered sections and their names in each language (FEEDS, SECTIONS, SECTION_NAMES).
     sections: SectionCatalogue = field(default_factory=SectionCatalogue)
+    # Tells chats once that sections they follow are no longer offered (with pushes only).
+    notices: RetiredSectionNotices | None = None
 
 
 def poll_settings(settings: Settings) -> PollSettings:
@@ -138,7 +142,7 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
                 ],
                 utcnow(),
             )
-        broadcaster = renderer = digests = None
+        broadcaster = renderer = digests = notices = None
         catalogue = SectionCatalogue.from_settings(settings)
         if push and settings.token:
             fanout = fanout_settings(settings)
@@ -164,6 +168,14 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
                     paid_broadcast=settings.paid_broadcast,
                     default_edition=settings.default_edition,
                 ),
+            )
+            notices = RetiredSectionNotices(
+                sessions,
+                client,
+                RetiredSectionsNotice(catalogue, settings.default_edition),
+                broadcaster.limiter,
+                catalogue.offered,
+                paid_broadcast=settings.paid_broadcast,
             )
         relay = None
         if push and settings.comments_url:
@@ -195,6 +207,7 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
             digests,
             relay,
             catalogue,
+            notices,
         )
     finally:
         await feed_http.close()

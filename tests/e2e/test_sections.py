@@ -13,6 +13,10 @@ import pytest
 
 from bot.app import SERVICES_KEY
 from bot.i18n import texts
+from storage import chats as chat_store
+from storage import stories as story_store
+from storage.clock import utcnow
+from storage.engine import writing
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import Item, rss
 from tests.e2e.test_conversation import ask, edited, press, subscriptions_of
@@ -129,6 +133,70 @@ async def test_a_sorani_reader_sees_sorani_section_names(
         call = (await fake_api.wait_for_calls("answerInlineQuery", answers + 1))[answers]
         [result] = call["results"]
         assert result["description"].startswith(SORANI.isolate(KURDISTAN_CKB))
+
+
+@pytest.mark.parametrize("outlet_items", [BACKLOG])
+async def test_readers_of_a_section_no_longer_offered_are_told_once(
+    start_bot: StartBot, fake_api: FakeBotApi, outlet: FeedServer
+) -> None:
+    """An installation upgraded from the version that made every category a section: its
+    readers' subscriptions to those sections are kept, bring nothing, and are explained."""
+    sorani = fake_api.add_user("Shilan", language_code="ckb")
+    both = fake_api.add_user("Karwan", language_code="en")
+    kept = fake_api.add_user("Dara", language_code="en")
+    async with start_bot(sections="kurdistan=Kurdistan", section_names=NAMES) as app:
+        for user in (sorani, both, kept):
+            await ask(fake_api, user, "/start")
+        await ask(fake_api, both, "/subscribe kurdistan")
+        await ask(fake_api, kept, "/subscribe kurdistan")
+        services = app.bot_data[SERVICES_KEY]
+        # What the older version left behind: category sections, and readers following them.
+        async with writing(services.sessions) as session:
+            await story_store.remember_sections(
+                session,
+                {"politics": "Politics", "internal-open-access-from-nl": SPAM[0]},
+                utcnow(),
+                "en",
+            )
+            for user in (sorani, both):
+                await chat_store.subscribe(
+                    session, user.id, ["politics", "internal-open-access-from-nl"], utcnow()
+                )
+        assert services.notices is not None
+        # The leader runs it hourly, the first time a few minutes after start; here, now.
+        assert app.job_queue.scheduler.get_job("retired-section-notices") is not None
+        before = {u.id: len(fake_api.sent(u)) for u in (sorani, both, kept)}
+        assert await services.notices.send_due() == 2
+        await fake_api.wait_for(lambda: len(fake_api.sent(sorani)) == before[sorani.id] + 1)
+
+        notice = fake_api.sent(sorani)[-1]
+        gone = SORANI.ngettext(
+            "The section {sections} is no longer offered, so no new stories come from it.",
+            "The sections {sections} are no longer offered, so no new stories come from them.",
+            2,
+        ).format(sections=SORANI.join(f"<b>{SORANI.isolate(n)}</b>" for n in SPAM[:2]))
+        nothing = SORANI._(
+            "You receive no pushes. Send /subscribe to get all news, or /sections to choose."
+        )
+        assert notice.text == parse_html(f"{gone}\n{nothing}")[0]
+        notice = fake_api.sent(both)[-1]
+        assert "no longer offered" in (notice.text or "")
+        assert "You receive new stories from: Kurdistan." in (notice.text or "")
+        assert len(fake_api.sent(kept)) == before[kept.id]
+        sends = [c for c in fake_api.calls("sendMessage") if c.get("disable_notification")]
+        assert sorted(int(c["chat_id"]) for c in sends) == sorted([sorani.id, both.id])
+
+        # Told once; the rows stay (offered again, they would simply work again).
+        assert await services.notices.send_due() == 0
+        assert await subscriptions_of(app, both.id) == {
+            "kurdistan",
+            "politics",
+            "internal-open-access-from-nl",
+        }
+        # What the reader is shown counts only what still brings stories.
+        reply = await ask(fake_api, sorani, "/settings")
+        assert parse_html(nothing)[0] in (reply.text or "")
+        assert "Politics" not in (reply.text or "")
 
 
 async def test_without_any_section_readers_are_told_all_news_is_what_there_is(
