@@ -30,7 +30,6 @@ from bot.webhook_server import WebhookServer
 from jobs.alerts import AlertMonitor
 from jobs.leadership import Leadership, lock_for
 from jobs.registry import register_poll_jobs, register_push_jobs, remove_jobs
-from storage.stories import list_sections
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +64,7 @@ def build_application(settings: Settings, services: Services) -> AnyApplication:
         notifier=notifier,
         broadcaster=services.broadcaster,
         relay=services.relay,
+        sections=services.sections,
     )
     if services.relay is not None:
         # The relay is built before the bot exists; it tells readers through this bot.
@@ -119,7 +119,10 @@ class LeaderWork:
                 timedelta(days=settings.comment_window_days),
                 timedelta(days=settings.retention_days),
                 alerts,
+                services.notices,
             )
+        if services.notices is not None:
+            await services.notices.warn_operator()
         if services.broadcaster is not None:
             # Telegram meters the bot, not the instance: a leader that just died may have used
             # up the current window, so the new one waits one window before its first send.
@@ -179,18 +182,6 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
         application.bot_data[DEPS_KEY].is_leader = lambda: leadership.is_leader
         try:
             await _register_commands(application)
-            await _refresh_section_names(services)
-            assert application.job_queue is not None
-            application.job_queue.scheduler.add_job(
-                _refresh_section_names,
-                "interval",
-                seconds=60,
-                args=[services],
-                id="refresh-section-names",
-                max_instances=1,
-                coalesce=True,
-                replace_existing=True,
-            )
             await application.start()
             if ops is not None:
                 await ops.start()
@@ -251,14 +242,6 @@ def _ops_server(
         is_leader=lambda: leadership.is_leader,
         backoff_seconds=lambda: broadcaster.limiter.pause_remaining if broadcaster else 0.0,
     )
-
-
-async def _refresh_section_names(services: Services) -> None:
-    """Pushes show sections by the outlet's names; new sections appear as feeds bring them."""
-    if services.renderer is None:
-        return
-    async with services.sessions() as session:
-        services.renderer.section_names = dict(await list_sections(session))
 
 
 async def _start_webhook(settings: Settings, application: AnyApplication) -> WebhookServer:

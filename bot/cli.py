@@ -15,7 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.app import run_bot
 from bot.checks import run_checks
 from bot.config import ConfigError, Settings, as_async_database_url, load_settings
+from bot.i18n import Texts, chat_locale, texts
 from bot.logs import configure_logging, redact_url
+from bot.render import section_label
+from bot.sections import SectionCatalogue
 from bot.services import open_services
 from storage import stories as story_store
 from storage.engine import create_engine
@@ -55,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         "latest",
         help="print stored stories, newest first",
         description="Print stored stories, newest first. QUERY names a section, or else "
-        "searches titles and summaries.",
+        "searches titles, summaries and categories.",
     )
     latest.add_argument("query", nargs="*", metavar="QUERY", help="a section or search words")
     latest.add_argument(
@@ -159,6 +162,7 @@ async def _poll(settings: Settings) -> int:
     async with open_services(settings) as services:
         reports = await asyncio.gather(*(services.poller.poll(f.id) for f in services.feeds))
     zone = ZoneInfo(settings.default_timezone)
+    names = _section_names(settings)
     for report in reports:
         outcome = report.outcome
         if report.status == "failed":
@@ -179,32 +183,43 @@ async def _poll(settings: Settings) -> int:
             ("backlog", outcome.backlog),
         ):
             for story in stories:
-                print(_story_line(story, zone, label))
+                print(_story_line(story, zone, names, label))
     return 1 if failures == len(reports) and reports else 0
 
 
+def _section_names(settings: Settings) -> tuple[Texts, dict[str, str]]:
+    """The offered sections named in the default edition's language (the operator's)."""
+    t = texts(chat_locale(None, None, settings.default_edition))
+    return t, SectionCatalogue.from_settings(settings).names(t)
+
+
 async def _latest(settings: Settings, query: str, limit: int) -> int:
+    # A section by its slug or any of its names; anything else is searched for.
+    section = SectionCatalogue.from_settings(settings).find(query) if query.strip() else None
     async with open_services(settings) as services, services.sessions() as session:
-        sections = {slug for slug, _ in await story_store.list_sections(session)}
-        word = query.strip().lower()
-        if not word:
+        if not query.strip():
             stories = await story_store.latest_stories(session, limit=limit)
-        elif word in sections:
-            stories = await story_store.latest_stories(session, limit=limit, section=word)
+        elif section is not None:
+            stories = await story_store.latest_stories(session, limit=limit, section=section)
         else:
             stories = await story_store.search_stories(session, query, limit=limit)
     if not stories:
         print("No stories found." if query else "No stories stored yet; try `newsbot poll`.")
         return 0
     zone = ZoneInfo(settings.default_timezone)
+    names = _section_names(settings)
     for story in stories:
-        print(_story_line(story, zone))
+        print(_story_line(story, zone, names))
     return 0
 
 
-def _story_line(story: StoryView, zone: ZoneInfo, label: str = "") -> str:
+def _story_line(
+    story: StoryView, zone: ZoneInfo, names: tuple[Texts, dict[str, str]], label: str = ""
+) -> str:
     when = story.sort_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-    sections = ",".join(story.sections)
+    t, by_slug = names
+    # As story headers show them: offered sections by name, "News" for a story in none.
+    sections = section_label(story, by_slug, t=t)
     tag = f"[{label}] " if label else ""
     return f"  {tag}{when}  ({sections})  {story.title}\n      {story.link or '(no link)'}"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import unicodedata
 import zoneinfo
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -17,6 +18,9 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
+
+from bot.i18n import LOCALES
+from jobs.sections import MAX_SLUG_BYTES, fold_name, section_slug
 
 DEFAULT_FEED = "https://www.rudaw.net/english/rss"
 
@@ -70,6 +74,97 @@ def parse_feeds(raw: str) -> tuple[FeedSpec, ...]:
     if not specs:
         raise ValueError("it lists no feed; give at least one URL")
     return tuple(specs)
+
+
+def _section_key(raw: str) -> str:
+    """A section slug as an operator wrote it, checked: what section_slug would give."""
+    slug = unicodedata.normalize("NFKC", raw).strip().lower()
+    if not slug:
+        raise ValueError("an entry has no section before its '='")
+    if len(slug.encode()) > MAX_SLUG_BYTES:
+        raise ValueError(f"the section {slug!r} is longer than {MAX_SLUG_BYTES} bytes")
+    if section_slug(slug) != slug:
+        suggestion = section_slug(slug) or "middle-east"
+        raise ValueError(
+            f"{raw.strip()!r} is not a section slug; use letters, digits and dashes, "
+            f"such as {suggestion}"
+        )
+    return slug
+
+
+def parse_sections(raw: str) -> dict[str, tuple[str, ...]]:
+    """Parse ``SECTIONS``: comma-separated ``slug=Category|Other category`` entries, each
+    filing items whose category is one of those names (compared with fold_name) under the
+    section ``slug``; a bare ``Category`` files that category under its own slug."""
+    sections: dict[str, tuple[str, ...]] = {}
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        key, sep, names = item.partition("=")
+        if not sep:
+            key, names = section_slug(item), item
+            if not key:
+                raise ValueError(f"{item!r} holds no letter or digit")
+        slug = _section_key(key)
+        categories = tuple(name.strip() for name in names.split("|"))
+        for category in categories:
+            if not fold_name(category):
+                raise ValueError(
+                    f"the section {slug!r} lists an empty category; separate category names "
+                    "with | and entries with commas"
+                )
+        if slug in sections:
+            raise ValueError(
+                f"the section {slug!r} is listed twice; give all its categories in one entry, "
+                "separated by |"
+            )
+        sections[slug] = categories
+    return sections
+
+
+_NAME_LANGUAGE_RE = re.compile(r"^(?P<language>[a-z]{2,3}):(?P<name>.*)$", re.IGNORECASE)
+MAX_SECTION_NAME = 60
+
+
+def parse_section_names(raw: str) -> dict[str, dict[str, str]]:
+    """Parse ``SECTION_NAMES``: comma-separated ``slug=Name|ckb:ناو|ar:اسم`` entries, each
+    giving a section's name without a language (for any language not named) and per
+    language (en, ckb, kmr, ar, tr)."""
+    names: dict[str, dict[str, str]] = {}
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        key, sep, rest = item.partition("=")
+        if not sep:
+            raise ValueError(f"{item!r} is not a slug=Name|ckb:ناو… entry")
+        slug = _section_key(key)
+        if slug in names:
+            raise ValueError(
+                f"the section {slug!r} is listed twice; give all its names in one entry"
+            )
+        given: dict[str, str] = {}
+        for part in (p.strip() for p in rest.split("|")):
+            prefixed = _NAME_LANGUAGE_RE.match(part)
+            language, name = ("", part)
+            if prefixed:
+                language, name = prefixed["language"].lower(), prefixed["name"].strip()
+                if language not in LOCALES:
+                    raise ValueError(
+                        f"{part!r} names the language {language!r}; the bot speaks "
+                        + ", ".join(LOCALES)
+                    )
+            if not name:
+                raise ValueError(f"the section {slug!r} has an empty name")
+            if len(name) > MAX_SECTION_NAME:
+                raise ValueError(
+                    f"the name {name[:20]!r}… is longer than {MAX_SECTION_NAME} characters"
+                )
+            if language in given:
+                which = f"the language {language!r}" if language else "no language"
+                raise ValueError(f"the section {slug!r} has two names for {which}")
+            given[language] = name
+        names[slug] = given
+    return names
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +262,8 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     feeds: Annotated[tuple[FeedSpec, ...], NoDecode] = (FeedSpec(DEFAULT_FEED),)
+    sections: Annotated[dict[str, tuple[str, ...]], NoDecode] = Field(default_factory=dict)
+    section_names: Annotated[dict[str, dict[str, str]], NoDecode] = Field(default_factory=dict)
     database_url: str = "sqlite+aiosqlite:///newsbot.db"
     poll_interval: float = 60.0
     poll_max_backoff: float = 3600.0
@@ -262,6 +359,26 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _check_section_names(self) -> Settings:
+        # A name for a section nothing defines is a typo that would silently show the slug.
+        offered = self.offered_sections
+        for slug in self.section_names:
+            if slug not in offered:
+                defined = ", ".join(offered) or "none"
+                raise ValueError(
+                    f"SECTION_NAMES: it names the section {slug!r}, which neither FEEDS "
+                    f"(section=url) nor SECTIONS defines (defined: {defined})"
+                )
+        return self
+
+    @property
+    def offered_sections(self) -> tuple[str, ...]:
+        """The sections readers are offered, as slugs: those FEEDS names (``section=url``),
+        then those SECTIONS maps categories to, in the order they are configured."""
+        from_feeds = (section_slug(f.section) for f in self.feeds if f.section)
+        return tuple(dict.fromkeys([*from_feeds, *self.sections]))
+
     @property
     def editions(self) -> tuple[str, ...]:
         """The outlet's editions, the default first (validation made sure it has feeds), then
@@ -298,6 +415,16 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_feeds(cls, value: Any) -> Any:
         return parse_feeds(value) if isinstance(value, str) else value
+
+    @field_validator("sections", mode="before")
+    @classmethod
+    def _parse_sections(cls, value: Any) -> Any:
+        return parse_sections(value) if isinstance(value, str) else value
+
+    @field_validator("section_names", mode="before")
+    @classmethod
+    def _parse_section_names(cls, value: Any) -> Any:
+        return parse_section_names(value) if isinstance(value, str) else value
 
     @field_validator("database_url")
     @classmethod

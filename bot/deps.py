@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import CallbackContext
 
 from bot.config import Settings
+from bot.sections import SectionCatalogue
 from storage.engine import SessionFactory
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ class Deps:
     # Whether this instance leads (set by the app): chores every instance would otherwise
     # repeat run on the leader only.
     is_leader: Callable[[], bool] = field(default=lambda: True)
+    # The offered sections and their names in each language, from the settings.
+    sections: SectionCatalogue = field(default_factory=SectionCatalogue)
 
 
 def deps(context: CallbackContext[Any, Any, Any, Any]) -> Deps:

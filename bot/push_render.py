@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import SOURCE_LOCALE, chat_locale, texts
 from bot.render import Button, plain_text, story_group, story_message
+from bot.sections import SectionCatalogue
 from jobs.fanout import PushMessage
 from storage.clock import utcnow
 from storage.records import StoryView
@@ -27,7 +28,7 @@ def _markup(rows: Sequence[Sequence[Button]]) -> dict[str, object] | None:
 
 
 class PushRenderer:
-    """Renders pushes with the outlet's section names (refreshed by the app as they grow)."""
+    """Renders pushes with the offered sections' names in each reader's language."""
 
     def __init__(
         self,
@@ -35,8 +36,9 @@ class PushRenderer:
         *,
         comment_button: bool = False,
         default_locale: str = SOURCE_LOCALE,
+        sections: SectionCatalogue | None = None,
     ) -> None:
-        self.section_names: dict[str, str] = {}
+        self.sections = sections or SectionCatalogue()
         self._default = default_timezone
         self._default_locale = default_locale
         self._comment_button = comment_button
@@ -66,6 +68,7 @@ class PushRenderer:
         now = utcnow()
         tz = self._zone(zone)
         t = texts(self.language(locale))
+        names = self.sections.names(t)
         if len(stories) == 1:
             story = stories[0]
             rendered = story_message(
@@ -73,14 +76,12 @@ class PushRenderer:
                 t=t,
                 now=now,
                 zone=tz,
-                section_names=self.section_names,
+                section_names=names,
                 breaking=story.breaking,
                 comment_button=self._comment_button,
             )
         else:
-            rendered = story_group(
-                stories, t=t, now=now, zone=tz, section_names=self.section_names
-            )
+            rendered = story_group(stories, t=t, now=now, zone=tz, section_names=names)
         return PushMessage(
             text=rendered.text,
             plain=plain_text(stories, t=t, now=now, zone=tz),

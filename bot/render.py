@@ -66,9 +66,12 @@ def trim(text: str, limit: int) -> str:
 
 
 def section_label(story: StoryView, names: Mapping[str, str], *, t: Texts) -> str:
-    """The story's sections as the outlet names them (each isolated: they come from feeds),
-    as plain text — escape it for HTML."""
-    labels = [t.isolate(names.get(s, s)) for s in story.sections]
+    """The story's offered sections by their names in the reader's language (``names``:
+    slug → name, see bot.sections), each isolated, as plain text — escape it for HTML.
+
+    A section missing from ``names`` is no longer offered (a category an older version filed
+    as a section) and is not shown."""
+    labels = [t.isolate(names[s]) for s in story.sections if s in names]
     # Translators: the section of a story that has none of its own.
     return t.join(labels) if labels else t.pgettext("section", "News")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 
@@ -14,12 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.logs import keep_secret
 from bot.push_render import PushRenderer
+from bot.section_notice import RetiredSectionsNotice
+from bot.sections import SectionCatalogue
 from jobs.bot_api import BotApiClient
 from jobs.comment_relay import CommentRelay, RelaySettings, load_pseudonym_key
 from jobs.digests import DigestSender, DigestSettings
 from jobs.fanout import Broadcaster, FanoutSettings
 from jobs.fetching import create_feed_session
 from jobs.ingestion import FeedPoller, PollSettings
+from jobs.retired_sections import RetiredSectionNotices
+from jobs.sections import category_sections
 from storage import feeds as feed_store
 from storage.clock import utcnow
 from storage.engine import SessionFactory, create_engine, create_session_factory, writing
@@ -57,6 +61,10 @@ class Services:
     renderer: PushRenderer | None = None
     digests: DigestSender | None = None
     relay: CommentRelay | None = None  # None without COMMENTS_URL: nothing goes to the outlet
+    # The offered sections and their names in each language (FEEDS, SECTIONS, SECTION_NAMES).
+    sections: SectionCatalogue = field(default_factory=SectionCatalogue)
+    # Tells chats once that sections they follow are no longer offered (with pushes only).
+    notices: RetiredSectionNotices | None = None
 
 
 def poll_settings(settings: Settings) -> PollSettings:
@@ -68,6 +76,7 @@ def poll_settings(settings: Settings) -> PollSettings:
         fetch_timeout=settings.fetch_timeout,
         max_bytes=settings.fetch_max_bytes,
         breaking_markers=settings.breaking_markers,
+        category_sections=category_sections(settings.sections),
     )
 
 
@@ -134,7 +143,8 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
                 ],
                 utcnow(),
             )
-        broadcaster = renderer = digests = None
+        broadcaster = renderer = digests = notices = None
+        catalogue = SectionCatalogue.from_settings(settings)
         if push and settings.token:
             fanout = fanout_settings(settings)
             bot_http = aiohttp.ClientSession(
@@ -145,6 +155,7 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
                 settings.default_timezone,
                 comment_button=settings.comments_enabled,
                 default_locale=settings.default_edition,
+                sections=catalogue,
             )
             broadcaster = Broadcaster(sessions, client, renderer, fanout)
             digests = DigestSender(
@@ -158,6 +169,14 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
                     paid_broadcast=settings.paid_broadcast,
                     default_edition=settings.default_edition,
                 ),
+            )
+            notices = RetiredSectionNotices(
+                sessions,
+                client,
+                RetiredSectionsNotice(catalogue, settings.default_edition),
+                broadcaster.limiter,
+                catalogue.offered,
+                paid_broadcast=settings.paid_broadcast,
             )
         relay = None
         if push and settings.comments_url:
@@ -191,6 +210,8 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
             renderer,
             digests,
             relay,
+            catalogue,
+            notices,
         )
     finally:
         await feed_http.close()

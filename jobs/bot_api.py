@@ -128,12 +128,15 @@ def encode_send_message(
     link_preview_url: str | None = None,
     disable_link_preview: bool = False,
     allow_paid_broadcast: bool = False,
+    disable_notification: bool = False,
 ) -> bytes:
     """The JSON body of a ``sendMessage`` call; ``reply_markup`` as the Bot API's dict."""
     body: dict[str, Any] = {"chat_id": chat_id, "text": text}
     if message_thread_id is not None:
         body["message_thread_id"] = message_thread_id
     _text_fields(body, parse_mode, reply_markup, link_preview_url, disable_link_preview)
+    if disable_notification:
+        body["disable_notification"] = True
     if allow_paid_broadcast:
         body["allow_paid_broadcast"] = True
     return _dumps(body)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -56,6 +56,8 @@ class PollSettings:
     fetch_timeout: float
     max_bytes: int
     breaking_markers: tuple[str, ...] = ()
+    # SECTIONS as jobs.sections.category_sections gives it: folded category → section slugs.
+    category_sections: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class FeedPoller:
@@ -193,7 +195,7 @@ class FeedPoller:
         items = []
         names: dict[str, str] = {}
         for draft in parsed.entries:
-            sections = sections_for_item(draft, feed.section, parsed.title)
+            sections = sections_for_item(draft, feed.section, self._settings.category_sections)
             names.update({k: v for k, v in sections.items() if k not in names})
             items.append((draft, tuple(sections)))
         markers = self._settings.breaking_markers

@@ -13,6 +13,7 @@ from jobs.alerts import AlertMonitor
 from jobs.digests import DigestSender
 from jobs.ingestion import FeedPoller
 from jobs.maintenance import housekeeping
+from jobs.retired_sections import RetiredSectionNotices
 from storage.clock import utcnow
 from storage.engine import SessionFactory
 from storage.feeds import FeedView
@@ -55,9 +56,26 @@ def register_push_jobs(
     comment_window: timedelta,
     retention: timedelta,
     alerts: AlertMonitor,
+    notices: RetiredSectionNotices | None = None,
 ) -> list[str]:
     """Digests every five minutes (each reader's own hour decides), admin alerts every
-    minute, housekeeping every night."""
+    minute, housekeeping every night, and hourly the notices about sections no longer
+    offered."""
+    ids = ["send-digests", "housekeeping", "admin-alerts"]
+    if notices is not None:
+        scheduler.add_job(
+            notices.send_due,
+            trigger=IntervalTrigger(hours=1),
+            id="retired-section-notices",
+            name="tell chats once that sections they follow are no longer offered",
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            # Not at once: an operator who upgraded without SECTIONS has a few minutes to
+            # notice the warning and restart with it before any reader is told.
+            next_run_time=utcnow() + timedelta(minutes=5),
+        )
+        ids.append("retired-section-notices")
     scheduler.add_job(
         digests.send_due,
         trigger=IntervalTrigger(minutes=5),
@@ -89,7 +107,7 @@ def register_push_jobs(
         coalesce=True,
         next_run_time=utcnow() + timedelta(seconds=20),
     )
-    return ["send-digests", "housekeeping", "admin-alerts"]
+    return ids
 
 
 def remove_jobs(scheduler: BaseScheduler, job_ids: list[str]) -> None:

@@ -58,7 +58,8 @@ class Story(SQLModel, table=True):
     link: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     title: str = Field(sa_column=Column(Text, nullable=False))
     summary: str = Field(default="", sa_column=Column(Text, nullable=False))
-    # Title and summary normalised for search (storage.search_text); the index reads this.
+    # Title, summary and categories normalised for search (storage.search_text); the index
+    # reads this. Categories are searchable even when they are no section.
     search_text: str = Field(default="", sa_column=Column(Text, nullable=False))
     image_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     author: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -159,6 +160,9 @@ class Subscription(SQLModel, table=True):
     thread_id: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     section: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=_utc(nullable=False))
+    # When the chat was told that this section is no longer offered (None: not told). The
+    # row itself stays, so a section the operator offers again simply works again.
+    retired_notice_at: datetime | None = Field(default=None, sa_column=_utc())
 
 
 class Broadcast(SQLModel, table=True):

@@ -165,7 +165,7 @@ async def _insert_story(
         "link": draft.link,
         "title": draft.title,
         "summary": draft.summary,
-        "search_text": search_document(draft.title, draft.summary),
+        "search_text": search_document(draft.title, draft.summary, *draft.categories),
         "image_url": draft.image_url,
         "author": draft.author,
         "categories": "\n".join(draft.categories),
@@ -212,7 +212,7 @@ def _apply_edit(story: Story, draft: StoryDraft, now: datetime) -> bool:
         story.image_url = draft.image_url
         changed = True
     if changed:
-        story.search_text = search_document(story.title, story.summary)
+        story.search_text = search_document(story.title, story.summary, story.categories)
         story.updated_at = now
     return changed
 
@@ -350,8 +350,8 @@ async def search_stories(
     offset: int = 0,
     editions: Sequence[str] | None = None,
 ) -> list[StoryView]:
-    """Stories whose title or summary hold every word of ``query`` (as a prefix), newest first,
-    within some editions (None: every edition).
+    """Stories whose title, summary or categories hold every word of ``query`` (as a prefix),
+    newest first, within some editions (None: every edition).
 
     Words are matched through the full-text index (FTS5 on SQLite, tsvector on PostgreSQL);
     a reader's text never becomes query syntax, so quotes or operators in it are harmless.
@@ -457,11 +457,17 @@ async def _postgres_search_ids(
 
 
 async def list_sections(
-    session: AsyncSession, editions: Sequence[str] | None = None
+    session: AsyncSession,
+    editions: Sequence[str] | None = None,
+    offered: Sequence[str] | None = None,
 ) -> list[tuple[str, str]]:
-    """Known sections as ``(slug, display name)``, by name: all of them, or those seen in
-    ``editions`` (and those stored before editions existed, which belong to no edition)."""
+    """Known sections as ``(slug, stored name)``, by name: all of them, or those seen in
+    ``editions`` (and those stored before editions existed, which belong to no edition);
+    only those among ``offered`` when it is given (the sections the operator configured:
+    an older version stored every category as a section)."""
     statement = select(Section.slug, Section.name).order_by(func.lower(Section.name))
+    if offered is not None:
+        statement = statement.where(col(Section.slug).in_(list(offered)))
     if editions is not None:
         seen_in = col(SectionEdition.slug) == col(Section.slug)
         statement = statement.where(

@@ -60,6 +60,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
                 "METRICS",
                 "PRIVATE",
                 "GROUP",
+                "SECTIONS",
+                "SECTION",
             }
             or name == "FEEDS"
         ):

@@ -193,6 +193,88 @@ def test_feeds_garbage_is_a_config_error_naming_feeds(
     assert_one_sentence_naming(config_error_from(monkeypatch, FEEDS=raw), "FEEDS")
 
 
+# --- SECTIONS and SECTION_NAMES ---------------------------------------------------------------
+
+
+def test_sections_map_categories_and_come_after_the_feeds_sections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = settings_from(
+        monkeypatch,
+        FEEDS="ckb:Kurdistan=https://example.org/ku.rss,Sci_Tech=https://example.org/st.rss,"
+        "https://example.org/all.rss",
+        DEFAULT_EDITION="ckb",
+        SECTIONS=" world = World | International ,Middle East, kurdistan=Kurdistan Region,"
+        "ئابووری=ئابووری|Economy",
+    )
+    assert settings.sections == {
+        "world": ("World", "International"),
+        "middle-east": ("Middle East",),
+        "kurdistan": ("Kurdistan Region",),
+        "ئابووری": ("ئابووری", "Economy"),
+    }
+    # FEEDS's sections first, in their order, then SECTIONS's; each slug once.
+    assert settings.offered_sections == (
+        "kurdistan",
+        "sci-tech",
+        "world",
+        "middle-east",
+        "ئابووری",
+    )
+
+
+def test_sections_default_to_none_beyond_the_feeds() -> None:
+    assert load_settings().sections == {}
+    assert load_settings().offered_sections == ()
+    assert load_settings().section_names == {}
+
+
+def test_section_names_per_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_from(
+        monkeypatch,
+        FEEDS="kurdistan=https://example.org/ku.rss",
+        SECTIONS="world=World",
+        SECTION_NAMES="kurdistan=Kurdistan|ckb:کوردستان|AR: كردستان |kmr:Kurdistan|tr:Kürdistan,"
+        "world=ckb:جیهان",
+    )
+    assert settings.section_names == {
+        "kurdistan": {
+            "": "Kurdistan",
+            "ckb": "کوردستان",
+            "ar": "كردستان",
+            "kmr": "Kurdistan",
+            "tr": "Kürdistan",
+        },
+        "world": {"ckb": "جیهان"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "says"),
+    [
+        ("SECTIONS", "Middle East=Middle East", "'Middle East' is not a section slug"),
+        ("SECTIONS", "world=World||Global", "lists an empty category"),
+        ("SECTIONS", "world=World,world=Global", "listed twice"),
+        ("SECTIONS", "=World", "no section before"),
+        ("SECTIONS", "!!!", "no letter or digit"),
+        ("SECTIONS", "a" * 41 + "=A", "longer than 40 bytes"),
+        ("SECTION_NAMES", "world", "is not a slug=Name"),
+        ("SECTION_NAMES", "world=World|de:Welt", "the language 'de'"),
+        ("SECTION_NAMES", "world=World|ckb:", "empty name"),
+        ("SECTION_NAMES", "world=World|Global", "two names for no language"),
+        ("SECTION_NAMES", "world=" + "W" * 61, "longer than 60 characters"),
+        ("SECTION_NAMES", "kurdistn=Kurdistan", "neither FEEDS (section=url) nor SECTIONS"),
+    ],
+)
+def test_bad_sections_name_their_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, raw: str, says: str
+) -> None:
+    monkeypatch.setenv("SECTIONS", "world=World")
+    error = config_error_from(monkeypatch, **{variable: raw})
+    assert_one_sentence_naming(error, variable)
+    assert says in str(error)
+
+
 # --- durations --------------------------------------------------------------------------------
 
 

@@ -33,13 +33,19 @@ from jobs.poll_schedule import (
     parse_retry_after,
 )
 from jobs.registry import poll_job_id, register_poll_jobs
-from jobs.sections import MAX_SLUG_BYTES, section_slug, sections_for_item
+from jobs.sections import (
+    MAX_SLUG_BYTES,
+    category_sections,
+    fold_name,
+    section_slug,
+    sections_for_item,
+)
 from storage import deliveries as delivery_store
 from storage import feeds as feed_store
 from storage import stories as story_store
 from storage.engine import SessionFactory, writing
 from storage.feeds import FeedView
-from storage.models import Story
+from storage.models import Section, Story, StorySection
 from storage.records import IngestOutcome, StoryDraft, StoryView
 from tests.auxil.feed_server import FeedServer, Reply
 
@@ -747,8 +753,6 @@ async def test_right_to_left_text_is_stored_intact(rig: Rig) -> None:
     assert rows[sorani].categories == "سیاسەت"
     assert rows[ARABIC_TITLE].summary == ARABIC_SUMMARY
     assert (await rig.feed(feed_id)).title == "ڕووداو"
-    # Bare-URL feed: the item is listed under its own category, in Sorani.
-    assert [s.title for s in await rig.latest("سیاسەت")] == [sorani]
     async with rig.sessions() as session:
         found = await story_store.search_stories(session, "سەرۆکی")
     assert [s.title for s in found] == [sorani]
@@ -789,9 +793,6 @@ async def test_stray_bytes_in_a_utf8_feed_cost_one_character_each_and_warn_once(
         ARABIC_SUMMARY,
         "\ufffdقتصاد",
     )
-    async with rig.sessions() as session:
-        names = {name for _, name in await story_store.list_sections(session)}
-    assert names == {"هەولێر", "\ufffdقتصاد"}
     url = rig.server.url("/ckb")
     warning = "feed={} has invalid UTF-8: {} byte(s) replaced with U+FFFD, the rest kept"
     assert warnings_from(caplog) == [warning.format(url, 2)]
@@ -802,6 +803,64 @@ async def test_stray_bytes_in_a_utf8_feed_cost_one_character_each_and_warn_once(
     rig.server.serve("/ckb", body.replace(b"\xc7", "ا".encode()), etag=False, last_modified=False)
     await rig.poller.poll(feed_id)
     assert warnings_from(caplog) == [warning.format(url, 2), warning.format(url, 1)]
+
+
+async def _section_rows(sessions: SessionFactory) -> tuple[set[str], set[str]]:
+    """The slugs of the section table and those any story is listed under."""
+    async with sessions() as session:
+        known = set((await session.exec(select(Section.slug))).all())
+        listed = set((await session.exec(select(StorySection.section))).all())
+    return known, listed
+
+
+CATEGORY_RICH = [
+    Item("1", categories=["Internal open access from NL", "Politics", "World"]),
+    Item("2", categories=["Agriculture, Uruguay", "international"]),
+    Item("3"),
+]
+
+
+async def test_a_bare_url_feeds_categories_are_searchable_but_no_sections(rig: Rig) -> None:
+    rig.server.serve("/all", rss(CATEGORY_RICH, title="Everything"))
+    feed_id = await rig.add_feed("/all")
+    report = await rig.poller.poll(feed_id)
+    assert len(report.outcome.backlog) == 3
+    assert all(s.sections == () for s in report.outcome.backlog)
+    assert await _section_rows(rig.sessions) == (set(), set())
+    async with rig.sessions() as session:
+        assert await story_store.list_sections(session) == []
+        # Still all news, and a category is found by search like a word of the title.
+        assert len(await story_store.latest_stories(session, limit=10)) == 3
+        found = await story_store.search_stories(session, "open access")
+    assert [s.title for s in found] == ["Story 1"]
+
+
+async def test_only_the_categories_sections_maps_become_sections(
+    make_rig: Callable[..., Rig],
+) -> None:
+    mapping = category_sections({"world": ("World", "International")})
+    rig = make_rig(category_sections=mapping)
+    rig.server.serve("/all", rss(CATEGORY_RICH, title="Everything"))
+    rig.server.serve("/ku", rss([Item("k", categories=["World"])], title="Kurdistan"))
+    everything, kurdistan = await rig.add_feed("/all"), await rig.add_feed("/ku", "kurdistan")
+    await rig.poller.poll(everything)
+    await rig.poller.poll(kurdistan)
+
+    assert await _section_rows(rig.sessions) == ({"world", "kurdistan"},) * 2
+    by_title = {s.title: s.sections for s in await rig.latest()}
+    assert by_title == {
+        "Story 1": ("world",),
+        "Story 2": ("world",),
+        "Story 3": (),
+        "Story k": ("kurdistan", "world"),
+    }
+    assert sorted(s.title for s in await rig.latest("world")) == ["Story 1", "Story 2", "Story k"]
+    async with rig.sessions() as session:
+        offered = await story_store.list_sections(session, ["en"], ["kurdistan", "world"])
+        # Rows an older version stored for categories are never offered.
+        await story_store.remember_sections(session, {"politics": "Politics"}, NOW, "en")
+        assert await story_store.list_sections(session, ["en"], ["kurdistan", "world"]) == offered
+    assert {slug for slug, _ in offered} == {"kurdistan", "world"}
 
 
 async def test_hostile_titles_are_stored_as_literal_text(rig: Rig) -> None:
@@ -975,22 +1034,56 @@ def _draft(*categories: str) -> StoryDraft:
     return StoryDraft(identity="guid:x", title="x", link=None, categories=categories)
 
 
-def test_configured_section_wins_over_categories() -> None:
-    assert sections_for_item(_draft("Politics"), "world", "Outlet") == {"world": "world"}
+MAPPED = category_sections(
+    {
+        "world": ("World", "International"),
+        "middle-east": ("Middle East",),
+        "kurdistan": ("کوردستان",),
+    }
+)
 
 
-def test_bare_url_feed_uses_item_categories() -> None:
-    assert sections_for_item(_draft("Middle East", "سیاسەت", "middle east"), None, "Outlet") == {
+def test_a_bare_url_feeds_unmapped_categories_are_no_section() -> None:
+    assert sections_for_item(_draft("Politics", "Internal open access from NL"), None, {}) == {}
+    assert sections_for_item(_draft("Politics", "سیاسەت"), None, MAPPED) == {}
+    assert sections_for_item(_draft(), None, MAPPED) == {}
+
+
+def test_mapped_categories_are_sections_case_accents_and_punctuation_aside() -> None:
+    item = _draft("MIDDLE-EAST", "international", "Politics", "world")
+    assert sections_for_item(item, None, MAPPED) == {
+        "middle-east": "MIDDLE-EAST",
+        "world": "international",
+    }
+    # كوردستان typed with an Arabic kaf is the Sorani category کوردستان.
+    assert sections_for_item(_draft("كوردستان"), None, MAPPED) == {"kurdistan": "كوردستان"}
+
+
+def test_the_feeds_own_section_and_mapped_categories() -> None:
+    assert sections_for_item(_draft("Politics"), "world", {}) == {"world": "world"}
+    assert sections_for_item(_draft("Middle East", "Politics"), "kurdistan", MAPPED) == {
+        "kurdistan": "kurdistan",
         "middle-east": "Middle East",
-        "سیاسەت": "سیاسەت",
     }
 
 
-def test_bare_url_feed_without_categories_uses_feed_title() -> None:
-    assert sections_for_item(_draft(), None, "Kurdistan 24") == {"kurdistan-24": "Kurdistan 24"}
-    assert sections_for_item(_draft(), None, "ڕووداو") == {"ڕووداو": "ڕووداو"}
-    assert sections_for_item(_draft(), None, None) == {"news": "News"}
-    assert sections_for_item(_draft("!!!"), None, None) == {"news": "News"}
+def test_one_category_may_file_into_several_sections() -> None:
+    mapping = category_sections({"iraq": ("Iraq",), "region": ("Iraq", "Syria")})
+    assert mapping == {"iraq": ("iraq", "region"), "syria": ("region",)}
+    assert sections_for_item(_draft("iraq"), None, mapping) == {"iraq": "iraq", "region": "iraq"}
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("Middle East", "middle-east"),
+        ("Middle  East ", "MIDDLE_EAST"),
+        ("Kürdistan", "kurdistan"),
+        ("هەرێمی کوردستان", "هەریمی كوردستان"),
+    ],
+)
+def test_fold_name_makes_spellings_of_one_name_equal(one: str, other: str) -> None:
+    assert fold_name(one) == fold_name(other) != ""
 
 
 # --- jobs/registry.py -------------------------------------------------------------------------

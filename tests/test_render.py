@@ -19,6 +19,7 @@ from bot.render import (
     trim,
     utf16_len,
 )
+from bot.sections import SectionCatalogue
 from storage.records import StoryView
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -179,10 +180,26 @@ def test_long_search_queries_are_kept_aside_by_digest() -> None:
 
 
 def test_resolve_sections_accepts_slugs_names_and_multiword_names() -> None:
-    known = {"kurdistan": "Kurdistan", "middle-east": "Middle East", "world": "World"}
-    assert resolve_sections(["Kurdistan", "world"], known) == (["kurdistan", "world"], [])
-    assert resolve_sections(["middle", "east"], known) == (["middle-east"], [])
-    assert resolve_sections(["sport"], known) == ([], ["sport"])
+    catalogue = SectionCatalogue(
+        ("kurdistan", "middle-east", "world", "iraq"),
+        {"kurdistan": {"ckb": "هەرێمی کوردستان"}},
+        {"world": ("International",)},
+    )
+    known = catalogue.names(EN, ["kurdistan", "middle-east", "world"])  # iraq: no stories yet
+
+    def resolve(*words: str) -> tuple[list[str], list[str]]:
+        return resolve_sections(words, known, catalogue.find)
+
+    assert resolve("Kurdistan", "world") == (["kurdistan", "world"], [])
+    assert resolve("middle", "east", "WORLD") == (["middle-east", "world"], [])
+    assert resolve("Middle-East") == (["middle-east"], [])
+    # Names in any language, as readers type them (an Arabic keyboard's ي and ك included).
+    assert resolve("هەریمی", "كوردستان") == (["kurdistan"], [])
+    assert resolve("ڕۆژهەڵاتی", "ناوەڕاست") == (["middle-east"], [])
+    assert resolve("العالم") == (["world"], [])
+    assert resolve("international") == (["world"], [])
+    assert resolve("sport", "world") == (["world"], ["sport"])
+    assert resolve("iraq") == ([], ["iraq"])  # offered, but not among the known ones here
 
 
 def test_section_toggles_fit_callback_data_for_long_sorani_names() -> None:

@@ -1,9 +1,11 @@
-"""Every document in the shared feed corpus (../shared/feeds) through parse_feed.
+"""Every document in the shared feed corpus (../shared/feeds) through parse_feed, and the
+whole corpus through ingestion.
 
 The corpus is real-world feeds and feedparser's own edge cases, kept outside
 the repository. Each file must either raise NotAFeedError or give drafts that
 satisfy the invariants storage relies on; MANIFEST.tsv and the ``fp_*`` files'
-``Expect:`` comments serve as extra oracles. Without the folder, the tests skip.
+``Expect:`` comments serve as extra oracles. Ingested as bare-URL feeds, its
+hundreds of categories must not become sections. Without the folder, the tests skip.
 """
 
 from __future__ import annotations
@@ -17,9 +19,19 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import func
+from sqlmodel import select
 
 from jobs.feed_parsing import NotAFeedError, ParsedFeed, parse_feed
+from jobs.fetching import create_feed_session
+from jobs.ingestion import FeedPoller, PollSettings
+from jobs.sections import category_sections
+from storage import feeds as feed_store
+from storage import stories as story_store
+from storage.engine import SessionFactory, writing
+from storage.models import Section, Story, StorySection
 from storage.records import StoryDraft
+from tests.auxil.feed_server import FeedServer
 
 SHARED_FEEDS = Path(
     os.environ.get("NEWSBOT_SHARED_FEEDS")
@@ -230,6 +242,78 @@ def test_urdu_right_to_left_feed() -> None:
     assert feed.language == "ur"
     assert len(feed.entries) == 26
     assert all(draft.image_url for draft in feed.entries)
+
+
+# --- ingestion ------------------------------------------------------------------------------
+
+
+def _corpus_documents() -> dict[str, bytes]:
+    """Every document of the corpus by file name (MANIFEST.tsv and README.md aside)."""
+    paths = sorted(SHARED_FEEDS.glob("*"))
+    return {p.name: p.read_bytes() for p in paths if p.suffix not in (".tsv", ".md")}
+
+
+async def _ingest_corpus(
+    sessions: SessionFactory, server: FeedServer, sections: dict[str, tuple[str, ...]]
+) -> None:
+    """Every corpus document served and polled once as a bare-URL feed of one edition."""
+    documents = _corpus_documents()
+    for name, body in documents.items():
+        server.serve(f"/{name}", body, content_type="application/xml")
+    async with writing(sessions) as session:
+        feeds = await feed_store.register_feeds(
+            session, [(server.url(f"/{name}"), None, "en") for name in documents], NOW
+        )
+    settings = PollSettings(
+        interval=60.0,
+        max_backoff=60.0,
+        push_max_age=3600.0,
+        fetch_timeout=10.0,
+        max_bytes=20 * 1024 * 1024,
+        category_sections=category_sections(sections),
+    )
+    http = create_feed_session("newsbot-tests/1.0", concurrency=4)
+    try:
+        poller = FeedPoller(sessions, http, settings, clock=lambda: NOW)
+        for feed in feeds:
+            await poller.poll(feed.id)
+    finally:
+        await http.close()
+
+
+async def _count(sessions: SessionFactory, table: type[object]) -> int:
+    async with sessions() as session:
+        return (await session.exec(select(func.count()).select_from(table))).one()
+
+
+async def test_the_corpus_categories_become_no_sections(
+    sessions: SessionFactory, feed_server: FeedServer
+) -> None:
+    """Before sections came from the operator, this corpus made 698 sections (issue 12
+    counted 321 from ten of its feeds), every one offered by /sections; now it makes none."""
+    _shared("MANIFEST.tsv")
+    await _ingest_corpus(sessions, feed_server, {})
+    assert await _count(sessions, Story) > 1000
+    assert await _count(sessions, Section) == 0
+    assert await _count(sessions, StorySection) == 0
+    async with sessions() as session:
+        assert await story_store.list_sections(session) == []
+        # The categories are still searchable, like this one the issue quotes.
+        found = await story_store.search_stories(session, "internal open access from nl")
+    assert found and all("internal-open-access-from-nl" in s.categories for s in found)
+
+
+async def test_the_corpus_offers_only_the_sections_the_operator_maps(
+    sessions: SessionFactory, feed_server: FeedServer
+) -> None:
+    _shared("MANIFEST.tsv")
+    await _ingest_corpus(sessions, feed_server, {"world": ("World", "World news")})
+    async with sessions() as session:
+        assert await story_store.list_sections(session) == [("world", "World")]
+        listed = await story_store.latest_stories(session, section="world", limit=1000)
+    assert listed and all(
+        {"world", "world news"} & {c.casefold() for c in s.categories} for s in listed
+    )
 
 
 # --- invariants -----------------------------------------------------------------------------

@@ -668,11 +668,24 @@ async def test_upgrading_a_database_with_data_keeps_rows_and_search(
                 ),
                 {**now, "story": story_id},
             )
+            # Categories were not searchable before 0006, which adds them to search_text.
+            await conn.execute(
+                text(
+                    "INSERT INTO story (identity, title, summary, search_text, categories, "
+                    "feed_id, first_seen_at, updated_at, sort_at, push_state) VALUES "
+                    "('guid:cat', 'Universities sign', '', 'universities sign', "
+                    ":categories, :feed, :now, :now, :now, 'none')"
+                ),
+                {**now, "feed": feed_id, "categories": "Open Access\nHöger onderwijs"},
+            )
         await upgrade_database(engine)
         sessions = create_session_factory(engine)
         async with sessions() as session:
             (story,) = await story_store.search_stories(session, "kirkuk")
             assert story.sections == ("kurdistan",)
+            for query in ("open access", "hoger onderwijs", "universities"):
+                found = await story_store.search_stories(session, query)
+                assert [s.title for s in found] == ["Universities sign"], query
             old = await session.get(Story, story_id)
             assert old is not None and old.push_state == "none"
         # New rows are still indexed: the triggers (SQLite) or generated column (PostgreSQL).

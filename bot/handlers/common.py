@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from telegram import (
@@ -22,7 +22,6 @@ from telegram.ext import ContextTypes
 from bot.deps import Deps, deps
 from bot.i18n import Texts, chat_locale, texts
 from bot.render import Button, escape, trim
-from jobs.sections import section_slug
 from storage import chats as chat_store
 from storage import stories as story_store
 from storage import story_messages
@@ -34,6 +33,9 @@ log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+MAX_NAME_WORDS = 6
+
+
 # A reader's own words quoted back ("No stories match “…”"): enough to recognise them, never
 # enough to push an answer past Telegram's 4,096 characters, whatever the reader sent.
 ECHO_MAX = 64
@@ -197,30 +199,51 @@ def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(markup) if markup else None
 
 
-async def section_names(context: Context, chat: ChatView | None = None) -> dict[str, str]:
-    """Known section slugs with their display names: all of them, or (given a chat) those of
-    the editions the chat reads."""
+async def section_names(
+    context: Context, t: Texts, chat: ChatView | None = None
+) -> dict[str, str]:
+    """The sections readers can choose here, slug → name in ``t``'s language, in the
+    configured order: offered ones with stories in the editions ``chat`` reads (in any
+    edition, without a chat)."""
+    catalogue = deps(context).sections
+    if not catalogue.offered:
+        return {}
     editions = None if chat is None else reading(chat, deps(context).settings.default_edition)
     async with deps(context).sessions() as session:
-        return dict(await story_store.list_sections(session, editions))
+        seen = await story_store.list_sections(session, editions, catalogue.offered)
+    return catalogue.names(t, [slug for slug, _ in seen])
 
 
-def resolve_sections(words: Sequence[str], known: dict[str, str]) -> tuple[list[str], list[str]]:
-    """Map what a reader typed to section slugs: ``(found slugs, unknown words)``."""
-    by_name = {name.lower(): slug for slug, name in known.items()}
+def header_names(context: Context, t: Texts) -> dict[str, str]:
+    """Every offered section's name in ``t``'s language: what story headers, list headings
+    and a reader's subscriptions are described with (sections no longer offered are not)."""
+    return deps(context).sections.names(t)
+
+
+def resolve_sections(
+    words: Sequence[str], known: Mapping[str, str], find: Callable[[str], str | None]
+) -> tuple[list[str], list[str]]:
+    """Map what a reader typed to the slugs of ``known`` sections: ``(found, unknown words)``.
+
+    ``find`` (SectionCatalogue.find) knows each section by its slug and its names in every
+    language; the longest run of words that names one wins, so ``/subscribe middle east
+    world`` is two sections and ``/latest ڕۆژهەڵاتی ناوەڕاست`` is one.
+    """
     found: list[str] = []
     unknown: list[str] = []
-    phrase = " ".join(words).strip().lower()
-    # A multi-word name ("middle east") is one section, not two unknown words.
-    if len(words) > 1 and (phrase in by_name or section_slug(phrase) in known):
-        return [by_name.get(phrase) or section_slug(phrase)], []
-    for word in words:
-        key = word.strip().lower()
-        slug = key if key in known else by_name.get(key) or section_slug(key)
-        if slug in known:
-            found.append(slug)
+    start = 0
+    while start < len(words):
+        # A section's name is a few words: longer runs are not tried (a pasted paragraph
+        # would otherwise cost a lookup per pair of its words).
+        for end in range(min(len(words), start + MAX_NAME_WORDS), start, -1):
+            slug = find(" ".join(words[start:end]))
+            if slug is not None and slug in known:
+                found.append(slug)
+                start = end
+                break
         else:
-            unknown.append(word)
+            unknown.append(words[start])
+            start += 1
     return list(dict.fromkeys(found)), unknown
 
 

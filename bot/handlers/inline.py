@@ -7,7 +7,7 @@ from telegram.ext import InlineQueryHandler
 
 from bot.callbacks import MAX_OFFSET, Page, parse_id
 from bot.deps import deps
-from bot.handlers.common import Context, keyboard, preview, section_names, texts_of, zone_of
+from bot.handlers.common import Context, header_names, keyboard, preview, texts_of, zone_of
 from bot.handlers.latest import fetch_stories
 from bot.render import section_label, story_message, trim
 from storage import chats as chat_store
@@ -32,7 +32,7 @@ async def inline_query(update: Update, context: Context) -> None:
     t = texts_of(chat, deps(context), user.language_code)
     page = Page("q" if text else "a", offset)
     stories = await fetch_stories(context, chat, page, text, limit=RESULTS_PER_PAGE + 1)
-    names = await section_names(context)
+    names = header_names(context, t)
     now = utcnow()
     zone = zone_of(chat, deps(context))
     results = []

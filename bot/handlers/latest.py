@@ -5,6 +5,7 @@ Each list is remembered as showing its stories, so a reply to it can become a co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from telegram import Message, Update
@@ -17,6 +18,7 @@ from bot.handlers.common import (
     Context,
     chat_texts,
     echo,
+    header_names,
     is_private,
     keyboard,
     known_chat,
@@ -90,13 +92,11 @@ async def render_page(
     chat: ChatView | None,
     page: Page,
     query: str = "",
-    names: dict[str, str] | None = None,
 ) -> ListPage:
     """The stories of one page for ``chat`` (its record, already read), newest first, with
-    ‹ Newer / Older › where there is more; ``names``: the section names, if already listed."""
-    if names is None:
-        names = await section_names(context)
+    ‹ Newer / Older › where there is more, sections named in the reader's language."""
     t = chat_texts(update, context, chat)
+    names = header_names(context, t)
     stories = await fetch_stories(context, chat, page, query)
     if not stories:
         if page.kind in ("q", "h"):
@@ -142,22 +142,24 @@ async def _answer_list(
     chat: ChatView,
     page: Page,
     query: str,
-    names: dict[str, str] | None = None,
 ) -> None:
     message = update.effective_message
     assert message is not None
-    result = await render_page(update, context, chat, page, query, names)
+    result = await render_page(update, context, chat, page, query)
     sent = await message.reply_html(
         result.text, reply_markup=keyboard(result.buttons), link_preview_options=NO_PREVIEW
     )
     await remember_shown(context, sent, result.story_ids, "list")
 
 
-def page_for_words(words: list[str], names: dict[str, str]) -> tuple[Page, str, str | None]:
-    """A section page when the words name a section, else a search page."""
+def page_for_words(
+    words: list[str], names: dict[str, str], find: Callable[[str], str | None]
+) -> tuple[Page, str, str | None]:
+    """A section page when the words name one of the ``names`` sections (its slug or a name
+    in any language, as ``find`` knows them), else a search page."""
     if not words:
         return Page("a", 0), "", None
-    found, unknown = resolve_sections(words, names)
+    found, unknown = resolve_sections(words, names, find)
     if found and not unknown and len(found) == 1:
         return Page("s", 0, found[0]), "", None
     query = " ".join(words)[:200]
@@ -168,11 +170,11 @@ def page_for_words(words: list[str], names: dict[str, str]) -> tuple[Page, str, 
 async def latest_command(update: Update, context: Context) -> None:
     """/latest [section | words]: the newest stories, a section's, or a search."""
     chat = await remember_chat(update, context)
-    names = await section_names(context)
-    page, query, digest = page_for_words(context.args or [], names)
+    names = await section_names(context, chat_texts(update, context, chat))
+    page, query, digest = page_for_words(context.args or [], names, deps(context).sections.find)
     if digest:
         _remember_query(context, digest, query)
-    await _answer_list(update, context, chat, page, query, names)
+    await _answer_list(update, context, chat, page, query)
 
 
 async def search_command(update: Update, context: Context) -> None:
@@ -238,7 +240,10 @@ async def more_like_this(update: Update, context: Context) -> None:
         )
         return
     await query.answer()
-    page = Page("s", 0, story.sections[0]) if story.sections else Page("a", 0)
+    # Its first section readers are offered (an older version also filed stories under
+    # categories, which are no sections now), else the latest stories.
+    offered = [s for s in story.sections if deps(context).sections.is_offered(s)]
+    page = Page("s", 0, offered[0]) if offered else Page("a", 0)
     result = await render_page(update, context, chat, page)
     sent = await context.bot.send_message(
         update.effective_chat.id,

@@ -16,13 +16,13 @@ from bot.handlers.common import (
     Context,
     chat_texts,
     echo,
+    header_names,
     is_private,
     keyboard,
     known_chat,
     may_manage,
     redraw,
     remember_chat,
-    section_names,
     texts_for,
     thread_of,
     zone_of,
@@ -123,7 +123,7 @@ async def _settings_view(
     context: Context, t: Texts, chat: ChatView, thread: int
 ) -> tuple[str, str]:
     """The settings message's HTML text and the chat's delivery mode."""
-    names = await section_names(context)
+    names = header_names(context, t)
     async with deps(context).sessions() as session:
         prefs = await chat_store.delivery_prefs(session, chat.id)
         subscribed = await chat_store.subscriptions(session, chat.id, thread)

@@ -13,13 +13,13 @@ from bot.handlers.comments import send_prompt
 from bot.handlers.common import (
     Context,
     chat_texts,
+    header_names,
     is_private,
     keyboard,
     may_manage,
     preview,
     remember_chat,
     remember_shown,
-    section_names,
     texts_for,
     thread_of,
     zone_of,
@@ -190,7 +190,7 @@ async def _show_story(
         t=t,
         now=utcnow(),
         zone=zone_of(chat, deps(context)),
-        section_names=await section_names(context),
+        section_names=header_names(context, t),
         comment_button=settings.comments_enabled,
     )
     sent = await message.reply_html(
@@ -218,7 +218,7 @@ async def _subscribe_all(update: Update, context: Context, t: Texts) -> None:
         result = await chat_store.subscribe(
             session, chat.id, [ALL_SECTIONS], utcnow(), thread_of(message)
         )
-    await message.reply_html(f"✅ {describe(t, result, await section_names(context))}")
+    await message.reply_html(f"✅ {describe(t, result, header_names(context, t))}")
 
 
 async def subscribe_button(update: Update, context: Context) -> None:
@@ -240,7 +240,7 @@ async def subscribe_button(update: Update, context: Context) -> None:
     await query.answer(t._("Subscribed to all news"))
     await context.bot.send_message(
         chat.id,
-        f"✅ {describe(t, result, await section_names(context))}",
+        f"✅ {describe(t, result, header_names(context, t))}",
         parse_mode="HTML",
         message_thread_id=thread or None,
     )

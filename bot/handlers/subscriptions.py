@@ -12,6 +12,7 @@ from bot.handlers.common import (
     Context,
     chat_texts,
     echo,
+    header_names,
     keyboard,
     known_chat,
     may_manage,
@@ -33,22 +34,24 @@ ADMINS_ONLY = N_("In groups, only admins can change what this chat receives.")
 
 # The source texts, for callers that render no chat's message (tests of the layout).
 
-# A feed rich in categories can bring hundreds of sections; a message holds 4,096
-# characters and a keyboard 100 buttons.
+# Sections come from the operator (a handful), but a message holds 4,096 characters and a
+# keyboard 100 buttons: the lists stay capped whatever the configuration.
 MAX_LISTED = 25
 MAX_TOGGLES = 60
 
 
 def describe(t: Texts, subscribed: set[str], names: dict[str, str]) -> str:
-    """The resulting state in one sentence."""
+    """The resulting state in one sentence; ``names``: every offered section's name
+    (header_names), so a subscription to a section no longer offered, which brings nothing,
+    is not counted as one."""
     if ALL_SECTIONS in subscribed:
         return t._("You receive <b>all news</b> as it is published.")
-    if not subscribed:
+    chosen = [slug for slug in names if slug in subscribed]
+    if not chosen:
         return t._(
             "You receive no pushes. Send /subscribe to get all news, or /sections to choose."
         )
-    chosen = sorted(subscribed, key=lambda s: (names.get(s) or s).lower())
-    listed = t.join(f"<b>{t.isolate(escape(names.get(s, s)))}</b>" for s in chosen[:MAX_LISTED])
+    listed = t.join(f"<b>{t.isolate(escape(names[s]))}</b>" for s in chosen[:MAX_LISTED])
     if len(chosen) <= MAX_LISTED:
         return t._("You receive new stories from: {sections}.").format(sections=listed)
     more = len(chosen) - MAX_LISTED
@@ -59,15 +62,18 @@ def describe(t: Texts, subscribed: set[str], names: dict[str, str]) -> str:
     ).format(sections=listed, num=t.number(more))
 
 
-def valid_sections_text(t: Texts, names: dict[str, str]) -> str:
-    """The list of sections a reader can name."""
+def valid_sections_text(t: Texts, names: dict[str, str], *, configured: bool = True) -> str:
+    """The list of sections a reader can name (by their names in the reader's language, which
+    /subscribe and /latest understand as well as the slugs); ``configured``: whether the
+    outlet offers any section at all."""
+    if not configured:
+        return t._("This bot offers no sections: /subscribe brings you all news.")
     if not names:
         return t._(
             "No sections are known yet; the first feed poll brings them. Try again shortly."
         )
     items = t.join(
-        f"<code>{t.isolate(escape(slug))}</code> ({t.isolate(escape(name))})"
-        for slug, name in list(names.items())[:MAX_LISTED]
+        f"<code>{t.isolate(escape(name))}</code>" for name in list(names.values())[:MAX_LISTED]
     )
     if len(names) <= MAX_LISTED:
         return t._("Valid sections: {sections}. /sections shows them all.").format(sections=items)
@@ -80,7 +86,7 @@ def valid_sections_text(t: Texts, names: dict[str, str]) -> str:
 
 
 async def reply_unknown(
-    t: Texts, message: Message, unknown: list[str], names: dict[str, str]
+    t: Texts, message: Message, unknown: list[str], names: dict[str, str], *, configured: bool
 ) -> None:
     """Tell the reader which words named no section, and which sections exist."""
     # Translators: quotation marks around a word the reader typed.
@@ -90,7 +96,7 @@ async def reply_unknown(
         "I don't know the sections {sections}.",
         len(quoted),
     ).format(sections=t.join(quoted))
-    await message.reply_html(f"{not_known} {valid_sections_text(t, names)}")
+    await message.reply_html(f"{not_known} {valid_sections_text(t, names, configured=configured)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +107,8 @@ class Change:
     texts: Texts
     chat_id: int
     thread: int
-    names: dict[str, str]
+    names: dict[str, str]  # the sections this chat may choose (its editions')
+    described: dict[str, str]  # every offered section, to describe what the chat receives
     sections: list[str] | None  # None: the command named no section
 
 
@@ -114,14 +121,24 @@ async def _change_request(update: Update, context: Context, *, reactivate: bool)
     if not await may_manage(update, context):
         await message.reply_text(t._(ADMINS_ONLY))
         return None
-    names = await section_names(context, chat)
+    names = await section_names(context, t, chat)
     sections = None
     if context.args:
-        sections, unknown = resolve_sections(context.args, names)
+        catalogue = deps(context).sections
+        sections, unknown = resolve_sections(context.args, names, catalogue.find)
         if unknown:
-            await reply_unknown(t, message, unknown, names)
+            configured = bool(catalogue.offered)
+            await reply_unknown(t, message, unknown, names, configured=configured)
             return None
-    return Change(message, t, update.effective_chat.id, thread_of(message), names, sections)
+    return Change(
+        message,
+        t,
+        update.effective_chat.id,
+        thread_of(message),
+        names,
+        header_names(context, t),
+        sections,
+    )
 
 
 async def subscribe_command(update: Update, context: Context) -> None:
@@ -129,7 +146,7 @@ async def subscribe_command(update: Update, context: Context) -> None:
     change = await _change_request(update, context, reactivate=True)
     if change is None:
         return
-    message, chat_id, thread, names = change.message, change.chat_id, change.thread, change.names
+    message, chat_id, thread = change.message, change.chat_id, change.thread
     t = change.texts
     wanted = change.sections or [ALL_SECTIONS]
     async with writing(deps(context).sessions) as session:
@@ -143,7 +160,7 @@ async def subscribe_command(update: Update, context: Context) -> None:
             result = await chat_store.subscribe(session, chat_id, wanted, utcnow(), thread)
             note = ""
     await message.reply_html(
-        f"✅ {describe(t, result, names)}{note}\n"
+        f"✅ {describe(t, result, change.described)}{note}\n"
         + t._("/unsubscribe stops pushes; /sections lets you choose.")
     )
 
@@ -163,8 +180,10 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
             result = await chat_store.replace_all_with(session, chat_id, keep, utcnow(), thread)
         else:
             result = await chat_store.unsubscribe(session, chat_id, sections, thread)
-    prefix = "🔕 " if not result else "✅ "
-    await message.reply_html(prefix + describe(change.texts, result, names))
+    # A subscription to a section no longer offered brings nothing: it counts as none.
+    receives = ALL_SECTIONS in result or any(s in change.described for s in result)
+    prefix = "✅ " if receives else "🔕 "
+    await message.reply_html(prefix + describe(change.texts, result, change.described))
 
 
 def sections_keyboard(subscribed: set[str], names: dict[str, str], t: Texts) -> list[list[Button]]:
@@ -189,11 +208,13 @@ def sections_keyboard(subscribed: set[str], names: dict[str, str], t: Texts) -> 
     return rows
 
 
-def sections_text(t: Texts, subscribed: set[str], names: dict[str, str]) -> str:
-    """The text above the toggles."""
+def sections_text(
+    t: Texts, subscribed: set[str], names: dict[str, str], described: dict[str, str]
+) -> str:
+    """The text above the toggles (``names``: the toggles; ``described``: header_names)."""
     lines = [
         t._("<b>Sections</b>"),
-        describe(t, subscribed, names),
+        describe(t, subscribed, described),
         t._("Tap a section to follow or leave it."),
     ]
     if len(names) > MAX_TOGGLES:
@@ -211,16 +232,17 @@ async def sections_command(update: Update, context: Context) -> None:
     assert message is not None and update.effective_chat is not None
     chat = await remember_chat(update, context)
     t = chat_texts(update, context, chat)
-    names = await section_names(context, chat)
+    names = await section_names(context, t, chat)
     async with deps(context).sessions() as session:
         current = await chat_store.subscriptions(
             session, update.effective_chat.id, thread_of(message)
         )
     if not names:
-        await message.reply_html(valid_sections_text(t, names))
+        configured = bool(deps(context).sections.offered)
+        await message.reply_html(valid_sections_text(t, names, configured=configured))
         return
     await message.reply_html(
-        sections_text(t, current, names),
+        sections_text(t, current, names, header_names(context, t)),
         reply_markup=keyboard(sections_keyboard(current, names, t)),
     )
 
@@ -240,7 +262,7 @@ async def toggle_section(update: Update, context: Context) -> None:
         return
     slug = query.data.removeprefix("tg:")
     # The sections /sections offered this chat (its editions'), as the keyboard shows them.
-    names = await section_names(context, chat)
+    names = await section_names(context, t, chat)
     if slug != ALL_SECTIONS and slug not in names:
         await query.answer(t._("That section no longer exists."))
         return
@@ -271,7 +293,8 @@ async def toggle_section(update: Update, context: Context) -> None:
         else t._("Left: {section}")
     )
     await query.answer(toast.format(section=t.isolate(label)))
-    await redraw(query, sections_text(t, result, names), sections_keyboard(result, names, t))
+    text = sections_text(t, result, names, header_names(context, t))
+    await redraw(query, text, sections_keyboard(result, names, t))
 
 
 HANDLERS = [

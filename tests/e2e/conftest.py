@@ -79,6 +79,8 @@ def bot_settings(
             # would only slow them down. tests/e2e/test_flood.py runs with the real one.
             "private_chat_rate": "1000/s",
             "group_chat_rate": "1000/s",
+            # The outlet's feed is a bare URL: its categories are sections only as mapped.
+            "sections": "kurdistan=Kurdistan,world=World",
         }
         values.update(overrides)
         return load_settings(**values)

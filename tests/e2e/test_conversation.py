@@ -81,7 +81,7 @@ async def test_subscribe_unsubscribe_and_unknown_sections(app: Any, fake_api: Fa
 
     reply = await ask(fake_api, user, "/subscribe sport")
     assert "I don't know the section “sport”" in (reply.text or "")
-    assert "kurdistan (Kurdistan)" in (reply.text or "")
+    assert "Valid sections: Kurdistan, World." in (reply.text or "")
     assert await subscriptions_of(app, user.id) == {"kurdistan"}
 
     # Leaving one section of "all news" keeps every other one.

@@ -66,6 +66,8 @@ async def test_sections_with_a_category_rich_feed(app: Any, fake_api: FakeBotApi
     user = fake_api.add_user()
     reply = await ask(fake_api, user, "/sections")
     assert APOLOGY not in (reply.text or "")
+    # Its 120 categories are no sections: none is offered, as text or as a button.
+    assert "Politics" not in (reply.text or "") and reply.buttons == []
 
 
 @pytest.mark.parametrize("outlet_items", [MANY_SECTIONS_ITEMS])
