@@ -7,25 +7,19 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-
-from bot.app import run_bot
-from bot.checks import run_checks
+# Only what every command needs is imported here: `newsbot --help` and `newsbot latest` must
+# start in well under a second, so Telegram, the scheduler and the HTTP clients are imported
+# by the commands that use them (each command's function imports its own).
 from bot.config import ConfigError, Settings, as_async_database_url, load_settings
-from bot.i18n import Texts, chat_locale, texts
 from bot.logs import configure_logging, redact_url
-from bot.render import section_label
-from bot.sections import SectionCatalogue
-from bot.services import open_services
-from storage import stories as story_store
-from storage.engine import create_engine
-from storage.migrate import current_revision, head_revision, upgrade_database
-from storage.reachability import DatabaseUnavailableError, ensure_reachable, explain
-from storage.records import StoryView
-from storage.transfer import TransferError, copy_database
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from bot.i18n import Texts
+    from storage.records import StoryView
 
 
 def _positive_count(raw: str) -> int:
@@ -106,6 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format, secrets=settings.secret_values())
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.reachability import DatabaseUnavailableError, explain
+
     if args.command != "check":  # check reports the database as one of its lines
         problem = _database_problem(settings.database_url)
         if problem:
@@ -113,12 +112,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
     try:
         if args.command == "run":
+            from bot.app import run_bot
+
             return run_bot(settings)
         if args.command == "poll":
             return asyncio.run(_poll(settings))
         if args.command == "latest":
             return asyncio.run(_latest(settings, " ".join(args.query), args.n))
         if args.command == "check":
+            from bot.checks import run_checks
+
             return asyncio.run(run_checks(settings))
         if args.command == "db":
             return asyncio.run(_db_upgrade(settings))
@@ -143,6 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _database_problem(url: str) -> str | None:
     """One sentence on why DATABASE_URL cannot be used, or None when it can."""
 
+    from storage.engine import create_engine
+    from storage.reachability import DatabaseUnavailableError, ensure_reachable
+
     async def probe() -> None:
         engine = create_engine(url)
         try:
@@ -158,6 +164,10 @@ def _database_problem(url: str) -> str | None:
 
 
 async def _poll(settings: Settings) -> int:
+    from zoneinfo import ZoneInfo
+
+    from bot.services import open_services
+
     failures = 0
     async with open_services(settings) as services:
         reports = await asyncio.gather(*(services.poller.poll(f.id) for f in services.feeds))
@@ -189,20 +199,36 @@ async def _poll(settings: Settings) -> int:
 
 def _section_names(settings: Settings) -> tuple[Texts, dict[str, str]]:
     """The offered sections named in the default edition's language (the operator's)."""
+    from bot.i18n import chat_locale, texts
+    from bot.sections import SectionCatalogue
+
     t = texts(chat_locale(None, None, settings.default_edition))
     return t, SectionCatalogue.from_settings(settings).names(t)
 
 
 async def _latest(settings: Settings, query: str, limit: int) -> int:
+    # Only storage and the section names: no Telegram, scheduler or HTTP client to load.
+    from zoneinfo import ZoneInfo
+
+    from bot.sections import SectionCatalogue
+    from storage import stories as story_store
+    from storage.engine import create_engine, create_session_factory
+    from storage.migrate import upgrade_database
+
     # A section by its slug or any of its names; anything else is searched for.
     section = SectionCatalogue.from_settings(settings).find(query) if query.strip() else None
-    async with open_services(settings) as services, services.sessions() as session:
-        if not query.strip():
-            stories = await story_store.latest_stories(session, limit=limit)
-        elif section is not None:
-            stories = await story_store.latest_stories(session, limit=limit, section=section)
-        else:
-            stories = await story_store.search_stories(session, query, limit=limit)
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade_database(engine)  # a fresh database answers "no stories", not an error
+        async with create_session_factory(engine)() as session:
+            if not query.strip():
+                stories = await story_store.latest_stories(session, limit=limit)
+            elif section is not None:
+                stories = await story_store.latest_stories(session, limit=limit, section=section)
+            else:
+                stories = await story_store.search_stories(session, query, limit=limit)
+    finally:
+        await engine.dispose()
     if not stories:
         print("No stories found." if query else "No stories stored yet; try `newsbot poll`.")
         return 0
@@ -216,6 +242,8 @@ async def _latest(settings: Settings, query: str, limit: int) -> int:
 def _story_line(
     story: StoryView, zone: ZoneInfo, names: tuple[Texts, dict[str, str]], label: str = ""
 ) -> str:
+    from bot.render import section_label
+
     when = story.sort_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     t, by_slug = names
     # As story headers show them: offered sections by name, "News" for a story in none.
@@ -225,6 +253,9 @@ def _story_line(
 
 
 async def _db_upgrade(settings: Settings) -> int:
+    from storage.engine import create_engine
+    from storage.migrate import current_revision, head_revision, upgrade_database
+
     engine = create_engine(settings.database_url)
     try:
         before = await current_revision(engine)
@@ -246,6 +277,8 @@ def _database_url(raw: str, *, sqlite: bool) -> str:
 
 
 def _migrate_to_postgres(source_raw: str, destination_raw: str) -> int:
+    from sqlalchemy.engine import make_url
+
     source_url = _database_url(source_raw, sqlite=True)
     destination_url = _database_url(destination_raw, sqlite=False)
     if not source_url.startswith("sqlite"):
@@ -262,6 +295,11 @@ def _migrate_to_postgres(source_raw: str, destination_raw: str) -> int:
 
 
 async def _copy(source_url: str, destination_url: str, destination_raw: str) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.engine import create_engine
+    from storage.transfer import TransferError, copy_database
+
     source, destination = create_engine(source_url), create_engine(destination_url)
     try:
         copied = await copy_database(source, destination)

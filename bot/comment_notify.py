@@ -76,12 +76,13 @@ class TelegramCommentNotifier:
             self._sessions, self._settings.default_edition, comment.chat_id
         )
 
-    async def comment_changed(self, comment: CommentView, *, still_trying: bool = False) -> None:
+    async def comment_changed(
+        self, comment: CommentView, *, still_trying: bool = False, paused: bool = False
+    ) -> None:
         """Show the comment's new state in the reader's confirmation (or a new message)."""
         t = await self.reader_texts(comment)
-        await self.show(
-            comment, comment_texts.status_text(comment, t=t, still_trying=still_trying)
-        )
+        text = comment_texts.status_text(comment, t=t, still_trying=still_trying, paused=paused)
+        await self.show(comment, text)
 
     async def approved_for_site(self, comment: CommentView) -> None:
         """Tell the reader the moderators approved their comment and it goes to the site."""

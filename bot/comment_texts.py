@@ -140,7 +140,7 @@ EDIT_KEPT = N_("Your comment keeps its earlier text.")
 HOW_TO_COMMENT = N_(
     "That message is not a story, so your reply was not sent as a comment. To comment, "
     "reply to a story I sent you (a news push, a /latest list or a story opened from a "
-    "link), or tap 💬 Comment under it."
+    "link), or tap ✍️ Write a comment under it."
 )
 STORY_GONE = N_("That story is no longer available, so it cannot be commented on.")
 _TOO_LONG = N_("Your comment is too long. Please shorten it.")
@@ -222,8 +222,14 @@ def relay_reason(reason: str, *, t: Texts, limit: int = 0) -> str:
 # --- the reader's confirmation and its later states -----------------------------------------
 
 
-def received(title: str, *, t: Texts) -> str:
-    """The answer to every accepted comment."""
+def received(title: str, *, t: Texts, paused: bool = False) -> str:
+    """The answer to every accepted comment; ``paused``: the site refuses comments for now
+    (relaying is paused), which is no moderation and must not be called one."""
+    if paused:
+        return t._(
+            "Comment received on ‘{story}’. The news site is not accepting comments right now; "
+            "yours is kept and will be sent when it is."
+        ).format(story=headline(title, t=t))
     return t._("Comment received on ‘{story}’ — it will appear after moderation.").format(
         story=headline(title, t=t)
     )
@@ -244,10 +250,18 @@ def approved_for_site(title: str, *, t: Texts) -> str:
     )
 
 
-def status_text(comment: CommentView, *, t: Texts, still_trying: bool = False) -> str:
-    """What the reader's confirmation says once the comment moved on."""
+def status_text(
+    comment: CommentView, *, t: Texts, still_trying: bool = False, paused: bool = False
+) -> str:
+    """What the reader's confirmation says once the comment moved on (``still_trying``:
+    still on its way; ``paused``: because the site refuses comments for now)."""
     story = headline(comment.article_title, t=t)
-    if still_trying:
+    if still_trying and paused:
+        text = t._(
+            "⏸ The news site is not accepting comments right now; your comment on ‘{story}’ is "
+            "kept and will be sent when it is."
+        )
+    elif still_trying:
         text = t._(
             "⏳ Your comment on ‘{story}’ has not reached the site yet; I keep trying and "
             "will tell you how it went."
@@ -368,7 +382,7 @@ STATUS_LABELS = {
 }
 MY_COMMENTS_PRIVATE_ONLY = N_("Send /mycomments in a private chat with me.")
 NO_OWN_COMMENTS = N_(
-    "You have not commented yet. Reply to a story I sent you, or tap 💬 Comment under it."
+    "You have not commented yet. Reply to a story I sent you, or tap ✍️ Write a comment under it."
 )
 COMMENTS_USAGE = N_(
     "Reply <code>/comments</code> to a story, or send <code>/comments</code> with the story's "
@@ -538,7 +552,7 @@ def unbanned(user_id: int, changed: bool, *, t: Texts) -> str:
 
 # Translators: part of /help; keep the line break at the end.
 HELP = N_(
-    "💬 <b>Comments:</b> reply to a story (or tap 💬 Comment under it) to comment; it is "
+    "💬 <b>Comments:</b> reply to a story (or tap ✍️ Write a comment under it) to comment; it is "
     "published with your name after moderation.\n"
     "/comments — read a story's comments (send the command as a reply to the story)\n"
     "/mycomments — your comments and what became of them\n"

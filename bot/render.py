@@ -120,10 +120,11 @@ def story_message(
         # Write a comment (a reply prompt), or read the published ones.
         rows.append(
             (
-                # Translators: a button under a story: write a comment on it.
-                Button(t.pgettext("button", "💬 Comment"), callback=f"cm:{story.id}"),
+                # Translators: a button under a story: write a comment on it. Its icon and
+                # verb set it apart from the button beside it at a glance.
+                Button(t.pgettext("button", "✍️ Write a comment"), callback=f"cm:{story.id}"),
                 # Translators: a button under a story: read its published comments.
-                Button(t.pgettext("button", "💬 Comments"), callback=f"cl:{story.id}:0"),
+                Button(t.pgettext("button", "💬 Read comments"), callback=f"cl:{story.id}:0"),
             )
         )
     return Rendered(text=text, preview_url=story.link, buttons=tuple(rows))

@@ -131,9 +131,12 @@ def parse_reason(reason: str | None) -> tuple[str, dict[str, int]] | None:
 class CommentNotifier(Protocol):
     """The bot side of the relay: tells readers and admins what happened (never raises)."""
 
-    async def comment_changed(self, comment: CommentView, *, still_trying: bool = False) -> None:
+    async def comment_changed(
+        self, comment: CommentView, *, still_trying: bool = False, paused: bool = False
+    ) -> None:
         """The comment reached a final state (published, relayed, rejected, failed), or —
-        with ``still_trying`` — relaying keeps failing and the reader should know (once)."""
+        with ``still_trying`` — it is still on its way and the reader should know (once);
+        ``paused`` says why: the outlet refuses every comment for now (relaying paused)."""
 
     async def alert_admins(self, alert: AdminAlert) -> None:
         """One alert to the bot's administrators (ADMIN_IDS), worded in each one's language."""
@@ -731,6 +734,12 @@ class CommentRelay:
 
     # --- pause and resume ---
 
+    async def is_paused(self) -> bool:
+        """Whether relaying is paused for every instance (the outlet refused the endpoint or
+        the secret): a comment written now waits until that is mended."""
+        async with self.sessions() as session:
+            return RelayPause.load(await get_state(session, PAUSE_KEY), self._clock()) is not None
+
     async def _resume_if_reconfigured(self) -> None:
         async with self.sessions() as session:
             pause = RelayPause.load(await get_state(session, PAUSE_KEY), self._clock())
@@ -758,11 +767,13 @@ class CommentRelay:
 
     # --- the bot side, guarded ---
 
-    async def _notify(self, comment: CommentView, *, still_trying: bool = False) -> None:
+    async def _notify(
+        self, comment: CommentView, *, still_trying: bool = False, paused: bool = False
+    ) -> None:
         if self.notifier is None:
             return
         try:
-            await self.notifier.comment_changed(comment, still_trying=still_trying)
+            await self.notifier.comment_changed(comment, still_trying=still_trying, paused=paused)
         except Exception:
             log.exception("comment relay: telling the reader about comment %d failed", comment.id)
         try:
@@ -783,8 +794,9 @@ class CommentRelay:
         # after a while gets its ⏳ once.
         async with self.sessions() as session:
             overdue = await overdue_queued(session, self._clock() - STILL_TRYING_AFTER_TIME)
+        paused = await self.is_paused() if overdue else False
         for comment in overdue:
-            await self._notify(comment, still_trying=True)
+            await self._notify(comment, still_trying=True, paused=paused)
 
     async def _alert(self, alert: AdminAlert) -> None:
         if self.notifier is None:

@@ -291,6 +291,18 @@ async def find_story(session: AsyncSession, reference: str) -> StoryView | None:
     return (await _views(session, [story]))[0] if story else None
 
 
+async def story_ids_for_links(session: AsyncSession, links: Sequence[str]) -> list[int]:
+    """The stories at these links, in the links' order (unknown links left out)."""
+    wanted = list(dict.fromkeys(links))[:50]
+    if not wanted:
+        return []
+    rows = (
+        await session.exec(select(Story.id, Story.link).where(col(Story.link).in_(wanted)))
+    ).all()
+    by_link = {link: story_id for story_id, link in rows if story_id is not None}
+    return [by_link[link] for link in wanted if link in by_link]
+
+
 async def mark_breaking(session: AsyncSession, story_id: int) -> None:
     """Flag a story as breaking news (an admin's /breaking)."""
     story = await session.get(Story, story_id)

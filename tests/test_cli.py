@@ -594,3 +594,33 @@ async def test_bad_configuration_as_a_process(tmp_path: Path) -> None:
     assert err.strip() == (
         "newsbot: POLL_INTERVAL is not valid: 'abc' is not a duration such as 60, 30m or 6h."
     )
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["latest"], ["latest", "oil"]])
+async def test_help_and_latest_load_neither_telegram_nor_the_scheduler(
+    argv: list[str], tmp_path: Path
+) -> None:
+    # Start-up time is mostly imports: these commands must not pay for the bot's.
+    script = (
+        "import sys\n"
+        "from bot.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = {'telegram', 'apscheduler', 'aiohttp', 'httpx', 'tornado', 'feedparser'}\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))\n"
+    )
+    env = process_environment(DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        script,
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    assert out.decode().strip().splitlines()[-1] == "[]"

@@ -18,13 +18,14 @@ from sqlmodel import col, select
 from standardwebhooks import Webhook
 
 from bot.alert_texts import alert_text
-from bot.comment_texts import relay_reason
+from bot.comment_texts import relay_reason, status_text
 from bot.config import comments_secret_key
 from bot.i18n import texts
 from jobs.admin_alerts import FEED_FAILING, AdminAlert
 from jobs.comment_relay import (
     PAUSE_KEY,
     CommentRelay,
+    RelayPause,
     RelaySettings,
     classify_answer,
     load_pseudonym_key,
@@ -36,7 +37,7 @@ from storage import comments as comment_store
 from storage import feeds as feed_store
 from storage import outbox
 from storage import stories as story_store
-from storage.bot_state import get_state
+from storage.bot_state import get_state, set_state
 from storage.clock import utcnow
 from storage.comments import CommentDraft, CommentView
 from storage.engine import SessionFactory, writing
@@ -54,13 +55,18 @@ class RecordingNotifier:
 
     def __init__(self, *, fail: bool = False) -> None:
         self.changes: list[tuple[CommentView, bool]] = []
+        self.paused: list[int] = []  # comments told they wait because relaying is paused
         self.alerts: list[str] = []  # as an English-speaking admin reads them
         self.fail = fail
         self._changed = asyncio.Condition()
 
-    async def comment_changed(self, comment: CommentView, *, still_trying: bool = False) -> None:
+    async def comment_changed(
+        self, comment: CommentView, *, still_trying: bool = False, paused: bool = False
+    ) -> None:
         async with self._changed:
             self.changes.append((comment, still_trying))
+            if paused:
+                self.paused.append(comment.id)
             self._changed.notify_all()
         if self.fail:
             raise RuntimeError("the bot could not tell the reader")
@@ -817,6 +823,41 @@ async def test_a_comment_waiting_behind_a_paused_relay_gets_its_hourglass_once(
     await asyncio.sleep(0.3)
     assert notifier.still_trying() == [waiting.id]
     assert (await comment(sessions, waiting.id)).status == comment_store.QUEUED
+
+
+async def test_a_comment_waiting_while_relaying_is_paused_is_told_why(
+    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+) -> None:
+    # The outlet refused the endpoint earlier; the pause is the same for every instance.
+    notifier = RecordingNotifier()
+    relay = make_relay(notifier)
+    pause = RelayPause(
+        reason="HTTP 401",
+        since=utcnow() - timedelta(minutes=30),
+        fingerprint=relay.settings.fingerprint,
+        probe_at=utcnow() + timedelta(hours=1),
+    )
+    story = await add_story(sessions)
+    async with writing(sessions) as session:
+        await set_state(session, PAUSE_KEY, pause.dump(), utcnow())
+        waiting = await comment_store.add_comment(
+            session,
+            CommentDraft(READER, READER, next(_messages), "Shilan A.", "Kept for later?"),
+            story,
+            status=comment_store.QUEUED,
+            now=utcnow() - timedelta(minutes=11),
+            retry_for=timedelta(hours=24),
+        )
+    assert await relay.is_paused()
+    await relay.start()
+    await notifier.wait_for(lambda: bool(notifier.still_trying()))
+    await relay.stop()
+    assert notifier.paused == [waiting.id]
+    assert outlet.received == []  # nothing is sent while paused (the probe is an hour away)
+    text = status_text(
+        (await comment(sessions, waiting.id)), t=texts("en"), still_trying=True, paused=True
+    )
+    assert text.startswith("⏸ The news site is not accepting comments right now")
 
 
 async def test_the_relay_notifier_tells_each_reader_in_their_own_language(

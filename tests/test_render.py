@@ -62,8 +62,8 @@ def test_story_message_buttons_fit_telegram_limits() -> None:
     row, comments = rendered.buttons
     assert [b.text for b in row] == ["Read", "More like this"]
     assert [(b.text, b.callback) for b in comments] == [
-        ("💬 Comment", f"cm:{2**31}"),
-        ("💬 Comments", f"cl:{2**31}:0"),
+        ("✍️ Write a comment", f"cm:{2**31}"),
+        ("💬 Read comments", f"cl:{2**31}:0"),
     ]
     assert row[0].url == story().link
     assert all(fits(b.callback) for b in row + comments if b.callback)

@@ -10,12 +10,13 @@ answered at once, and that answer is edited when the moderators or the outlet de
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import CallbackQuery, ForceReply, Message, Update
-from telegram.constants import ParseMode
+from telegram.constants import MessageEntityType, ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import comment_texts
@@ -78,16 +79,60 @@ def _entity_types(message: Message) -> list[str]:
     return [str(entity.type) for entity in message.entities]
 
 
+# Story buttons under a message: "✍️ Write a comment", "💬 Read comments", "More like this".
+_STORY_BUTTON = re.compile(r"^(?:cm|cl|mo):(\d{1,12})(?::|$)")
+
+
+def stories_named_in(message: Message) -> tuple[list[int], list[str]]:
+    """What a bot message itself says it shows: the story ids its buttons carry, and the
+    links its text carries (a grouped push has no buttons, one link per story)."""
+    ids: list[int] = []
+    if message.reply_markup is not None:
+        for row in message.reply_markup.inline_keyboard:
+            for button in row:
+                found = _STORY_BUTTON.match(str(button.callback_data or ""))
+                if found:
+                    ids.append(int(found.group(1)))
+    entities = (*message.entities, *message.caption_entities)
+    links = [e.url for e in entities if e.type == MessageEntityType.TEXT_LINK and e.url]
+    return list(dict.fromkeys(ids)), list(dict.fromkeys(links))
+
+
 async def _stories_of_reply(context: Context, message: Message) -> list[int]:
-    """The stories shown by the bot message ``message`` replies to (none for other messages)."""
+    """The stories shown by the bot message ``message`` replies to (none for other messages).
+
+    The record of what a message showed is written just after it is sent (in batches during
+    a broadcast), so a reader quick enough can reply before it exists: then the message's
+    own buttons and links say which story it is. When both exist the record wins (it also
+    knows the order of a list), and a disagreement is logged.
+    """
     replied = message.reply_to_message
     if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id:
         return []
+    named, links = stories_named_in(replied)
     async with deps(context).sessions() as session:
-        _, ids = await story_messages.stories_of_message(
+        _, recorded = await story_messages.stories_of_message(
             session, message.chat_id, replied.message_id
         )
-    return ids
+        if recorded:
+            if named and not set(named) <= set(recorded):
+                log.warning(
+                    "chat=%s message=%s shows stories %s by its buttons, %s by its record",
+                    message.chat_id,
+                    replied.message_id,
+                    named,
+                    recorded,
+                )
+            return recorded
+        if named:
+            return named
+        return await story_store.story_ids_for_links(session, links) if links else []
+
+
+async def _waits_for_site(d: Deps, comment: CommentView) -> bool:
+    """A comment on its way to the outlet while relaying is paused: the reader is told that
+    the site refuses comments for now, not that moderation is under way."""
+    return comment.status == QUEUED and d.relay is not None and await d.relay.is_paused()
 
 
 async def send_prompt(context: Context, chat_id: int, story: StoryView, t: Texts) -> None:
@@ -197,7 +242,9 @@ async def _submit(context: Context, message: Message, story_ids: Sequence[int], 
         )
         return
     sent = await message.reply_html(
-        comment_texts.received(comment.article_title, t=t),
+        comment_texts.received(
+            comment.article_title, t=t, paused=await _waits_for_site(d, comment)
+        ),
         link_preview_options=NO_PREVIEW,
         do_quote=True,
     )
@@ -283,7 +330,9 @@ async def pick_story(update: Update, context: Context) -> None:
     await query.answer()
     await redraw(
         query,
-        comment_texts.received(chosen.article_title, t=t),
+        comment_texts.received(
+            chosen.article_title, t=t, paused=await _waits_for_site(deps(context), chosen)
+        ),
         [],
         link_preview_options=NO_PREVIEW,
     )
@@ -292,7 +341,8 @@ async def pick_story(update: Update, context: Context) -> None:
 
 
 async def comment_button(update: Update, context: Context) -> None:
-    """ "💬 Comment" under a story: a prompt in private chats, a private-chat link in groups."""
+    """ "✍️ Write a comment" under a story: a prompt in private chats, a private-chat link in
+    groups."""
     query = update.callback_query
     assert query is not None and query.data is not None
     story_id = parse_id(query.data.removeprefix("cm:"))
@@ -503,7 +553,8 @@ def _thread_of_query(query: CallbackQuery) -> int | None:
 
 
 async def comments_button(update: Update, context: Context) -> None:
-    """ "💬 Comments" under a story sends the first page; ‹ Newer / Older › turn it in place."""
+    """ "💬 Read comments" under a story sends the first page; ‹ Newer / Older › turn it in
+    place."""
     query = update.callback_query
     assert query is not None and query.data is not None
     parts = query.data.split(":")

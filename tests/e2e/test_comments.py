@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select, update
 from telegram.ext import Job
 
 from bot.app import SERVICES_KEY
@@ -20,7 +20,7 @@ from storage import stories as story_store
 from storage.clock import utcnow
 from storage.comments import HELD, PUBLISHED, REJECTED, CommentDraft, CommentView, text_version
 from storage.engine import writing
-from storage.models import Comment, Commenter
+from storage.models import Comment, Commenter, Delivery
 from storage.records import StoryView
 from storage.story_messages import stories_of_message
 from tests.auxil.feed_server import FeedServer
@@ -129,7 +129,7 @@ async def test_comment_button_prompt_moderation_and_reading_it_back(
         shown = await open_story(app, fake_api, reader, story)
         assert {f"cm:{story.id}", f"cl:{story.id}:0"} <= set(button_data(shown))
 
-        # 💬 Comment asks with a ForceReply prompt.
+        # ✍️ Write a comment asks with a ForceReply prompt.
         before = len(fake_api.sent(reader))
         await press(fake_api, reader, shown, f"cm:{story.id}")
         prompt = (await fake_api.wait_for_messages(reader, before + 1))[before]
@@ -172,7 +172,7 @@ async def test_comment_button_prompt_moderation_and_reading_it_back(
         assert told.text == f"✅ Your comment on ‘{HOSTILE_TITLE}’ is published."
         assert (await comment(app, stored.id)).status == PUBLISHED
 
-        # Anyone reads it: /comments replied to the story, and the 💬 Comments button.
+        # Anyone reads it: /comments replied to the story, and the 💬 Read comments button.
         other = fake_api.add_user("Other")
         other_story = await open_story(app, fake_api, other, story)
         listing = await reply(fake_api, other, other_story, "/comments")
@@ -303,7 +303,7 @@ async def test_replies_to_other_messages_and_groups(
         how = await reply(fake_api, reader, how, "but I want to comment")
         assert (how.text or "").startswith("That message is not a story")
 
-        # In a group, replies are conversation; 💬 Comment leads to a private chat.
+        # In a group, replies are conversation; ✍️ Write a comment leads to a private chat.
         story = await story_titled(app, "kirkuk")
         in_group = await open_story(app, fake_api, reader, story, chat=group)
         before = len(fake_api.sent(group))
@@ -632,3 +632,78 @@ async def test_links_held_for_the_admins_then_relayed(
         stale = await press(fake_api, second, cards[1], card_button(cards[1], "r"))
         assert stale["text"] == "Already decided: at the site, awaiting its moderation."
         assert (await comment(app, stored.id)).status == "relayed"
+
+
+async def test_a_reply_faster_than_the_pushs_record_still_finds_its_story(
+    start_bot: StartBot, fake_api: FakeBotApi, outlet: FeedServer, outlet_items: list[Item]
+) -> None:
+    reader = fake_api.add_user("Quick", "Reader")
+    async with (
+        CommentOutlet(secret=SECRET) as site,
+        start_bot(comments_url=site.url, comments_secret=SECRET) as app,
+    ):
+        await ask(fake_api, reader, "/subscribe")
+        one = new_item(501, "Erbil opens its new airport terminal")
+        await publish(app, outlet, outlet_items, one)
+        push = (await fake_api.wait_for_messages(reader, 2))[1]
+        assert one.title in (push.text or "")
+        await eventually(lambda: _recorded(app, reader.id))
+        # As if the reply came before the sender recorded the push's message id.
+        await _forget_recorded_messages(app, reader.id)
+        answer = await reply(fake_api, reader, push, "Good news for travellers")
+        assert (answer.text or "").startswith(RECEIVED.format(one.title))
+        [created] = await site.wait_for(1)
+        assert created.body["data"]["text"] == "Good news for travellers"
+        assert created.body["data"]["article"]["url"] == one.link
+
+        # A grouped push has no buttons: its links say which stories it shows.
+        two, three = (
+            new_item(502, "Duhok dam reaches record level"),
+            new_item(503, "Sulaimani book fair opens"),
+        )
+        before = len(fake_api.sent(reader))
+        await publish(app, outlet, outlet_items, two, three)
+        group = (await fake_api.wait_for_messages(reader, before + 1))[before]
+        assert two.title in (group.text or "") and three.title in (group.text or "")
+        await eventually(lambda: _recorded(app, reader.id, 2))
+        await _forget_recorded_messages(app, reader.id)
+        which = await reply(fake_api, reader, group, "Which one is this about?")
+        assert (which.text or "").startswith("Which story is your comment about?")
+        labels = " ".join(str(b.get("text")) for b in which.buttons)
+        assert two.title in labels and three.title in labels
+
+
+async def _recorded(app: Any, chat_id: int, count: int = 1) -> bool:
+    rows = [d for d in await deliveries(app) if d.chat_id == chat_id and d.message_id]
+    return len(rows) >= count
+
+
+async def _forget_recorded_messages(app: Any, chat_id: int) -> None:
+    async with writing(app.bot_data[SERVICES_KEY].sessions) as session:
+        await session.exec(
+            update(Delivery).where(col(Delivery.chat_id) == chat_id).values(message_id=None)
+        )
+
+
+async def test_while_the_site_refuses_comments_readers_are_told_so_not_moderation(
+    start_bot: StartBot, fake_api: FakeBotApi
+) -> None:
+    reader = fake_api.add_user("Paused", "Reader")
+    async with (
+        CommentOutlet(secret=SECRET) as site,
+        start_bot(comments_url=site.url, comments_secret=SECRET) as app,
+    ):
+        site.respond(401, {"error": "unknown key"}, times=20)
+        relay = app.bot_data[DEPS_KEY].relay
+        story = await story_titled(app, "kirkuk")
+        shown = await open_story(app, fake_api, reader, story)
+        answer, _notice = await first_reply(fake_api, reader, shown, "Before the site broke")
+        assert (answer.text or "").startswith(RECEIVED.format(HOSTILE_TITLE))
+        await site.wait_for(1)
+        await eventually(relay.is_paused)
+        later = await reply(fake_api, reader, shown, "While it is broken")
+    assert later.text == (
+        f"Comment received on ‘{HOSTILE_TITLE}’. The news site is not accepting comments right "
+        "now; yours is kept and will be sent when it is."
+    )
+    assert "moderation" not in (later.text or "")
