@@ -310,8 +310,8 @@ def choice_label(number: int, title: str, *, t: Texts) -> str:
 def prompt(title: str, *, t: Texts) -> str:
     """The ForceReply prompt that asks for a comment."""
     return t._(
-        "💬 Write your comment on ‘{story}’ and send it. It is published with your name after "
-        "moderation."
+        "✍️ Write your comment on ‘{story}’ and send it: as a reply to this message, or as your "
+        "next message within 5 minutes. It is published with your name after moderation."
     ).format(story=headline(title, t=t))
 
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.deliveries import stories_for_message
 from storage.dialect import insert_for
 from storage.models import StoryMessage
+
+PROMPT = "prompt"  # a message asking for a comment on its story
+ANSWERED_PROMPT = "answered-prompt"
 
 
 async def remember_story_message(
@@ -53,7 +56,8 @@ async def stories_of_message(
 ) -> tuple[str, list[int]]:
     """What a bot message showed: ``(kind, story ids)``; kind is "" for an unknown message.
 
-    Kinds: ``push`` (one pushed story, or several grouped), ``story``, ``list``, ``prompt``.
+    Kinds: ``push`` (one pushed story, or several grouped), ``story``, ``list``, ``prompt``,
+    ``answered-prompt``.
     """
     pushed = await stories_for_message(session, chat_id, message_id)
     if pushed:
@@ -70,6 +74,32 @@ async def stories_of_message(
     if not rows:
         return "", []
     return rows[0][1], [story_id for story_id, _ in rows]
+
+
+async def pending_prompt(session: AsyncSession, chat_id: int, since: datetime) -> int | None:
+    """The story of the newest comment prompt sent to ``chat_id`` since ``since`` and not yet
+    answered, if any."""
+    statement = (
+        select(StoryMessage.story_id)
+        .where(
+            col(StoryMessage.chat_id) == chat_id,
+            col(StoryMessage.kind) == PROMPT,
+            col(StoryMessage.created_at) >= since,
+        )
+        .order_by(col(StoryMessage.created_at).desc(), col(StoryMessage.message_id).desc())
+        .limit(1)
+    )
+    return (await session.exec(statement)).first()
+
+
+async def settle_prompts(session: AsyncSession, chat_id: int) -> None:
+    """The reader answered: no prompt of theirs waits any more (the prompts still show their
+    stories, so a later reply to one is still a comment on it)."""
+    await session.exec(
+        update(StoryMessage)
+        .where(col(StoryMessage.chat_id) == chat_id, col(StoryMessage.kind) == PROMPT)
+        .values(kind=ANSWERED_PROMPT)
+    )
 
 
 async def prune_story_messages(session: AsyncSession, before: datetime) -> int:

@@ -45,6 +45,6 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(flood.GATE, group=-1)
     for module in HANDLER_MODULES:
         application.add_handlers(module.HANDLERS)
-    application.add_handlers(latest.FALLBACK_HANDLERS)
+    application.add_handlers(comments.FALLBACK_HANDLERS)
     moderation.register_jobs(application)
     application.add_error_handler(errors.on_error)

@@ -69,6 +69,9 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 5  # published comments per /comments page
 MAX_CHOICES = 10  # stories offered when a reply does not say which one it is about
+# After a tap on "✍️ Write a comment", the reader's next plain message within this time is the
+# comment (the prompt says so).
+COMMENT_TAP_WINDOW = timedelta(minutes=5)
 
 
 def _retry_for(d: Deps) -> timedelta:
@@ -144,7 +147,7 @@ async def send_prompt(context: Context, chat_id: int, story: StoryView, t: Texts
         parse_mode=ParseMode.HTML,
         reply_markup=ForceReply(input_field_placeholder=t._(comment_texts.PROMPT_PLACEHOLDER)),
     )
-    await remember_shown(context, sent, [story.id], "prompt")
+    await remember_shown(context, sent, [story.id], story_messages.PROMPT)
 
 
 # --- a new comment ---------------------------------------------------------------------------
@@ -164,8 +167,33 @@ async def reply_to_bot(update: Update, context: Context) -> None:
         await latest.stray_text(update, context)
 
 
-async def _submit(context: Context, message: Message, story_ids: Sequence[int], t: Texts) -> None:
-    """Check a comment, store it, and answer: refused, which story, or received."""
+async def after_prompt(update: Update, context: Context) -> None:
+    """A private message that is not a reply: the comment the reader was asked for, when
+    they tapped "✍️ Write a comment" a moment ago (many type it as a plain message instead of
+    a reply); anything else gets the usual hint."""
+    message = update.effective_message
+    d = deps(context)
+    if message is None or not is_private(update.effective_chat) or not d.settings.comments_enabled:
+        await latest.stray_text(update, context)
+        return
+    since = utcnow() - COMMENT_TAP_WINDOW
+    async with d.sessions() as session:
+        story_id = await story_messages.pending_prompt(session, message.chat_id, since)
+    if story_id is None:
+        await latest.stray_text(update, context)
+        return
+    stored = await _submit(context, message, [story_id], await texts_for(update, context))
+    if stored is not None:
+        # Answered: the next plain message is a message again, not a second comment.
+        async with writing(d.sessions) as session:
+            await story_messages.settle_prompts(session, message.chat_id)
+
+
+async def _submit(
+    context: Context, message: Message, story_ids: Sequence[int], t: Texts
+) -> CommentView | None:
+    """Check a comment, store it, and answer: refused, which story, or received. Returns the
+    stored comment (None when refused)."""
     user = message.from_user
     assert user is not None
     d = deps(context)
@@ -175,7 +203,7 @@ async def _submit(context: Context, message: Message, story_ids: Sequence[int], 
     stories = [found[i] for i in story_ids if i in found][:MAX_CHOICES]
     if rules.enabled and not stories:
         await message.reply_text(t._(comment_texts.STORY_GONE), do_quote=True)
-        return
+        return None
     story = stories[0] if len(stories) == 1 else None
     now = utcnow()
     lookback, most = rate_lookback(rules.rate)
@@ -224,7 +252,7 @@ async def _submit(context: Context, message: Message, story_ids: Sequence[int], 
     if isinstance(verdict, Refused):
         log.info("reader=%s comment refused: %s", user.id, verdict.reason)
         await message.reply_html(comment_texts.refusal(verdict, t=t), do_quote=True)
-        return
+        return None
     assert comment is not None
     log.info("comment=%s story=%s stored as %s", comment.id, comment.story_id, comment.status)
     if story is None:
@@ -240,7 +268,7 @@ async def _submit(context: Context, message: Message, story_ids: Sequence[int], 
         await message.reply_html(
             t._(comment_texts.CHOOSE_STORY), reply_markup=keyboard(buttons), do_quote=True
         )
-        return
+        return comment
     sent = await message.reply_html(
         comment_texts.received(
             comment.article_title, t=t, paused=await _waits_for_site(d, comment)
@@ -250,6 +278,7 @@ async def _submit(context: Context, message: Message, story_ids: Sequence[int], 
     )
     await _tell_name_is_public(context, comment, first_time, t)
     await _follow_up(context, comment, sent.message_id)
+    return comment
 
 
 async def _tell_name_is_public(
@@ -601,5 +630,13 @@ HANDLERS = [
     MessageHandler(
         filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE & ~filters.COMMAND,
         comment_edited,
+    ),
+]
+
+# Registered after every other module: private messages nothing else took.
+FALLBACK_HANDLERS = [
+    MessageHandler(
+        filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.REPLY & filters.UpdateType.MESSAGE,
+        after_prompt,
     ),
 ]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from telegram import Message, Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import MAX_OFFSET, Page, decode_page, encode_page, parse_id, search_page
 from bot.deps import deps
@@ -279,11 +279,4 @@ HANDLERS = [
     CommandHandler("search", search_command),
     CallbackQueryHandler(page_button, pattern=r"^pg:"),
     CallbackQueryHandler(more_like_this, pattern=r"^mo:"),
-]
-
-FALLBACK_HANDLERS = [
-    MessageHandler(
-        filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.REPLY & filters.UpdateType.MESSAGE,
-        stray_text,
-    ),
 ]

@@ -3,6 +3,7 @@ real storage, and (for relayed comments) a local outlet receiving the webhooks."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
@@ -20,7 +21,7 @@ from storage import stories as story_store
 from storage.clock import utcnow
 from storage.comments import HELD, PUBLISHED, REJECTED, CommentDraft, CommentView, text_version
 from storage.engine import writing
-from storage.models import Comment, Commenter, Delivery
+from storage.models import Comment, Commenter, Delivery, StoryMessage
 from storage.records import StoryView
 from storage.story_messages import stories_of_message
 from tests.auxil.feed_server import FeedServer
@@ -133,8 +134,10 @@ async def test_comment_button_prompt_moderation_and_reading_it_back(
         before = len(fake_api.sent(reader))
         await press(fake_api, reader, shown, f"cm:{story.id}")
         prompt = (await fake_api.wait_for_messages(reader, before + 1))[before]
-        assert prompt.text == f"💬 Write your comment on ‘{HOSTILE_TITLE}’ and send it. " + (
-            "It is published with your name after moderation."
+        assert prompt.text == (
+            f"✍️ Write your comment on ‘{HOSTILE_TITLE}’ and send it: as a reply to this "
+            "message, or as your next message within 5 minutes. It is published with your name "
+            "after moderation."
         )
         force = fake_api.calls("sendMessage")[-1]["reply_markup"]
         assert force == {"force_reply": True, "input_field_placeholder": "Your comment"}
@@ -203,7 +206,7 @@ async def test_deep_link_rejection_and_ban_from_a_card(
         shown, prompt = (await fake_api.wait_for_messages(reader, before + 2))[before:]
         await shows_stories(app, prompt)
         assert (shown.text or "").startswith(HOSTILE_TITLE)
-        assert (prompt.text or "").startswith("💬 Write your comment")
+        assert (prompt.text or "").startswith("✍️ Write your comment")
 
         # Replying to the story message itself works as well as replying to the prompt.
         answer = await reply(fake_api, reader, shown, "Spam spam spam")
@@ -323,7 +326,10 @@ async def test_comments_disabled(app: Any, fake_api: FakeBotApi) -> None:
     fake_api.send_message(reader, None, f"/start c_{story.id}")
     messages = await fake_api.wait_for_messages(reader, before + 2)
     assert messages[-1].text == "Comments are not enabled here."
+    # A reply to a story says why it is not a comment.
     hint = await reply(fake_api, reader, shown, "nice")
+    assert hint.text == "Comments are not enabled here."
+    hint = await ask(fake_api, reader, "nice")  # not a reply: what the bot understands
     assert "/latest" in (hint.text or "")
     assert "/mycomments" not in ((await ask(fake_api, reader, "/help")).text or "")
 
@@ -707,3 +713,63 @@ async def test_while_the_site_refuses_comments_readers_are_told_so_not_moderatio
         "now; yours is kept and will be sent when it is."
     )
     assert "moderation" not in (later.text or "")
+
+
+async def test_after_a_tap_the_next_plain_message_is_the_comment(
+    start_bot: StartBot, fake_api: FakeBotApi
+) -> None:
+    reader = fake_api.add_user("Plain", "Typer")
+    mods, _mod, _member = moderators(fake_api)
+    async with start_bot(moderation_chat_id=mods.id) as app:
+        story = await story_titled(app, "kirkuk")
+        shown = await open_story(app, fake_api, reader, story)
+        before = len(fake_api.sent(reader))
+        await press(fake_api, reader, shown, f"cm:{story.id}")
+        await fake_api.wait_for_messages(reader, before + 1)
+        # Not a reply: typed straight into the chat, as many readers do.
+        before = len(fake_api.sent(reader))
+        fake_api.send_message(reader, None, "Typed without replying")
+        answer = (await fake_api.wait_for_messages(reader, before + 1))[before]
+        assert (answer.text or "").startswith(RECEIVED.format(HOSTILE_TITLE))
+        [stored] = await stored_comments(app, reader)
+        assert (stored.text, stored.story_id) == ("Typed without replying", story.id)
+        # The prompt is answered: the next plain message is just a message again.
+        await asyncio.sleep(1.1)  # past the one-time name notice
+        before = len(fake_api.sent(reader))
+        fake_api.send_message(reader, None, "hello?")
+        hint = (await fake_api.wait_for_messages(reader, before + 1))[before]
+        assert (hint.text or "").startswith("I post the news here.")
+        assert len(await stored_comments(app, reader)) == 1
+
+        # A sticker after a tap gets the usual refusal, and the prompt keeps waiting.
+        await press(fake_api, reader, shown, f"cm:{story.id}")
+        before = len(fake_api.sent(reader))
+        fake_api.send_sticker(reader, None)
+        refusal = (await fake_api.wait_for_messages(reader, before + 1))[before]
+        assert "only text" in (refusal.text or "").lower()
+        before = len(fake_api.sent(reader))
+        fake_api.send_message(reader, None, "Second, in words")
+        answer = (await fake_api.wait_for_messages(reader, before + 1))[before]
+        assert (answer.text or "").startswith(RECEIVED.format(HOSTILE_TITLE))
+
+
+async def test_a_plain_message_long_after_the_tap_is_not_a_comment(
+    start_bot: StartBot, fake_api: FakeBotApi
+) -> None:
+    reader = fake_api.add_user("Slow", "Typer")
+    mods, _mod, _member = moderators(fake_api)
+    async with start_bot(moderation_chat_id=mods.id) as app:
+        story = await story_titled(app, "kirkuk")
+        shown = await open_story(app, fake_api, reader, story)
+        before = len(fake_api.sent(reader))
+        await press(fake_api, reader, shown, f"cm:{story.id}")
+        await fake_api.wait_for_messages(reader, before + 1)
+        async with writing(app.bot_data[SERVICES_KEY].sessions) as session:
+            await session.exec(
+                update(StoryMessage)
+                .where(col(StoryMessage.chat_id) == reader.id)
+                .values(created_at=utcnow() - timedelta(minutes=6))
+            )
+        hint = await ask(fake_api, reader, "Is this a comment?")
+        assert await stored_comments(app, reader) == []
+    assert (hint.text or "").startswith("I post the news here.")
