@@ -153,6 +153,41 @@ async def reopen_broadcast(session: AsyncSession, story_id: int, now: datetime) 
     await session.exec(statement)
 
 
+@dataclass(frozen=True, slots=True)
+class PushTally:
+    """A story's push as an admin needs it: who had it before ``since``, who was queued
+    since, and whether the audience is fully counted yet."""
+
+    already: int
+    since: int
+    counted: bool
+
+
+async def push_tally(session: AsyncSession, story_id: int, since: datetime) -> PushTally:
+    """How far a (re)opened push has got: readers who had the story before ``since``
+    (sent, or on its way), readers queued for it since, and whether enumeration is done."""
+    delivered = col(Delivery.status).notin_(["failed", "skipped"])
+    is_new = col(Delivery.created_at) >= since
+    before_count, since_count = (
+        await session.exec(
+            select(
+                func.coalesce(func.sum(case((is_new, 0), else_=1)), 0),
+                func.coalesce(func.sum(case((is_new, 1), else_=0)), 0),
+            ).where(col(Delivery.story_id) == story_id, col(Delivery.kind) == PUSH, delivered)
+        )
+    ).one()
+    enumerated = (
+        await session.exec(
+            select(Broadcast.enumerated).where(
+                col(Broadcast.story_id) == story_id, col(Broadcast.kind) == PUSH
+            )
+        )
+    ).first()
+    # No broadcast at all: nothing is being counted (a story never pushed by this bot).
+    counted = enumerated is None or bool(enumerated)
+    return PushTally(already=int(before_count), since=int(since_count), counted=counted)
+
+
 async def open_broadcasts(session: AsyncSession, limit: int = 20) -> list[BroadcastView]:
     """Broadcasts still enumerating recipients, most urgent first."""
     statement = (

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
 
 from telegram import Update
+from telegram.constants import ParseMode
 from telegram.ext import CommandHandler
 
 from bot.deps import deps
@@ -24,6 +26,8 @@ from storage.feeds import FeedView
 from storage.models import PRIORITY_EDIT
 
 log = logging.getLogger(__name__)
+# How long /breaking waits for the audience to be counted before it answers what it knows.
+BREAKING_COUNT_WAIT = 20.0
 
 # Translators: {command} is /breaking or /stats.
 ADMINS_ONLY = N_("Sorry, {command} is only for the bot's administrators.")
@@ -97,17 +101,47 @@ async def breaking_command(update: Update, context: Context) -> None:
     if broadcaster is None:
         await message.reply_text(t._(NOT_RUNNING))
         return
+    since = utcnow()
+    async with deps(context).sessions() as session:
+        before = await delivery_store.push_tally(session, story.id, since)
     await broadcaster.push_now(story.id)
     user = update.effective_user
     log.info("story=%s pushed as breaking news by admin=%s", story.id, user.id if user else None)
-    await message.reply_html(
+    title = t.isolate(escape(story.title))
+    sent = await message.reply_html(
         "🔴 "
         + t._(
             "Pushing as breaking news: <b>{title}</b>\n"
-            "It goes ahead of every other push; /stats shows the progress."
-        ).format(title=t.isolate(escape(story.title))),
+            "Already had it: {already}. Counting who gets it now…"
+        ).format(title=title, already=t.number(before.already)),
         link_preview_options=NO_PREVIEW,
     )
+    # The leader counts the audience in batches; an admin waits a few seconds at most for the
+    # truth, then hears what is known.
+    tally = before
+    deadline = asyncio.get_running_loop().time() + BREAKING_COUNT_WAIT
+    while asyncio.get_running_loop().time() < deadline:
+        async with deps(context).sessions() as session:
+            tally = await delivery_store.push_tally(session, story.id, since)
+        if tally.counted:
+            break
+        await asyncio.sleep(0.25)
+    if tally.counted and tally.since == 0:
+        text = t._(
+            "<b>{title}</b> is now marked as breaking news, but every reader it goes to already "
+            "had it ({already}): nobody gets it twice."
+        ).format(title=title, already=t.number(tally.already))
+    elif tally.counted:
+        text = t._(
+            "Breaking news: <b>{title}</b>\nAlready had it: {already}. Getting it now: {new}. "
+            "It goes ahead of every other push; /stats shows the progress."
+        ).format(title=title, already=t.number(tally.already), new=t.number(tally.since))
+    else:
+        text = t._(
+            "Breaking news: <b>{title}</b>\nAlready had it: {already}. Getting it now: {new} so "
+            "far, still counting; /stats shows the progress."
+        ).format(title=title, already=t.number(tally.already), new=t.number(tally.since))
+    await sent.edit_text("🔴 " + text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
 
 
 def _feed_line(t: Texts, feed: FeedView, now: datetime) -> str:

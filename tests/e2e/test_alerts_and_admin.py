@@ -19,8 +19,11 @@ from storage import chats as chat_store
 from storage import follows as follow_store
 from storage import stories as story_store
 from storage.chats import DeliveryPrefs
+from tests.auxil.feed_server import FeedServer
+from tests.auxil.feeds import Item
 from tests.e2e.conftest import HOSTILE_TITLE
 from tests.e2e.test_conversation import ask, button_data, edited, press
+from tests.e2e.test_push import new_item, publish, pushes
 from tests.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.e2e
@@ -342,3 +345,45 @@ async def test_breaking_pushes_a_stored_story_to_breaking_only_readers(
         assert (confirm.text or "").startswith("🔴 Pushing as breaking news")
         messages = await fake_api.wait_for_messages(reader.id, before + 1)
         assert (messages[before].text or "").startswith(f"🔴 {HOSTILE_TITLE}")
+
+
+async def test_breaking_tells_the_admin_who_had_it_and_who_gets_it_now(
+    start_bot: StartBot, fake_api: FakeBotApi, outlet: FeedServer, outlet_items: list[Item]
+) -> None:
+    boss = fake_api.add_user("Editor")
+    instant, breaking_only = fake_api.add_user("Instant"), fake_api.add_user("Urgent")
+    async with start_bot(admin_ids=str(boss.id)) as application:
+        app = with_alerts_and_admin(application)
+        if deps_of(app).broadcaster is None:
+            pytest.skip("this build runs no push pipeline")
+        await ask(fake_api, instant, "/subscribe")
+        await ask(fake_api, breaking_only, "/subscribe")
+        settings = await ask(fake_api, breaking_only, "/settings")
+        await press(fake_api, breaking_only, settings, "dm:breaking")
+        story_item = new_item(801, "Parliament session on the budget")
+        await publish(app, outlet, outlet_items, story_item)
+        await fake_api.wait_for(lambda: bool(pushes(fake_api, instant, story_item.title)))
+        async with deps_of(app).sessions() as session:
+            story = await story_store.find_story(session, story_item.link)
+        assert story is not None
+
+        confirm = await ask(fake_api, boss, f"/breaking {story.id}")
+        assert confirm.text == (
+            "🔴 Pushing as breaking news: Parliament session on the budget\n"
+            "Already had it: 1. Counting who gets it now…"
+        )
+        told = await edited(fake_api, boss.id, confirm.message_id, 1)
+        assert told.text == (
+            "🔴 Breaking news: Parliament session on the budget\nAlready had it: 1. Getting it "
+            "now: 1. It goes ahead of every other push; /stats shows the progress."
+        )
+        await fake_api.wait_for(lambda: bool(pushes(fake_api, breaking_only, story_item.title)))
+
+        again = await ask(fake_api, boss, f"/breaking {story.id}")
+        told = await edited(fake_api, boss.id, again.message_id, 1)
+        assert told.text == (
+            "🔴 Parliament session on the budget is now marked as breaking news, but every "
+            "reader it goes to already had it (2): nobody gets it twice."
+        )
+    assert len(pushes(fake_api, instant, story_item.title)) == 1
+    assert len(pushes(fake_api, breaking_only, story_item.title)) == 1
