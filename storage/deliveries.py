@@ -153,6 +153,26 @@ async def reopen_broadcast(session: AsyncSession, story_id: int, now: datetime) 
     await session.exec(statement)
 
 
+async def reschedule_held(
+    session: AsyncSession, chat_id: int, until: datetime | None, now: datetime
+) -> int:
+    """A chat's quiet hours changed: its pushes waiting for later now wait until ``until``
+    (None: they are due at once). Returns how many. Corrections are never held; a push put
+    off for a moment (the chat's pace, a retry) is due again anyway, and the sender puts it
+    off again if it must."""
+    result = await session.exec(
+        update(Delivery)
+        .where(
+            col(Delivery.chat_id) == chat_id,
+            col(Delivery.kind) == PUSH,
+            col(Delivery.status) == "pending",
+            col(Delivery.not_before) > now,
+        )
+        .values(not_before=until, updated_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
 @dataclass(frozen=True, slots=True)
 class PushTally:
     """A story's push as an admin needs it: who had it before ``since``, who was queued

@@ -30,9 +30,10 @@ from bot.handlers.common import (
 from bot.handlers.subscriptions import describe
 from bot.i18n import N_, Texts, marked
 from bot.render import Button, escape
-from jobs.delivery_policy import parse_quiet_hours
+from jobs.delivery_policy import parse_quiet_hours, quiet_until
 from storage import chats as chat_store
 from storage import comments as comment_store
+from storage import deliveries as delivery_store
 from storage.chats import DELIVERY_MODES, ChatView, DeliveryPrefs
 from storage.clock import utcnow
 from storage.engine import writing
@@ -225,12 +226,24 @@ async def quiet_command(update: Update, context: Context) -> None:
         await message.reply_text(t._(str(exc)))
         return
     start, end = (f"{hours[0]:%H:%M}", f"{hours[1]:%H:%M}") if hours else (None, None)
-    async with writing(deps(context).sessions) as session:
-        await chat_store.set_quiet_hours(session, update.effective_chat.id, start, end, utcnow())
-    if start is None or end is None:
-        await message.reply_text("🔔 " + t._("Quiet hours are off: pushes arrive at any hour."))
-        return
     zone = zone_of(chat, deps(context))
+    now = utcnow()
+    # What the old hours held waits for the new ones only if they hold it now too.
+    until = quiet_until(now, hours[0], hours[1], zone) if hours else None
+    async with writing(deps(context).sessions) as session:
+        await chat_store.set_quiet_hours(session, update.effective_chat.id, start, end, now)
+        released = await delivery_store.reschedule_held(
+            session, update.effective_chat.id, until, now
+        )
+    broadcaster = deps(context).broadcaster
+    if released and until is None and broadcaster is not None:
+        broadcaster.wake()
+    arriving = (" " + t._("What they held arrives now.")) if released and until is None else ""
+    if start is None or end is None:
+        await message.reply_text(
+            "🔔 " + t._("Quiet hours are off: pushes arrive at any hour.") + arriving
+        )
+        return
     await message.reply_html(
         "🌙 "
         + t._(
@@ -241,6 +254,7 @@ async def quiet_command(update: Update, context: Context) -> None:
             end=t.isolate(end),
             zone=t.isolate(escape(zone.key)),
         )
+        + arriving
     )
 
 
