@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, true, tuple_, update
+from sqlalchemy import ColumnElement, func, true, tuple_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,6 +31,16 @@ class RetiredSubscriptions:
     remaining: frozenset[str]  # what it still follows: offered sections, or "*"
 
 
+def _untold(offered: Sequence[str]) -> tuple[ColumnElement[bool], ...]:
+    """Active chats' subscriptions to sections no longer offered, not yet told about."""
+    return (
+        col(Chat.active).is_(True),
+        col(Subscription.retired_notice_at).is_(None),
+        col(Subscription.section) != ALL_SECTIONS,
+        col(Subscription.section).not_in(list(offered)),
+    )
+
+
 async def retired_subscriptions(
     session: AsyncSession,
     offered: Sequence[str],
@@ -45,10 +55,7 @@ async def retired_subscriptions(
         select(col(Subscription.chat_id), col(Subscription.thread_id))
         .join(Chat, col(Chat.id) == col(Subscription.chat_id))
         .where(
-            col(Chat.active).is_(True),
-            col(Subscription.retired_notice_at).is_(None),
-            col(Subscription.section) != ALL_SECTIONS,
-            col(Subscription.section).not_in(list(offered)),
+            *_untold(offered),
         )
         .where(
             tuple_(col(Subscription.chat_id), col(Subscription.thread_id)) > tuple_(*after)
@@ -134,10 +141,7 @@ async def untold_counts(session: AsyncSession, offered: Sequence[str]) -> dict[s
         select(col(Subscription.section), func.count())
         .join(Chat, col(Chat.id) == col(Subscription.chat_id))
         .where(
-            col(Chat.active).is_(True),
-            col(Subscription.retired_notice_at).is_(None),
-            col(Subscription.section) != ALL_SECTIONS,
-            col(Subscription.section).not_in(list(offered)),
+            *_untold(offered),
         )
         .group_by(col(Subscription.section))
         .order_by(func.count().desc(), col(Subscription.section))

@@ -715,17 +715,25 @@ async def test_while_the_site_refuses_comments_readers_are_told_so_not_moderatio
     assert "moderation" not in (later.text or "")
 
 
+async def tapped_write_a_comment(
+    app: Any, api: FakeBotApi, reader: FakeUser
+) -> tuple[StoryView, StoredMessage]:
+    """The reader opens the Kirkuk story and taps "✍️ Write a comment" (the prompt came)."""
+    story = await story_titled(app, "kirkuk")
+    shown = await open_story(app, api, reader, story)
+    before = len(api.sent(reader))
+    await press(api, reader, shown, f"cm:{story.id}")
+    await api.wait_for_messages(reader, before + 1)
+    return story, shown
+
+
 async def test_after_a_tap_the_next_plain_message_is_the_comment(
     start_bot: StartBot, fake_api: FakeBotApi
 ) -> None:
     reader = fake_api.add_user("Plain", "Typer")
     mods, _mod, _member = moderators(fake_api)
     async with start_bot(moderation_chat_id=mods.id) as app:
-        story = await story_titled(app, "kirkuk")
-        shown = await open_story(app, fake_api, reader, story)
-        before = len(fake_api.sent(reader))
-        await press(fake_api, reader, shown, f"cm:{story.id}")
-        await fake_api.wait_for_messages(reader, before + 1)
+        story, shown = await tapped_write_a_comment(app, fake_api, reader)
         # Not a reply: typed straight into the chat, as many readers do.
         before = len(fake_api.sent(reader))
         fake_api.send_message(reader, None, "Typed without replying")
@@ -759,11 +767,7 @@ async def test_a_plain_message_long_after_the_tap_is_not_a_comment(
     reader = fake_api.add_user("Slow", "Typer")
     mods, _mod, _member = moderators(fake_api)
     async with start_bot(moderation_chat_id=mods.id) as app:
-        story = await story_titled(app, "kirkuk")
-        shown = await open_story(app, fake_api, reader, story)
-        before = len(fake_api.sent(reader))
-        await press(fake_api, reader, shown, f"cm:{story.id}")
-        await fake_api.wait_for_messages(reader, before + 1)
+        await tapped_write_a_comment(app, fake_api, reader)
         async with writing(app.bot_data[SERVICES_KEY].sessions) as session:
             await session.exec(
                 update(StoryMessage)

@@ -37,13 +37,18 @@ async def held(app: Any, chat_id: int) -> list[Any]:
     ]
 
 
+async def quiet_reader(api: FakeBotApi, reader: Any, hours: str) -> None:
+    """The reader subscribes, with quiet hours ``hours``."""
+    await ask(api, reader, "/subscribe")
+    await ask(api, reader, f"/quiet {hours}")
+
+
 async def test_quiet_off_releases_what_quiet_hours_held_in_one_message(
     start_bot: StartBot, fake_api: FakeBotApi, outlet: FeedServer, outlet_items: list[Item]
 ) -> None:
     reader = fake_api.add_user("Night", "Owl")
     async with start_bot() as app:
-        await ask(fake_api, reader, "/subscribe")
-        await ask(fake_api, reader, f"/quiet {hours_around_now(1, 2)}")
+        await quiet_reader(fake_api, reader, hours_around_now(1, 2))
         first, second = new_item(601, "Night story one"), new_item(602, "Night story two")
         await publish(app, outlet, outlet_items, first, second)
         await eventually(lambda: _count_is(held(app, reader.id), 2))
@@ -66,8 +71,7 @@ async def test_new_quiet_hours_that_no_longer_cover_now_release_the_held_pushes(
 ) -> None:
     reader = fake_api.add_user("Early", "Riser")
     async with start_bot() as app:
-        await ask(fake_api, reader, "/subscribe")
-        await ask(fake_api, reader, f"/quiet {hours_around_now(1, 2)}")
+        await quiet_reader(fake_api, reader, hours_around_now(1, 2))
         story = new_item(611, "Held until the new window")
         await publish(app, outlet, outlet_items, story)
         await eventually(lambda: _count_is(held(app, reader.id), 1))
