@@ -2,21 +2,21 @@
 
 This module owns the meaning of a feed item for newsbot: which text is the
 title and summary, which link is canonical (absolute, http(s), no tracking
-parameters), which key identifies a story across polls, which image and date
-belong to it. It is pure and synchronous (no I/O, no clock unless ``now`` is
-omitted); the caller runs it in a worker thread. A document that is not a feed
-raises NotAFeedError; anything else, however broken, yields a ParsedFeed.
+parameters), which image and date belong to it. Which keys identify a story is
+``jobs.story_identity``'s rule, applied here. It is pure and synchronous (no I/O,
+no clock unless ``now`` is omitted); the caller runs it in a worker thread. A
+document that is not a feed raises NotAFeedError; anything else, however broken,
+yields a ParsedFeed.
 """
 
 from __future__ import annotations
 
 import calendar
-import hashlib
 import html
 import io
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 import feedparser
 
 from jobs.plain_text import clean_plain, html_to_text, truncate_words
+from jobs.story_identity import StoryKey, hashed_identity, story_keys
 from storage.records import StoryDraft
 
 __all__ = ["NotAFeedError", "ParsedFeed", "normalise_language", "normalise_link", "parse_feed"]
@@ -205,7 +206,7 @@ def _bozo(result: Any) -> tuple[bool, str | None]:
 
 @dataclass(frozen=True, slots=True)
 class _Keyed:
-    """An entry with what identity needs, worked out before the guid-stability pass."""
+    """An entry with its base URL, its link (fragment still on) and its guid."""
 
     entry: Mapping[str, Any]
     base: str
@@ -216,17 +217,19 @@ class _Keyed:
 def _drafts(
     entries: Sequence[Mapping[str, Any]], url: str, feed_language: str | None, now: datetime
 ) -> tuple[StoryDraft, ...]:
-    """Return one StoryDraft per usable entry, first occurrence winning on identity clashes."""
+    """Return one StoryDraft per distinct usable entry (``story_keys`` decides which)."""
     keyed = [item for item in (_keyed(entry, url) for entry in entries) if item is not None]
-    unstable = _unstable_guids((item.guid, item.link) for item in keyed)
+    keys = story_keys([(item.guid, item.link) for item in keyed])
     drafts: dict[str, StoryDraft] = {}
-    for item in keyed:
-        guid = item.guid if item.guid not in unstable else None
+    for item, key in zip(keyed, keys, strict=True):
+        if key is None:
+            continue  # a repeat of an earlier item
         try:
-            draft = _draft(item.entry, item.base, item.link, guid, feed_language, now)
+            draft = _draft(item.entry, item.base, key, feed_language, now)
         except Exception:  # one hostile entry must not cost the reader the rest of the feed
             logger.warning("skipping unparseable feed entry url=%s", url, exc_info=True)
             continue
+        # Only hashed identities can still clash: two link-less items with one title.
         if draft is not None and draft.identity not in drafts:
             drafts[draft.identity] = draft
     return tuple(drafts.values())
@@ -245,8 +248,7 @@ def _keyed(entry: Mapping[str, Any], url: str) -> _Keyed | None:
 def _draft(
     entry: Mapping[str, Any],
     base: str,
-    link: str | None,
-    guid: str | None,
+    key: StoryKey,
     feed_language: str | None,
     now: datetime,
 ) -> StoryDraft | None:
@@ -254,20 +256,21 @@ def _draft(
     summary = _summary(entry)
     # RSS 2.0 allows description-only items (microblog posts, feedparser's own
     # test cases); their text is the story, so it also stands in for the title.
-    title = _detail_text(entry, "title", TITLE_MAX) or _fallback_title(summary, link)
+    title = _detail_text(entry, "title", TITLE_MAX) or _fallback_title(summary, key.link)
     if not title:
         return None
     return StoryDraft(
-        identity=_identity(guid, link, title),
+        identity=key.identity or hashed_identity(title),
         title=title,
-        link=link,
-        guid=guid,
+        link=key.link,
+        guid=key.guid,
         summary=summary,
         image_url=_image_url(entry, base),
         author=_author(entry),
         categories=_categories(entry),
         language=_entry_language(entry) or feed_language,
         published_at=_published_at(entry, now),
+        link_is_key=key.link_is_key,
     )
 
 
@@ -278,29 +281,10 @@ def _fallback_title(summary: str, link: str | None) -> str:
     return link or ""
 
 
-def _identity(guid: str | None, link: str | None, title: str) -> str:
-    """Return the story's stable key: guid, else link, else a hash of title and link."""
-    if guid:
-        return f"guid:{guid}"
-    if link:
-        return f"link:{link}"
-    digest = hashlib.sha1(f"{title}\n{link or ''}".encode(), usedforsecurity=False)
-    return f"hash:{digest.hexdigest()}"
-
-
 def _guid(entry: Mapping[str, Any]) -> str | None:
     """Return the entry's guid/id with controls and edge whitespace removed, or None."""
     guid = clean_plain(_text(entry.get("id")), 10_000)
     return guid or None
-
-
-def _unstable_guids(pairs: Iterable[tuple[str | None, str | None]]) -> frozenset[str]:
-    """Return guids that this document gives to entries with different links."""
-    links_by_guid: dict[str, set[str | None]] = {}
-    for guid, link in pairs:
-        if guid:
-            links_by_guid.setdefault(guid, set()).add(link)
-    return frozenset(guid for guid, links in links_by_guid.items() if len(links) > 1)
 
 
 def _entry_base(entry: Mapping[str, Any], url: str) -> str:
@@ -313,7 +297,8 @@ def _entry_base(entry: Mapping[str, Any], url: str) -> str:
 
 
 def _entry_link(entry: Mapping[str, Any], base: str) -> str | None:
-    """Return the entry's canonical link, preferring the publisher's original over a redirect."""
+    """Return the entry's link, canonical but for its fragment (``story_keys`` decides that),
+    preferring the publisher's original over a redirect."""
     # FeedBurner rewrites <link> into a tracking redirect and keeps the real one here.
     candidates = [_text(entry.get("feedburner_origlink")), _text(entry.get("link"))]
     candidates += [
@@ -322,7 +307,7 @@ def _entry_link(entry: Mapping[str, Any], base: str) -> str | None:
         if _text(link.get("rel")) in ("", "alternate")
     ]
     for candidate in candidates:
-        link = normalise_link(candidate, base)
+        link = _absolute_http_url(candidate, base, strip_tracking=True, keep_fragment=True)
         if link:
             return link
     return None
@@ -481,7 +466,9 @@ def _unquote_attribute(value: str) -> str:
 # --- URLs, text and defensive access to feedparser's dicts ---------------------------------
 
 
-def _absolute_http_url(raw: str, base: str, *, strip_tracking: bool) -> str | None:
+def _absolute_http_url(
+    raw: str, base: str, *, strip_tracking: bool, keep_fragment: bool = False
+) -> str | None:
     """Return ``raw`` resolved against ``base`` as a tidy http(s) URL, or None."""
     candidate = raw.strip()
     if not candidate:
@@ -503,7 +490,8 @@ def _absolute_http_url(raw: str, base: str, *, strip_tracking: bool) -> str | No
     userinfo, _, hostport = parts.netloc.rpartition("@")
     netloc = f"{userinfo}@{hostport.lower()}" if userinfo else hostport.lower()
     query = _without_tracking(parts.query) if strip_tracking else parts.query
-    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+    fragment = parts.fragment if keep_fragment else ""
+    return urlunsplit((scheme, netloc, parts.path or "/", query, fragment))
 
 
 def _without_tracking(query: str) -> str:

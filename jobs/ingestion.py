@@ -19,6 +19,7 @@ from jobs import metrics
 from jobs.delivery_policy import is_breaking
 from jobs.feed_parsing import NotAFeedError, ParsedFeed, parse_feed
 from jobs.fetching import FetchError, FetchResult, fetch_feed
+from jobs.news_rule import Baseline, is_news
 from jobs.poll_schedule import next_poll_delay
 from jobs.sections import sections_for_item
 from storage import deliveries as delivery_store
@@ -195,10 +196,15 @@ class FeedPoller:
             names.update({k: v for k, v in sections.items() if k not in names})
             items.append((draft, tuple(sections)))
         markers = self._settings.breaking_markers
+        baseline = Baseline(taken=feed.initialized, empty_at=feed.empty_baseline_at)
+        push_max_age = timedelta(seconds=self._settings.push_max_age)
         policy = story_store.IngestPolicy(
-            announce=feed.initialized,
-            push_cutoff=now - timedelta(seconds=self._settings.push_max_age),
             now=now,
+            news=frozenset(
+                d.identity
+                for d in parsed.entries
+                if is_news(d.published_at, baseline=baseline, now=now, push_max_age=push_max_age)
+            ),
             breaking=frozenset(
                 d.identity for d in parsed.entries if is_breaking(d.title, d.categories, markers)
             ),

@@ -105,17 +105,19 @@ class Item:
     guid: str | None = None
     description: str | None = None
     categories: Sequence[str] = ()
+    dated: bool = True
 
     def xml(self) -> str:
         title = self.title if self.title is not None else f"Story {self.key}"
         link = self.link or f"https://outlet.example/news/{self.key}"
         guid = self.guid or f"urn:outlet:{self.key}"
         published = format_datetime(NOW - timedelta(minutes=self.minutes_ago), usegmt=True)
+        date = f"<pubDate>{published}</pubDate>" if self.dated else ""
         description = self.description if self.description is not None else f"About {self.key}"
         categories = "".join(f"<category>{escape(c)}</category>" for c in self.categories)
         return (
             f"<item><title>{escape(title)}</title><link>{escape(link)}</link>"
-            f'<guid isPermaLink="false">{escape(guid)}</guid><pubDate>{published}</pubDate>'
+            f'<guid isPermaLink="false">{escape(guid)}</guid>{date}'
             f"<description>{escape(description)}</description>{categories}</item>"
         )
 
@@ -271,20 +273,56 @@ async def test_first_poll_is_backlog_and_nothing_is_handed_off(rig: Rig) -> None
     assert [s.title for s in await rig.latest("world")] == ["Story 3", "Story 2", "Story 1"]
 
 
-async def test_an_empty_first_poll_does_not_end_the_backlog_rule(rig: Rig) -> None:
-    # A feed that is empty at first (a CMS mid-deploy) must not later flood readers.
+async def test_an_empty_first_poll_is_a_baseline_and_the_first_story_is_news(rig: Rig) -> None:
+    # A newly launched section: its feed answers empty at first, and its first story,
+    # dated a few minutes before it reaches the feed, must reach readers.
     rig.server.serve("/rss", rss([]))
     feed_id = await rig.add_feed("/rss", "world")
     assert (await rig.poller.poll(feed_id)).status == "ok"
-    assert not (await rig.feed(feed_id)).initialized
+    feed = await rig.feed(feed_id)
+    assert (feed.initialized, feed.empty_baseline_at) == (True, NOW)
 
-    rig.server.serve("/rss", rss(BACKLOG))
+    rig.clock.advance(3 * 3600)
+    rig.server.serve("/rss", rss([Item("launch", minutes_ago=-3 * 60 + 5)]))
+    report = await rig.poller.poll(feed_id)
+    assert [s.title for s in report.outcome.new] == ["Story launch"]
+    assert rig.handoff.new_titles == [["Story launch"]]
+    assert {s.title: s.push_state for s in await rig.stories()} == {"Story launch": "queued"}
+
+
+async def test_an_empty_then_full_feed_pushes_only_the_recent_stories(rig: Rig) -> None:
+    # A CMS that serves an empty feed for a moment and then the full one must not blast
+    # hours of old stories: those published well before the empty baseline are backlog.
+    rig.server.serve("/rss", rss([]))
+    feed_id = await rig.add_feed("/rss", "world")
+    assert (await rig.poller.poll(feed_id)).status == "ok"
+
+    rig.server.serve(
+        "/rss",
+        rss(
+            [
+                *BACKLOG,  # 90, 60 and 30 minutes before the baseline
+                Item("recent", minutes_ago=5),  # within the grace before the baseline
+                Item("undated", dated=False),
+            ]
+        ),
+    )
     rig.clock.advance(INTERVAL)
     report = await rig.poller.poll(feed_id)
-    assert report.outcome.new == ()
-    assert len(report.outcome.backlog) == 3
-    assert rig.handoff.calls == []
-    assert (await rig.feed(feed_id)).initialized
+    assert sorted(s.title for s in report.outcome.new) == ["Story recent", "Story undated"]
+    assert sorted(s.title for s in report.outcome.backlog) == ["Story 1", "Story 2", "Story 3"]
+    # Handed on together, so that fan-out groups them for each reader as usual.
+    assert [sorted(titles) for titles in rig.handoff.new_titles] == [
+        ["Story recent", "Story undated"]
+    ]
+    states = {r.title: r.push_state for r in await rig.stories()}
+    assert states == {
+        "Story 1": "none",
+        "Story 2": "none",
+        "Story 3": "none",
+        "Story recent": "queued",
+        "Story undated": "queued",
+    }
 
 
 async def test_new_item_on_next_poll_is_handed_off_exactly_once(rig: Rig) -> None:
