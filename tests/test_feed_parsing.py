@@ -392,6 +392,25 @@ def test_permalink_guids_resolve_against_the_feed_url_as_feedparser_does() -> No
     assert _only(parse_feed(opaque, url=ENGLISH_URL, now=NOW)).identity == "guid:12345"
 
 
+def test_max_items_keeps_the_newest_in_document_order() -> None:
+    def item(name: str, date: str | None) -> str:
+        published = f"<pubDate>{date}</pubDate>" if date else ""
+        return f"<item><title>{name}</title><link>https://x.test/{name}</link>{published}</item>"
+
+    body = _rss(
+        item("old", "Mon, 16 Feb 2026 10:00:00 GMT")
+        + item("undated", None)  # counts as published now: among the newest
+        + item("newest", "Wed, 18 Feb 2026 10:00:00 GMT")
+        + item("older", "Sun, 15 Feb 2026 10:00:00 GMT")
+        + item("newer", "Tue, 17 Feb 2026 10:00:00 GMT")
+    )
+    feed = parse_feed(body, url=ENGLISH_URL, now=NOW, max_items=3)
+    assert [draft.title for draft in feed.entries] == ["undated", "newest", "newer"]
+    assert feed.item_count == 5
+    everything = parse_feed(body, url=ENGLISH_URL, now=NOW)
+    assert (len(everything.entries), everything.item_count) == (5, 5)
+
+
 # --- images, inline ----------------------------------------------------------------------
 
 
