@@ -67,6 +67,7 @@ def poll_settings(settings: Settings) -> PollSettings:
         fetch_timeout=settings.fetch_timeout,
         max_bytes=settings.fetch_max_bytes,
         breaking_markers=settings.breaking_markers,
+        max_items=settings.feed_max_items,
     )
 
 

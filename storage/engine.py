@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -63,13 +65,34 @@ def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
+# One queue of writers per SQLite database and event loop (see `writing`).
+_WRITE_GATES: weakref.WeakKeyDictionary[Engine, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _write_gate(sessions: SessionFactory) -> AbstractAsyncContextManager[Any]:
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "sqlite":
+        return nullcontext()
+    loop = asyncio.get_running_loop()
+    gate = _WRITE_GATES.get(bind.sync_engine)
+    if gate is None or gate[0] is not loop:
+        gate = _WRITE_GATES[bind.sync_engine] = (loop, asyncio.Lock())
+    return gate[1]
+
+
 @asynccontextmanager
 async def writing(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
     """One write transaction: committed on exit, rolled back on error.
 
     Every unit of work that writes goes through here, so that on SQLite it takes the write
-    lock before its first read (PostgreSQL ignores the flag).
+    lock before its first read (PostgreSQL ignores the flag). On SQLite, writers of this
+    process also queue here first, in order: SQLite lets one writer in at a time anyway, and
+    its busy handler, which retries after sleeps of up to 100 ms, can lose every race for
+    the lock to a writer that commits batch after batch (a big feed's ingestion), while a
+    reader's /subscribe times out behind it.
     """
-    async with sessions() as session, session.begin():
+    async with _write_gate(sessions), sessions() as session, session.begin():
         await session.connection(execution_options={_WRITE_OPTION: True})
         yield session

@@ -655,6 +655,44 @@ async def test_sqlite_reader_is_not_blocked_by_a_writer(sqlite_url: str) -> None
         await engine.dispose()
 
 
+async def test_sqlite_writers_of_one_process_take_turns_in_arrival_order(
+    sqlite_url: str,
+) -> None:
+    # Ingestion commits batch after batch; a reader's write that arrives meanwhile must get
+    # in before the next batch, not lose every race in SQLite's busy handler.
+    engine = create_engine(sqlite_url)
+    await upgrade_database(engine)
+    sessions = create_session_factory(engine)
+    order: list[str] = []
+    first_in, release = asyncio.Event(), asyncio.Event()
+
+    async def batches() -> None:
+        async with writing(sessions) as session:
+            await story_store.remember_sections(session, {"a": "A"}, NOW)
+            order.append("batch 1")
+            first_in.set()
+            await release.wait()
+        async with writing(sessions) as session:
+            await story_store.remember_sections(session, {"b": "B"}, NOW)
+            order.append("batch 2")
+
+    async def reader() -> None:
+        await first_in.wait()
+        async with writing(sessions) as session:
+            await story_store.remember_sections(session, {"r": "R"}, NOW)
+            order.append("reader")
+
+    try:
+        tasks = [asyncio.create_task(batches()), asyncio.create_task(reader())]
+        await first_in.wait()
+        await asyncio.sleep(0.05)  # the reader is waiting for the write lock by now
+        release.set()
+        await asyncio.gather(*tasks)
+        assert order == ["batch 1", "reader", "batch 2"]
+    finally:
+        await engine.dispose()
+
+
 async def test_revision_0006_splits_the_link_into_shown_link_and_key(
     empty_database_url: str,
 ) -> None:
