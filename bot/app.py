@@ -140,6 +140,9 @@ class LeaderWork:
             await updater.stop()
         remove_jobs(self._scheduler, self._jobs)
         self._jobs = []
+        # A poll under way (a big feed takes seconds) ends at its next batch, or drops its
+        # fetch or parse: PTB's job queue would otherwise wait for it before the exit.
+        await self._services.poller.stop()
         if self._services.broadcaster is not None:
             await self._services.broadcaster.stop()
 

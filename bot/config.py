@@ -271,6 +271,7 @@ class Settings(BaseSettings):
     fetch_timeout: float = 30.0
     fetch_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     fetch_concurrency: int = Field(default=8, gt=0, le=256)
+    feed_max_items: int = Field(default=1000, gt=0, le=1_000_000)
     log_level: str = "INFO"
     log_format: str = "text"
     default_timezone: str = "Asia/Baghdad"

@@ -77,6 +77,7 @@ def poll_settings(settings: Settings) -> PollSettings:
         max_bytes=settings.fetch_max_bytes,
         breaking_markers=settings.breaking_markers,
         category_sections=category_sections(settings.sections),
+        max_items=settings.feed_max_items,
     )
 
 

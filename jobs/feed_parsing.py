@@ -2,21 +2,22 @@
 
 This module owns the meaning of a feed item for newsbot: which text is the
 title and summary, which link is canonical (absolute, http(s), no tracking
-parameters), which key identifies a story across polls, which image and date
-belong to it. It is pure and synchronous (no I/O, no clock unless ``now`` is
-omitted); the caller runs it in a worker thread. A document that is not a feed
-raises NotAFeedError; anything else, however broken, yields a ParsedFeed.
+parameters), which image and date belong to it, and which items a huge document
+gives up (``max_items``: the newest are kept). Which keys identify a story is
+``jobs.story_identity``'s rule, applied here. It is pure and synchronous (no I/O,
+no clock unless ``now`` is omitted); the caller runs it in a worker thread. A
+document that is not a feed raises NotAFeedError; anything else, however
+broken, yields a ParsedFeed.
 """
 
 from __future__ import annotations
 
 import calendar
-import hashlib
 import html
 import io
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ import feedparser
 
 from jobs.feed_encoding import utf8_repaired
 from jobs.plain_text import clean_plain, html_to_text, truncate_words
+from jobs.story_identity import StoryKey, hashed_identity, story_keys
 from storage.records import StoryDraft
 
 __all__ = ["NotAFeedError", "ParsedFeed", "normalise_language", "normalise_link", "parse_feed"]
@@ -69,6 +71,12 @@ _HTML_START_RE = re.compile(
     re.IGNORECASE,
 )
 _SNIFF_BYTES = 4_096
+# A guid or id element (any namespace prefix), its attributes and the start of its value.
+_GUID_RE = re.compile(
+    rb"<(?:[\w.-]+:)?(?:guid|id)\b([^>]*)>\s*(?:<!\[CDATA\[\s*)?([^<\s]*)", re.IGNORECASE
+)
+_NOT_PERMALINK_RE = re.compile(rb"""ispermalink\s*=\s*["']\s*false""", re.IGNORECASE)
+_URI_SCHEME_RE = re.compile(rb"[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 
 
 class NotAFeedError(ValueError):
@@ -87,6 +95,8 @@ class ParsedFeed:
     says how, in one short line for logs and the feed's health record.
     ``replaced_bytes`` counts the invalid bytes of a UTF-8 document that became
     U+FFFD instead of costing the whole document its UTF-8 (jobs.feed_encoding).
+    ``item_count`` is how many distinct items the document holds: more than
+    ``entries`` when ``max_items`` left the oldest out.
     """
 
     title: str | None
@@ -96,12 +106,22 @@ class ParsedFeed:
     bozo: bool
     bozo_reason: str | None
     replaced_bytes: int = 0
+    item_count: int = 0
 
 
 def parse_feed(
-    body: bytes, *, url: str, content_type: str | None = None, now: datetime | None = None
+    body: bytes,
+    *,
+    url: str,
+    content_type: str | None = None,
+    now: datetime | None = None,
+    max_items: int | None = None,
 ) -> ParsedFeed:
-    """Parse a feed document fetched from ``url``; raise NotAFeedError if it is not a feed."""
+    """Parse a feed document fetched from ``url``; raise NotAFeedError if it is not a feed.
+
+    With ``max_items``, only that many of the newest items (by publication date; undated
+    items count as published now) become drafts, in document order.
+    """
     now_utc = _as_utc(now) if now is not None else datetime.now(UTC)
     body = bytes(body)
     if not body.strip():
@@ -110,17 +130,22 @@ def parse_feed(
     result = _run_feedparser(document.body, url, document.content_type)
     _reject_non_feed(document.body, result)
     feed = _mapping(result.get("feed"))
-    feed_language = normalise_language(_text(feed.get("language")))
-    entries = _drafts(_mappings(result.get("entries")), url, feed_language, now_utc)
+    feed_language = normalise_language(_text(_get(feed, "language")))
     bozo, bozo_reason = _bozo(result)
+    entries = _mappings(result.get("entries"))
+    # feedparser's items are the largest thing held while parsing: from here `entries` holds
+    # them alone, and `_drafts` lets go of those the cap leaves out before building drafts.
+    del result
+    drafts, item_count = _drafts(entries, url, feed_language, now_utc, max_items)
     return ParsedFeed(
         title=_detail_text(feed, "title", TITLE_MAX) or None,
-        link=normalise_link(_text(feed.get("link")), url),
+        link=normalise_link(_text(_get(feed, "link")), url),
         language=feed_language,
-        entries=entries,
+        entries=drafts,
         bozo=bozo,
         bozo_reason=bozo_reason,
         replaced_bytes=document.replaced_bytes,
+        item_count=item_count,
     )
 
 
@@ -156,7 +181,9 @@ def _run_feedparser(body: bytes, url: str, content_type: str | None) -> Any:
     # No declared type behaves like bare bytes: the XML prolog or BOM decides the
     # charset, UTF-8 by default. Omitting the key would instead make feedparser
     # assume ISO-8859-1 for undeclared documents (RFC 3023), mangling UTF-8 feeds.
-    headers = {"content-type": content_type or "application/xml", "content-location": url}
+    headers = {"content-type": content_type or "application/xml"}
+    if _has_relative_guids(body):
+        headers["content-location"] = url
     try:
         # feedparser's own sanitizer is regex-era and lets script text through
         # (its test "item_description_crazy" keeps "function executeMe()"); every
@@ -164,6 +191,24 @@ def _run_feedparser(body: bytes, url: str, content_type: str | None) -> Any:
         return feedparser.parse(stream, response_headers=headers, sanitize_html=False)
     except Exception as error:  # feedparser should never raise; if it does, blame the document
         raise NotAFeedError(f"unparseable document ({type(error).__name__})") from error
+
+
+def _has_relative_guids(body: bytes) -> bool:
+    """Say whether feedparser must know the document's URL: when a guid or id it would resolve
+    against it (all but isPermaLink="false" guids) is not an absolute URI.
+
+    Told the URL, feedparser resolves every element's base against it, which is a third of
+    its time on a big feed; everything else relative (links, images, xml:base) is resolved
+    here against ``_entry_base``. A document this cannot read as bytes (UTF-16) is told.
+    """
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in body[:_SNIFF_BYTES]:
+        return True
+    for match in _GUID_RE.finditer(body):
+        attributes, value = match.groups()
+        if _NOT_PERMALINK_RE.search(attributes) or _URI_SCHEME_RE.match(value):
+            continue
+        return True
+    return False
 
 
 def _reject_non_feed(body: bytes, result: Any) -> None:
@@ -211,69 +256,92 @@ def _bozo(result: Any) -> tuple[bool, str | None]:
 
 @dataclass(frozen=True, slots=True)
 class _Keyed:
-    """An entry with what identity needs, worked out before the guid-stability pass."""
+    """An entry with its base URL, its link (fragment still on), its guid and its date."""
 
     entry: Mapping[str, Any]
     base: str
     link: str | None
     guid: str | None
+    published_at: datetime | None
 
 
 def _drafts(
-    entries: Sequence[Mapping[str, Any]], url: str, feed_language: str | None, now: datetime
-) -> tuple[StoryDraft, ...]:
-    """Return one StoryDraft per usable entry, first occurrence winning on identity clashes."""
-    keyed = [item for item in (_keyed(entry, url) for entry in entries) if item is not None]
-    unstable = _unstable_guids((item.guid, item.link) for item in keyed)
+    entries: list[Mapping[str, Any]],
+    url: str,
+    feed_language: str | None,
+    now: datetime,
+    max_items: int | None,
+) -> tuple[tuple[StoryDraft, ...], int]:
+    """Return one StoryDraft per distinct usable entry (the newest ``max_items`` of them),
+    and how many distinct entries there were. Empties ``entries``."""
+    keyed = [item for item in (_keyed(entry, url, now) for entry in entries) if item is not None]
+    entries.clear()
+    # Keys come from every entry, not only the kept ones: whether a fragment or a guid tells
+    # items apart must not depend on where the cap falls.
+    keys = story_keys([(item.guid, item.link) for item in keyed])
+    distinct = [(item, key) for item, key in zip(keyed, keys, strict=True) if key is not None]
+    del keyed, keys
+    item_count = len(distinct)
+    if max_items is not None and item_count > max_items:
+        distinct = _newest(distinct, max_items, now)
     drafts: dict[str, StoryDraft] = {}
-    for item in keyed:
-        guid = item.guid if item.guid not in unstable else None
+    for item, key in distinct:
         try:
-            draft = _draft(item.entry, item.base, item.link, guid, feed_language, now)
+            draft = _draft(item, key, feed_language)
         except Exception:  # one hostile entry must not cost the reader the rest of the feed
             logger.warning("skipping unparseable feed entry url=%s", url, exc_info=True)
             continue
+        # Only hashed identities can still clash: two link-less items with one title.
         if draft is not None and draft.identity not in drafts:
             drafts[draft.identity] = draft
-    return tuple(drafts.values())
+    return tuple(drafts.values()), item_count
 
 
-def _keyed(entry: Mapping[str, Any], url: str) -> _Keyed | None:
-    """Return the entry with its base, canonical link and guid, or None if those fail."""
+def _newest(
+    items: list[tuple[_Keyed, StoryKey]], count: int, now: datetime
+) -> list[tuple[_Keyed, StoryKey]]:
+    """The ``count`` most recently published items, in document order; an undated item counts
+    as published now (storage sorts it so too), and ties keep the document's order."""
+    order = sorted(
+        range(len(items)),
+        key=lambda index: (-(items[index][0].published_at or now).timestamp(), index),
+    )
+    return [items[index] for index in sorted(order[:count])]
+
+
+def _keyed(entry: Mapping[str, Any], url: str, now: datetime) -> _Keyed | None:
+    """Return the entry with its base, link, guid and date, or None if those fail."""
     try:
         base = _entry_base(entry, url)
-        return _Keyed(entry, base, _entry_link(entry, base), _guid(entry))
+        return _Keyed(
+            entry, base, _entry_link(entry, base), _guid(entry), _published_at(entry, now)
+        )
     except Exception:  # as in _drafts: skip the entry, keep the feed
         logger.warning("skipping unparseable feed entry url=%s", url, exc_info=True)
         return None
 
 
-def _draft(
-    entry: Mapping[str, Any],
-    base: str,
-    link: str | None,
-    guid: str | None,
-    feed_language: str | None,
-    now: datetime,
-) -> StoryDraft | None:
+def _draft(item: _Keyed, key: StoryKey, feed_language: str | None) -> StoryDraft | None:
     """Build one StoryDraft, or None for an entry with nothing to show (no title, link, text)."""
+    entry = item.entry
     summary = _summary(entry)
     # RSS 2.0 allows description-only items (microblog posts, feedparser's own
     # test cases); their text is the story, so it also stands in for the title.
-    title = _detail_text(entry, "title", TITLE_MAX) or _fallback_title(summary, link)
+    title = _detail_text(entry, "title", TITLE_MAX) or _fallback_title(summary, key.link)
     if not title:
         return None
     return StoryDraft(
-        identity=_identity(guid, link, title),
+        identity=key.identity or hashed_identity(title),
         title=title,
-        link=link,
-        guid=guid,
+        link=key.link,
+        guid=key.guid,
         summary=summary,
-        image_url=_image_url(entry, base),
+        image_url=_image_url(entry, item.base),
         author=_author(entry),
         categories=_categories(entry),
         language=_entry_language(entry) or feed_language,
-        published_at=_published_at(entry, now),
+        published_at=item.published_at,
+        link_is_key=key.link_is_key,
     )
 
 
@@ -284,54 +352,40 @@ def _fallback_title(summary: str, link: str | None) -> str:
     return link or ""
 
 
-def _identity(guid: str | None, link: str | None, title: str) -> str:
-    """Return the story's stable key: guid, else link, else a hash of title and link."""
-    if guid:
-        return f"guid:{guid}"
-    if link:
-        return f"link:{link}"
-    digest = hashlib.sha1(f"{title}\n{link or ''}".encode(), usedforsecurity=False)
-    return f"hash:{digest.hexdigest()}"
-
-
 def _guid(entry: Mapping[str, Any]) -> str | None:
     """Return the entry's guid/id with controls and edge whitespace removed, or None."""
-    guid = clean_plain(_text(entry.get("id")), 10_000)
+    guid = clean_plain(_text(_get(entry, "id")), 10_000)
     return guid or None
-
-
-def _unstable_guids(pairs: Iterable[tuple[str | None, str | None]]) -> frozenset[str]:
-    """Return guids that this document gives to entries with different links."""
-    links_by_guid: dict[str, set[str | None]] = {}
-    for guid, link in pairs:
-        if guid:
-            links_by_guid.setdefault(guid, set()).add(link)
-    return frozenset(guid for guid, links in links_by_guid.items() if len(links) > 1)
 
 
 def _entry_base(entry: Mapping[str, Any], url: str) -> str:
     """Return the URL relative references in this entry resolve against (xml:base, else url)."""
     for key in ("title_detail", "summary_detail"):
-        base = _text(_mapping(entry.get(key)).get("base"))
+        base = _text(_get(_mapping(_get(entry, key)), "base"))
         if base:
-            return base
+            return urljoin(url, base)
     return url
 
 
 def _entry_link(entry: Mapping[str, Any], base: str) -> str | None:
-    """Return the entry's canonical link, preferring the publisher's original over a redirect."""
-    # FeedBurner rewrites <link> into a tracking redirect and keeps the real one here.
-    candidates = [_text(entry.get("feedburner_origlink")), _text(entry.get("link"))]
-    candidates += [
-        _text(link.get("href"))
-        for link in _mappings(entry.get("links"))
-        if _text(link.get("rel")) in ("", "alternate")
-    ]
-    for candidate in candidates:
-        link = normalise_link(candidate, base)
+    """Return the entry's link, canonical but for its fragment (``story_keys`` decides that),
+    preferring the publisher's original over a redirect."""
+    for candidate in _link_candidates(entry):
+        link = _absolute_http_url(candidate, base, strip_tracking=True, keep_fragment=True)
         if link:
             return link
     return None
+
+
+def _link_candidates(entry: Mapping[str, Any]) -> Iterator[str]:
+    """Yield the entry's possible links in order of preference (lazily: the first usually
+    wins, and a big feed asks this of every entry)."""
+    # FeedBurner rewrites <link> into a tracking redirect and keeps the real one here.
+    yield _text(_get(entry, "feedburner_origlink"))
+    yield _text(_get(entry, "link"))
+    for link in _mappings(_get(entry, "links")):
+        if _text(_get(link, "rel")) in ("", "alternate"):
+            yield _text(_get(link, "href"))
 
 
 def _summary(entry: Mapping[str, Any]) -> str:
@@ -339,8 +393,9 @@ def _summary(entry: Mapping[str, Any]) -> str:
     summary = _detail_text(entry, "summary", SUMMARY_MAX)
     if summary:
         return summary
-    for content in _mappings(entry.get("content")):
-        text = _typed_text(_text(content.get("value")), _text(content.get("type")), SUMMARY_MAX)
+    for content in _mappings(_get(entry, "content")):
+        value, mime = _text(_get(content, "value")), _text(_get(content, "type"))
+        text = _typed_text(value, mime, SUMMARY_MAX)
         if text:
             return text
     return ""
@@ -348,7 +403,9 @@ def _summary(entry: Mapping[str, Any]) -> str:
 
 def _author(entry: Mapping[str, Any]) -> str | None:
     """Return the entry's author name as plain text, or None."""
-    name = _text(_mapping(entry.get("author_detail")).get("name")) or _text(entry.get("author"))
+    name = _text(_get(_mapping(_get(entry, "author_detail")), "name")) or _text(
+        _get(entry, "author")
+    )
     return clean_plain(name, AUTHOR_MAX) or None
 
 
@@ -356,8 +413,8 @@ def _categories(entry: Mapping[str, Any]) -> tuple[str, ...]:
     """Return the entry's category names, deduplicated case-insensitively, order kept."""
     seen: set[str] = set()
     categories: list[str] = []
-    for tag in _mappings(entry.get("tags")):
-        name = clean_plain(_text(tag.get("label")) or _text(tag.get("term")), CATEGORY_MAX)
+    for tag in _mappings(_get(entry, "tags")):
+        name = clean_plain(_text(_get(tag, "label")) or _text(_get(tag, "term")), CATEGORY_MAX)
         if name and name.casefold() not in seen:
             seen.add(name.casefold())
             categories.append(name)
@@ -369,9 +426,9 @@ def _categories(entry: Mapping[str, Any]) -> tuple[str, ...]:
 def _entry_language(entry: Mapping[str, Any]) -> str | None:
     """Return the entry's own language (dc:language, or xml:lang in scope), or None."""
     for candidate in (
-        _text(entry.get("language")),
-        _text(_mapping(entry.get("title_detail")).get("language")),
-        _text(_mapping(entry.get("summary_detail")).get("language")),
+        _text(_get(entry, "language")),
+        _text(_get(_mapping(_get(entry, "title_detail")), "language")),
+        _text(_get(_mapping(_get(entry, "summary_detail")), "language")),
     ):
         language = normalise_language(candidate)
         if language:
@@ -382,8 +439,8 @@ def _entry_language(entry: Mapping[str, Any]) -> str | None:
 def _published_at(entry: Mapping[str, Any], now: datetime) -> datetime | None:
     """Return the entry's publication time in UTC, clamped to ``now`` if in the future."""
     for key in ("published_parsed", "updated_parsed"):
-        # dict.get: FeedParserDict.get("updated_parsed") falls back to published with a warning.
-        value = dict.get(entry, key) if isinstance(entry, dict) else None
+        # Never FeedParserDict.get: its "updated_parsed" falls back to published, with a warning.
+        value = _get(entry, key)
         if value is None:
             continue
         moment = _struct_time_to_utc(value, now)
@@ -422,33 +479,35 @@ def _image_url(entry: Mapping[str, Any], base: str) -> str | None:
 
 def _image_candidates(entry: Mapping[str, Any]) -> Iterator[str]:
     """Yield possible image URLs in order of preference."""
-    for media in _mappings(entry.get("media_content")):
+    for media in _mappings(_get(entry, "media_content")):
         if _is_image_media(media):
-            yield _text(media.get("url"))
-    for thumbnail in _mappings(entry.get("media_thumbnail")):
-        yield _text(thumbnail.get("url"))
-    for link in _mappings(entry.get("links")):
+            yield _text(_get(media, "url"))
+    for thumbnail in _mappings(_get(entry, "media_thumbnail")):
+        yield _text(_get(thumbnail, "url"))
+    for link in _mappings(_get(entry, "links")):
         if _is_image_link(link):
-            yield _text(link.get("href"))
+            yield _text(_get(link, "href"))
     for fragment in _html_fragments(entry):
         yield from _img_sources(fragment)
 
 
 def _is_image_media(media: Mapping[str, Any]) -> bool:
     """Say whether a media:content element is an image rather than video or audio."""
-    medium = _text(media.get("medium")).lower()
-    mime = _text(media.get("type")).lower()
+    medium = _text(_get(media, "medium")).lower()
+    mime = _text(_get(media, "type")).lower()
     if medium or mime:
         return medium == "image" or mime.startswith("image/")
-    return _looks_like_image_url(_text(media.get("url")))
+    return _looks_like_image_url(_text(_get(media, "url")))
 
 
 def _is_image_link(link: Mapping[str, Any]) -> bool:
     """Say whether an enclosure or link is an image (typed image/*, or untyped image file)."""
-    mime = _text(link.get("type")).lower()
+    mime = _text(_get(link, "type")).lower()
     if mime:
         return mime.startswith("image/")
-    return _text(link.get("rel")) == "enclosure" and _looks_like_image_url(_text(link.get("href")))
+    if _text(_get(link, "rel")) != "enclosure":
+        return False
+    return _looks_like_image_url(_text(_get(link, "href")))
 
 
 def _looks_like_image_url(url: str) -> bool:
@@ -462,9 +521,9 @@ def _looks_like_image_url(url: str) -> bool:
 
 def _html_fragments(entry: Mapping[str, Any]) -> Iterator[str]:
     """Yield the entry's summary and content HTML, where inline images live."""
-    yield _text(entry.get("summary"))
-    for content in _mappings(entry.get("content")):
-        yield _text(content.get("value"))
+    yield _text(_get(entry, "summary"))
+    for content in _mappings(_get(entry, "content")):
+        yield _text(_get(content, "value"))
 
 
 def _img_sources(fragment: str) -> Iterator[str]:
@@ -487,7 +546,9 @@ def _unquote_attribute(value: str) -> str:
 # --- URLs, text and defensive access to feedparser's dicts ---------------------------------
 
 
-def _absolute_http_url(raw: str, base: str, *, strip_tracking: bool) -> str | None:
+def _absolute_http_url(
+    raw: str, base: str, *, strip_tracking: bool, keep_fragment: bool = False
+) -> str | None:
     """Return ``raw`` resolved against ``base`` as a tidy http(s) URL, or None."""
     candidate = raw.strip()
     if not candidate:
@@ -509,7 +570,8 @@ def _absolute_http_url(raw: str, base: str, *, strip_tracking: bool) -> str | No
     userinfo, _, hostport = parts.netloc.rpartition("@")
     netloc = f"{userinfo}@{hostport.lower()}" if userinfo else hostport.lower()
     query = _without_tracking(parts.query) if strip_tracking else parts.query
-    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+    fragment = parts.fragment if keep_fragment else ""
+    return urlunsplit((scheme, netloc, parts.path or "/", query, fragment))
 
 
 def _without_tracking(query: str) -> str:
@@ -524,8 +586,8 @@ def _without_tracking(query: str) -> str:
 
 def _detail_text(mapping: Mapping[str, Any], key: str, max_length: int) -> str:
     """Return ``mapping[key]`` as plain text, stripping tags only if its detail says HTML."""
-    detail = _mapping(mapping.get(f"{key}_detail"))
-    return _typed_text(_text(mapping.get(key)), _text(detail.get("type")), max_length)
+    detail = _mapping(_get(mapping, f"{key}_detail"))
+    return _typed_text(_text(_get(mapping, key)), _text(_get(detail, "type")), max_length)
 
 
 def _typed_text(value: str, mime: str, max_length: int) -> str:
@@ -547,6 +609,16 @@ def _as_utc(moment: datetime) -> datetime:
 def _text(value: Any) -> str:
     """Return ``value`` if it is a string, else "" (feedparser's values are loosely typed)."""
     return value if isinstance(value, str) else ""
+
+
+def _get(mapping: Mapping[str, Any], key: str) -> Any:
+    """Return ``mapping[key]``, or None, looked up as in a plain dict.
+
+    feedparser's FeedParserDict resolves aliases and fallbacks on every ``get``, which took
+    half the time of turning a big feed into drafts; the keys read here are the canonical
+    ones it stores, so a plain lookup finds the same, at dict speed, without a copy.
+    """
+    return dict.get(mapping, key) if isinstance(mapping, dict) else mapping.get(key)
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

@@ -1,16 +1,25 @@
-"""Polling one feed: fetch, parse off the event loop, store in one transaction, hand off.
+"""Polling one feed: fetch, parse off the event loop, store in short batches, hand off.
 
-Only what storage reports as new is handed on, and only after the transaction commits.
+A poll stores its items in batches of ``PollSettings.batch_size``, each its own short
+transaction, oldest first, so that a feed of thousands of items never holds SQLite's write
+lock for long; the batch that stores the last items also records the poll (validators,
+baseline). Only what storage reports as new is handed on, batch by batch, after each
+commit. A crash or a stop between batches loses nothing: the committed batches' stories
+are stored (their broadcasts with them), and the next poll, which fetches the whole
+document again, finds them stored and stores the rest, baseline rules unchanged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,6 +28,8 @@ from jobs import metrics
 from jobs.delivery_policy import is_breaking
 from jobs.feed_parsing import NotAFeedError, ParsedFeed, parse_feed
 from jobs.fetching import FetchError, FetchResult, fetch_feed
+from jobs.news_rule import Baseline, is_news
+from jobs.parse_process import CHILD_PROCESS_BYTES, ParseProcessError, parse_in_child_process
 from jobs.poll_schedule import next_poll_delay
 from jobs.sections import sections_for_item
 from storage import deliveries as delivery_store
@@ -28,9 +39,10 @@ from storage.clock import utcnow
 from storage.deliveries import PUSH
 from storage.engine import SessionFactory, writing
 from storage.feeds import FeedView
-from storage.records import IngestOutcome
+from storage.records import IngestOutcome, StoryDraft, StoryView
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 StoryHandoff = Callable[[FeedView, IngestOutcome], Awaitable[None]]
 """Gets each feed's outcome right after its transaction commits (push fan-out plugs in here)."""
@@ -58,6 +70,10 @@ class PollSettings:
     breaking_markers: tuple[str, ...] = ()
     # SECTIONS as jobs.sections.category_sections gives it: folded category → section slugs.
     category_sections: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    max_items: int = 1000  # FEED_MAX_ITEMS: the newest items taken from one document
+    # Items per transaction: a few hundred rows are stored in tens of milliseconds, so a
+    # reader's write waits at most that long behind a big feed.
+    batch_size: int = 500
 
 
 class FeedPoller:
@@ -83,6 +99,9 @@ class FeedPoller:
         self._due: dict[int, datetime] = {}
         # Invalid UTF-8 bytes replaced in each feed's last document, to warn once per change.
         self._replaced: dict[int, int] = {}
+        # Set by `stop`: polls under way end at their next safe point (see PollStopped).
+        self._stopping = asyncio.Event()
+        self._polls: set[asyncio.Future[None]] = set()  # each resolved when its poll ends
 
     async def poll_due(self, feed_id: int) -> PollReport | None:
         """Poll the feed if its back-off allows it now (the scheduled job's entry point)."""
@@ -99,12 +118,34 @@ class FeedPoller:
         slack = timedelta(seconds=min(self._settings.interval * 0.1, 1.0))
         if due is not None and due > self._clock() + slack:
             return None
-        return await self.poll(feed_id)
+        try:
+            return await self.poll(feed_id)
+        except PollStopped as stopped:
+            log.info("poll of feed %d stopped %s; the next one does the rest", feed_id, stopped)
+            return None
+
+    async def stop(self) -> None:
+        """End the polls under way and wait for them, so that no ingestion holds up a shutdown
+        or a step-down: a fetch or a parse is abandoned, a batch being stored commits first
+        (it is short), and the next poll stores what they had not. The poller can poll again
+        afterwards."""
+        self._stopping.set()
+        try:
+            await asyncio.gather(*self._polls, return_exceptions=True)
+        finally:
+            self._stopping.clear()
 
     async def poll(self, feed_id: int) -> PollReport:
-        """Poll one feed now, whatever its schedule; never raises for a feed's own failure."""
+        """Poll one feed now, whatever its schedule; never raises for a feed's own failure
+        (PollStopped when `stop` ends it)."""
         started = time.perf_counter()
-        report = await self._poll(feed_id)
+        finished = asyncio.get_running_loop().create_future()
+        self._polls.add(finished)
+        try:
+            report = await self._poll(feed_id)
+        finally:
+            self._polls.discard(finished)
+            finished.set_result(None)
         metrics.FEED_POLL_SECONDS.observe(time.perf_counter() - started)
         metrics.FEED_POLLS.labels(report.status).inc()
         outcome = report.outcome
@@ -125,29 +166,27 @@ class FeedPoller:
         now = self._clock()
         try:
             async with self._fetch_slots:
-                fetched = await fetch_feed(
-                    self._http,
-                    feed.url,
-                    etag=feed.etag,
-                    last_modified=feed.last_modified,
-                    timeout=self._settings.fetch_timeout,
-                    max_bytes=self._settings.max_bytes,
-                    now=now,
+                fetched = await self._unless_stopped(
+                    fetch_feed(
+                        self._http,
+                        feed.url,
+                        etag=feed.etag,
+                        last_modified=feed.last_modified,
+                        timeout=self._settings.fetch_timeout,
+                        max_bytes=self._settings.max_bytes,
+                        now=now,
+                    )
                 )
             if fetched.not_modified:
                 return await self._not_modified(feed, fetched, now)
             assert fetched.body is not None
-            parsed = await asyncio.to_thread(
-                parse_feed,
-                fetched.body,
-                url=fetched.url,
-                content_type=fetched.content_type,
-                now=now,
-            )
+            parsed = await self._unless_stopped(self._parse(fetched, now))
         except FetchError as exc:
             return await self._failed(feed, exc.reason, now, exc.retry_after)
         except NotAFeedError as exc:
             return await self._failed(feed, f"not a feed: {exc}", now, None)
+        except ParseProcessError as exc:
+            return await self._failed(feed, f"parser process failed: {exc}", now, None)
         return await self._store(feed, fetched, parsed, now)
 
     async def _not_modified(
@@ -192,47 +231,53 @@ class FeedPoller:
     async def _store(
         self, feed: FeedView, fetched: FetchResult, parsed: ParsedFeed, now: datetime
     ) -> PollReport:
-        items = []
+        if parsed.item_count > len(parsed.entries):
+            log.info(
+                "feed=%s holds %d items; taking the newest %d (FEED_MAX_ITEMS)",
+                feed.url,
+                parsed.item_count,
+                self._settings.max_items,
+            )
+        items: list[tuple[StoryDraft, tuple[str, ...]]] = []
         names: dict[str, str] = {}
         for draft in parsed.entries:
             sections = sections_for_item(draft, feed.section, self._settings.category_sections)
             names.update({k: v for k, v in sections.items() if k not in names})
             items.append((draft, tuple(sections)))
-        markers = self._settings.breaking_markers
-        policy = story_store.IngestPolicy(
-            announce=feed.initialized,
-            push_cutoff=now - timedelta(seconds=self._settings.push_max_age),
-            now=now,
-            breaking=frozenset(
-                d.identity for d in parsed.entries if is_breaking(d.title, d.categories, markers)
-            ),
-            edition=feed.edition,
-        )
-        try:
-            async with writing(self._sessions) as session:
-                await story_store.remember_sections(session, names, now, feed.edition)
-                outcome = await story_store.store_feed_items(session, feed.id, items, policy)
-                # The broadcasts are durable with the stories themselves: a crash or a failed
-                # hand-off right after this commit cannot lose a push.
-                await delivery_store.queue_broadcasts(
-                    session, [(s.id, s.breaking) for s in outcome.new], PUSH, now
+        items = story_store.oldest_first(items)
+        size = self._settings.batch_size
+        batches = [items[start : start + size] for start in range(0, len(items), size)] or [[]]
+        totals = _Totals()
+        claimed: set[int] = set()  # the stories this document's items are, across batches
+        for number, batch in enumerate(batches, start=1):
+            last = number == len(batches)
+            if self._stopping.is_set():
+                raise PollStopped(f"after {number - 1} of {len(batches)} batches")
+            try:
+                outcome = await _uninterrupted(
+                    self._store_batch(
+                        feed,
+                        batch,
+                        names if number == 1 else {},
+                        claimed,
+                        now,
+                        (fetched, parsed) if last else None,
+                    )
                 )
-                for story in outcome.updated:
-                    await delivery_store.requeue_edit(session, story.id, now)
-                await feed_store.record_poll_success(
-                    session,
-                    feed.id,
-                    now=now,
-                    etag=fetched.etag,
-                    last_modified=fetched.last_modified,
-                    title=parsed.title,
-                    has_items=bool(parsed.entries),
-                )
-        except SQLAlchemyError as exc:
-            # Nothing of this poll was kept; back off like any failure instead of retrying
-            # the same rows every tick.
-            log.exception("feed=%s could not be stored", feed.url)
-            return await self._failed(feed, f"storage error: {type(exc).__name__}", now, None)
+            except SQLAlchemyError as exc:
+                # The batches before this one are stored; this one was rolled back. Back off
+                # like any failure instead of retrying the same rows every tick; the next
+                # poll finds the stored ones and stores the rest.
+                log.exception("feed=%s could not be stored", feed.url)
+                return await self._failed(feed, f"storage error: {type(exc).__name__}", now, None)
+            totals.add(outcome)
+            if self._handoff is not None and (outcome.new or outcome.updated):
+                try:
+                    await self._handoff(feed, outcome)
+                except Exception:
+                    # The stories are committed with their broadcasts; fan-out sends them.
+                    log.exception("feed=%s hand-off of new stories failed", feed.url)
+        outcome = totals.outcome()
         self._due[feed.id] = now + timedelta(seconds=self._settings.interval)
         if feed.consecutive_failures:
             log.info("feed=%s recovered after %d failures", feed.url, feed.consecutive_failures)
@@ -248,12 +293,6 @@ class FeedPoller:
             len(outcome.backlog),
             outcome.unchanged,
         )
-        if self._handoff is not None and (outcome.new or outcome.updated):
-            try:
-                await self._handoff(feed, outcome)
-            except Exception:
-                # The stories are committed as pending; fan-out can pick them up again.
-                log.exception("feed=%s hand-off of new stories failed", feed.url)
         return PollReport(feed, "ok", outcome=outcome)
 
     def _note_replaced_bytes(self, feed: FeedView, replaced: int) -> None:
@@ -271,3 +310,154 @@ class FeedPoller:
             feed.url,
             replaced,
         )
+
+    async def _parse(self, fetched: FetchResult, now: datetime) -> ParsedFeed:
+        """Parse off the event loop: a big document in a child process, others in a thread."""
+        assert fetched.body is not None
+        arguments: dict[str, Any] = {
+            "url": fetched.url,
+            "content_type": fetched.content_type,
+            "now": now,
+            "max_items": self._settings.max_items,
+        }
+        if len(fetched.body) >= CHILD_PROCESS_BYTES:
+            return await parse_in_child_process(fetched.body, **arguments)
+        return await _off_the_loop(parse_feed, fetched.body, **arguments)
+
+    async def _unless_stopped(self, work: Awaitable[T]) -> T:
+        """Await a fetch or a parse, abandoning it (it writes nothing) if `stop` is called."""
+        task = asyncio.ensure_future(work)
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            abandoned = not task.done()
+            if abandoned:
+                task.cancel()
+        if abandoned:
+            await asyncio.wait({task})  # let the fetch close its connection
+            if not task.cancelled():
+                task.exception()  # finished meanwhile: its outcome no longer matters
+            raise PollStopped("while fetching or parsing")
+        return task.result()
+
+    async def _store_batch(
+        self,
+        feed: FeedView,
+        batch: Sequence[tuple[StoryDraft, tuple[str, ...]]],
+        names: dict[str, str],
+        claimed: set[int],
+        now: datetime,
+        finished: tuple[FetchResult, ParsedFeed] | None,
+    ) -> IngestOutcome:
+        """One short transaction: a batch of items, the broadcasts of the new ones, the
+        corrections of the edited ones, and with the last batch (``finished``) the poll's
+        success (validators, baseline)."""
+        baseline = Baseline(taken=feed.initialized, empty_at=feed.empty_baseline_at)
+        push_max_age = timedelta(seconds=self._settings.push_max_age)
+        markers = self._settings.breaking_markers
+        policy = story_store.IngestPolicy(
+            now=now,
+            news=frozenset(
+                d.identity
+                for d, _ in batch
+                if is_news(d.published_at, baseline=baseline, now=now, push_max_age=push_max_age)
+            ),
+            breaking=frozenset(
+                d.identity for d, _ in batch if is_breaking(d.title, d.categories, markers)
+            ),
+            edition=feed.edition,
+        )
+        async with writing(self._sessions) as session:
+            await story_store.remember_sections(session, names, now, feed.edition)
+            outcome = await story_store.store_feed_items(
+                session, feed.id, batch, policy, claimed=claimed
+            )
+            # The broadcasts are durable with the stories themselves: a crash or a failed
+            # hand-off right after this commit cannot lose a push.
+            await delivery_store.queue_broadcasts(
+                session, [(s.id, s.breaking) for s in outcome.new], PUSH, now
+            )
+            for story in outcome.updated:
+                await delivery_store.requeue_edit(session, story.id, now)
+            if finished is not None:
+                fetched, parsed = finished
+                await feed_store.record_poll_success(
+                    session,
+                    feed.id,
+                    now=now,
+                    etag=fetched.etag,
+                    last_modified=fetched.last_modified,
+                    title=parsed.title,
+                    has_items=bool(parsed.entries),
+                )
+        return outcome
+
+
+class PollStopped(Exception):
+    """`FeedPoller.stop` ended the poll between two of its steps; what it stored stays."""
+
+
+async def _uninterrupted(work: Awaitable[T]) -> T:
+    """Await a short transaction so that a cancellation of the caller waits for it to commit
+    or roll back: cancelled mid-statement, an aiosqlite connection can keep SQLite's write
+    lock until it is garbage-collected."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait({task})
+        raise
+
+
+@dataclass(slots=True)
+class _Totals:
+    """The outcomes of a poll's batches, added up."""
+
+    new: list[StoryView] = field(default_factory=list)
+    updated: list[StoryView] = field(default_factory=list)
+    backlog: list[StoryView] = field(default_factory=list)
+    unchanged: int = 0
+
+    def add(self, outcome: IngestOutcome) -> None:
+        self.new += outcome.new
+        self.updated += outcome.updated
+        self.backlog += outcome.backlog
+        self.unchanged += outcome.unchanged
+
+    def outcome(self) -> IngestOutcome:
+        return IngestOutcome(
+            tuple(self.new), tuple(self.updated), tuple(self.backlog), self.unchanged
+        )
+
+
+async def _off_the_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``function`` in a daemon thread of its own and await its result.
+
+    Not the default executor: ``asyncio.run`` waits for that one's threads at exit, so a
+    parse of a huge feed (seconds of feedparser) would hold a SIGTERM hostage. A cancelled
+    call leaves its thread to finish (or to die with the process) and drops its result.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def deliver(outcome: tuple[T] | BaseException) -> None:
+        if future.done():  # cancelled meanwhile
+            return
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome[0])
+
+    def run() -> None:
+        outcome: tuple[T] | BaseException
+        try:
+            outcome = (function(*args, **kwargs),)
+        except BaseException as exc:  # handed to the awaiting task, as to_thread would
+            outcome = exc
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+            loop.call_soon_threadsafe(deliver, outcome)
+
+    threading.Thread(target=run, name="feed-parse", daemon=True).start()
+    return await future

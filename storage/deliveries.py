@@ -106,13 +106,11 @@ async def queue_broadcasts(
         }
         for story_id, breaking in stories
     ]
-    insert = insert_for(session)
-    created = 0
-    for row in rows:
-        result = await session.exec(
-            insert(Broadcast).values(row).on_conflict_do_nothing().returning(col(Broadcast.id))
-        )
-        created += result.scalar_one_or_none() is not None
+    statement = (
+        insert_for(session)(Broadcast).on_conflict_do_nothing().returning(col(Broadcast.id))
+    )
+    # One bulk statement: a poll may bring many new stories at once.
+    created = len((await session.exec(statement, params=rows)).all())
     if kind == PUSH:
         ids = [s for s, _ in stories]
         await session.exec(

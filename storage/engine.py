@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -72,32 +71,35 @@ def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
+# One queue of writers per SQLite database and event loop (see `writing`).
+_WRITE_GATES: weakref.WeakKeyDictionary[Engine, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _write_gate(sessions: SessionFactory) -> AbstractAsyncContextManager[Any]:
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "sqlite":
+        return nullcontext()
+    loop = asyncio.get_running_loop()
+    gate = _WRITE_GATES.get(bind.sync_engine)
+    if gate is None or gate[0] is not loop:
+        gate = _WRITE_GATES[bind.sync_engine] = (loop, asyncio.Lock())
+    return gate[1]
+
+
 @asynccontextmanager
 async def writing(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
     """One write transaction: committed on exit, rolled back on error.
 
     Every unit of work that writes goes through here, so that on SQLite it takes the write
-    lock before its first read (PostgreSQL ignores the flag).
+    lock before its first read (PostgreSQL ignores the flag). On SQLite, writers of this
+    process also queue here first, in order: SQLite lets one writer in at a time anyway, and
+    its busy handler, which retries after sleeps of up to 100 ms, can lose every race for
+    the lock to a writer that commits batch after batch (a big feed's ingestion), while a
+    reader's /subscribe times out behind it; a burst of readers' commands would otherwise
+    each hold a pooled connection until busy_timeout ends in "database is locked".
     """
-    lock = _write_lock(sessions) or contextlib.nullcontext()
-    # SQLite has one writer at a time. Writers of this process queue here, in order and
-    # without a deadline, instead of each holding a pooled connection while SQLite's
-    # busy_timeout runs out ("database is locked") under a burst of readers' commands.
-    async with lock, sessions() as session, session.begin():
+    async with _write_gate(sessions), sessions() as session, session.begin():
         await session.connection(execution_options={_WRITE_OPTION: True})
         yield session
-
-
-_write_locks: WeakKeyDictionary[AsyncEngine, asyncio.Lock] = WeakKeyDictionary()
-
-
-def _write_lock(sessions: SessionFactory) -> asyncio.Lock | None:
-    """This process's queue of SQLite writers for the engine behind ``sessions`` (None on
-    PostgreSQL, whose rows lock one by one)."""
-    engine = sessions.kw.get("bind")
-    if not isinstance(engine, AsyncEngine) or engine.dialect.name != "sqlite":
-        return None
-    lock = _write_locks.get(engine)
-    if lock is None:
-        lock = _write_locks[engine] = asyncio.Lock()
-    return lock

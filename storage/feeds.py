@@ -29,6 +29,7 @@ class FeedView:
     last_success_at: datetime | None
     next_poll_at: datetime | None
     edition: str = "en"
+    empty_baseline_at: datetime | None = None  # the baseline was taken then, and was empty
 
 
 def _view(feed: Feed) -> FeedView:
@@ -47,6 +48,7 @@ def _view(feed: Feed) -> FeedView:
         last_success_at=feed.last_success_at,
         next_poll_at=feed.next_poll_at,
         edition=feed.edition,
+        empty_baseline_at=feed.empty_baseline_at,
     )
 
 
@@ -101,7 +103,8 @@ async def record_poll_success(
     title: str | None,
     has_items: bool = True,
 ) -> None:
-    """A fetch that returned a feed: keep its validators and clear the error state."""
+    """A fetch whose items are all stored: keep its validators, clear the error state, and
+    make the first one the feed's baseline (noting when, if it held no items)."""
     feed = await session.get(Feed, feed_id)
     if feed is None:
         return
@@ -109,10 +112,11 @@ async def record_poll_success(
     feed.last_modified = last_modified
     if title:
         feed.title = title
-    # A feed that answers with no items yet (a CMS mid-deploy) has no backlog to hold back:
-    # its first real items will be the backlog, not a flood of "new" pushes.
-    if has_items:
+    # An empty first answer is a baseline too (a newly launched section): what appears after
+    # it is news, except what was published well before it (jobs.news_rule).
+    if not feed.initialized:
         feed.initialized = True
+        feed.empty_baseline_at = None if has_items else now
     feed.consecutive_failures = 0
     feed.last_error = None
     feed.last_attempt_at = now

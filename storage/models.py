@@ -31,7 +31,10 @@ class Feed(SQLModel, table=True):
     title: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     etag: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     last_modified: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # A successful poll has been stored: the baseline, whose items are backlog, not news.
     initialized: bool = Field(default=False, nullable=False)
+    # When that baseline was taken, if the feed held no items then (jobs.news_rule).
+    empty_baseline_at: datetime | None = Field(default=None, sa_column=_utc())
     consecutive_failures: int = Field(default=0, nullable=False)
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     last_attempt_at: datetime | None = Field(default=None, sa_column=_utc())
@@ -41,12 +44,14 @@ class Feed(SQLModel, table=True):
 
 
 class Story(SQLModel, table=True):
-    """One article; ``identity`` and ``link`` are each unique, so no article is stored twice."""
+    """One article; ``identity`` and ``link_key`` are each unique, so no article is stored
+    twice (``jobs.story_identity`` says what they hold)."""
 
     __tablename__ = "story"
     __table_args__ = (
         UniqueConstraint("identity", name="uq_story_identity"),
-        UniqueConstraint("link", name="uq_story_link"),
+        # The column was "link" until revision 0006; renamed, it kept its constraint's name.
+        UniqueConstraint("link_key", name="uq_story_link"),
         Index("ix_story_sort", "sort_at", "id"),
         Index("ix_story_push_state", "push_state"),
         Index("ix_story_edition_sort", "edition", "sort_at", "id"),
@@ -55,7 +60,11 @@ class Story(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     identity: str = Field(sa_column=Column(Text, nullable=False))
     guid: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # What readers open; several stories may share it (a live page without anchors).
     link: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The link again when it identifies this story, else None: the same article in another
+    # feed, or under a renumbered guid, is found by it.
+    link_key: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     title: str = Field(sa_column=Column(Text, nullable=False))
     summary: str = Field(default="", sa_column=Column(Text, nullable=False))
     # Title, summary and categories normalised for search (storage.search_text); the index

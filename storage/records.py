@@ -15,7 +15,9 @@ class StoryDraft:
     """One feed item, cleaned and ready to store (the output of feed parsing).
 
     ``identity`` is the item's stable key: ``guid:<guid>`` when the feed gives a
-    usable guid, else ``link:<absolute url>``, else ``hash:<sha1 of title+link>``.
+    usable guid, else ``link:<absolute url>``, else ``hash:<sha1 of the title>``.
+    ``link_is_key`` says the link also finds the story again (it is false when other
+    stories of the same document have that link). ``jobs.story_identity`` has the rule.
     """
 
     identity: str
@@ -28,6 +30,7 @@ class StoryDraft:
     categories: tuple[str, ...] = ()
     language: str | None = None
     published_at: datetime | None = None  # aware, UTC
+    link_is_key: bool = True
 
 
 @dataclass(frozen=True, slots=True)

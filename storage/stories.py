@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, bindparam, exists, func, or_, text
 from sqlmodel import col, select
@@ -19,15 +20,20 @@ from storage.search_text import query_terms, search_document
 SEARCH_WINDOW = 500
 MAX_KEY_LENGTH = 2000
 _CHUNK = 400  # stays under SQLite's bound-parameter limit with room to spare
+# Rows per bulk INSERT … RETURNING statement: about 20 parameters each, far below SQLite's
+# limit of 32,766 bound parameters.
+_INSERT_ROWS = 500
+S = TypeVar("S")
 
 
 @dataclass(frozen=True, slots=True)
 class IngestPolicy:
-    """How one batch of items is classified: only ``announce`` batches produce new stories."""
+    """How one batch of a feed's items is recorded."""
 
-    announce: bool  # false on a feed's first successful poll: its items are backlog
-    push_cutoff: datetime  # items published before this are stored but never new
     now: datetime
+    # Identities of the items that are news if they are new to storage (jobs.news_rule
+    # decides); the others are stored as backlog, never pushed.
+    news: frozenset[str] = frozenset()
     breaking: frozenset[str] = frozenset()  # identities of items marked as breaking news
     edition: str = "en"  # the feed's edition, which its new stories belong to
 
@@ -58,26 +64,37 @@ def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[Sequence[str]]
         yield items[start : start + size]
 
 
-async def _existing(session: AsyncSession, drafts: Sequence[StoryDraft]) -> list[Story]:
+async def _existing(
+    session: AsyncSession, drafts: Sequence[StoryDraft]
+) -> tuple[dict[str, Story], dict[str, Story]]:
+    """Stored stories with the drafts' identities, and with their link keys."""
     identities = sorted({d.identity for d in drafts})
-    links = sorted({d.link for d in drafts if d.link})
-    found: dict[int, Story] = {}
+    keys = sorted({d.link for d in drafts if d.link and d.link_is_key})
+    by_identity: dict[str, Story] = {}
+    by_key: dict[str, Story] = {}
     for chunk in _chunks(identities):
-        for story in (
-            await session.exec(select(Story).where(col(Story.identity).in_(chunk)))
-        ).all():
-            found[story.id or 0] = story
-    for chunk in _chunks(links):
-        for story in (await session.exec(select(Story).where(col(Story.link).in_(chunk)))).all():
-            found[story.id or 0] = story
-    return list(found.values())
+        statement = select(Story).where(col(Story.identity).in_(chunk))
+        for story in (await session.exec(statement)).all():
+            by_identity[story.identity] = story
+    for chunk in _chunks(keys):
+        statement = select(Story).where(col(Story.link_key).in_(chunk))
+        for story in (await session.exec(statement)).all():
+            if story.link_key:
+                by_key[story.link_key] = story
+    return by_identity, by_key
+
+
+def _fit_identity(identity: str) -> str:
+    """An identity short enough for a btree index (PostgreSQL refuses ~2.7 kB)."""
+    if len(identity) > MAX_KEY_LENGTH:
+        return f"hash:{hashlib.sha1(identity.encode()).hexdigest()}"
+    return identity
 
 
 def _fit_for_index(draft: StoryDraft) -> StoryDraft:
-    """Keep unique keys within what a btree index takes (PostgreSQL refuses ~2.7 kB)."""
+    """Keep unique keys within what a btree index takes."""
     if len(draft.identity) > MAX_KEY_LENGTH:
-        digest = hashlib.sha1(draft.identity.encode()).hexdigest()
-        draft = replace(draft, identity=f"hash:{digest}")
+        draft = replace(draft, identity=_fit_identity(draft.identity))
     if draft.link and len(draft.link) > MAX_KEY_LENGTH:
         draft = replace(draft, link=None)  # no reader's client would open it anyway
     return draft
@@ -88,81 +105,135 @@ def _sort_key(draft: StoryDraft) -> tuple[int, float]:
     return (0, draft.published_at.timestamp()) if draft.published_at else (1, 0.0)
 
 
+def oldest_first(items: Sequence[tuple[StoryDraft, S]]) -> list[tuple[StoryDraft, S]]:
+    """Items in the order they are stored: by publication time, undated ones last."""
+    return sorted(items, key=lambda pair: _sort_key(pair[0]))
+
+
 async def store_feed_items(
     session: AsyncSession,
     feed_id: int,
     items: Sequence[tuple[StoryDraft, Sequence[str]]],
     policy: IngestPolicy,
+    *,
+    claimed: set[int] | None = None,
 ) -> IngestOutcome:
     """Insert unseen items, update edited ones, list each under its sections.
 
-    An item is the same story as a stored one when its identity matches or its link does
-    (so a guid that changes, or an article in several feeds, is never stored twice). Does
-    not commit.
+    An item is the stored story with its identity, else the one with its link key
+    (``jobs.story_identity``): an article in several feeds, or under a guid the outlet
+    renumbered, is never stored twice. Unseen items are inserted in bulk; those whose
+    identity ``policy.news`` names wait for fan-out, the others are backlog. A document
+    stored in several calls (batches) passes the same ``claimed`` set to each, so that no
+    two of its items become one story. Does not commit.
     """
-    items = [(_fit_for_index(d), sections) for d, sections in items]
-    drafts = [d for d, _ in items]
-    by_identity: dict[str, Story] = {}
-    by_link: dict[str, Story] = {}
-    for known in await _existing(session, drafts):
-        by_identity[known.identity] = known
-        if known.link:
-            by_link[known.link] = known
+    items = oldest_first([(_fit_for_index(d), sections) for d, sections in items])
+    if any(len(i) > MAX_KEY_LENGTH for i in (*policy.news, *policy.breaking)):
+        policy = replace(
+            policy,
+            news=frozenset(map(_fit_identity, policy.news)),
+            breaking=frozenset(map(_fit_identity, policy.breaking)),
+        )
+    by_identity, by_key = await _existing(session, [d for d, _ in items])
+    claimed = set() if claimed is None else claimed
 
-    new: list[Story] = []
-    backlog: list[Story] = []
     updated: list[Story] = []
-    classified: set[int] = set()
     unchanged = 0
+    unseen: list[tuple[StoryDraft, Sequence[str]]] = []
     placements: dict[int, tuple[datetime, set[str]]] = {}
-    for draft, sections in sorted(items, key=lambda pair: _sort_key(pair[0])):
-        story: Story | None = by_identity.get(draft.identity)
-        if story is None and draft.link:
-            story = by_link.get(draft.link)
-        inserted = False
+    for draft, sections in items:
+        story = by_identity.get(draft.identity)
+        if story is None and draft.link and draft.link_is_key:
+            story = by_key.get(draft.link)
+            if story is not None and story.id in claimed:
+                # Its link names a story another item of this document already is (that
+                # item kept the identity, this one the link): a story of its own, unkeyed.
+                story, draft = None, replace(draft, link_is_key=False)
         if story is None:
-            story, inserted = await _insert_story(session, feed_id, draft, policy)
+            unseen.append((draft, sections))
+            continue
         assert story.id is not None
-        if inserted:
-            (new if story.push_state == "pending" else backlog).append(story)
-        elif story.id in classified or story.feed_id not in (feed_id, None):
-            # Another item of this document, or another feed carrying the same article with
-            # its own wording: only the story's own feed edits it, or the text would
-            # flip-flop (and count as an edit) on every poll.
+        if story.id in claimed or story.feed_id not in (feed_id, None):
+            # Another feed carrying the same article with its own wording: only the story's
+            # own feed edits it, or the text would flip-flop (and count as an edit) on every
+            # poll.
             pass
         elif _apply_edit(story, draft, policy.now):
             updated.append(story)
         else:
             unchanged += 1
-        classified.add(story.id)
-        by_identity[draft.identity] = story
-        if story.link:
-            by_link[story.link] = story
+        claimed.add(story.id)
         placements.setdefault(story.id, (story.sort_at, set()))[1].update(sections)
 
+    new, backlog = await _insert_unseen(session, feed_id, unseen, policy, claimed, placements)
     await _list_under_sections(session, placements)
     await session.flush()
-    stored_sections = await sections_for(
-        session, [s.id for s in (*new, *updated, *backlog) if s.id]
-    )
+    edited = await sections_for(session, [s.id for s in updated if s.id])
     return IngestOutcome(
-        new=tuple(_view(s, stored_sections.get(s.id or 0, ())) for s in new),
-        updated=tuple(_view(s, stored_sections.get(s.id or 0, ())) for s in updated),
-        backlog=tuple(_view(s, stored_sections.get(s.id or 0, ())) for s in backlog),
+        new=tuple(new),
+        updated=tuple(_view(s, edited.get(s.id or 0, ())) for s in updated),
+        backlog=tuple(backlog),
         unchanged=unchanged,
     )
 
 
-async def _insert_story(
-    session: AsyncSession, feed_id: int, draft: StoryDraft, policy: IngestPolicy
-) -> tuple[Story, bool]:
-    """Insert one story; if a concurrent poll stored it first, return that one instead."""
+async def _insert_unseen(
+    session: AsyncSession,
+    feed_id: int,
+    unseen: Sequence[tuple[StoryDraft, Sequence[str]]],
+    policy: IngestPolicy,
+    claimed: set[int],
+    placements: dict[int, tuple[datetime, set[str]]],
+) -> tuple[list[StoryView], list[StoryView]]:
+    """Insert the unseen items in bulk; return the new stories and the backlog ones.
+
+    A row that meets a unique key on insert was stored meanwhile by a concurrent poll of
+    another feed (PostgreSQL): that story is listed here too, but it is not new here.
+    """
+    if not unseen:
+        return [], []
+    rows = [_row(feed_id, draft, policy) for draft, _ in unseen]
+    # The table, not the model: an ORM bulk insert spends more time on bookkeeping than
+    # SQLite does on the rows.
+    table = Story.__table__  # type: ignore[attr-defined]
+    statement = (
+        insert_for(session)(table).on_conflict_do_nothing().returning(table.c.id, table.c.identity)
+    )
+    inserted: dict[str, int] = {}
+    for start in range(0, len(rows), _INSERT_ROWS):
+        result = await session.exec(statement, params=rows[start : start + _INSERT_ROWS])
+        inserted.update((identity, story_id) for story_id, identity in result.all())
+    new: list[StoryView] = []
+    backlog: list[StoryView] = []
+    raced: list[tuple[StoryDraft, Sequence[str]]] = []
+    for (draft, sections), row in zip(unseen, rows, strict=True):
+        story_id = inserted.pop(draft.identity, None)
+        if story_id is None:
+            raced.append((draft, sections))
+            continue
+        claimed.add(story_id)
+        placements[story_id] = (row["sort_at"], set(sections))
+        view = _row_view(story_id, row, tuple(sorted(set(sections))))
+        (new if row["push_state"] == "pending" else backlog).append(view)
+    for draft, sections in raced:
+        clause = col(Story.identity) == draft.identity
+        if draft.link and draft.link_is_key:
+            clause = or_(clause, col(Story.link_key) == draft.link)
+        existing = (await session.exec(select(Story).where(clause))).first()
+        assert existing is not None and existing.id is not None
+        claimed.add(existing.id)
+        placements.setdefault(existing.id, (existing.sort_at, set()))[1].update(sections)
+    return new, backlog
+
+
+def _row(feed_id: int, draft: StoryDraft, policy: IngestPolicy) -> dict[str, Any]:
+    """The story row an unseen item becomes."""
     published = draft.published_at
-    fresh = policy.announce and (published is None or published >= policy.push_cutoff)
-    values = {
+    return {
         "identity": draft.identity,
         "guid": draft.guid,
         "link": draft.link,
+        "link_key": draft.link if draft.link_is_key else None,
         "title": draft.title,
         "summary": draft.summary,
         "search_text": search_document(draft.title, draft.summary, *draft.categories),
@@ -175,28 +246,31 @@ async def _insert_story(
         "first_seen_at": policy.now,
         "updated_at": policy.now,
         "sort_at": published or policy.now,
-        "push_state": "pending" if fresh else "none",
+        "push_state": "pending" if draft.identity in policy.news else "none",
         "breaking": draft.identity in policy.breaking,
         "edition": policy.edition,
     }
-    statement = (
-        insert_for(session)(Story)
-        .values(**values)
-        .on_conflict_do_nothing()
-        .returning(col(Story.id))
+
+
+def _row_view(story_id: int, row: dict[str, Any], sections: tuple[str, ...]) -> StoryView:
+    """The view of a story just inserted, from its row (no read back)."""
+    return StoryView(
+        id=story_id,
+        title=row["title"],
+        link=row["link"],
+        summary=row["summary"],
+        image_url=row["image_url"],
+        author=row["author"],
+        categories=tuple(c for c in row["categories"].split("\n") if c),
+        language=row["language"],
+        published_at=row["published_at"],
+        first_seen_at=row["first_seen_at"],
+        sort_at=row["sort_at"],
+        sections=sections,
+        breaking=row["breaking"],
+        guid=row["guid"],
+        edition=row["edition"],
     )
-    story_id = (await session.exec(statement)).scalar_one_or_none()
-    if story_id is not None:
-        story = await session.get(Story, story_id)
-        assert story is not None
-        return story, True
-    # Lost a race with another feed's poll: the row exists now, and it is not new here.
-    clause = col(Story.identity) == draft.identity
-    if draft.link:
-        clause = or_(clause, col(Story.link) == draft.link)
-    existing = (await session.exec(select(Story).where(clause))).first()
-    assert existing is not None
-    return existing, False
 
 
 def _apply_edit(story: Story, draft: StoryDraft, now: datetime) -> bool:
@@ -225,10 +299,9 @@ async def _list_under_sections(
         for story_id, (sort_at, sections) in placements.items()
         for section in sections
     ]
-    insert = insert_for(session)
-    for start in range(0, len(rows), _CHUNK // 3):
-        batch = rows[start : start + _CHUNK // 3]
-        await session.exec(insert(StorySection).values(batch).on_conflict_do_nothing())
+    if rows:
+        table = StorySection.__table__  # type: ignore[attr-defined]
+        await session.exec(insert_for(session)(table).on_conflict_do_nothing(), params=rows)
 
 
 async def remember_sections(
@@ -286,8 +359,12 @@ async def find_story(session: AsyncSession, reference: str) -> StoryView | None:
     reference = reference.strip()
     if reference.isascii() and reference.isdigit() and len(reference) < 12:
         return await get_story(session, int(reference))
-    statement = select(Story).where(col(Story.link) == reference)
-    story = (await session.exec(statement)).first()
+    story = (await session.exec(select(Story).where(col(Story.link_key) == reference))).first()
+    if story is None:
+        # A link that several stories share is no key: look for the first one showing it
+        # (no index; an admin's command, and a rare case).
+        statement = select(Story).where(col(Story.link) == reference).order_by(col(Story.id))
+        story = (await session.exec(statement)).first()
     return (await _views(session, [story]))[0] if story else None
 
 

@@ -39,6 +39,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
             name.split("_")[0]
             in {
                 "TELEGRAM",
+                "FEED",
                 "FEEDS",
                 "DATABASE",
                 "POLL",

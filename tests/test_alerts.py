@@ -119,7 +119,7 @@ async def test_backlog_and_token_alerts(sessions: SessionFactory) -> None:
         [feed] = await feed_store.register_feeds(
             session, [("https://x.example/rss", "n", "en")], T0
         )
-        policy = story_store.IngestPolicy(announce=False, push_cutoff=T0, now=T0)
+        policy = story_store.IngestPolicy(now=T0)
         outcome = await story_store.store_feed_items(
             session,
             feed.id,

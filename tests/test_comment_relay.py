@@ -110,7 +110,7 @@ async def add_story(sessions: SessionFactory) -> StoryView:
         [feed] = await feed_store.register_feeds(
             session, [("https://x.example/rss", "news", "en")], now
         )
-        policy = story_store.IngestPolicy(announce=False, push_cutoff=now, now=now)
+        policy = story_store.IngestPolicy(now=now)
         draft = StoryDraft(
             identity="guid:251120251",
             guid="251120251",

@@ -30,7 +30,7 @@ async def add_story(sessions: SessionFactory, key: str = "erbil") -> StoryView:
         [feed] = await feed_store.register_feeds(
             session, [("https://x.example/rss", "news", "en")], NOW
         )
-        policy = story_store.IngestPolicy(announce=False, push_cutoff=NOW, now=NOW)
+        policy = story_store.IngestPolicy(now=NOW)
         draft = StoryDraft(
             identity=f"guid:{key}",
             guid=key,

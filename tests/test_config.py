@@ -66,6 +66,7 @@ def test_defaults_without_any_environment() -> None:
     assert settings.fetch_timeout == 30.0
     assert settings.fetch_max_bytes == 10 * 1024 * 1024
     assert settings.fetch_concurrency == 8
+    assert settings.feed_max_items == 1000
     assert settings.log_level == "INFO"
     assert settings.log_format == "text"
     assert settings.default_timezone == "Asia/Baghdad"
@@ -388,6 +389,8 @@ def test_default_timezone_invalid(monkeypatch: pytest.MonkeyPatch, raw: str) -> 
         ("LOG_FORMAT", "xml"),
         ("FETCH_CONCURRENCY", "0"),
         ("FETCH_MAX_BYTES", "10MB"),
+        ("FEED_MAX_ITEMS", "0"),
+        ("FEED_MAX_ITEMS", "all"),
         ("WEBHOOK_PORT", "70000"),
         ("WEBHOOK_URL", "bot.example.org/hook"),
         ("TELEGRAM_API_URL", "localhost:8081"),

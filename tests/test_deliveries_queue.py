@@ -35,9 +35,7 @@ async def add_story(sessions: SessionFactory, title: str) -> int:
         (feed,) = await feed_store.register_feeds(
             session, [("https://www.rudaw.net/english/rss", "kurdistan", "en")], NOW
         )
-        policy = story_store.IngestPolicy(
-            announce=True, push_cutoff=NOW - timedelta(hours=6), now=NOW, breaking=frozenset()
-        )
+        policy = story_store.IngestPolicy(now=NOW, news=frozenset({f"guid:{title}"}))
         draft = StoryDraft(
             identity=f"guid:{title}",
             title=title,

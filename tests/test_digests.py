@@ -56,7 +56,7 @@ async def add_stories(sessions: SessionFactory, now: datetime, *titles: str) -> 
             for t in titles
         ]
         policy = story_store.IngestPolicy(
-            announce=True, push_cutoff=now - timedelta(hours=6), now=now
+            now=now, news=frozenset(draft.identity for draft, _ in drafts)
         )
         await story_store.store_feed_items(session, feed.id, drafts, policy)
 

@@ -49,9 +49,7 @@ async def _store(
         )
         for key, title, hours in rows
     ]
-    policy = story_store.IngestPolicy(
-        announce=False, push_cutoff=NOW, now=NOW, edition=feed.edition
-    )
+    policy = story_store.IngestPolicy(now=NOW, edition=feed.edition)
     await story_store.store_feed_items(session, feed.id, items, policy)
 
 

@@ -20,12 +20,14 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
 from jobs.feed_parsing import parse_feed
 from jobs.fetching import create_feed_session
 from jobs.ingestion import FeedPoller, PollReport, PollSettings
+from jobs.parse_process import CHILD_PROCESS_BYTES
 from jobs.poll_schedule import (
     MAX_RETRY_AFTER,
     backoff_delay,
@@ -111,17 +113,19 @@ class Item:
     guid: str | None = None
     description: str | None = None
     categories: Sequence[str] = ()
+    dated: bool = True
 
     def xml(self) -> str:
         title = self.title if self.title is not None else f"Story {self.key}"
         link = self.link or f"https://outlet.example/news/{self.key}"
         guid = self.guid or f"urn:outlet:{self.key}"
         published = format_datetime(NOW - timedelta(minutes=self.minutes_ago), usegmt=True)
+        date = f"<pubDate>{published}</pubDate>" if self.dated else ""
         description = self.description if self.description is not None else f"About {self.key}"
         categories = "".join(f"<category>{escape(c)}</category>" for c in self.categories)
         return (
             f"<item><title>{escape(title)}</title><link>{escape(link)}</link>"
-            f'<guid isPermaLink="false">{escape(guid)}</guid><pubDate>{published}</pubDate>'
+            f'<guid isPermaLink="false">{escape(guid)}</guid>{date}'
             f"<description>{escape(description)}</description>{categories}</item>"
         )
 
@@ -277,20 +281,56 @@ async def test_first_poll_is_backlog_and_nothing_is_handed_off(rig: Rig) -> None
     assert [s.title for s in await rig.latest("world")] == ["Story 3", "Story 2", "Story 1"]
 
 
-async def test_an_empty_first_poll_does_not_end_the_backlog_rule(rig: Rig) -> None:
-    # A feed that is empty at first (a CMS mid-deploy) must not later flood readers.
+async def test_an_empty_first_poll_is_a_baseline_and_the_first_story_is_news(rig: Rig) -> None:
+    # A newly launched section: its feed answers empty at first, and its first story,
+    # dated a few minutes before it reaches the feed, must reach readers.
     rig.server.serve("/rss", rss([]))
     feed_id = await rig.add_feed("/rss", "world")
     assert (await rig.poller.poll(feed_id)).status == "ok"
-    assert not (await rig.feed(feed_id)).initialized
+    feed = await rig.feed(feed_id)
+    assert (feed.initialized, feed.empty_baseline_at) == (True, NOW)
 
-    rig.server.serve("/rss", rss(BACKLOG))
+    rig.clock.advance(3 * 3600)
+    rig.server.serve("/rss", rss([Item("launch", minutes_ago=-3 * 60 + 5)]))
+    report = await rig.poller.poll(feed_id)
+    assert [s.title for s in report.outcome.new] == ["Story launch"]
+    assert rig.handoff.new_titles == [["Story launch"]]
+    assert {s.title: s.push_state for s in await rig.stories()} == {"Story launch": "queued"}
+
+
+async def test_an_empty_then_full_feed_pushes_only_the_recent_stories(rig: Rig) -> None:
+    # A CMS that serves an empty feed for a moment and then the full one must not blast
+    # hours of old stories: those published well before the empty baseline are backlog.
+    rig.server.serve("/rss", rss([]))
+    feed_id = await rig.add_feed("/rss", "world")
+    assert (await rig.poller.poll(feed_id)).status == "ok"
+
+    rig.server.serve(
+        "/rss",
+        rss(
+            [
+                *BACKLOG,  # 90, 60 and 30 minutes before the baseline
+                Item("recent", minutes_ago=5),  # within the grace before the baseline
+                Item("undated", dated=False),
+            ]
+        ),
+    )
     rig.clock.advance(INTERVAL)
     report = await rig.poller.poll(feed_id)
-    assert report.outcome.new == ()
-    assert len(report.outcome.backlog) == 3
-    assert rig.handoff.calls == []
-    assert (await rig.feed(feed_id)).initialized
+    assert sorted(s.title for s in report.outcome.new) == ["Story recent", "Story undated"]
+    assert sorted(s.title for s in report.outcome.backlog) == ["Story 1", "Story 2", "Story 3"]
+    # Handed on together, so that fan-out groups them for each reader as usual.
+    assert [sorted(titles) for titles in rig.handoff.new_titles] == [
+        ["Story recent", "Story undated"]
+    ]
+    states = {r.title: r.push_state for r in await rig.stories()}
+    assert states == {
+        "Story 1": "none",
+        "Story 2": "none",
+        "Story 3": "none",
+        "Story recent": "queued",
+        "Story undated": "queued",
+    }
 
 
 async def test_new_item_on_next_poll_is_handed_off_exactly_once(rig: Rig) -> None:
@@ -946,6 +986,173 @@ async def test_handoff_failure_does_not_fail_the_poll(
         stories = await story_store.get_stories(session, [b.story_id for b in broadcasts])
     assert [s.title for s in stories.values()] == ["Story 2"]
     assert any("hand-off" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
+
+
+# --- big feeds: the cap, batches, failures and stops between batches -------------------------
+
+STORY_INSERT = "INSERT INTO story ("
+
+
+class StoryInserts:
+    """Counts bulk INSERTs into the story table; ``on`` runs a callback at the n-th one."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.count = 0
+        self.actions: dict[int, Callable[[], None]] = {}
+
+    def _on_execute(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().startswith(STORY_INSERT):
+            self.count += 1
+            action = self.actions.get(self.count)
+            if action is not None:
+                action()
+
+    def __enter__(self) -> StoryInserts:
+        event.listen(self.engine.sync_engine, "before_cursor_execute", self._on_execute)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine.sync_engine, "before_cursor_execute", self._on_execute)
+
+
+def disk_error() -> None:
+    raise OperationalError(STORY_INSERT, {}, Exception("disk I/O error"))
+
+
+SIX = [Item(str(n), minutes_ago=60 - n) for n in range(1, 7)]  # "6" is the newest
+
+
+async def test_feed_max_items_takes_the_newest_and_says_so(
+    make_rig: Callable[..., Rig], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    rig = make_rig(max_items=4)
+    rig.server.serve("/rss", rss(list(reversed(SIX))))
+    feed_id = await rig.add_feed("/rss")
+    report = await rig.poller.poll(feed_id)
+    assert sorted(s.title for s in report.outcome.backlog) == [f"Story {n}" for n in (3, 4, 5, 6)]
+    assert any(
+        "holds 6 items; taking the newest 4 (FEED_MAX_ITEMS)" in m for m in infos_from(caplog)
+    )
+
+
+async def test_a_poll_stores_in_bulk_batches(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(batch_size=2)
+    rig.server.serve("/rss", rss(SIX[:5]))
+    feed_id = await rig.add_feed("/rss")
+    with StoryInserts(rig.sessions.kw["bind"]) as inserts:
+        report = await rig.poller.poll(feed_id)
+    assert inserts.count == 3  # one statement per batch of two, not one per item
+    assert len(report.outcome.backlog) == 5
+    # Oldest first, so that ids grow with publication time.
+    assert [r.title for r in await rig.stories()] == [f"Story {n}" for n in range(1, 6)]
+    assert (await rig.feed(feed_id)).initialized
+
+
+async def test_a_first_poll_failing_between_batches_stays_backlog(
+    make_rig: Callable[..., Rig],
+) -> None:
+    rig = make_rig(batch_size=2)
+    rig.server.serve("/rss", rss(SIX))
+    feed_id = await rig.add_feed("/rss")
+    with StoryInserts(rig.sessions.kw["bind"]) as inserts:
+        inserts.actions[2] = disk_error
+        report = await rig.poller.poll(feed_id)
+    assert report.status == "failed"
+    # The first batch is kept; the feed has no baseline yet, so the rest is backlog too.
+    assert [r.title for r in await rig.stories()] == ["Story 1", "Story 2"]
+    assert not (await rig.feed(feed_id)).initialized
+
+    rig.clock.advance(10 * INTERVAL)
+    report = await rig.poller.poll(feed_id)
+    assert report.status == "ok"
+    assert (report.outcome.new, report.outcome.unchanged) == ((), 2)
+    assert len(report.outcome.backlog) == 4
+    assert rig.handoff.calls == []
+    assert {r.push_state for r in await rig.stories()} == {"none"}
+    assert (await rig.feed(feed_id)).initialized
+
+
+async def test_new_stories_split_by_a_failure_are_each_handed_off_once(
+    make_rig: Callable[..., Rig],
+) -> None:
+    rig = make_rig(batch_size=2)
+    rig.server.serve("/rss", rss([Item("seed", minutes_ago=120)]))
+    feed_id = await rig.add_feed("/rss")
+    await rig.poller.poll(feed_id)
+
+    rig.server.serve("/rss", rss([Item("seed", minutes_ago=120), *SIX]))
+    rig.clock.advance(INTERVAL)
+    with StoryInserts(rig.sessions.kw["bind"]) as inserts:
+        inserts.actions[2] = disk_error
+        assert (await rig.poller.poll(feed_id)).status == "failed"
+    assert rig.handoff.new_titles == [["Story 1"]]  # the seed and Story 1 made the first batch
+
+    rig.clock.advance(10 * INTERVAL)
+    report = await rig.poller.poll(feed_id)
+    assert [s.title for s in report.outcome.new] == [f"Story {n}" for n in range(2, 7)]
+    handed = [title for titles in rig.handoff.new_titles for title in titles]
+    assert sorted(handed) == [f"Story {n}" for n in range(1, 7)]
+    async with rig.sessions() as session:
+        broadcasts = await delivery_store.open_broadcasts(session, limit=100)
+    assert len(broadcasts) == 6 == len({b.story_id for b in broadcasts})
+
+
+async def test_stop_ends_a_poll_between_batches_and_the_next_one_finishes(
+    make_rig: Callable[..., Rig],
+) -> None:
+    rig = make_rig(batch_size=2)
+    rig.server.serve("/rss", rss(SIX))
+    feed_id = await rig.add_feed("/rss")
+    stopping: list[asyncio.Task[None]] = []
+
+    def stop() -> None:
+        stopping.append(asyncio.get_running_loop().create_task(rig.poller.stop()))
+
+    with StoryInserts(rig.sessions.kw["bind"]) as inserts:
+        inserts.actions[2] = stop  # while the second batch is being stored
+        assert await rig.poller.poll_due(feed_id) is None  # stopped: nothing to report
+    await asyncio.gather(*stopping)
+    # The batch under way committed; the third was never started.
+    assert [r.title for r in await rig.stories()] == [f"Story {n}" for n in range(1, 5)]
+    assert not (await rig.feed(feed_id)).initialized
+
+    report = await rig.poller.poll(feed_id)
+    assert report.status == "ok" and report.outcome.new == ()
+    assert [r.title for r in await rig.stories()] == [f"Story {n}" for n in range(1, 7)]
+    assert rig.handoff.calls == []
+
+
+async def test_a_megabyte_document_is_parsed_in_a_child_process_and_stored(
+    make_rig: Callable[..., Rig],
+) -> None:
+    rig = make_rig(max_items=3000, max_bytes=4 * 1024 * 1024)
+    body = rss([Item(str(n), minutes_ago=n / 10) for n in range(5000)])
+    assert len(body) >= CHILD_PROCESS_BYTES
+    rig.server.serve("/rss", body)
+    feed_id = await rig.add_feed("/rss")
+    report = await rig.poller.poll(feed_id)
+    assert report.status == "ok"
+    assert len(report.outcome.backlog) == 3000
+    assert {s.title for s in report.outcome.backlog} == {f"Story {n}" for n in range(3000)}
+
+
+async def test_stop_abandons_a_slow_fetch(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(fetch_timeout=30.0)
+    rig.server.serve("/rss", rss(SIX))
+    rig.server.script("/rss", Reply(200, rss(SIX), delay=3))
+    feed_id = await rig.add_feed("/rss")
+    polling = asyncio.create_task(rig.poller.poll_due(feed_id))
+    while True:  # until the fetch is under way
+        await asyncio.sleep(0.01)
+        if rig.server.hits("/rss"):
+            break
+    await rig.poller.stop()
+    assert await polling is None
+    assert await rig.stories() == []
+    # The poller polls again afterwards.
+    assert (await rig.poller.poll(feed_id)).status == "ok"
 
 
 async def test_unknown_feed_id_is_a_lookup_error(rig: Rig) -> None:

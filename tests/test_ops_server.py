@@ -144,7 +144,7 @@ async def test_metrics_show_the_queue_and_the_counters(
         [feed] = await feed_store.register_feeds(
             session, [("https://x.example/rss", "news", "en")], now
         )
-        policy = story_store.IngestPolicy(announce=False, push_cutoff=now, now=now)
+        policy = story_store.IngestPolicy(now=now)
         outcome = await story_store.store_feed_items(
             session,
             feed.id,

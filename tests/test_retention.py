@@ -38,7 +38,7 @@ async def _story_ids(sessions: SessionFactory) -> dict[str, int]:
         [feed] = await feed_store.register_feeds(
             session, [("https://x.example/rss", "news", "en")], NOW
         )
-        policy = story_store.IngestPolicy(announce=False, push_cutoff=NOW, now=NOW)
+        policy = story_store.IngestPolicy(now=NOW)
         drafts = [
             (_draft("ancient", 200, "Dukan dam inaugurated"), ["news"]),
             (_draft("old", 91, "Old Halabja anniversary"), ["news"]),
@@ -146,7 +146,7 @@ async def test_pruning_runs_in_batches_until_done(sessions: SessionFactory) -> N
         [feed] = await feed_store.register_feeds(
             session, [("https://x.example/rss", "news", "en")], NOW
         )
-        policy = story_store.IngestPolicy(announce=False, push_cutoff=NOW, now=NOW)
+        policy = story_store.IngestPolicy(now=NOW)
         drafts = [(_draft(f"s{n}", 100 + n / 100, f"Story {n}"), ["news"]) for n in range(1001)]
         await story_store.store_feed_items(session, feed.id, drafts, policy)
 

@@ -93,9 +93,8 @@ async def add_story(
             session, [("https://www.rudaw.net/english/rss", "kurdistan", "en")], at
         )
         policy = story_store.IngestPolicy(
-            announce=True,
-            push_cutoff=at - timedelta(hours=6),
             now=at,
+            news=frozenset({identity}),
             breaking=frozenset({identity}) if breaking else frozenset(),
         )
         draft = StoryDraft(

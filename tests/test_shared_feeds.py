@@ -105,8 +105,14 @@ def test_document_is_a_valid_feed_or_not_a_feed(path: Path) -> None:
     _assert_feed_invariants(feed)
     identities = [draft.identity for draft in feed.entries]
     assert len(identities) == len(set(identities)), "identities must be unique within a feed"
+    keys = [draft.link for draft in feed.entries if draft.link and draft.link_is_key]
+    assert len(keys) == len(set(keys)), "link keys must be unique within a feed"
+    pages = [draft.link.partition("#")[0] for draft in feed.entries if draft.link]
     for draft in feed.entries:
         _assert_draft_invariants(draft)
+        if draft.link and "#" in draft.link:
+            # A fragment is kept only when it tells items on one page apart.
+            assert pages.count(draft.link.partition("#")[0]) > 1, draft.link
 
 
 @pytest.mark.parametrize("path", _corpus_files())
@@ -334,7 +340,6 @@ def _assert_draft_invariants(draft: StoryDraft) -> None:
     for text in (draft.title, draft.summary, draft.author or ""):
         assert not _REMOVED_CHARS_RE.search(text), repr(text)
     assert draft.link is None or _is_absolute_http(draft.link)
-    assert draft.link is None or "#" not in draft.link
     assert draft.image_url is None or _is_absolute_http(draft.image_url)
     assert draft.identity.split(":", 1)[0] in ("guid", "link", "hash")
     assert draft.author is None or 0 < len(draft.author) <= 200

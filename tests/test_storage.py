@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 from sqlmodel import select as model_select
 
+from jobs.news_rule import Baseline, is_news
 from storage import feeds as feed_store
 from storage import stories as story_store
 from storage.engine import SessionFactory, create_engine, create_session_factory, writing
@@ -74,7 +75,13 @@ async def store(
     now: datetime = NOW,
     max_age: timedelta = timedelta(hours=6),
 ) -> IngestOutcome:
-    policy = story_store.IngestPolicy(announce=announce, push_cutoff=now - max_age, now=now)
+    baseline = Baseline(taken=announce)
+    news = frozenset(
+        d.identity
+        for d, _ in items
+        if is_news(d.published_at, baseline=baseline, now=now, push_max_age=max_age)
+    )
+    policy = story_store.IngestPolicy(now=now, news=news)
     async with writing(sessions) as session:
         return await story_store.store_feed_items(session, feed_id, items, policy)
 
@@ -244,6 +251,18 @@ async def test_item_older_than_push_cutoff_is_stored_but_not_new(sessions: Sessi
     assert states["Story fresh"] == states["Story undated"] == "pending"
 
 
+async def test_an_oversized_guid_is_stored_hashed_and_still_news(sessions: SessionFactory) -> None:
+    feed_id = await add_feed(sessions, "https://example.org/rss")
+    await store(sessions, feed_id, [(draft("seed"), ["news"])], announce=False)
+    long_guid = "g" * 3000
+    item = draft(long_guid, link="https://example.org/" + "p" * 3000)
+    outcome = await store(sessions, feed_id, [(item, ["news"])], announce=True)
+    assert titles(outcome.new) == [f"Story {long_guid}"]
+    assert outcome.new[0].link is None  # too long for any reader's client anyway
+    again = await store(sessions, feed_id, [(item, ["news"])], announce=True)
+    assert (again.new, again.unchanged) == ((), 1)
+
+
 async def test_same_link_under_another_guid_is_not_new(sessions: SessionFactory) -> None:
     feed_id = await add_feed(sessions, "https://example.org/rss")
     await store(sessions, feed_id, [(draft("a"), ["news"])], announce=False)
@@ -329,10 +348,11 @@ async def test_edited_item_is_updated_not_new_and_search_follows(
 async def test_unique_constraints_reject_duplicates_in_sql(sessions: SessionFactory) -> None:
     engine = engine_of(sessions)
 
-    def row(identity: str, link: str | None) -> dict[str, Any]:
+    def row(identity: str, link: str | None, *, key: bool = True) -> dict[str, Any]:
         return {
             "identity": identity,
             "link": link,
+            "link_key": link if key else None,
             "title": identity,
             "summary": "",
             "categories": "",
@@ -350,9 +370,14 @@ async def test_unique_constraints_reject_duplicates_in_sql(sessions: SessionFact
     with pytest.raises(IntegrityError):
         async with engine.begin() as conn:
             await conn.execute(insert(Story), [row("guid:2", "https://example.org/1")])
-    # Stories without a link are allowed side by side (NULLs are distinct).
+    # Stories without a link are allowed side by side (NULLs are distinct), and so are
+    # stories that show one link without it being their key (a live page without anchors).
     async with engine.begin() as conn:
         await conn.execute(insert(Story), [row("hash:a", None), row("hash:b", None)])
+        await conn.execute(
+            insert(Story),
+            [row(f"guid:live-{n}", "https://example.org/1", key=False) for n in range(2)],
+        )
     # A story listed twice under one section is one row too.
     async with engine.begin() as conn:
         story_id = (
@@ -366,7 +391,7 @@ async def test_unique_constraints_reject_duplicates_in_sql(sessions: SessionFact
             await conn.execute(
                 insert(StorySection), [{"story_id": story_id, "section": "x", "sort_at": NOW}]
             )
-    assert await count_rows(sessions, Story) == 3
+    assert await count_rows(sessions, Story) == 5
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -626,6 +651,93 @@ async def test_sqlite_reader_is_not_blocked_by_a_writer(sqlite_url: str) -> None
                 await writer.rollback()
                 await reading
             assert reading in done, "a read waited for the writer's transaction to end"
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_writers_of_one_process_take_turns_in_arrival_order(
+    sqlite_url: str,
+) -> None:
+    # Ingestion commits batch after batch; a reader's write that arrives meanwhile must get
+    # in before the next batch, not lose every race in SQLite's busy handler.
+    engine = create_engine(sqlite_url)
+    await upgrade_database(engine)
+    sessions = create_session_factory(engine)
+    order: list[str] = []
+    first_in, release = asyncio.Event(), asyncio.Event()
+
+    async def batches() -> None:
+        async with writing(sessions) as session:
+            await story_store.remember_sections(session, {"a": "A"}, NOW)
+            order.append("batch 1")
+            first_in.set()
+            await release.wait()
+        async with writing(sessions) as session:
+            await story_store.remember_sections(session, {"b": "B"}, NOW)
+            order.append("batch 2")
+
+    async def reader() -> None:
+        await first_in.wait()
+        async with writing(sessions) as session:
+            await story_store.remember_sections(session, {"r": "R"}, NOW)
+            order.append("reader")
+
+    try:
+        tasks = [asyncio.create_task(batches()), asyncio.create_task(reader())]
+        await first_in.wait()
+        await asyncio.sleep(0.05)  # the reader is waiting for the write lock by now
+        release.set()
+        await asyncio.gather(*tasks)
+        assert order == ["batch 1", "reader", "batch 2"]
+    finally:
+        await engine.dispose()
+
+
+async def test_revision_0006_splits_the_link_into_shown_link_and_key(
+    empty_database_url: str,
+) -> None:
+    engine = create_engine(empty_database_url)
+    now = NOW.replace(tzinfo=None)
+
+    async def insert_story(identity: str, link_column: str, link: str | None) -> None:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    f"INSERT INTO story (identity, title, summary, search_text, categories, "
+                    f"{link_column}, first_seen_at, updated_at, sort_at, push_state) VALUES "
+                    f"(:identity, 't', '', 't', '', :link, :now, :now, :now, 'none')"
+                ),
+                {"identity": identity, "link": link, "now": now},
+            )
+
+    async def links() -> list[tuple[str, str | None]]:
+        async with engine.connect() as conn:
+            rows = await conn.execute(text("SELECT identity, link FROM story ORDER BY id"))
+            return [(row[0], row[1]) for row in rows]
+
+    try:
+        await upgrade_database(engine, "0006")
+        await insert_story("guid:old", "link", "https://x.example/old")
+        await upgrade_database(engine, "0007")
+        async with engine.connect() as conn:
+            row = (await conn.execute(text("SELECT link, link_key FROM story"))).one()
+        assert tuple(row) == ("https://x.example/old", "https://x.example/old")
+        # Two posts of a live page share a shown link that keys neither.
+        for n in (1, 2):
+            await insert_story(f"guid:live-{n}", "link", "https://x.example/live")
+        await downgrade_database(engine, "0006")
+        # Back to one unique link column: the oldest post takes the link back.
+        assert await links() == [
+            ("guid:old", "https://x.example/old"),
+            ("guid:live-1", "https://x.example/live"),
+            ("guid:live-2", None),
+        ]
+        await upgrade_database(engine)
+        assert await links() == [
+            ("guid:old", "https://x.example/old"),
+            ("guid:live-1", "https://x.example/live"),
+            ("guid:live-2", None),
+        ]
     finally:
         await engine.dispose()
 

@@ -63,7 +63,7 @@ async def _fill(sessions: SessionFactory) -> None:
             for n in range(30)
         ]
         policy = story_store.IngestPolicy(
-            announce=True, push_cutoff=NOW - timedelta(hours=6), now=NOW
+            now=NOW, news=frozenset(draft.identity for draft, _ in drafts)
         )
         outcome = await story_store.store_feed_items(session, feed.id, drafts, policy)
         story_ids = [s.id for s in outcome.new]

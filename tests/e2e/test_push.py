@@ -315,3 +315,59 @@ async def test_forum_topics_unknown_chats_and_paid_broadcasts(
             return chat is not None and not chat.active
 
         await eventually(ghost_inactive)
+
+
+async def test_the_first_story_of_an_initially_empty_feed_reaches_a_subscriber(
+    start_bot: Callable[..., AbstractAsyncContextManager[Any]],
+    fake_api: FakeBotApi,
+    outlet: FeedServer,
+) -> None:
+    # A newly launched section: its feed is empty when the bot first polls it.
+    outlet.serve("/english/rss", rss([]))
+    async with start_bot() as app:
+        user = fake_api.add_user()
+        await ask(fake_api, user, "/subscribe")
+        await publish(app, outlet, [], new_item(60, "BREAKING: New edition launches"))
+        await fake_api.wait_for(lambda: pushes(fake_api, user, "New edition launches"))
+        (message,) = pushes(fake_api, user, "New edition launches")
+        assert (message.text or "").startswith("🔴 BREAKING: New edition launches")
+
+
+async def test_an_empty_then_full_feed_pushes_only_its_recent_stories(
+    start_bot: Callable[..., AbstractAsyncContextManager[Any]],
+    fake_api: FakeBotApi,
+    outlet: FeedServer,
+) -> None:
+    # The CMS served an empty feed for a moment, then the full one: its old stories are
+    # backlog, and only the recent ones arrive, grouped as usual.
+    outlet.serve("/english/rss", rss([]))
+    async with start_bot() as app:
+        user = fake_api.add_user()
+        await ask(fake_api, user, "/subscribe")
+        before = len(fake_api.sent(user))
+        now = datetime.now(UTC)
+        old = [
+            Item(
+                title=f"Old story {n}",
+                link=f"https://www.rudaw.net/english/news/old-{n}",
+                guid=f"old-{n}",
+                categories=["Kurdistan"],
+                published=now - timedelta(hours=n),
+            )
+            for n in (1, 2, 3)
+        ]
+        await publish(
+            app, outlet, old, new_item(70, "Recent story one"), new_item(71, "Recent story two")
+        )
+        messages = await fake_api.wait_for_messages(user, before + 1)
+        text = messages[before].text or ""
+        assert text.startswith("2 new stories")
+        assert "Recent story one" in text and "Recent story two" in text
+
+        async def all_sent() -> bool:
+            rows = await deliveries(app)
+            return bool(rows) and {r.status for r in rows} == {"sent"}
+
+        await eventually(all_sent)
+        assert len(fake_api.sent(user)) == before + 1
+        assert not any("Old story" in (m.text or "") for m in fake_api.sent(user))
