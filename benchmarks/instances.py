@@ -106,7 +106,7 @@ from tests.auxil.databases import (
 )
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import rudaw_items
-from tests.e2e.test_crash import bot_environment
+from tests.auxil.processes import bot_environment
 
 PAID_RATE = 1000  # Telegram's limit for paid broadcasts, and SEND_RATE
 FREE_RATE = 30  # the limit on sends without allow_paid_broadcast

@@ -149,6 +149,16 @@ async def database_url(
 
 
 @pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database (for tests that need PostgreSQL itself), dropped after."""
+    url = await _postgres_url()
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)
+
+
+@pytest.fixture
 async def sqlite_url(tmp_path: Path) -> str:
     """A SQLite database file for tests that need only one engine."""
     return f"sqlite+aiosqlite:///{tmp_path / 'newsbot.db'}"

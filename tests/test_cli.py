@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import socket
 import sqlite3
 import sys
@@ -26,9 +25,9 @@ from tests.auxil.databases import (
     postgres_unavailable_reason,
 )
 from tests.auxil.feed_server import FeedServer, Reply
+from tests.auxil.processes import process_environment, run_bot_command
 from tests.fake_bot_api import FakeBotApi
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 # The CLI reads the real clock: stories are dated relative to it, to the minute.
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)
 
@@ -530,38 +529,13 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
 # --- as a real process ------------------------------------------------------------------------
 
 
-def process_environment(**env: str) -> dict[str, str]:
-    merged = dict(os.environ)
-    merged.update(env)
-    merged["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p
-    )
-    return merged
-
-
-async def run_process(*argv: str, cwd: Path, env: dict[str, str]) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *argv,
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
 async def test_poll_as_a_process(outlet: FeedServer, tmp_path: Path) -> None:
     env = process_environment(
         FEEDS=feeds_value(outlet),
         DATABASE_URL=f"sqlite:///{tmp_path / 'process.db'}",
         DEFAULT_TIMEZONE="UTC",
     )
-    code, out, err = await run_process("poll", cwd=tmp_path, env=env)
+    code, out, err = await run_bot_command("poll", cwd=tmp_path, env=env)
     assert code == 0, err
     lines = lines_of(out)
     assert f"{outlet.url('/world.rss')}: 0 new, 0 updated, 2 stored as backlog, 0 unchanged" in (
@@ -577,7 +551,7 @@ async def test_poll_as_a_process(outlet: FeedServer, tmp_path: Path) -> None:
 async def test_an_unusable_database_as_a_process_prints_no_traceback(tmp_path: Path) -> None:
     missing = tmp_path / "gone"
     env = process_environment(DATABASE_URL=f"sqlite:///{missing / 'newsbot.db'}")
-    code, out, err = await run_process("latest", cwd=tmp_path, env=env)
+    code, out, err = await run_bot_command("latest", cwd=tmp_path, env=env)
     assert code == 1
     assert out == ""
     assert err == (
@@ -588,7 +562,7 @@ async def test_an_unusable_database_as_a_process_prints_no_traceback(tmp_path: P
 
 async def test_bad_configuration_as_a_process(tmp_path: Path) -> None:
     env = process_environment(POLL_INTERVAL="abc")
-    code, out, err = await run_process("poll", cwd=tmp_path, env=env)
+    code, out, err = await run_bot_command("poll", cwd=tmp_path, env=env)
     assert code == 2
     assert out == ""
     assert err.strip() == (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,22 +23,11 @@ from storage.migrate import upgrade_database
 from storage.models import ALL_SECTIONS, PRIORITY_NEW
 from storage.records import StoryDraft
 from storage.story_messages import remember_story_message, stories_of_message
-from tests.auxil.databases import drop_postgres_database
-from tests.conftest import _postgres_url
 
 pytestmark = pytest.mark.postgres
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SORANI = "پێشمەرگە لە هەولێر کۆبوونەوە"
-
-
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    url = await _postgres_url()
-    try:
-        yield url
-    finally:
-        await drop_postgres_database(url)
 
 
 async def _fill(sessions: SessionFactory) -> None:

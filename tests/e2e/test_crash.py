@@ -7,9 +7,7 @@ stay in the test process, so they count every message across both lives of the b
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,43 +20,12 @@ from storage import chats as chat_store
 from storage.engine import writing
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import Item, rss, rudaw_items
+from tests.auxil.processes import bot_environment, start_bot_process, stop_bot_processes
 from tests.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.e2e
 
 READERS = 150
-REPO = Path(__file__).resolve().parents[2]
-
-
-def bot_environment(api: FakeBotApi, feed_url: str, database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "FEEDS"))}
-    env.update(
-        TELEGRAM_BOT_TOKEN=api.token,
-        TELEGRAM_API_URL=api.url,
-        FEEDS=feed_url,
-        DATABASE_URL=database_url,
-        POLL_INTERVAL="1",
-        SEND_RATE="25",
-        LOG_LEVEL="INFO",
-        PTB_TIMEDELTA="true",
-        PYTHONPATH=str(REPO),
-    )
-    return env
-
-
-async def start_bot(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    # The child keeps its own copy of the log's file descriptor; ours closes at once.
-    with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            env=env,
-            cwd=REPO,
-            stdout=out,
-            stderr=asyncio.subprocess.STDOUT,
-        )
 
 
 async def test_sigkill_mid_broadcast_loses_nobody_and_duplicates_at_most_three(
@@ -102,7 +69,7 @@ async def test_sigkill_mid_broadcast_loses_nobody_and_duplicates_at_most_three(
 
         env = bot_environment(api, feed_url, database_url)
         log = tmp_path / "bot.log"
-        first = await start_bot(env, log)
+        first = await start_bot_process(env, log)
         try:
             await api.wait_for(lambda: sum(pushes().values()) >= 40, timeout=60)
         finally:
@@ -111,17 +78,12 @@ async def test_sigkill_mid_broadcast_loses_nobody_and_duplicates_at_most_three(
         delivered_before_kill = sum(pushes().values())
         assert delivered_before_kill < READERS, "the kill came too late to test anything"
 
-        second = await start_bot(env, log)
+        second = await start_bot_process(env, log)
         try:
             await api.wait_for(lambda: len(pushes()) == READERS, timeout=60)
             await asyncio.sleep(0.5)  # anything still in flight lands before counting
         finally:
-            second.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(second.wait(), timeout=15)
-            except TimeoutError:
-                second.kill()
-                await second.wait()
+            await stop_bot_processes([second], grace=15)
 
         counts = pushes()
         lost = [r.id for r in readers if counts[r.id] == 0]

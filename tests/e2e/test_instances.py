@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import signal
-import socket
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -30,12 +28,11 @@ from storage import comments as comment_store
 from storage import stories as story_store
 from storage.engine import create_engine, create_session_factory, writing
 from storage.outbox import outbox_counts
-from tests.auxil.databases import drop_postgres_database
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import Item, rss, rudaw_items
 from tests.auxil.outlet import CommentOutlet
-from tests.conftest import _postgres_url
-from tests.e2e.test_crash import bot_environment, start_bot
+from tests.auxil.ports import free_port
+from tests.auxil.processes import bot_environment, start_bot_process, stop_bot_processes
 from tests.fake_bot_api import FakeBotApi
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -44,12 +41,6 @@ READERS = 150
 COMMENTS = 12
 INSTANCES = 3
 SECRET = "whsec_" + base64.b64encode(b"three instances share this key!!").decode()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _health(http: aiohttp.ClientSession, port: int) -> dict[str, object] | None:
@@ -72,13 +63,9 @@ async def _leader(http: aiohttp.ClientSession, ports: list[int], exclude: int = 
 
 
 async def test_three_instances_leader_killed_mid_broadcast(
-    feed_server: FeedServer, tmp_path: Path
+    feed_server: FeedServer, tmp_path: Path, postgres_url: str
 ) -> None:
-    database_url = await _postgres_url()
-    try:
-        await _run(feed_server, tmp_path, database_url)
-    finally:
-        await drop_postgres_database(database_url)
+    await _run(feed_server, tmp_path, postgres_url)
 
 
 async def _run(feed_server: FeedServer, tmp_path: Path, database_url: str) -> None:
@@ -119,13 +106,13 @@ async def _run(feed_server: FeedServer, tmp_path: Path, database_url: str) -> No
         # the outlet holding a comment the bot must send again under the same webhook-id.
         outlet.hang_next(2.5, times=COMMENTS, store=True)
 
-        ports = [_free_port() for _ in range(INSTANCES)]
+        ports = [free_port() for _ in range(INSTANCES)]
         base = bot_environment(api, feed_url, database_url)
         base.update(COMMENTS_URL=outlet.url, COMMENTS_SECRET=SECRET)
         log = tmp_path / "instances.log"
         processes = []
         for port in ports:
-            processes.append(await start_bot({**base, "METRICS_PORT": str(port)}, log))
+            processes.append(await start_bot_process({**base, "METRICS_PORT": str(port)}, log))
         try:
             async with aiohttp.ClientSession() as http:
                 leader = await _leader(http, ports)
@@ -172,15 +159,7 @@ async def _run(feed_server: FeedServer, tmp_path: Path, database_url: str) -> No
                 await asyncio.sleep(0.5)  # anything still in flight lands before counting
                 assert successor != leader
         finally:
-            for process in processes:
-                if process.returncode is None:
-                    process.send_signal(signal.SIGTERM)
-            for process in processes:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(process.wait(), timeout=20)
-                if process.returncode is None:
-                    process.kill()
-                    await process.wait()
+            await stop_bot_processes(processes, grace=20)
 
         counts = pushes()
         lost = [r.id for r in readers if counts[r.id] == 0]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -11,16 +10,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.auxil.ports import free_port
 from tests.e2e.test_conversation import ask
 from tests.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_webhook_mode_serves_updates_and_rejects_forged_requests(

@@ -17,8 +17,8 @@ from bot.commands import command_menu
 from bot.handlers.errors import APOLOGY
 from bot.i18n import texts
 from tests.auxil.feeds import Item
+from tests.auxil.ports import free_port
 from tests.e2e.test_conversation import ask, button_data, edited, press
-from tests.e2e.test_modes_and_errors import free_port
 from tests.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.e2e
