@@ -7,6 +7,11 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from xml.sax.saxutils import escape
 
+# The two tricky stories in the end-to-end outlet's feed (tests/e2e/conftest.py): HTML's
+# special characters in a title, and a right-to-left Sorani title.
+HOSTILE_TITLE = 'Oil & gas: <Kirkuk> "deal" signed'
+SORANI_TITLE = "پێشمەرگە و هاوپەیمانان لە هەولێر کۆبوونەوە"
+
 
 @dataclass
 class Item:

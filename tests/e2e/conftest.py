@@ -12,11 +12,8 @@ from bot.app import running
 from bot.config import Settings, load_settings
 from bot.services import open_services
 from tests.auxil.feed_server import FeedServer
-from tests.auxil.feeds import Item, rss, rudaw_items
+from tests.auxil.feeds import HOSTILE_TITLE, SORANI_TITLE, Item, rss, rudaw_items
 from tests.fake_bot_api import FakeBotApi
-
-HOSTILE_TITLE = 'Oil & gas: <Kirkuk> "deal" signed'
-SORANI_TITLE = "پێشمەرگە و هاوپەیمانان لە هەولێر کۆبوونەوە"
 
 
 @pytest.fixture

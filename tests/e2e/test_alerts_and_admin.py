@@ -19,11 +19,11 @@ from storage import chats as chat_store
 from storage import follows as follow_store
 from storage import stories as story_store
 from storage.chats import DeliveryPrefs
+from tests.auxil.app_storage import follows_of
+from tests.auxil.conversation import ask, button_data, edited, press
 from tests.auxil.feed_server import FeedServer
-from tests.auxil.feeds import Item
-from tests.e2e.conftest import HOSTILE_TITLE
-from tests.e2e.test_conversation import ask, button_data, edited, press
-from tests.e2e.test_push import new_item, publish, pushes
+from tests.auxil.feeds import HOSTILE_TITLE, Item
+from tests.auxil.pushes import new_item, publish, pushes
 from tests.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.e2e
@@ -53,11 +53,6 @@ async def app(start_bot: StartBot) -> AsyncIterator[Any]:
 
 def deps_of(app: Any) -> Any:
     return app.bot_data["newsbot.deps"]
-
-
-async def follows_of(app: Any, chat_id: int, thread: int = 0) -> list[str]:
-    async with deps_of(app).sessions() as session:
-        return await follow_store.following(session, chat_id, thread)
 
 
 async def prefs_of(app: Any, chat_id: int) -> DeliveryPrefs | None:

@@ -17,19 +17,27 @@ from bot.app import SERVICES_KEY
 from bot.deps import DEPS_KEY
 from bot.handlers.moderation import CARD_JOB
 from storage import comments as comment_store
-from storage import stories as story_store
 from storage.clock import utcnow
 from storage.comments import HELD, PUBLISHED, REJECTED, CommentDraft, CommentView, text_version
 from storage.engine import writing
 from storage.models import Comment, Commenter, Delivery, StoryMessage
 from storage.records import StoryView
-from storage.story_messages import stories_of_message
+from tests.auxil.app_storage import deliveries, story_titled
+from tests.auxil.conversation import (
+    ask,
+    button_data,
+    edited,
+    first_reply,
+    open_story,
+    press,
+    reply,
+    shows_stories,
+)
 from tests.auxil.feed_server import FeedServer
-from tests.auxil.feeds import Item
+from tests.auxil.feeds import HOSTILE_TITLE, Item
 from tests.auxil.outlet import CommentOutlet
-from tests.e2e.conftest import HOSTILE_TITLE
-from tests.e2e.test_conversation import ask, button_data, edited, press
-from tests.e2e.test_push import deliveries, eventually, new_item, publish
+from tests.auxil.pushes import new_item, publish
+from tests.auxil.waiting import eventually
 from tests.fake_bot_api import FakeBotApi, FakeChat, FakeUser, StoredMessage
 
 pytestmark = pytest.mark.e2e
@@ -48,11 +56,6 @@ def card_button(card: StoredMessage, action: str) -> str:
     return data
 
 
-async def story_titled(app: Any, words: str) -> StoryView:
-    async with app.bot_data[SERVICES_KEY].sessions() as session:
-        return (await story_store.search_stories(session, words))[0]
-
-
 async def stored_comments(app: Any, user: FakeUser) -> list[Comment]:
     async with app.bot_data[SERVICES_KEY].sessions() as session:
         rows = await session.exec(select(Comment).where(Comment.user_id == user.id))
@@ -64,45 +67,6 @@ async def comment(app: Any, comment_id: int) -> CommentView:
         found = await comment_store.get_comment(session, comment_id)
     assert found is not None
     return found
-
-
-async def reply(
-    api: FakeBotApi, user: FakeUser, to: StoredMessage | dict[str, Any], text: str
-) -> StoredMessage:
-    """The reader replies ``text`` to a message; returns the bot's answer."""
-    before = len(api.sent(user))
-    api.send_message(user, None, text, reply_to=to)
-    return (await api.wait_for_messages(user, before + 1))[before]
-
-
-async def first_reply(
-    api: FakeBotApi, user: FakeUser, to: StoredMessage | dict[str, Any], text: str
-) -> tuple[StoredMessage, StoredMessage]:
-    """A reader's first comment: the bot's confirmation, and the one-time notice after it."""
-    before = len(api.sent(user))
-    api.send_message(user, None, text, reply_to=to)
-    answer, notice = (await api.wait_for_messages(user, before + 2))[before : before + 2]
-    return answer, notice
-
-
-async def shows_stories(app: Any, message: StoredMessage) -> StoredMessage:
-    """``message`` once the bot has recorded which stories it shows (just after sending it;
-    a reader is never that fast, a test is)."""
-    sessions = app.bot_data[SERVICES_KEY].sessions
-
-    async def recorded() -> bool:
-        async with sessions() as session:
-            _, ids = await stories_of_message(session, message.chat_id, message.message_id)
-        return bool(ids)
-
-    await eventually(recorded)
-    return message
-
-
-async def open_story(
-    app: Any, api: FakeBotApi, user: FakeUser, story: StoryView, chat: Any = None
-) -> StoredMessage:
-    return await shows_stories(app, await ask(api, user, f"/start s_{story.id}", chat=chat))
 
 
 async def next_card(api: FakeBotApi, chat: FakeChat | FakeUser, count: int) -> StoredMessage:

@@ -9,43 +9,12 @@ import pytest
 
 from storage import chats as chat_store
 from storage import stories as story_store
-from tests.e2e.conftest import HOSTILE_TITLE, SORANI_TITLE
-from tests.fake_bot_api import FakeBotApi, StoredMessage
+from tests.auxil.app_storage import subscriptions_of
+from tests.auxil.conversation import ask, button_data, edited, press
+from tests.auxil.feeds import HOSTILE_TITLE, SORANI_TITLE
+from tests.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.e2e
-
-
-async def ask(api: FakeBotApi, user: Any, text: str, chat: Any = None, **kw: Any) -> StoredMessage:
-    """Send ``text`` as ``user`` and return the bot's next message in that chat."""
-    chat = chat if chat is not None else api.private_chat(user)
-    before = len(api.sent(chat))
-    api.send_message(user, chat, text, **kw)
-    messages = await api.wait_for_messages(chat, before + 1)
-    return messages[before]
-
-
-async def press(api: FakeBotApi, user: Any, message: StoredMessage, data: str) -> dict[str, Any]:
-    """Press a button and wait until the bot answered the callback query."""
-    answers = len(api.calls("answerCallbackQuery"))
-    api.press_button(user, message, data)
-    calls = await api.wait_for_calls("answerCallbackQuery", answers + 1)
-    return calls[answers]
-
-
-async def subscriptions_of(app: Any, chat_id: int, thread: int = 0) -> set[str]:
-    deps = app.bot_data["newsbot.deps"]
-    async with deps.sessions() as session:
-        return await chat_store.subscriptions(session, chat_id, thread)
-
-
-async def edited(api: FakeBotApi, chat_id: int, message_id: int, edits: int) -> StoredMessage:
-    """The message once it has been edited ``edits`` times."""
-    await api.wait_for(lambda: api.message(chat_id, message_id).edit_count >= edits)
-    return api.message(chat_id, message_id)
-
-
-def button_data(message: StoredMessage) -> list[str]:
-    return [b.get("callback_data") or b.get("url") for b in message.buttons]
 
 
 async def test_start_welcomes_and_registers_the_command_menu(

@@ -17,10 +17,10 @@ from bot.handlers import start
 from bot.i18n import texts
 from storage.chats import delivery_prefs as get_delivery_prefs
 from storage.chats import get_chat
+from tests.auxil.app_storage import subscriptions_of
+from tests.auxil.conversation import ask, first_reply, press
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import Item, rss
-from tests.e2e.test_comments import first_reply
-from tests.e2e.test_conversation import ask, press, subscriptions_of
 from tests.fake_bot_api import FakeBotApi, FakeUser, StoredMessage, parse_html
 
 pytestmark = pytest.mark.e2e

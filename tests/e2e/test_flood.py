@@ -15,8 +15,8 @@ import pytest
 
 from bot.handlers.errors import APOLOGY
 from bot.handlers.flood import SLOW_DOWN
-from tests.e2e.test_alerts_and_admin import follows_of
-from tests.e2e.test_conversation import ask
+from tests.auxil.app_storage import follows_of
+from tests.auxil.conversation import ask
 from tests.fake_bot_api import FakeBotApi, FakeUser, StoredMessage
 
 pytestmark = pytest.mark.e2e

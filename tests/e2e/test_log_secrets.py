@@ -17,12 +17,13 @@ from bot.app import SERVICES_KEY
 from bot.logs import configure_logging
 from jobs.comment_relay import PSEUDONYM_KEY_STATE
 from storage.models import BotState
+from tests.auxil.app_storage import story_titled
+from tests.auxil.conversation import ask, open_story, reply
 from tests.auxil.feed_server import FeedServer, Reply
 from tests.auxil.feeds import Item
 from tests.auxil.outlet import CommentOutlet
-from tests.e2e.test_comments import open_story, reply, story_titled
-from tests.e2e.test_conversation import ask
-from tests.e2e.test_push import eventually, new_item, publish, pushes
+from tests.auxil.pushes import new_item, publish, pushes
+from tests.auxil.waiting import eventually
 from tests.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.e2e

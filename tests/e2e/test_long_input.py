@@ -11,7 +11,7 @@ import pytest
 from telegram.ext import CommandHandler
 
 from bot.handlers.errors import APOLOGY
-from tests.e2e.test_conversation import ask
+from tests.auxil.conversation import ask
 from tests.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.e2e

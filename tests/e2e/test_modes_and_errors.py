@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.auxil.conversation import ask
 from tests.auxil.ports import free_port
-from tests.e2e.test_conversation import ask
 from tests.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.e2e

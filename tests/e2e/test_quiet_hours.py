@@ -10,10 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.auxil.app_storage import deliveries
+from tests.auxil.conversation import ask
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import Item
-from tests.e2e.test_conversation import ask
-from tests.e2e.test_push import deliveries, eventually, new_item, publish, pushes
+from tests.auxil.pushes import new_item, publish, pushes
+from tests.auxil.waiting import eventually
 from tests.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.e2e

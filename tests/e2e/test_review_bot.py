@@ -16,9 +16,9 @@ from telegram.error import BadRequest
 from bot.commands import command_menu
 from bot.handlers.errors import APOLOGY
 from bot.i18n import texts
+from tests.auxil.conversation import ask, button_data, edited, press
 from tests.auxil.feeds import Item
 from tests.auxil.ports import free_port
-from tests.e2e.test_conversation import ask, button_data, edited, press
 from tests.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.e2e
@@ -116,7 +116,7 @@ async def test_group_upgraded_to_supergroup_keeps_its_subscriptions(
 ) -> None:
     import asyncio
 
-    from tests.e2e.test_conversation import subscriptions_of
+    from tests.auxil.app_storage import subscriptions_of
 
     admin = fake_api.add_user("Admin")
     group = fake_api.add_group("Erbil readers", admins=[admin], supergroup=False)

@@ -17,10 +17,11 @@ from storage import chats as chat_store
 from storage import stories as story_store
 from storage.clock import utcnow
 from storage.engine import writing
+from tests.auxil.app_storage import subscriptions_of
+from tests.auxil.conversation import ask, edited, press
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import Item, rss
-from tests.e2e.test_conversation import ask, edited, press, subscriptions_of
-from tests.e2e.test_push import pushes
+from tests.auxil.pushes import pushes
 from tests.fake_bot_api import FakeBotApi, parse_html
 
 pytestmark = pytest.mark.e2e
