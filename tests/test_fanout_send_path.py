@@ -16,7 +16,7 @@ from storage import deliveries as queue
 from storage.engine import SessionFactory, create_engine, create_session_factory, writing
 from storage.migrate import upgrade_database
 from storage.records import StoryView
-from tests.test_review_push_fanout import (
+from tests.test_fanout import (
     RecordingClient,
     add_reader,
     add_story,

@@ -24,7 +24,7 @@ from tests.auxil.databases import (
     drop_postgres_database,
     postgres_unavailable_reason,
 )
-from tests.test_review_push_fanout import (
+from tests.test_fanout import (
     RecordingClient,
     add_reader,
     add_story,
