@@ -176,6 +176,29 @@ async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
 
 
 @pytest.fixture
+async def sqlite_sessions(sqlite_url: str) -> AsyncIterator[SessionFactory]:
+    """A migrated SQLite database only, as a session factory (for tests that time the push
+    pipeline, where one engine is enough)."""
+    engine = create_engine(sqlite_url)
+    await upgrade_database(engine)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def postgres_sessions(postgres_url: str) -> AsyncIterator[SessionFactory]:
+    """A migrated PostgreSQL database only, as a session factory."""
+    engine = create_engine(postgres_url)
+    try:
+        await upgrade_database(engine)
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
 async def feed_server() -> AsyncIterator[FeedServer]:
     """A local outlet serving feeds on 127.0.0.1."""
     server = await FeedServer().start()

@@ -4,36 +4,16 @@ it at once, and a stop puts back only the deliveries this instance claimed."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
-
-import pytest
+from collections.abc import Sequence
 
 from bot.push_render import PushRenderer
 from jobs.fanout import Broadcaster, FanoutSettings, PushMessage
 from storage import chats as chat_store
 from storage import deliveries as queue
-from storage.engine import SessionFactory, create_engine, create_session_factory, writing
-from storage.migrate import upgrade_database
+from storage.engine import SessionFactory, writing
 from storage.records import StoryView
-from tests.test_fanout import (
-    RecordingClient,
-    add_reader,
-    add_story,
-    now,
-    statuses,
-    wait_until,
-)
-
-
-@pytest.fixture
-async def sessions(tmp_path: Path) -> AsyncIterator[SessionFactory]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'render.db'}")
-    await upgrade_database(engine)
-    try:
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
+from tests.auxil.fanout import RecordingClient, add_reader, add_story, now, statuses
+from tests.auxil.waiting import wait_until
 
 
 class CountingRenderer:
@@ -54,23 +34,23 @@ class CountingRenderer:
 
 
 async def test_many_workers_share_one_render_per_zone_and_each_reader_gets_it(
-    sessions: SessionFactory,
+    sqlite_sessions: SessionFactory,
 ) -> None:
     readers = list(range(1, 41))
     for chat_id in readers:
-        await add_reader(sessions, chat_id)
+        await add_reader(sqlite_sessions, chat_id)
     baghdad = readers[-10:]
-    async with writing(sessions) as session:
+    async with writing(sqlite_sessions) as session:
         for chat_id in baghdad:
             await chat_store.set_timezone(session, chat_id, "Asia/Baghdad", now())
-    story = await add_story(sessions, "Erbil and Baghdad sign oil export deal")
-    async with writing(sessions) as session:
+    story = await add_story(sqlite_sessions, "Erbil and Baghdad sign oil export deal")
+    async with writing(sqlite_sessions) as session:
         await queue.queue_broadcasts(session, [(story, False)], queue.PUSH, now())
 
     client = RecordingClient()
     renderer = CountingRenderer()
     fanout = Broadcaster(
-        sessions,
+        sqlite_sessions,
         client,  # type: ignore[arg-type]
         renderer,
         FanoutSettings(default_timezone="UTC", send_rate=1000, paid_broadcast=True),
@@ -80,7 +60,7 @@ async def test_many_workers_share_one_render_per_zone_and_each_reader_gets_it(
         assert await wait_until(lambda: len(client.calls) >= len(readers), 10)
 
         async def all_sent() -> bool:
-            return sum(status == "sent" for _, _, status in await statuses(sessions)) == 40
+            return sum(status == "sent" for _, _, status in await statuses(sqlite_sessions)) == 40
 
         assert await wait_until(all_sent, 5), "outcomes recorded"
     finally:
@@ -100,26 +80,28 @@ async def test_many_workers_share_one_render_per_zone_and_each_reader_gets_it(
         assert data["text"] == bodies[same_zone[0]]["text"]
 
 
-async def test_a_stop_puts_back_only_what_this_instance_claimed(sessions: SessionFactory) -> None:
+async def test_a_stop_puts_back_only_what_this_instance_claimed(
+    sqlite_sessions: SessionFactory,
+) -> None:
     for chat_id in (1, 2):
-        await add_reader(sessions, chat_id)
-    story = await add_story(sessions, "Dam levels rise")
+        await add_reader(sqlite_sessions, chat_id)
+    story = await add_story(sqlite_sessions, "Dam levels rise")
     fanout = Broadcaster(
-        sessions,
+        sqlite_sessions,
         RecordingClient(),  # type: ignore[arg-type]
         CountingRenderer(),
         FanoutSettings(default_timezone="UTC"),
     )
     await fanout.start()
     # Meanwhile another instance (a leader taking over) claims a delivery and is sending it.
-    async with writing(sessions) as session:
+    async with writing(sqlite_sessions) as session:
         recipient = queue.Recipient(2, 0, None, None, None)
         await queue.add_deliveries(session, story, queue.PUSH, 1, [(recipient, None)], now())
         (theirs,) = await queue.claim_deliveries(session, now(), limit=10)
     await fanout.stop()
     # Releasing it would have it claimed and sent a second time.
     assert (theirs.chat_id, "sending") in {
-        (chat, status) for _, chat, status in await statuses(sessions)
+        (chat, status) for _, chat, status in await statuses(sqlite_sessions)
     }
 
 
