@@ -1,4 +1,5 @@
-"""Section names in the reader's language (bot/sections.py), and how story headers use them."""
+"""Section names in the reader's language (bot/sections.py), how story headers use them, and
+the slugs of sections named in Sorani (jobs.sections)."""
 
 from __future__ import annotations
 
@@ -119,3 +120,11 @@ def test_names_are_escaped_in_html() -> None:
         _story("r-d"), t=EN, now=NOW, zone=ZoneInfo("UTC"), section_names=catalogue.names(EN)
     )
     assert "R&amp;D &lt;lab&gt;" in rendered.text
+
+
+def test_distinct_sorani_sections_keep_distinct_slugs() -> None:
+    from jobs.sections import section_slug
+
+    middle_east = "هەواڵەکانی ڕۆژهەڵاتی ناوەڕاست"  # Middle East news
+    east_kurdistan = "هەواڵەکانی ڕۆژهەڵاتی کوردستان"  # East Kurdistan news
+    assert section_slug(middle_east) != section_slug(east_kurdistan)
