@@ -1,4 +1,5 @@
-"""Webhook mode (with its secret), error handling, and secrets kept out of the logs."""
+"""Webhook mode (with its secret and without), error handling, and secrets kept out of the
+logs."""
 
 from __future__ import annotations
 
@@ -57,6 +58,28 @@ async def test_webhook_mode_serves_updates_and_rejects_forged_requests(
         assert "What I can do" in (reply.text or "")
         assert len(fake_api.sent(user.id)) == sent_before + 1
         assert fake_api.calls("getUpdates") == []
+
+
+async def test_webhook_without_secret_rejects_forged_requests(
+    start_bot: Callable[..., AbstractAsyncContextManager[Any]], fake_api: FakeBotApi
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    async with start_bot(webhook_url=url, webhook_listen="127.0.0.1", webhook_port=port):
+        user = fake_api.add_user()
+        forged = {
+            "update_id": 999_999,
+            "message": {
+                "message_id": 77,
+                "date": 1_700_000_000,
+                "chat": {"id": user.id, "type": "private", "first_name": "X"},
+                "from": {"id": user.id, "is_bot": False, "first_name": "X"},
+                "text": "/help",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+            },
+        }
+        async with aiohttp.ClientSession() as http, http.post(url, json=forged) as response:
+            assert response.status == 403
 
 
 async def test_a_failing_update_is_logged_and_answered_politely(

@@ -1,6 +1,6 @@
 """Sections end to end: only the operator's sections are offered, each named in the reader's
-language (/sections, pushes, /latest, inline mode), and readers of a section that is no
-longer offered are told so once."""
+language (/sections, pushes, /latest, inline mode), readers of a section that is no longer
+offered are told so once, and a feed rich in categories offers none of them."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.app import SERVICES_KEY
+from bot.handlers.errors import APOLOGY
 from bot.i18n import texts
 from storage import chats as chat_store
 from storage import stories as story_store
@@ -32,6 +33,15 @@ KURDISTAN_CKB = "هەرێمی کوردستان"
 # The issue's example, with a Sorani name of the operator's own choosing.
 NAMES = f"kurdistan=Kurdistan|ckb:{KURDISTAN_CKB}|ar:كردستان|kmr:Kurdistan|tr:Kürdistan"
 SPAM = ["Internal open access from NL", "Politics", "Agriculture, Uruguay"]
+MANY_SECTIONS_ITEMS = [
+    Item(
+        f"Story {n}",
+        f"https://www.rudaw.net/english/story/{n}",
+        guid=f"s-{n}",
+        categories=[f"Politics and Government {n:02d}{k:02d}" for k in range(20)],
+    )
+    for n in range(6)
+]
 
 
 def _item(n: int, title: str, *categories: str, minutes_ago: float = 30) -> Item:
@@ -212,3 +222,19 @@ async def test_without_any_section_readers_are_told_all_news_is_what_there_is(
                 "This bot offers no sections: /subscribe brings you all news."
             )
             assert expected in (reply.text or ""), command
+
+
+@pytest.mark.parametrize("outlet_items", [MANY_SECTIONS_ITEMS])
+async def test_sections_with_a_category_rich_feed(app: Any, fake_api: FakeBotApi) -> None:
+    user = fake_api.add_user()
+    reply = await ask(fake_api, user, "/sections")
+    assert APOLOGY not in (reply.text or "")
+    # Its 120 categories are no sections: none is offered, as text or as a button.
+    assert "Politics" not in (reply.text or "") and reply.buttons == []
+
+
+@pytest.mark.parametrize("outlet_items", [MANY_SECTIONS_ITEMS])
+async def test_unknown_section_with_a_category_rich_feed(app: Any, fake_api: FakeBotApi) -> None:
+    user = fake_api.add_user()
+    reply = await ask(fake_api, user, "/subscribe sport")
+    assert "I don't know the section" in (reply.text or "")
