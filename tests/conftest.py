@@ -1,19 +1,33 @@
-"""Shared fixtures: the network guard, databases on both engines, the local feed server."""
+"""Shared fixtures: the network guard, databases on both engines, local servers (feeds, the
+fake Bot API, the webhook endpoint, the outlet's comment receiver), and what the lean Bot API
+client and the comment relay need."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp import web
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Bot
 
+from bot.config import comments_secret_key
+from bot.webhook_server import WebhookServer
+from jobs.bot_api import BotApiClient
+from jobs.comment_relay import CommentRelay, RelaySettings
 from storage.engine import SessionFactory, create_engine, create_session_factory
 from storage.migrate import upgrade_database
-from tests.auxil import network_guard
+from tests.auxil import cli_feeds, network_guard, readme, webhook
+from tests.auxil.comment_relay import KEY, SECRET, RecordingNotifier, RelayFactory
 from tests.auxil.databases import (
     create_postgres_database,
     drop_postgres_database,
@@ -21,6 +35,10 @@ from tests.auxil.databases import (
     postgres_unavailable_reason,
 )
 from tests.auxil.feed_server import FeedServer
+from tests.auxil.feeds import ONE_STORY_RSS
+from tests.auxil.outlet import CommentOutlet
+from tests.auxil.ptb import make_bot
+from tests.fake_bot_api import FakeBotApi, FakeUser
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -206,6 +224,225 @@ async def feed_server() -> AsyncIterator[FeedServer]:
         yield server
     finally:
         await server.stop()
+
+
+@pytest.fixture
+async def engines(database_url: str) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
+    """Two engines on one database, on each engine: two instances never share a pool."""
+    first, second = create_engine(database_url), create_engine(database_url)
+    try:
+        yield first, second
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+@pytest.fixture
+async def postgres_engines(postgres_url: str) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
+    """Two engines on one new PostgreSQL database."""
+    first, second = create_engine(postgres_url), create_engine(postgres_url)
+    try:
+        yield first, second
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+# --- HTTP servers and clients ----------------------------------------------------------------
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session."""
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+async def inside() -> AsyncIterator[FeedServer]:
+    """A feed server on an internal address (127.0.0.2), counting every request that reaches
+    it (tests/test_fetch_addresses.py)."""
+    server = await FeedServer(host="127.0.0.2").start()
+    server.serve("/secret", ONE_STORY_RSS)
+    server.serve("/rss", ONE_STORY_RSS)
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def cli_outlet(feed_server: FeedServer) -> FeedServer:
+    """The local outlet the CLI tests poll: /world.rss and /all.rss (tests/auxil/cli_feeds.py)."""
+    feed_server.serve("/world.rss", cli_feeds.rss("World", cli_feeds.WORLD))
+    feed_server.serve("/all.rss", cli_feeds.rss("Everything", cli_feeds.ALL))
+    return feed_server
+
+
+@pytest.fixture
+async def webhook_server() -> AsyncIterator[tuple[WebhookServer, asyncio.Queue[object]]]:
+    """The bot's webhook endpoint on a free port, and the queue it hands updates to."""
+    queue: asyncio.Queue[object] = asyncio.Queue()
+    bot = Bot("123456:TEST-token")  # never initialised: nothing here talks to Telegram
+    hook = WebhookServer(
+        bot,
+        queue,
+        listen="127.0.0.1",
+        port=0,
+        path=webhook.PATH,
+        secret=webhook.SECRET,
+        linger=0.1,
+    )
+    await hook.start()
+    try:
+        yield hook, queue
+    finally:
+        await hook.stop()
+
+
+@pytest.fixture
+async def odd_server() -> AsyncIterator[tuple[str, list[web.Response]]]:
+    """A server answering with whatever responses the test queues (a misbehaving proxy)."""
+    answers: list[web.Response] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        await request.read()
+        return answers.pop(0)
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/{method}", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}", answers
+    finally:
+        await runner.cleanup()
+
+
+# --- the fake Bot API ------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeBotApi]:
+    """The fake Bot API server."""
+    async with FakeBotApi() as api:
+        yield api
+    assert api.internal_errors == [], "the fake Bot API itself failed"
+
+
+@pytest.fixture
+def api(fake_api: FakeBotApi) -> FakeBotApi:
+    """The fake Bot API, under the short name the tests of the fake and of the lean client use."""
+    return fake_api
+
+
+@pytest.fixture
+async def bot(api: FakeBotApi) -> AsyncIterator[Bot]:
+    """PTB's Bot talking to the fake Bot API."""
+    async with make_bot(api) as ptb_bot:
+        yield ptb_bot
+
+
+@pytest.fixture
+def user(api: FakeBotApi) -> FakeUser:
+    """A user of the fake Bot API who started the bot."""
+    return api.add_user("Ali", username="ali")
+
+
+@pytest.fixture
+def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PTB_TIMEDELTA=true, for tests that read RetryAfter.retry_after."""
+    # PTB 22 warns when RetryAfter.retry_after is an int; opting in to timedelta keeps the
+    # warning (an error under filterwarnings=error) away.
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+
+
+@pytest.fixture
+def client(api: FakeBotApi, http: aiohttp.ClientSession) -> BotApiClient:
+    """The lean Bot API client (jobs.bot_api) pointed at the fake Bot API."""
+    return BotApiClient(http, api.url, api.token, timeout=5)
+
+
+# --- the outlet's comment receiver, and the comment relay -----------------------------------
+
+
+@pytest.fixture
+async def comment_outlet() -> AsyncIterator[CommentOutlet]:
+    """A local outlet receiving comment webhooks signed with tests/auxil/comment_relay.SECRET."""
+    async with CommentOutlet(SECRET) as served:
+        yield served
+
+
+@pytest.fixture
+async def make_relay(
+    sessions: SessionFactory, http: aiohttp.ClientSession, comment_outlet: CommentOutlet
+) -> AsyncIterator[RelayFactory]:
+    """Relays with fast retries pointed at the outlet; all stopped at the end."""
+    made: list[CommentRelay] = []
+
+    def make(notifier: RecordingNotifier, **knobs: Any) -> CommentRelay:
+        values: dict[str, Any] = {
+            "url": comment_outlet.url,
+            "secret": comments_secret_key(SECRET),
+            "timeout": 2.0,
+            "lease": timedelta(seconds=10),
+            "first_retry": 0.05,
+            "max_backoff": 0.3,
+            "idle_wait": 0.5,
+            "stop_grace": 0.5,
+        }
+        values.update(knobs)
+        relay = CommentRelay(sessions, http, RelaySettings(**values), KEY, notifier)
+        made.append(relay)
+        return relay
+
+    yield make
+    for relay in made:
+        await relay.stop()
+
+
+@pytest.fixture
+async def readme_receiver(
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """The README's example receiver, run as printed: its URL, and the namespace it ran in."""
+    monkeypatch.setenv("COMMENTS_SECRET", readme.SECRET)
+    namespace: dict[str, Any] = {"__name__": "readme_receiver"}
+    exec(compile(readme.receiver_source(), "README.md", "exec"), namespace)
+    runner = web.AppRunner(namespace["app"])
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}/comments", namespace
+    finally:
+        await runner.cleanup()
+
+
+# --- logging ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """``bot.cli.main`` configures the root logger for a process; put it back after the test.
+
+    Not autouse: the modules that call ``main`` in-process ask for it (``usefixtures``).
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    named = {n: logging.getLogger(n).level for n in ("httpx", "alembic", "apscheduler")}
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
+    for name, old in named.items():
+        logging.getLogger(name).setLevel(old)
 
 
 def shared_feeds_dir() -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -24,24 +24,6 @@ from tests.fake_bot_api import FakeBotApi, FakeChat, FakeUser
 
 TOKEN = "123456:TEST-TOKEN"
 STORY_URL = "https://www.rudaw.net/english/kurdistan/250520261"
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi(TOKEN) as fake:
-        yield fake
-    assert fake.internal_errors == []  # no request hit a bug in the fake itself
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-def client(api: FakeBotApi, http: aiohttp.ClientSession) -> BotApiClient:
-    return BotApiClient(http, api.url, api.token, timeout=5)
 
 
 def checked(result: SendResult, kind: SendKind, status: int | None) -> SendResult:
@@ -379,28 +361,6 @@ async def test_a_refused_connection_is_transient(http: aiohttp.ClientSession) ->
     client = BotApiClient(http, f"http://127.0.0.1:{port}", TOKEN, timeout=2)
     result = checked(await send_text(client, 1, "x"), SendKind.TRANSIENT, None)
     assert result.description.startswith("ClientConnectorError")
-
-
-@pytest.fixture
-async def odd_server() -> AsyncIterator[tuple[str, list[web.Response]]]:
-    """A server answering with whatever responses the test queues (a misbehaving proxy)."""
-    answers: list[web.Response] = []
-
-    async def answer(request: web.Request) -> web.Response:
-        await request.read()
-        return answers.pop(0)
-
-    app = web.Application()
-    app.router.add_post("/bot{token}/{method}", answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}", answers
-    finally:
-        await runner.cleanup()
 
 
 async def test_unexpected_answers_never_raise(

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 import sqlite3
 import sys
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,6 +15,7 @@ from sqlalchemy.engine import make_url
 
 from bot.cli import main
 from storage.migrate import head_revision
+from tests.auxil.cli_feeds import NOW, WORLD, rss
 from tests.auxil.databases import (
     postgres_admin_url,
     postgres_required,
@@ -28,51 +25,9 @@ from tests.auxil.feed_server import FeedServer, Reply
 from tests.auxil.processes import process_environment, run_bot_command
 from tests.fake_bot_api import FakeBotApi
 
-# The CLI reads the real clock: stories are dated relative to it, to the minute.
-NOW = datetime.now(UTC).replace(second=0, microsecond=0)
+# ``main`` configures the root logger for a process: each test here puts it back.
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """``main`` configures the root logger for a process; put it back for the next test."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    named = {n: logging.getLogger(n).level for n in ("httpx", "alembic", "apscheduler")}
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-    for handler in handlers:
-        if handler not in root.handlers:
-            root.addHandler(handler)
-    root.setLevel(level)
-    for name, old in named.items():
-        logging.getLogger(name).setLevel(old)
-
-
-def rss(title: str, items: Sequence[tuple[str, str, float, Sequence[str]]]) -> bytes:
-    """An RSS document; each item is (key, title, minutes before NOW, categories)."""
-    parts = []
-    for key, item_title, minutes_ago, categories in items:
-        published = format_datetime(NOW - timedelta(minutes=minutes_ago), usegmt=True)
-        tags = "".join(f"<category>{escape(c)}</category>" for c in categories)
-        parts.append(
-            f"<item><title>{escape(item_title)}</title>"
-            f"<link>https://outlet.example/{key}</link><guid>urn:{key}</guid>"
-            f"<pubDate>{published}</pubDate><description>About {escape(item_title)}</description>"
-            f"{tags}</item>"
-        )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>{escape(title)}</title>{''.join(parts)}</channel></rss>"
-    ).encode()
-
-
-WORLD = [
-    ("w1", "Oil prices climb after OPEC meeting", 120, ()),
-    ("w2", "Drought threatens harvest across Iraq", 60, ()),
-]
-ALL = [("a1", "Erbil marathon draws record crowd", 90, ("Sport",))]
 # The bare feed's category "Sport" is a section only because the operator maps it.
 SPORT = "sports=Sport|Athletics"
 
@@ -101,13 +56,6 @@ def story_line(when: datetime, sections: str, title: str, label: str = "") -> st
     return f"  {tag}{when:%Y-%m-%d %H:%M}  ({sections})  {title}"
 
 
-@pytest.fixture
-def outlet(feed_server: FeedServer) -> FeedServer:
-    feed_server.serve("/world.rss", rss("World", WORLD))
-    feed_server.serve("/all.rss", rss("Everything", ALL))
-    return feed_server
-
-
 def feeds_value(server: FeedServer) -> str:
     return f"world={server.url('/world.rss')},{server.url('/all.rss')}"
 
@@ -116,7 +64,7 @@ def feeds_value(server: FeedServer) -> str:
 
 
 async def test_poll_prints_backlog_then_new_then_not_modified(
-    outlet: FeedServer,
+    cli_outlet: FeedServer,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -124,7 +72,7 @@ async def test_poll_prints_backlog_then_new_then_not_modified(
     configure(
         monkeypatch,
         tmp_path,
-        FEEDS=feeds_value(outlet),
+        FEEDS=feeds_value(cli_outlet),
         SECTIONS=SPORT,
         DEFAULT_TIMEZONE="Asia/Baghdad",
     )
@@ -132,7 +80,7 @@ async def test_poll_prints_backlog_then_new_then_not_modified(
 
     assert await run_cli("poll") == 0
     out = lines_of(capsys.readouterr().out)
-    world, everything = outlet.url("/world.rss"), outlet.url("/all.rss")
+    world, everything = cli_outlet.url("/world.rss"), cli_outlet.url("/all.rss")
     assert f"{world}: 0 new, 0 updated, 2 stored as backlog, 0 unchanged" in out
     assert f"{everything}: 0 new, 0 updated, 1 stored as backlog, 0 unchanged" in out
     for _, title, minutes_ago, _ in WORLD:
@@ -143,7 +91,9 @@ async def test_poll_prints_backlog_then_new_then_not_modified(
     assert story_line(when, "Sports", "Erbil marathon draws record crowd", "backlog") in out
     assert not any("[new]" in line for line in out)
 
-    outlet.serve("/world.rss", rss("World", [*WORLD, ("w3", "Border crossing reopens", 2, ())]))
+    cli_outlet.serve(
+        "/world.rss", rss("World", [*WORLD, ("w3", "Border crossing reopens", 2, ())])
+    )
     assert await run_cli("poll") == 0
     out = lines_of(capsys.readouterr().out)
     assert f"{world}: 1 new, 0 updated, 0 stored as backlog, 2 unchanged" in out
@@ -182,12 +132,12 @@ async def test_poll_exit_code_reflects_failures(
 
 
 async def test_latest_with_section_search_and_count(
-    outlet: FeedServer,
+    cli_outlet: FeedServer,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    configure(monkeypatch, tmp_path, FEEDS=feeds_value(outlet), SECTIONS=SPORT)
+    configure(monkeypatch, tmp_path, FEEDS=feeds_value(cli_outlet), SECTIONS=SPORT)
     assert await run_cli("latest") == 0
     assert capsys.readouterr().out.strip() == "No stories stored yet; try `newsbot poll`."
     assert await run_cli("poll") == 0
@@ -294,19 +244,19 @@ def test_db_upgrade_twice(
 
 
 async def test_check_with_good_feeds_and_no_token(
-    outlet: FeedServer,
+    cli_outlet: FeedServer,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    configure(monkeypatch, tmp_path, FEEDS=feeds_value(outlet), POLL_INTERVAL="90")
+    configure(monkeypatch, tmp_path, FEEDS=feeds_value(cli_outlet), POLL_INTERVAL="90")
     assert await run_cli("check") == 0
     out = lines_of(capsys.readouterr().out)
     assert out[0] == "Configuration: OK"
     assert "  database: sqlite+aiosqlite" in out
     assert "  feeds: 2, polled every 90 s" in out
-    assert f"Feed {outlet.url('/world.rss')} [world]: OK — 'World': 2 items" in out
-    assert f"Feed {outlet.url('/all.rss')}: OK — 'Everything': 1 items" in out
+    assert f"Feed {cli_outlet.url('/world.rss')} [world]: OK — 'World': 2 items" in out
+    assert f"Feed {cli_outlet.url('/all.rss')}: OK — 'Everything': 1 items" in out
     assert out[-1] == (
         "Telegram Bot API: skipped (TELEGRAM_BOT_TOKEN is not set; `newsbot run` needs it)"
     )
@@ -314,44 +264,49 @@ async def test_check_with_good_feeds_and_no_token(
 
 
 async def test_check_reports_a_failing_feed(
-    outlet: FeedServer,
+    cli_outlet: FeedServer,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    outlet.serve("/broken.rss", b"")
-    outlet.script("/broken.rss", Reply(500, b"oops"))
-    outlet.serve("/page.html", b"<!DOCTYPE html><html><body>hi</body></html>")
-    feeds = f"{outlet.url('/world.rss')},{outlet.url('/broken.rss')},{outlet.url('/page.html')}"
+    cli_outlet.serve("/broken.rss", b"")
+    cli_outlet.script("/broken.rss", Reply(500, b"oops"))
+    cli_outlet.serve("/page.html", b"<!DOCTYPE html><html><body>hi</body></html>")
+    feeds = (
+        f"{cli_outlet.url('/world.rss')},{cli_outlet.url('/broken.rss')},"
+        f"{cli_outlet.url('/page.html')}"
+    )
     configure(monkeypatch, tmp_path, FEEDS=feeds)
     assert await run_cli("check") == 1
     out = lines_of(capsys.readouterr().out)
-    assert f"Feed {outlet.url('/world.rss')}: OK — 'World': 2 items" in out
-    assert f"Feed {outlet.url('/broken.rss')}: FAILED — HTTP 500 Internal Server Error" in out
-    assert f"Feed {outlet.url('/page.html')}: FAILED — not a feed: HTML page, not a feed" in out
+    assert f"Feed {cli_outlet.url('/world.rss')}: OK — 'World': 2 items" in out
+    assert f"Feed {cli_outlet.url('/broken.rss')}: FAILED — HTTP 500 Internal Server Error" in out
+    assert (
+        f"Feed {cli_outlet.url('/page.html')}: FAILED — not a feed: HTML page, not a feed" in out
+    )
     assert out[-1].startswith("Telegram Bot API: skipped")
 
 
 async def test_check_says_how_many_invalid_utf8_bytes_were_replaced(
-    outlet: FeedServer,
+    cli_outlet: FeedServer,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # The stray byte is in a title, and so in the description that repeats it.
     stray = rss("ڕووداو", [("k1", "هەولێر |", 30, ()), ("k2", "کوردستان", 20, ())])
-    outlet.serve("/ckb.rss", stray.replace(b"|", b"\xff"))
-    configure(monkeypatch, tmp_path, FEEDS=outlet.url("/ckb.rss"))
+    cli_outlet.serve("/ckb.rss", stray.replace(b"|", b"\xff"))
+    configure(monkeypatch, tmp_path, FEEDS=cli_outlet.url("/ckb.rss"))
     assert await run_cli("check") == 0
     out = lines_of(capsys.readouterr().out)
     assert (
-        f"Feed {outlet.url('/ckb.rss')}: OK — 'ڕووداو': 2 items "
+        f"Feed {cli_outlet.url('/ckb.rss')}: OK — 'ڕووداو': 2 items "
         "(invalid UTF-8: 2 byte(s) replaced with U+FFFD)"
     ) in out
 
 
 async def test_check_with_unreachable_bot_api_fails(
-    outlet: FeedServer,
+    cli_outlet: FeedServer,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -363,7 +318,7 @@ async def test_check_with_unreachable_bot_api_fails(
     configure(
         monkeypatch,
         tmp_path,
-        FEEDS=outlet.url("/world.rss"),
+        FEEDS=cli_outlet.url("/world.rss"),
         TELEGRAM_BOT_TOKEN=token,
         TELEGRAM_API_URL=f"http://127.0.0.1:{dead_port}",
     )
@@ -376,7 +331,7 @@ async def test_check_with_unreachable_bot_api_fails(
 
 
 async def test_check_rejected_token_fails_without_printing_the_token(
-    outlet: FeedServer,
+    cli_outlet: FeedServer,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -387,7 +342,7 @@ async def test_check_rejected_token_fails_without_printing_the_token(
         configure(
             monkeypatch,
             tmp_path,
-            FEEDS=outlet.url("/world.rss"),
+            FEEDS=cli_outlet.url("/world.rss"),
             TELEGRAM_BOT_TOKEN=token,
             TELEGRAM_API_URL=api.url,
         )
@@ -400,12 +355,12 @@ async def test_check_rejected_token_fails_without_printing_the_token(
 
 
 async def test_check_reports_the_database_and_its_schema(
-    outlet: FeedServer,
+    cli_outlet: FeedServer,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    configure(monkeypatch, tmp_path, FEEDS=outlet.url("/world.rss"))
+    configure(monkeypatch, tmp_path, FEEDS=cli_outlet.url("/world.rss"))
     database = tmp_path / "cli.db"
     assert await run_cli("check") == 0
     assert (
@@ -529,22 +484,23 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
 # --- as a real process ------------------------------------------------------------------------
 
 
-async def test_poll_as_a_process(outlet: FeedServer, tmp_path: Path) -> None:
+async def test_poll_as_a_process(cli_outlet: FeedServer, tmp_path: Path) -> None:
     env = process_environment(
-        FEEDS=feeds_value(outlet),
+        FEEDS=feeds_value(cli_outlet),
         DATABASE_URL=f"sqlite:///{tmp_path / 'process.db'}",
         DEFAULT_TIMEZONE="UTC",
     )
     code, out, err = await run_bot_command("poll", cwd=tmp_path, env=env)
     assert code == 0, err
     lines = lines_of(out)
-    assert f"{outlet.url('/world.rss')}: 0 new, 0 updated, 2 stored as backlog, 0 unchanged" in (
-        lines
+    assert (
+        f"{cli_outlet.url('/world.rss')}: 0 new, 0 updated, 2 stored as backlog, 0 unchanged"
+        in (lines)
     )
     when = NOW - timedelta(minutes=60)
     assert story_line(when, "World", "Drought threatens harvest across Iraq", "backlog") in lines
     assert "Traceback" not in err
-    assert outlet.hits("/world.rss") == 1
+    assert cli_outlet.hits("/world.rss") == 1
     assert (tmp_path / "process.db").exists()
 
 

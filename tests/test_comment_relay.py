@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import itertools
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -19,7 +16,6 @@ from standardwebhooks import Webhook
 
 from bot.alert_texts import alert_text
 from bot.comment_texts import relay_reason, status_text
-from bot.config import comments_secret_key
 from bot.i18n import texts
 from jobs.admin_alerts import FEED_FAILING, AdminAlert
 from jobs.comment_relay import (
@@ -34,115 +30,26 @@ from jobs.comment_relay import (
     retry_delay,
 )
 from storage import comments as comment_store
-from storage import feeds as feed_store
 from storage import outbox
-from storage import stories as story_store
 from storage.bot_state import get_state, set_state
 from storage.clock import utcnow
-from storage.comments import CommentDraft, CommentView
+from storage.comments import CommentDraft
 from storage.engine import SessionFactory, writing
 from storage.models import OutletEvent
-from storage.records import StoryDraft, StoryView
+from storage.records import StoryView
+from tests.auxil.comment_relay import (
+    KEY,
+    READER,
+    SECRET,
+    RecordingNotifier,
+    RelayFactory,
+    add_comment,
+    add_story,
+    comment,
+    message_ids,
+)
 from tests.auxil.outlet import CommentOutlet
-
-SECRET = "whsec_" + base64.b64encode(b"the outlet's shared signing key!").decode()
-KEY = b"k" * 32
-READER = 987654321
-
-
-class RecordingNotifier:
-    """The bot side, recorded: what readers and admins would have been told."""
-
-    def __init__(self, *, fail: bool = False) -> None:
-        self.changes: list[tuple[CommentView, bool]] = []
-        self.paused: list[int] = []  # comments told they wait because relaying is paused
-        self.alerts: list[str] = []  # as an English-speaking admin reads them
-        self.fail = fail
-        self._changed = asyncio.Condition()
-
-    async def comment_changed(
-        self, comment: CommentView, *, still_trying: bool = False, paused: bool = False
-    ) -> None:
-        async with self._changed:
-            self.changes.append((comment, still_trying))
-            if paused:
-                self.paused.append(comment.id)
-            self._changed.notify_all()
-        if self.fail:
-            raise RuntimeError("the bot could not tell the reader")
-
-    async def alert_admins(self, alert: AdminAlert) -> None:
-        async with self._changed:
-            self.alerts.append(alert_text(alert, t=texts("en")))
-            self._changed.notify_all()
-
-    def final(self) -> dict[int, CommentView]:
-        """Each comment's last final state."""
-        return {c.id: c for c, trying in self.changes if not trying}
-
-    def still_trying(self) -> list[int]:
-        return [c.id for c, trying in self.changes if trying]
-
-    async def wait_for(
-        self,
-        predicate: Callable[[], bool],
-        timeout: float = 10,  # noqa: ASYNC109 - a deadline per wait is this helper's point
-    ) -> None:
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(predicate)
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]],
-    timeout: float = 10,  # noqa: ASYNC109 - a deadline per check is the point of this helper
-) -> None:
-    """Wait until a database read holds (for state nobody announces)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-async def add_story(sessions: SessionFactory) -> StoryView:
-    now = utcnow()
-    async with writing(sessions) as session:
-        [feed] = await feed_store.register_feeds(
-            session, [("https://x.example/rss", "news", "en")], now
-        )
-        policy = story_store.IngestPolicy(now=now)
-        draft = StoryDraft(
-            identity="guid:251120251",
-            guid="251120251",
-            title="Erbil airport reopens",
-            link="https://www.rudaw.net/english/kurdistan/251120251",
-            language="en",
-        )
-        outcome = await story_store.store_feed_items(session, feed.id, [(draft, ["news"])], policy)
-    [story] = outcome.backlog + outcome.new
-    return story
-
-
-_messages = itertools.count(1000)  # each comment answers its own Telegram message
-
-
-async def add_comment(
-    sessions: SessionFactory,
-    story: StoryView,
-    text: str = "Good news for the whole region.",
-    *,
-    user: int = READER,
-    retry_for: timedelta = timedelta(hours=24),
-) -> CommentView:
-    async with writing(sessions) as session:
-        return await comment_store.add_comment(
-            session,
-            CommentDraft(user, user, next(_messages), "Shilan A.", text),
-            story,
-            status=comment_store.QUEUED,
-            now=utcnow(),
-            retry_for=retry_for,
-        )
+from tests.auxil.waiting import eventually
 
 
 async def outbox_rows(sessions: SessionFactory) -> list[OutletEvent]:
@@ -151,61 +58,11 @@ async def outbox_rows(sessions: SessionFactory) -> list[OutletEvent]:
         return list((await session.exec(statement)).all())
 
 
-async def comment(sessions: SessionFactory, comment_id: int) -> CommentView:
-    async with sessions() as session:
-        found = await comment_store.get_comment(session, comment_id)
-    assert found is not None
-    return found
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-async def outlet() -> AsyncIterator[CommentOutlet]:
-    async with CommentOutlet(SECRET) as served:
-        yield served
-
-
-RelayFactory = Callable[..., CommentRelay]
-
-
-@pytest.fixture
-async def make_relay(
-    sessions: SessionFactory, http: aiohttp.ClientSession, outlet: CommentOutlet
-) -> AsyncIterator[RelayFactory]:
-    """Relays with fast retries pointed at the outlet; all stopped at the end."""
-    made: list[CommentRelay] = []
-
-    def make(notifier: RecordingNotifier, **knobs: Any) -> CommentRelay:
-        values: dict[str, Any] = {
-            "url": outlet.url,
-            "secret": comments_secret_key(SECRET),
-            "timeout": 2.0,
-            "lease": timedelta(seconds=10),
-            "first_retry": 0.05,
-            "max_backoff": 0.3,
-            "idle_wait": 0.5,
-            "stop_grace": 0.5,
-        }
-        values.update(knobs)
-        relay = CommentRelay(sessions, http, RelaySettings(**values), KEY, notifier)
-        made.append(relay)
-        return relay
-
-    yield make
-    for relay in made:
-        await relay.stop()
-
-
 # --- what is sent ---------------------------------------------------------------------------
 
 
 async def test_one_reply_is_one_signed_post_with_the_contract_body(
-    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+    sessions: SessionFactory, comment_outlet: CommentOutlet, make_relay: RelayFactory
 ) -> None:
     story = await add_story(sessions)
     notifier = RecordingNotifier()
@@ -216,7 +73,7 @@ async def test_one_reply_is_one_signed_post_with_the_contract_body(
     await notifier.wait_for(lambda: written.id in notifier.final())
     await relay.stop()
 
-    [received] = outlet.received
+    [received] = comment_outlet.received
     [row] = await outbox_rows(sessions)
     assert received.webhook_id == row.webhook_id
     assert received.verified is True
@@ -250,7 +107,7 @@ async def test_one_reply_is_one_signed_post_with_the_contract_body(
     assert (told.status, told.outlet_id, told.outlet_status) == ("relayed", "c1", "pending")
     assert (await comment(sessions, written.id)).status == comment_store.RELAYED
     assert (row.status, row.attempts) == ("done", 0)
-    assert [s.webhook_id for s in outlet.stored] == [row.webhook_id]
+    assert [s.webhook_id for s in comment_outlet.stored] == [row.webhook_id]
 
 
 async def test_without_a_secret_nothing_is_signed(
@@ -281,7 +138,7 @@ async def test_without_a_secret_nothing_is_signed(
 )
 async def test_2xx_answers_publish_or_relay(
     sessions: SessionFactory,
-    outlet: CommentOutlet,
+    comment_outlet: CommentOutlet,
     make_relay: RelayFactory,
     status: int,
     body: dict[str, Any] | None,
@@ -289,7 +146,7 @@ async def test_2xx_answers_publish_or_relay(
 ) -> None:
     story = await add_story(sessions)
     written = await add_comment(sessions, story)
-    outlet.respond(status, body)
+    comment_outlet.respond(status, body)
     notifier = RecordingNotifier()
     await make_relay(notifier).start()
     await notifier.wait_for(lambda: written.id in notifier.final())
@@ -302,16 +159,16 @@ async def test_2xx_answers_publish_or_relay(
 
 
 async def test_outlet_down_then_healed_gets_the_comment_once_with_one_key(
-    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+    sessions: SessionFactory, comment_outlet: CommentOutlet, make_relay: RelayFactory
 ) -> None:
     story = await add_story(sessions)
     written = await add_comment(sessions, story)
-    outlet.respond(503, {"error": "maintenance"}, times=2)
-    outlet.hang_next(5, times=2)  # then no answer in time (the relay waits 0.3 s)
+    comment_outlet.respond(503, {"error": "maintenance"}, times=2)
+    comment_outlet.hang_next(5, times=2)  # then no answer in time (the relay waits 0.3 s)
     notifier = RecordingNotifier()
     first = make_relay(notifier, timeout=0.3)
     await first.start()
-    await outlet.wait_for(3)
+    await comment_outlet.wait_for(3)
     await first.stop()  # a restart in the middle of the outage
 
     second = make_relay(notifier, timeout=0.3)
@@ -319,14 +176,14 @@ async def test_outlet_down_then_healed_gets_the_comment_once_with_one_key(
     await notifier.wait_for(lambda: written.id in notifier.final())
     await second.stop()
 
-    ids = {r.webhook_id for r in outlet.received}
+    ids = {r.webhook_id for r in comment_outlet.received}
     [row] = await outbox_rows(sessions)
     assert ids == {row.webhook_id}  # the same idempotency key on every try, both relays
-    assert [r.status for r in outlet.received][:2] == [503, 503]
-    assert outlet.received[-1].status == 201
-    assert len(outlet.received) >= 5
-    assert all(r.verified for r in outlet.received)
-    assert len(outlet.stored) == 1
+    assert [r.status for r in comment_outlet.received][:2] == [503, 503]
+    assert comment_outlet.received[-1].status == 201
+    assert len(comment_outlet.received) >= 5
+    assert all(r.verified for r in comment_outlet.received)
+    assert len(comment_outlet.stored) == 1
     assert notifier.final()[written.id].status == comment_store.RELAYED
     # The reader heard once, after the third failure, that it is still on its way.
     assert notifier.still_trying() == [written.id]
@@ -334,16 +191,16 @@ async def test_outlet_down_then_healed_gets_the_comment_once_with_one_key(
 
 
 async def test_stop_hands_a_post_in_flight_back_and_it_goes_again_with_its_key(
-    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+    sessions: SessionFactory, comment_outlet: CommentOutlet, make_relay: RelayFactory
 ) -> None:
     story = await add_story(sessions)
     written = await add_comment(sessions, story)
     # The outlet stores the comment, but its answer comes too late for the stopping relay.
-    outlet.hang_next(5, store=True)
+    comment_outlet.hang_next(5, store=True)
     notifier = RecordingNotifier()
     first = make_relay(notifier, timeout=8, lease=timedelta(seconds=20), stop_grace=0.1)
     await first.start()
-    await outlet.wait_for(1)
+    await comment_outlet.wait_for(1)
     await first.stop()
     [row] = await outbox_rows(sessions)
     # Handed back at shutdown; the POST may have reached the outlet, so it counts as tried.
@@ -352,15 +209,15 @@ async def test_stop_hands_a_post_in_flight_back_and_it_goes_again_with_its_key(
     second = make_relay(notifier)
     await second.start()
     await notifier.wait_for(lambda: written.id in notifier.final())
-    assert [r.webhook_id for r in outlet.received] == [row.webhook_id] * 2
-    assert len(outlet.stored) == 1  # the repeat is recognised by its webhook-id
+    assert [r.webhook_id for r in comment_outlet.received] == [row.webhook_id] * 2
+    assert len(comment_outlet.stored) == 1  # the repeat is recognised by its webhook-id
     # The outlet answers the repeat with the id it gave the first time.
     assert notifier.final()[written.id].outlet_id == "c1"
 
 
 @pytest.mark.parametrize("form", ["seconds", "http-date"])
 async def test_retry_after_is_a_floor_for_the_next_attempt(
-    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory, form: str
+    sessions: SessionFactory, comment_outlet: CommentOutlet, make_relay: RelayFactory, form: str
 ) -> None:
     story = await add_story(sessions)
     await add_comment(sessions, story)
@@ -371,7 +228,7 @@ async def test_retry_after_is_a_floor_for_the_next_attempt(
     )
     if form == "http-date":
         not_before = datetime.fromtimestamp(int(not_before.timestamp()) + 1, UTC)
-    outlet.respond(429, headers={"Retry-After": value})
+    comment_outlet.respond(429, headers={"Retry-After": value})
     relay = make_relay(RecordingNotifier())
     await relay.start()
 
@@ -383,15 +240,15 @@ async def test_retry_after_is_a_floor_for_the_next_attempt(
     assert row.status == "pending"
     assert row.next_attempt_at >= not_before
     assert row.last_error == "HTTP 429"
-    assert len(outlet.received) == 1
+    assert len(comment_outlet.received) == 1
 
 
 async def test_past_the_deadline_the_comment_fails_and_the_reader_is_told(
-    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+    sessions: SessionFactory, comment_outlet: CommentOutlet, make_relay: RelayFactory
 ) -> None:
     story = await add_story(sessions)
     written = await add_comment(sessions, story, retry_for=timedelta(seconds=0.6))
-    outlet.respond(500, times=1000)
+    comment_outlet.respond(500, times=1000)
     notifier = RecordingNotifier()
     await make_relay(notifier).start()
     await notifier.wait_for(lambda: written.id in notifier.final())
@@ -404,8 +261,8 @@ async def test_past_the_deadline_the_comment_fails_and_the_reader_is_told(
     [row] = await outbox_rows(sessions)
     assert row.status == "expired"
     assert row.updated_at >= row.deadline
-    assert len(outlet.received) >= 2  # retried until then
-    assert len({r.webhook_id for r in outlet.received}) == 1
+    assert len(comment_outlet.received) >= 2  # retried until then
+    assert len({r.webhook_id for r in comment_outlet.received}) == 1
 
 
 # --- verdicts on the comment: never retried -------------------------------------------------
@@ -424,7 +281,7 @@ async def test_past_the_deadline_the_comment_fails_and_the_reader_is_told(
 )
 async def test_a_verdict_rejects_the_comment_with_a_reason_for_the_reader(
     sessions: SessionFactory,
-    outlet: CommentOutlet,
+    comment_outlet: CommentOutlet,
     make_relay: RelayFactory,
     status: int,
     body: Any,
@@ -433,7 +290,7 @@ async def test_a_verdict_rejects_the_comment_with_a_reason_for_the_reader(
     story = await add_story(sessions)
     written = await add_comment(sessions, story)
     later = await add_comment(sessions, story, "A second, fine comment.")
-    outlet.respond(status, body)
+    comment_outlet.respond(status, body)
     notifier = RecordingNotifier()
     await make_relay(notifier, concurrency=1).start()
     await notifier.wait_for(lambda: {written.id, later.id} <= notifier.final().keys())
@@ -442,12 +299,12 @@ async def test_a_verdict_rejects_the_comment_with_a_reason_for_the_reader(
     assert told.reason and relay_reason(told.reason, t=texts("en")) == reason
     assert (await comment(sessions, written.id)).reason == told.reason
     assert notifier.final()[later.id].status == comment_store.RELAYED
-    assert len(outlet.received) == 2  # the rejected one was not retried
+    assert len(comment_outlet.received) == 2  # the rejected one was not retried
     assert notifier.alerts == []
 
 
 async def test_a_failing_notifier_does_not_stop_the_relay(
-    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+    sessions: SessionFactory, comment_outlet: CommentOutlet, make_relay: RelayFactory
 ) -> None:
     story = await add_story(sessions)
     first = await add_comment(sessions, story)
@@ -458,7 +315,7 @@ async def test_a_failing_notifier_does_not_stop_the_relay(
     second = await add_comment(sessions, story, "And another thing.")
     relay.wake()
     await notifier.wait_for(lambda: second.id in notifier.final())
-    assert len(outlet.stored) == 2
+    assert len(comment_outlet.stored) == 2
     assert (await comment(sessions, first.id)).status == comment_store.RELAYED
 
 
@@ -479,7 +336,7 @@ async def wait_paused(sessions: SessionFactory) -> dict[str, Any]:
 
 @pytest.mark.parametrize("status", [401, 404, 410])
 async def test_a_wrong_endpoint_or_secret_pauses_until_the_configuration_changes(
-    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory, status: int
+    sessions: SessionFactory, comment_outlet: CommentOutlet, make_relay: RelayFactory, status: int
 ) -> None:
     story = await add_story(sessions)
     written = [await add_comment(sessions, story, f"Comment {n}") for n in range(3)]
@@ -487,10 +344,10 @@ async def test_a_wrong_endpoint_or_secret_pauses_until_the_configuration_changes
     if status == 401:  # a real wrong secret: the outlet's verification fails
         wrong: dict[str, Any] = {"secret": b"not the outlet's key"}
     elif status == 404:  # a real wrong path: nothing is served there
-        wrong = {"url": outlet.url + "/v0"}
+        wrong = {"url": comment_outlet.url + "/v0"}
     else:  # an endpoint the outlet retired
-        outlet.respond(status, {"error": "gone"}, times=3)
-        wrong = {"url": outlet.url + "?version=0"}
+        comment_outlet.respond(status, {"error": "gone"}, times=3)
+        wrong = {"url": comment_outlet.url + "?version=0"}
     first = make_relay(notifier, **wrong)
     await first.start()
     pause = await wait_paused(sessions)
@@ -502,7 +359,7 @@ async def test_a_wrong_endpoint_or_secret_pauses_until_the_configuration_changes
     [alert] = notifier.alerts  # once, though three comments hit it
     assert f"HTTP {status}" in alert
     assert f"{'COMMENTS_SECRET' if status == 401 else 'COMMENTS_URL'} is probably wrong" in alert
-    assert SECRET not in alert and outlet.url not in alert
+    assert SECRET not in alert and comment_outlet.url not in alert
     assert notifier.changes == []  # no reader was told anything went wrong
     for row in await outbox_rows(sessions):
         assert (row.status, row.attempts) == ("pending", 0)  # nothing used up or dropped
@@ -515,7 +372,7 @@ async def test_a_wrong_endpoint_or_secret_pauses_until_the_configuration_changes
     await asyncio.sleep(0.3)
     await same.stop()
     assert len(notifier.alerts) == 1
-    sent_while_paused = len(outlet.received)
+    sent_while_paused = len(comment_outlet.received)
 
     # The configuration is fixed: the pause ends and every comment goes, once.
     fixed = make_relay(notifier)
@@ -524,20 +381,20 @@ async def test_a_wrong_endpoint_or_secret_pauses_until_the_configuration_changes
     assert len(notifier.alerts) == 2 and "again" in notifier.alerts[1]
     assert sorted(notifier.final()) == sorted(c.id for c in written)
     assert {c.status for c in notifier.final().values()} == {comment_store.RELAYED}
-    assert len(outlet.stored) == 3
-    assert len(outlet.received) == sent_while_paused + 3
+    assert len(comment_outlet.stored) == 3
+    assert len(comment_outlet.received) == sent_while_paused + 3
     async with sessions() as session:
         assert await get_state(session, PAUSE_KEY) is None
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 async def test_the_comment_endpoints_redirects_are_never_followed(
-    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory, status: int
+    sessions: SessionFactory, comment_outlet: CommentOutlet, make_relay: RelayFactory, status: int
 ) -> None:
     # A redirect could carry readers' comments (and the signature) anywhere, inside the
     # network too: the relay never follows one; it pauses and tells the admins instead.
     async with CommentOutlet() as elsewhere:
-        outlet.respond(status, "moved", headers={"Location": elsewhere.url}, times=3)
+        comment_outlet.respond(status, "moved", headers={"Location": elsewhere.url}, times=3)
         story = await add_story(sessions)
         await add_comment(sessions, story)
         notifier = RecordingNotifier()
@@ -547,7 +404,7 @@ async def test_the_comment_endpoints_redirects_are_never_followed(
         await relay.stop()
         assert elsewhere.received == []
     assert pause["reason"] == f"HTTP {status}"
-    assert len(outlet.received) == 1
+    assert len(comment_outlet.received) == 1
     assert "the endpoint has moved, so COMMENTS_URL needs updating" in notifier.alerts[0]
 
 
@@ -556,12 +413,12 @@ async def _rows_idle(sessions: SessionFactory) -> bool:
 
 
 async def test_an_hourly_probe_that_gets_through_resumes_and_gives_time_back(
-    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+    sessions: SessionFactory, comment_outlet: CommentOutlet, make_relay: RelayFactory
 ) -> None:
     story = await add_story(sessions)
     written = [await add_comment(sessions, story, f"Comment {n}") for n in range(3)]
     deadlines = [row.deadline for row in await outbox_rows(sessions)]
-    outlet.respond(404, times=3)  # then the outlet is fixed on its side
+    comment_outlet.respond(404, times=3)  # then the outlet is fixed on its side
     notifier = RecordingNotifier()
     relay = make_relay(notifier, probe_every=0.5)
     await relay.start()
@@ -569,13 +426,13 @@ async def test_an_hourly_probe_that_gets_through_resumes_and_gives_time_back(
     assert len(notifier.alerts) == 2
     assert "HTTP 404" in notifier.alerts[0] and "again" in notifier.alerts[1]
     # One probe, then the rest: 3 refused, then 3 accepted, each comment stored once.
-    assert [r.status for r in outlet.received] == [404, 404, 404, 201, 201, 201]
-    assert len(outlet.stored) == 3
+    assert [r.status for r in comment_outlet.received] == [404, 404, 404, 201, 201, 201]
+    assert len(comment_outlet.stored) == 3
     assert {c.status for c in notifier.final().values()} == {comment_store.RELAYED}
     assert sorted(notifier.final()) == sorted(c.id for c in written)
     # The pause did not count against COMMENT_RETRY_HOURS: the deadlines of the comments
     # that waited for the probe moved on by it.
-    probe = outlet.received[3].webhook_id
+    probe = comment_outlet.received[3].webhook_id
     rows = await outbox_rows(sessions)
     moved = [row.deadline > old for row, old in zip(rows, deadlines, strict=True)]
     assert moved == [row.webhook_id != probe for row in rows]
@@ -615,7 +472,7 @@ async def forget(sessions: SessionFactory, relay: CommentRelay, user: int) -> No
 
 
 async def test_forget_deletes_at_the_outlet_and_a_404_there_counts_as_done(
-    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+    sessions: SessionFactory, comment_outlet: CommentOutlet, make_relay: RelayFactory
 ) -> None:
     notifier = RecordingNotifier()
     relay = make_relay(notifier)
@@ -623,7 +480,7 @@ async def test_forget_deletes_at_the_outlet_and_a_404_there_counts_as_done(
     story = await add_story(sessions)
     await relay_one(sessions, relay, notifier, story, READER)
     await forget(sessions, relay, READER)
-    created, deleted = outlet.received
+    created, deleted = comment_outlet.received
     assert deleted.body == {
         "type": "comment.deleted",
         "timestamp": deleted.body["timestamp"],
@@ -634,13 +491,13 @@ async def test_forget_deletes_at_the_outlet_and_a_404_there_counts_as_done(
         },
     }
     assert deleted.verified and deleted.webhook_id != created.webhook_id
-    assert (deleted.status, outlet.stored) == (200, [])  # the outlet deleted it
+    assert (deleted.status, comment_outlet.stored) == (200, [])  # the outlet deleted it
 
     # The outlet lost the next one: its 404 to the deletion means done, not a wrong endpoint.
     await relay_one(sessions, relay, notifier, story, READER + 1)
-    outlet.respond(404, {"error": "no such comment"})
+    comment_outlet.respond(404, {"error": "no such comment"})
     await forget(sessions, relay, READER + 1)
-    assert [r.status for r in outlet.received[2:]] == [201, 404]  # no retry of the 404
+    assert [r.status for r in comment_outlet.received[2:]] == [201, 404]  # no retry of the 404
     assert notifier.alerts == []
     async with sessions() as session:
         assert await get_state(session, PAUSE_KEY) is None
@@ -650,7 +507,7 @@ async def test_forget_deletes_at_the_outlet_and_a_404_there_counts_as_done(
 
 
 async def test_two_relays_on_one_database_never_send_an_event_twice(
-    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+    sessions: SessionFactory, comment_outlet: CommentOutlet, make_relay: RelayFactory
 ) -> None:
     story = await add_story(sessions)
     written = [await add_comment(sessions, story, f"Comment {n}") for n in range(16)]
@@ -658,7 +515,7 @@ async def test_two_relays_on_one_database_never_send_an_event_twice(
     relays = [make_relay(notifier), make_relay(notifier)]
     await asyncio.gather(*(r.start() for r in relays))
     await notifier.wait_for(lambda: len(notifier.final()) == len(written))
-    ids = [r.webhook_id for r in outlet.received]
+    ids = [r.webhook_id for r in comment_outlet.received]
     assert len(ids) == len(set(ids)) == 16
     assert len(notifier.changes) == 16
     assert sum(r.stats.posts for r in relays) == 16
@@ -798,19 +655,19 @@ def test_retry_after_is_capped_at_a_day() -> None:
 
 
 async def test_a_comment_waiting_behind_a_paused_relay_gets_its_hourglass_once(
-    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+    sessions: SessionFactory, comment_outlet: CommentOutlet, make_relay: RelayFactory
 ) -> None:
     story = await add_story(sessions)
     async with writing(sessions) as session:
         waiting = await comment_store.add_comment(
             session,
-            CommentDraft(READER, READER, next(_messages), "Shilan A.", "Still here?"),
+            CommentDraft(READER, READER, next(message_ids), "Shilan A.", "Still here?"),
             story,
             status=comment_store.QUEUED,
             now=utcnow() - timedelta(minutes=11),
             retry_for=timedelta(hours=24),
         )
-    outlet.respond(401, {"error": "unknown key"}, times=5)
+    comment_outlet.respond(401, {"error": "unknown key"}, times=5)
     notifier = RecordingNotifier()
     relay = make_relay(notifier)
     await relay.start()
@@ -826,7 +683,7 @@ async def test_a_comment_waiting_behind_a_paused_relay_gets_its_hourglass_once(
 
 
 async def test_a_comment_waiting_while_relaying_is_paused_is_told_why(
-    sessions: SessionFactory, outlet: CommentOutlet, make_relay: RelayFactory
+    sessions: SessionFactory, comment_outlet: CommentOutlet, make_relay: RelayFactory
 ) -> None:
     # The outlet refused the endpoint earlier; the pause is the same for every instance.
     notifier = RecordingNotifier()
@@ -842,7 +699,7 @@ async def test_a_comment_waiting_while_relaying_is_paused_is_told_why(
         await set_state(session, PAUSE_KEY, pause.dump(), utcnow())
         waiting = await comment_store.add_comment(
             session,
-            CommentDraft(READER, READER, next(_messages), "Shilan A.", "Kept for later?"),
+            CommentDraft(READER, READER, next(message_ids), "Shilan A.", "Kept for later?"),
             story,
             status=comment_store.QUEUED,
             now=utcnow() - timedelta(minutes=11),
@@ -853,7 +710,9 @@ async def test_a_comment_waiting_while_relaying_is_paused_is_told_why(
     await notifier.wait_for(lambda: bool(notifier.still_trying()))
     await relay.stop()
     assert notifier.paused == [waiting.id]
-    assert outlet.received == []  # nothing is sent while paused (the probe is an hour away)
+    assert (
+        comment_outlet.received == []
+    )  # nothing is sent while paused (the probe is an hour away)
     text = status_text(
         (await comment(sessions, waiting.id)), t=texts("en"), still_trying=True, paused=True
     )

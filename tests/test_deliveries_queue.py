@@ -3,10 +3,8 @@ record_outcomes (one cached statement for many rows, plain columns instead of OR
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlmodel import select
 
 from storage import chats as chat_store
@@ -14,20 +12,11 @@ from storage import deliveries as queue
 from storage import feeds as feed_store
 from storage import stories as story_store
 from storage.deliveries import EDIT, PUSH, Outcome, Recipient
-from storage.engine import SessionFactory, create_engine, create_session_factory, writing
+from storage.engine import SessionFactory, writing
 from storage.models import PRIORITY_BREAKING, PRIORITY_EDIT, PRIORITY_NEW, Delivery
 from storage.records import StoryDraft
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
-    engine = create_engine(database_url)
-    try:
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
 
 
 async def add_story(sessions: SessionFactory, title: str) -> int:

@@ -4,7 +4,6 @@ thousands of digest readers, and a reader who leaves digest mode mid-period."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -38,12 +37,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture
-async def fake_api() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi() as api:
-        yield api
 
 
 async def add_stories(sessions: SessionFactory, now: datetime, *titles: str) -> None:

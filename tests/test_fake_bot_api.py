@@ -8,7 +8,6 @@ import json
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -42,38 +41,8 @@ from telegram.error import (
 )
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
+from tests.auxil.ptb import make_bot
 from tests.fake_bot_api import EntityParseError, FakeBotApi, FakeUser, parse_html
-
-# --- fixtures (module-local: this file is the only user so far) ---------------------------
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi() as fake:
-        yield fake
-    assert fake.internal_errors == []  # no request hit a bug in the fake itself
-
-
-def make_bot(api: FakeBotApi) -> Bot:
-    return Bot(api.token, base_url=api.base_url, base_file_url=api.base_file_url)
-
-
-@pytest.fixture
-async def bot(api: FakeBotApi) -> AsyncIterator[Bot]:
-    async with make_bot(api) as ptb_bot:
-        yield ptb_bot
-
-
-@pytest.fixture
-def user(api: FakeBotApi) -> FakeUser:
-    return api.add_user("Ali", username="ali")
-
-
-@pytest.fixture
-def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    # PTB 22 warns when RetryAfter.retry_after is an int; opting in to timedelta keeps the
-    # warning (an error under filterwarnings=error) away.
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
 async def start_receiver(

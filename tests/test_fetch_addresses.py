@@ -21,10 +21,9 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from jobs.address_guard import AddressGuard, IPAddress, is_internal
 from jobs.fetching import FetchError, FetchResult, create_feed_session, fetch_feed
 from tests.auxil.feed_server import FeedServer, Reply
-from tests.auxil.feeds import Item, rss
+from tests.auxil.feeds import ONE_STORY_RSS
 
 PUBLIC_STAND_IN = IPv4Address("127.0.0.1")
-FEED = rss([Item("Erbil airport reopens", "https://www.rudaw.net/english/1", guid="1")])
 
 
 def internal_except_stand_in(address: IPAddress) -> bool:
@@ -62,18 +61,12 @@ class MadeUpNames(AbstractResolver):
 NAMES = {"feeds.example": "127.0.0.1", "metadata.example": "127.0.0.2"}
 
 
-@pytest.fixture
-async def inside() -> AsyncIterator[FeedServer]:
-    """A server on an internal address, counting every request that reaches it."""
-    server = await FeedServer(host="127.0.0.2").start()
-    server.serve("/secret", FEED)
-    server.serve("/rss", FEED)
-    yield server
-    await server.stop()
-
-
+# Overrides tests/conftest.py's plain http session for this module only: these tests fetch
+# through the bot's own guarded feed session, with this module's stand-in public address and
+# made-up names.
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """The bot's feed session, its guard taking 127.0.0.1 for public and resolving NAMES."""
     guard = AddressGuard(internal=internal_except_stand_in, resolver=MadeUpNames(NAMES))
     session = create_feed_session("newsbot-tests/1.0", concurrency=4, guard=guard)
     yield session
@@ -115,9 +108,9 @@ async def test_a_public_feed_cannot_redirect_inside(
     feed_host: str,
     target: str,
 ) -> None:
-    feed_server.serve("/rss", FEED)
+    feed_server.serve("/rss", ONE_STORY_RSS)
     feed_server.script("/rss", redirect("/moved", 301))
-    feed_server.serve("/moved", FEED)
+    feed_server.serve("/moved", ONE_STORY_RSS)
     feed_server.script("/moved", redirect(target.format(port=inside.port), 307))
     url = f"http://{feed_host}:{feed_server.port}/rss"
     with pytest.raises(FetchError, match=r"refused to connect to .*: an internal address"):
@@ -129,11 +122,11 @@ async def test_a_public_feed_cannot_redirect_inside(
 async def test_redirects_between_public_addresses_are_followed(
     http: aiohttp.ClientSession, feed_server: FeedServer
 ) -> None:
-    feed_server.serve("/rss", FEED)
+    feed_server.serve("/rss", ONE_STORY_RSS)
     feed_server.script("/rss", redirect(f"http://feeds.example:{feed_server.port}/new", 308))
-    feed_server.serve("/new", FEED)
+    feed_server.serve("/new", ONE_STORY_RSS)
     result = await fetch(http, feed_server.url("/rss"))
-    assert result.body == FEED.encode()
+    assert result.body == ONE_STORY_RSS.encode()
     assert result.url == f"http://feeds.example:{feed_server.port}/new"
 
 
@@ -143,12 +136,12 @@ async def test_a_feed_configured_inside_may_redirect_inside(
     # The operator runs this feed on the internal network: its redirects are the operator's.
     inside.script("/rss", redirect(f"http://metadata.example:{inside.port}/secret"))
     result = await fetch(http, inside.url("/rss"))
-    assert result.body == FEED.encode()
+    assert result.body == ONE_STORY_RSS.encode()
     assert inside.hits("/secret") == 1
     # And outwards too.
-    feed_server.serve("/rss", FEED)
+    feed_server.serve("/rss", ONE_STORY_RSS)
     inside.script("/rss", redirect(feed_server.url("/rss")))
-    assert (await fetch(http, inside.url("/rss"))).body == FEED.encode()
+    assert (await fetch(http, inside.url("/rss"))).body == ONE_STORY_RSS.encode()
 
 
 async def test_a_pooled_internal_connection_is_never_reused_by_a_public_feed(
@@ -158,7 +151,7 @@ async def test_a_pooled_internal_connection_is_never_reused_by_a_public_feed(
     await fetch(http, inside.url("/rss"))
     hits = len(inside.requests)
     # ...or a public feed's redirect to the same host and port would ride on it.
-    feed_server.serve("/rss", FEED)
+    feed_server.serve("/rss", ONE_STORY_RSS)
     feed_server.script("/rss", redirect(inside.url("/secret")))
     with pytest.raises(FetchError, match="internal address"):
         await fetch(http, feed_server.url("/rss"))
@@ -168,11 +161,11 @@ async def test_a_pooled_internal_connection_is_never_reused_by_a_public_feed(
 async def test_too_many_redirects_and_odd_locations_fail_plainly(
     http: aiohttp.ClientSession, feed_server: FeedServer
 ) -> None:
-    feed_server.serve("/loop", FEED)
+    feed_server.serve("/loop", ONE_STORY_RSS)
     feed_server.script("/loop", *[redirect("/loop")] * 20)
     with pytest.raises(FetchError, match="too many redirects"):
         await fetch(http, feed_server.url("/loop"))
-    feed_server.serve("/ftp", FEED)
+    feed_server.serve("/ftp", ONE_STORY_RSS)
     feed_server.script("/ftp", redirect("ftp://feeds.example/rss"))
     with pytest.raises(FetchError, match="not http"):
         await fetch(http, feed_server.url("/ftp"))
@@ -183,11 +176,11 @@ async def test_the_default_rule_lets_an_operator_poll_a_feed_on_this_host(
 ) -> None:
     # Without injection, 127.0.0.1 is internal: a feed configured there is the operator's
     # own, and it may redirect on this host.
-    feed_server.serve("/rss", FEED)
+    feed_server.serve("/rss", ONE_STORY_RSS)
     feed_server.script("/rss", redirect("/new"))
-    feed_server.serve("/new", FEED)
+    feed_server.serve("/new", ONE_STORY_RSS)
     async with create_feed_session("newsbot-tests/1.0", concurrency=2) as http:
-        assert (await fetch(http, feed_server.url("/rss"))).body == FEED.encode()
+        assert (await fetch(http, feed_server.url("/rss"))).body == ONE_STORY_RSS.encode()
 
 
 @pytest.mark.parametrize(

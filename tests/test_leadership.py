@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jobs.leadership import LEADER_LOCK_KEY, Leadership, lock_for
-from storage.engine import create_engine
-from tests.auxil.databases import drop_postgres_database
-from tests.conftest import _postgres_url
 
 
 class Instance:
@@ -34,17 +31,6 @@ class Instance:
 
     async def _lost(self) -> None:
         self.events.append("lost")
-
-
-@pytest.fixture
-async def engines(database_url: str) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
-    # Two engines: two instances never share a connection pool.
-    first, second = create_engine(database_url), create_engine(database_url)
-    try:
-        yield first, second
-    finally:
-        await first.dispose()
-        await second.dispose()
 
 
 async def _until(condition: Callable[[], bool]) -> None:
@@ -99,15 +85,3 @@ async def test_a_leader_whose_session_dies_steps_down_and_the_standby_takes_over
     assert not a.leadership.is_leader
     await a.leadership.stop()
     await b.leadership.stop()
-
-
-@pytest.fixture
-async def postgres_engines() -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
-    url = await _postgres_url()
-    first, second = create_engine(url), create_engine(url)
-    try:
-        yield first, second
-    finally:
-        await first.dispose()
-        await second.dispose()
-        await drop_postgres_database(url)

@@ -4,11 +4,10 @@ text with live gauges."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 
 import aiohttp
-import pytest
 from sqlalchemy.engine import make_url
 
 from bot.ops_server import WRITE_PROBE_KEY, OpsServer
@@ -23,12 +22,6 @@ from storage.engine import SessionFactory, create_engine, create_session_factory
 from storage.migrate import upgrade_database
 from storage.models import PRIORITY_NEW
 from storage.records import StoryDraft
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def _serve(

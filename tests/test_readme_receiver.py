@@ -6,16 +6,10 @@ developer following the README would find out in production; this test finds out
 
 from __future__ import annotations
 
-import base64
-import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
-from aiohttp import web
 
 from bot.config import comments_secret_key
 from jobs.comment_relay import CommentRelay, RelaySettings
@@ -23,47 +17,15 @@ from storage import comments as comment_store
 from storage.clock import utcnow
 from storage.engine import SessionFactory, writing
 from storage.outbox import outbox_counts
-from tests.test_comment_relay import (
-    KEY,
-    RecordingNotifier,
-    add_comment,
-    add_story,
-    comment,
-    eventually,
-)
-
-README = Path(__file__).resolve().parents[1] / "README.md"
-SECRET = "whsec_" + base64.b64encode(b"rudaw's webhook signing key 2026").decode()
-
-
-def receiver_source() -> str:
-    """The Python block that follows the ``receiver-example`` marker in the README."""
-    text = README.read_text(encoding="utf-8")
-    match = re.search(r"<!-- receiver-example -->\s*```python\n(.*?)```", text, re.S)
-    assert match, "README.md lost its receiver example"
-    return match.group(1)
-
-
-@pytest.fixture
-async def receiver(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    monkeypatch.setenv("COMMENTS_SECRET", SECRET)
-    namespace: dict[str, Any] = {"__name__": "readme_receiver"}
-    exec(compile(receiver_source(), "README.md", "exec"), namespace)
-    runner = web.AppRunner(namespace["app"])
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}/comments", namespace
-    finally:
-        await runner.cleanup()
+from tests.auxil.comment_relay import KEY, RecordingNotifier, add_comment, add_story, comment
+from tests.auxil.readme import SECRET
+from tests.auxil.waiting import eventually
 
 
 async def test_the_documented_receiver_takes_refuses_and_deletes_comments(
-    sessions: SessionFactory, receiver: tuple[str, dict[str, Any]]
+    sessions: SessionFactory, readme_receiver: tuple[str, dict[str, Any]]
 ) -> None:
-    url, namespace = receiver
+    url, namespace = readme_receiver
     story = await add_story(sessions)
     notifier = RecordingNotifier()
     async with aiohttp.ClientSession() as http:

@@ -9,28 +9,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from telegram import Bot, Update
+from telegram import Update
 
 from bot.webhook_server import MAX_UPDATE_BYTES, WebhookServer
 from tests.auxil.raw_http import Answer, raw_post
+from tests.auxil.webhook import PATH, SECRET
 
-SECRET = "s3cret-Token"
-PATH = "/telegram/hook"
 BIG = 40 * 1024 * 1024
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[tuple[WebhookServer, asyncio.Queue[object]]]:
-    queue: asyncio.Queue[object] = asyncio.Queue()
-    bot = Bot("123456:TEST-token")  # never initialised: nothing here talks to Telegram
-    hook = WebhookServer(
-        bot, queue, listen="127.0.0.1", port=0, path=PATH, secret=SECRET, linger=0.1
-    )
-    await hook.start()
-    try:
-        yield hook, queue
-    finally:
-        await hook.stop()
 
 
 async def post(
@@ -61,12 +46,12 @@ async def post(
     ],
 )
 async def test_forged_and_oversized_posts_are_answered_before_their_body(
-    server: tuple[WebhookServer, asyncio.Queue[object]],
+    webhook_server: tuple[WebhookServer, asyncio.Queue[object]],
     secret: str | None,
     declare: bool,
     status: int,
 ) -> None:
-    hook, queue = server
+    hook, queue = webhook_server
     answer = await post(hook.port, secret=secret, declare=declare)
     assert answer.status == status
     # The answer came while most of the 40 MB was still unsent: the server stopped reading
@@ -84,24 +69,24 @@ async def test_forged_and_oversized_posts_are_answered_before_their_body(
     ],
 )
 async def test_anything_else_is_refused_quickly(
-    server: tuple[WebhookServer, asyncio.Queue[object]],
+    webhook_server: tuple[WebhookServer, asyncio.Queue[object]],
     method: str,
     path: str,
     content_type: str,
     status: int,
 ) -> None:
-    hook, _queue = server
+    hook, _queue = webhook_server
     answer = await post(hook.port, method=method, path=path, content_type=content_type)
     assert answer.status == status
     assert answer.sent < answer.total // 2
 
 
 async def test_a_genuine_update_is_queued_for_the_bot(
-    server: tuple[WebhookServer, asyncio.Queue[object]],
+    webhook_server: tuple[WebhookServer, asyncio.Queue[object]],
 ) -> None:
     import aiohttp
 
-    hook, queue = server
+    hook, queue = webhook_server
     update = {
         "update_id": 42,
         "message": {
@@ -145,9 +130,9 @@ def _rss() -> int:
 
 
 async def test_four_concurrent_40_mb_bodies_barely_move_memory(
-    server: tuple[WebhookServer, asyncio.Queue[object]],
+    webhook_server: tuple[WebhookServer, asyncio.Queue[object]],
 ) -> None:
-    hook, _queue = server
+    hook, _queue = webhook_server
     await post(hook.port, secret=None, total=1024)  # warm up the code paths
     baseline = peak = _rss()
     done = asyncio.Event()

@@ -66,3 +66,7 @@ def rudaw_items(count: int, *, now: datetime | None = None, start: int = 0) -> l
             )
         )
     return list(reversed(items))
+
+
+# A feed of one story, for tests about fetching rather than parsing.
+ONE_STORY_RSS = rss([Item("Erbil airport reopens", "https://www.rudaw.net/english/1", guid="1")])

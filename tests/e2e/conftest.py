@@ -1,8 +1,11 @@
-"""End-to-end fixtures: the real Application against the fake Bot API and a local outlet."""
+"""End-to-end fixtures: the real Application against the fake Bot API (``fake_api``, from
+tests/conftest.py) and a local outlet, and a stream that catches its log lines."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import io
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -17,11 +20,17 @@ from tests.fake_bot_api import FakeBotApi
 
 
 @pytest.fixture
-async def fake_api() -> AsyncIterator[FakeBotApi]:
-    """The fake Bot API server."""
-    async with FakeBotApi() as api:
-        yield api
-    assert api.internal_errors == [], "the fake Bot API itself failed"
+def log_stream() -> Iterator[io.StringIO]:
+    """A stream for log lines; the root logger and every named logger's level are put back."""
+    stream = io.StringIO()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    named = {name: logging.getLogger(name).level for name in logging.root.manager.loggerDict}
+    yield stream
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, old in named.items():
+        logging.getLogger(name).setLevel(old)
 
 
 @pytest.fixture

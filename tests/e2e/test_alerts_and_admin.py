@@ -44,6 +44,8 @@ def with_alerts_and_admin(application: Any) -> Any:
     return application
 
 
+# Overrides tests/e2e/conftest.py's app for this module only: the bot these tests drive has
+# the alerts and admin handlers registered (with_alerts_and_admin).
 @pytest.fixture
 async def app(start_bot: StartBot) -> AsyncIterator[Any]:
     """The running bot, with these modules' handlers registered."""

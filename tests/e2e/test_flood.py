@@ -26,6 +26,8 @@ StartBot = Callable[..., AbstractAsyncContextManager[Any]]
 REAL_PACE = {"private_chat_rate": "1/s", "group_chat_rate": "20/min"}
 
 
+# Overrides tests/conftest.py's fake_api for this module only: these tests need a fake that
+# meters each chat as Telegram does, which would slow every other end-to-end test.
 @pytest.fixture
 async def fake_api() -> AsyncIterator[FakeBotApi]:
     """The fake Bot API, metering every chat as Telegram does."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -35,19 +35,6 @@ FEED_PASSWORD = "feed-pass-7731"
 FEED_KEY = "feedkey-4412"
 DB_PASSWORD = "db-pass-3309"
 COMMENT = "Erbil's new bridge is great news for Ainkawa 8842"
-
-
-@pytest.fixture
-def log_stream() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    named = {name: logging.getLogger(name).level for name in logging.root.manager.loggerDict}
-    yield stream
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, old in named.items():
-        logging.getLogger(name).setLevel(old)
 
 
 def with_password(url: str) -> str:
