@@ -71,7 +71,7 @@ from benchmarks.fanout import code_state, fmt, print_table, verdict
 from benchmarks.instances import free_port
 from bot.config import Settings
 from tests.auxil.feed_server import FeedServer
-from tests.e2e.test_crash import bot_environment
+from tests.auxil.processes import bot_environment
 from tests.fake_bot_api import FakeBotApi
 
 REPO = Path(__file__).resolve().parents[1]

@@ -41,7 +41,6 @@ from tests.auxil.ptb import make_bot
 from tests.fake_bot_api import FakeBotApi, FakeUser
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import pytest
 
 from jobs.feed_parsing import NotAFeedError, parse_feed
 from jobs.parse_process import parse_in_child_process
-from tests.conftest import DATA
+from tests.auxil.feeds import DATA
 from tests.test_ingestion import Item, rss
 
 NOW = datetime(2026, 2, 18, 12, 0, tzinfo=UTC)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from xml.sax.saxutils import escape
+
+# The feed samples in tests/data.
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 # The two tricky stories in the end-to-end outlet's feed (tests/e2e/conftest.py): HTML's
 # special characters in a title, and a right-to-left Sorani title.
