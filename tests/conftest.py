@@ -40,8 +40,6 @@ from tests.auxil.outlet import CommentOutlet
 from tests.auxil.ptb import make_bot
 from tests.fake_bot_api import FakeBotApi, FakeUser
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(autouse=True)
 def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -442,9 +440,3 @@ def restore_logging() -> Iterator[None]:
     root.setLevel(level)
     for name, old in named.items():
         logging.getLogger(name).setLevel(old)
-
-
-def shared_feeds_dir() -> Path:
-    """``../shared/feeds`` beside the repository (NEWSBOT_SHARED_FEEDS overrides)."""
-    override = os.environ.get("NEWSBOT_SHARED_FEEDS")
-    return Path(override) if override else REPO_ROOT.parent / "shared" / "feeds"

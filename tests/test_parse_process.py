@@ -13,7 +13,7 @@ import pytest
 from jobs.feed_parsing import NotAFeedError, parse_feed
 from jobs.parse_process import parse_in_child_process
 from tests.auxil.feeds import DATA
-from tests.test_ingestion import Item, rss
+from tests.auxil.rss_items import Item, rss
 
 NOW = datetime(2026, 2, 18, 12, 0, tzinfo=UTC)
 URL = "https://www.rudaw.net/english/rss"

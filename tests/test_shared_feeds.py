@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,15 +31,8 @@ from storage.engine import SessionFactory, writing
 from storage.models import Section, Story, StorySection
 from storage.records import StoryDraft
 from tests.auxil.feed_server import FeedServer
+from tests.auxil.shared_feeds import ABSENT_REASON, SHARED_FEEDS
 
-SHARED_FEEDS = Path(
-    os.environ.get("NEWSBOT_SHARED_FEEDS")
-    or Path(__file__).resolve().parents[1].parent / "shared" / "feeds"
-)
-ABSENT_REASON = (
-    f"shared feed corpus not found at {SHARED_FEEDS} "
-    "(set NEWSBOT_SHARED_FEEDS to the folder holding MANIFEST.tsv)"
-)
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 # Files MANIFEST.tsv counts entries for that hold nothing a reader could see.
 EMPTY_ENTRIES = {

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 from sqlmodel import select as model_select
 
-from jobs.news_rule import Baseline, is_news
 from storage import feeds as feed_store
 from storage import stories as story_store
 from storage.engine import SessionFactory, create_engine, create_session_factory, writing
@@ -30,9 +29,9 @@ from storage.migrate import (
     upgrade_database,
 )
 from storage.models import SQLModel, Story, StorySection
-from storage.records import IngestOutcome, StoryDraft, StoryView
+from storage.records import StoryView
+from tests.auxil.stored_items import NOW, add_feed, draft, store
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 OUR_TABLES = {"feed", "story", "story_section", "section", "chat", "subscription"}
 
 
@@ -44,46 +43,6 @@ def engine_of(sessions: SessionFactory) -> AsyncEngine:
 
 def backend(sessions: SessionFactory) -> str:
     return engine_of(sessions).dialect.name
-
-
-def draft(key: str, *, hours_ago: float | None = 1.0, **fields: Any) -> StoryDraft:
-    """A feed item ``key`` published ``hours_ago`` before NOW (None: no date)."""
-    values: dict[str, Any] = {
-        "identity": f"guid:{key}",
-        "guid": key,
-        "title": f"Story {key}",
-        "link": f"https://example.org/news/{key}",
-        "summary": f"Summary of {key}",
-        "published_at": None if hours_ago is None else NOW - timedelta(hours=hours_ago),
-    }
-    values.update(fields)
-    return StoryDraft(**values)
-
-
-async def add_feed(sessions: SessionFactory, url: str, section: str | None = None) -> int:
-    async with writing(sessions) as session:
-        [feed] = await feed_store.register_feeds(session, [(url, section, "en")], NOW)
-    return feed.id
-
-
-async def store(
-    sessions: SessionFactory,
-    feed_id: int,
-    items: Sequence[tuple[StoryDraft, Sequence[str]]],
-    *,
-    announce: bool,
-    now: datetime = NOW,
-    max_age: timedelta = timedelta(hours=6),
-) -> IngestOutcome:
-    baseline = Baseline(taken=announce)
-    news = frozenset(
-        d.identity
-        for d, _ in items
-        if is_news(d.published_at, baseline=baseline, now=now, push_max_age=max_age)
-    )
-    policy = story_store.IngestPolicy(now=now, news=news)
-    async with writing(sessions) as session:
-        return await story_store.store_feed_items(session, feed_id, items, policy)
 
 
 async def story_rows(sessions: SessionFactory) -> list[Story]:

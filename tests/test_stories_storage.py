@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from storage import stories as story_store
 from storage.engine import SessionFactory, create_engine, create_session_factory
 from storage.migrate import upgrade_database
-from tests.test_storage import NOW, add_feed, draft, store
+from tests.auxil.stored_items import NOW, add_feed, draft, store
 
 
 async def test_search_lists_newest_publication_first(sessions: SessionFactory) -> None:

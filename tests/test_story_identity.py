@@ -22,7 +22,7 @@ from storage import stories as story_store
 from storage.engine import SessionFactory, writing
 from storage.models import Story, StorySection
 from storage.records import IngestOutcome, StoryDraft
-from tests.test_shared_feeds import ABSENT_REASON, SHARED_FEEDS
+from tests.auxil.shared_feeds import ABSENT_REASON, SHARED_FEEDS
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 PAGE = "https://outlet.example/live/2026/03/01.html"

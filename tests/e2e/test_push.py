@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,56 +13,16 @@ from sqlmodel import select
 from bot.app import SERVICES_KEY
 from storage.chats import get_chat
 from storage.engine import writing
-from storage.models import Chat, Delivery
+from storage.models import Chat
+from tests.auxil.app_storage import deliveries
+from tests.auxil.conversation import ask
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import Item, rss
-from tests.e2e.test_conversation import ask
-from tests.fake_bot_api import FakeBotApi, StoredMessage
+from tests.auxil.pushes import new_item, publish, pushes
+from tests.auxil.waiting import eventually
+from tests.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.e2e
-
-
-def new_item(n: int, title: str, category: str = "Kurdistan", **kw: Any) -> Item:
-    return Item(
-        title=title,
-        link=f"https://www.rudaw.net/english/news/{n}",
-        guid=f"new-{n}",
-        description=kw.pop("description", f"Summary {n}"),
-        categories=[category],
-        published=datetime.now(UTC) - timedelta(minutes=1),
-        **kw,
-    )
-
-
-async def publish(app: Any, outlet: FeedServer, items: list[Item], *extra: Item) -> None:
-    """The outlet adds ``extra`` to its feed; the bot polls it now."""
-    items[:0] = list(extra)
-    outlet.serve("/english/rss", rss(items))
-    services = app.bot_data[SERVICES_KEY]
-    for feed in services.feeds:
-        await services.poller.poll(feed.id)
-
-
-def pushes(api: FakeBotApi, chat: Any, title: str) -> list[StoredMessage]:
-    return [m for m in api.sent(chat) if title in (m.text or "")]
-
-
-async def deliveries(app: Any) -> list[Delivery]:
-    async with app.bot_data[SERVICES_KEY].sessions() as session:
-        return list((await session.exec(select(Delivery))).all())
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]],
-    timeout: float = 5.0,  # noqa: ASYNC109 - a deadline per check is the point of this helper
-) -> None:
-    """Wait until an asynchronous check (a database read) holds; outcomes are written in
-    small batches a moment after the messages arrive."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def test_a_new_story_reaches_each_matching_subscriber_once(
