@@ -1,0 +1,120 @@
+"""What readers see, end to end (issue 14): times that stay true in a chat, time zones by
+city, groups addressed as groups, Kurdish readers asked first, settings taps that change
+nothing, one order for stories of the same second, and moderators' reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import select
+
+from bot.i18n import texts
+from storage.models import Story
+from tests.auxil.feed_server import FeedServer
+from tests.auxil.feeds import Item
+from tests.e2e.test_conversation import ask
+from tests.e2e.test_push import publish
+from tests.fake_bot_api import FakeBotApi
+
+pytestmark = pytest.mark.e2e
+
+StartBot = Callable[..., AbstractAsyncContextManager[Any]]
+EN = texts("en")
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def story_item(n: int, title: str, published: datetime, category: str = "Kurdistan") -> Item:
+    return Item(
+        title=title,
+        link=f"https://www.rudaw.net/english/readers/{n}",
+        guid=f"readers-{n}",
+        description=f"Summary {n}",
+        categories=[category],
+        published=published,
+    )
+
+
+def stale_words(text: str) -> list[str]:
+    """Relative times that a message kept in a chat must not hold."""
+    return [w for w in ("just now", " ago") if w in text]
+
+
+# --- times that don't go stale ------------------------------------------------------------
+
+
+async def test_pushes_and_shared_stories_show_absolute_local_times_lists_relative_ones(
+    start_bot: StartBot, fake_api: FakeBotApi, outlet: FeedServer, outlet_items: list[Item]
+) -> None:
+    # Stories up to two days old still count as new here, so one can be from yesterday.
+    async with start_bot(push_max_age="3d") as app:
+        reader = fake_api.add_user("Rezan")
+        await ask(fake_api, reader, "/timezone Europe/Berlin")
+        await ask(fake_api, reader, "/subscribe")
+        now = datetime.now(UTC).replace(microsecond=0)
+
+        fresh = now - timedelta(minutes=2)
+        before = len(fake_api.sent(reader))
+        await publish(app, outlet, outlet_items, story_item(1, "Erbil airport reopens", fresh))
+        push = (await fake_api.wait_for_messages(reader, before + 1))[before]
+        text = push.text or ""
+        assert "Erbil airport reopens" in text
+        # The reader's clock time in Berlin (today: no date), never "2 minutes ago".
+        assert f"Kurdistan · {EN.time(fresh, BERLIN)}" in text
+        assert stale_words(text) == []
+
+        yesterday = now - timedelta(hours=30)
+        before = len(fake_api.sent(reader))
+        await publish(app, outlet, outlet_items, story_item(2, "Dukan dam levels", yesterday))
+        push = (await fake_api.wait_for_messages(reader, before + 1))[before]
+        text = push.text or ""
+        # Another day: the date comes with the time.
+        assert f"Kurdistan · {EN.stamp(yesterday, now, BERLIN)}" in text
+        assert EN.stamp(yesterday, now, BERLIN) != EN.time(yesterday, BERLIN)
+        assert stale_words(text) == []
+
+        # Two stories at once: one grouped push, absolute times too.
+        before = len(fake_api.sent(reader))
+        await publish(
+            app,
+            outlet,
+            outlet_items,
+            story_item(3, "Grouped one", fresh),
+            story_item(4, "Grouped two", fresh),
+        )
+        push = (await fake_api.wait_for_messages(reader, before + 1))[before]
+        assert (push.text or "").startswith("2 new stories")
+        assert (push.text or "").count(EN.time(fresh, BERLIN)) == 2
+        assert stale_words(push.text or "") == []
+
+        # A story shared with inline mode stays in another chat: absolute time there; the
+        # result's description, read while choosing, may say how long ago.
+        answers = len(fake_api.calls("answerInlineQuery"))
+        fake_api.inline_query(reader, "Erbil airport")
+        call = (await fake_api.wait_for_calls("answerInlineQuery", answers + 1))[answers]
+        [result] = [r for r in call["results"] if r["title"] == "Erbil airport reopens"]
+        shared = result["input_message_content"]["message_text"]
+        assert EN.time(fresh, BERLIN) in shared and stale_words(shared) == []
+        assert "minutes ago" in result["description"]
+
+        # A story opened from a link stays in the chat too.
+        opened = await ask(fake_api, reader, f"/start s_{await story_id(app, 'Dukan dam')}")
+        assert EN.stamp(yesterday, now, BERLIN) in (opened.text or "")
+        assert stale_words(opened.text or "") == []
+
+        # /latest is read as it is sent (and redrawn on every tap): relative there.
+        latest = await ask(fake_api, reader, "/latest")
+        assert "minutes ago" in (latest.text or "")
+
+
+async def story_id(app: Any, title: str) -> int:
+    """The stored id of the story whose title holds ``title``."""
+    async with app.bot_data["newsbot.deps"].sessions() as session:
+        rows = (await session.exec(select(Story))).all()
+    [found] = [s.id for s in rows if title in s.title]
+    assert found is not None
+    return found
