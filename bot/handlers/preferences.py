@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
-from babel.dates import get_timezone_location
 from telegram import CallbackQuery, Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -30,6 +31,7 @@ from bot.handlers.common import (
 from bot.handlers.subscriptions import describe
 from bot.i18n import N_, Texts, marked
 from bot.render import Button, escape
+from bot.time_zones import COMMON_ZONES, MAX_CHOICES, canonical_zone, find_zones, zone_city
 from jobs.delivery_policy import parse_quiet_hours
 from storage import chats as chat_store
 from storage import comments as comment_store
@@ -37,19 +39,6 @@ from storage.chats import DELIVERY_MODES, ChatView, DeliveryPrefs
 from storage.clock import utcnow
 from storage.engine import writing
 from storage.search_text import query_terms
-
-# Where the outlet's readers mostly live: the region and its diaspora.
-COMMON_ZONES = (
-    "Asia/Baghdad",
-    "Asia/Tehran",
-    "Europe/Istanbul",
-    "Europe/Berlin",
-    "Europe/Stockholm",
-    "Europe/London",
-    "America/New_York",
-    "UTC",
-)
-
 
 # What each delivery mode means, as the settings message and its buttons say it.
 MODE_BUTTONS = {
@@ -80,18 +69,12 @@ QUIET_ERRORS = marked(
 )
 
 
-def zone_city(t: Texts, zone: str) -> str:
-    """A time zone as its city in the reader's language ("Baghdad", "بغداد", "Bağdat")."""
-    fallback = zone.split("/")[-1].replace("_", " ")
-    try:
-        return get_timezone_location(zone, locale=t.babel, return_city=True) or fallback
-    except (LookupError, ValueError):
-        return fallback
-
-
-def _zone_buttons(t: Texts) -> list[list[Button]]:
-    buttons = [Button(zone_city(t, z), callback=f"tz:{z}") for z in COMMON_ZONES]
-    return [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
+def _zone_buttons(t: Texts, zones: Sequence[str] = COMMON_ZONES) -> list[list[Button]]:
+    """A button per zone, named by its city in the reader's language, four to a row (two
+    when the names are long, as country names in Sorani are)."""
+    buttons = [Button(zone_city(t, z), callback=f"tz:{z}") for z in zones]
+    per_row = 4 if all(len(b.text) <= 12 for b in buttons) else 2
+    return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
 
 
 def _mode_buttons(t: Texts, current: str) -> list[list[Button]]:
@@ -146,7 +129,7 @@ async def _settings_view(
         ),
         "",
         t._(
-            "Tap how news should reach you, or a time zone (/timezone Europe/Berlin sets any "
+            "Tap how news should reach you, or a time zone (/timezone Berlin sets any "
             "other). /sections chooses sections; <code>/quiet 23:00-07:00</code> holds pushes "
             "at night."
         ),
@@ -244,28 +227,17 @@ async def quiet_command(update: Update, context: Context) -> None:
     )
 
 
-def _valid_zone(name: str) -> str | None:
-    name = name.strip()
-    if not name or ".." in name or name.startswith("/"):
-        return None
-    try:
-        return zoneinfo.ZoneInfo(name).key
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        # Readers type "europe/berlin"; find the canonical spelling.
-        lowered = {z.lower(): z for z in zoneinfo.available_timezones()}
-        return lowered.get(name.lower())
-
-
 async def timezone_command(update: Update, context: Context) -> None:
-    """/timezone NAME: set the chat's time zone."""
+    """/timezone CITY: set the chat's time zone by a city or country in any of the bot's
+    languages, or an IANA name; several matches are offered as buttons."""
     message = update.effective_message
     assert message is not None and update.effective_chat is not None
     t = chat_texts(update, context, await remember_chat(update, context))
     if not context.args:
         await message.reply_html(
             t._(
-                "Send /timezone with a time zone name, for example "
-                "<code>/timezone Europe/Berlin</code>, or pick one:"
+                "Send /timezone with your city, for example <code>/timezone Berlin</code>, "
+                "or pick one:"
             ),
             reply_markup=keyboard(_zone_buttons(t)),
         )
@@ -273,15 +245,27 @@ async def timezone_command(update: Update, context: Context) -> None:
     if not await may_manage(update, context):
         await message.reply_text(t._(ZONE_ADMINS_ONLY))
         return
-    zone = _valid_zone(" ".join(context.args))
-    if zone is None:
+    typed = " ".join(context.args)
+    # The first call builds the names' index (a fifth of a second): off the event loop.
+    zones = await asyncio.to_thread(find_zones, typed[:100])
+    if not zones:
         await message.reply_html(
             t._(
-                "“{zone}” is not a time zone I know. Use a name such as "
-                "<code>Asia/Baghdad</code> or <code>Europe/Berlin</code>."
-            ).format(zone=echo(t, " ".join(context.args)))
+                "I know no time zone or city called “{zone}”. Send a city, such as "
+                "<code>/timezone Berlin</code>, or a time zone such as "
+                "<code>Europe/Berlin</code>."
+            ).format(zone=echo(t, typed))
         )
         return
+    if len(zones) > 1:
+        await message.reply_html(
+            t._("Several time zones match “{zone}”. Pick one, or type more of the name:").format(
+                zone=echo(t, typed)
+            ),
+            reply_markup=keyboard(_zone_buttons(t, zones[:MAX_CHOICES])),
+        )
+        return
+    zone = zones[0]
     async with writing(deps(context).sessions) as session:
         await chat_store.set_timezone(session, update.effective_chat.id, zone, utcnow())
     local = t.time(utcnow(), zoneinfo.ZoneInfo(zone))
@@ -294,10 +278,10 @@ async def timezone_command(update: Update, context: Context) -> None:
 
 
 async def timezone_button(update: Update, context: Context) -> None:
-    """A time-zone button under /settings."""
+    """A time-zone button (under /settings, a bare /timezone, or the zones a name matched)."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    zone = _valid_zone(query.data.removeprefix("tz:"))
+    zone = canonical_zone(query.data.removeprefix("tz:"))
     known = await known_chat(update, context)
     t = chat_texts(update, context, known)
     if update.effective_chat is None or zone is None:

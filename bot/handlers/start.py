@@ -72,7 +72,7 @@ def help_text(t: Texts, bot: str, *, comments: bool) -> str:
         t._('/follow — alerts for a word or a "phrase", from any section (/following, /unfollow)'),
         t._("/settings — sections, instant pushes or digests, quiet hours, time zone"),
         t._("/quiet — hold pushes overnight, e.g. /quiet 23:00-07:00"),
-        t._("/timezone — set your time zone, e.g. /timezone Europe/Berlin"),
+        t._("/timezone — set your time zone by your city, e.g. /timezone Berlin"),
         t._("/language — the bot's language and the editions you read"),
     ]
     if comments:

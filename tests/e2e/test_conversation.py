@@ -221,7 +221,7 @@ async def test_settings_timezone_privacy_help_and_forget(app: Any, fake_api: Fak
     reply = await ask(fake_api, user, "/timezone america/new_york")
     assert "America/New_York" in (reply.text or "")
     reply = await ask(fake_api, user, "/timezone Mars/Olympus")
-    assert "not a time zone I know" in (reply.text or "")
+    assert "I know no time zone or city called" in (reply.text or "")
 
     assert "What I store" in ((await ask(fake_api, user, "/privacy")).text or "")
     assert "@newsbot_test_bot kirkuk" in ((await ask(fake_api, user, "/help")).text or "")

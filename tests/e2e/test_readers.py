@@ -14,10 +14,11 @@ import pytest
 from sqlmodel import select
 
 from bot.i18n import texts
+from storage.chats import get_chat
 from storage.models import Story
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import Item
-from tests.e2e.test_conversation import ask
+from tests.e2e.test_conversation import ask, button_data, press
 from tests.e2e.test_push import publish
 from tests.fake_bot_api import FakeBotApi
 
@@ -118,3 +119,69 @@ async def story_id(app: Any, title: str) -> int:
     [found] = [s.id for s in rows if title in s.title]
     assert found is not None
     return found
+
+
+# --- time zones by city -------------------------------------------------------------------
+
+
+async def zone_of(app: Any, chat_id: int) -> str | None:
+    async with app.bot_data["newsbot.deps"].sessions() as session:
+        chat = await get_chat(session, chat_id)
+    return chat.timezone if chat is not None else None
+
+
+async def test_timezone_takes_a_city_in_any_language_and_offers_a_choice_when_several_match(
+    app: Any, fake_api: FakeBotApi
+) -> None:
+    reader = fake_api.add_user("Rezan")
+    reply = await ask(fake_api, reader, "/timezone Berlin")
+    assert "Time zone set to Europe/Berlin" in (reply.text or "")
+    assert await zone_of(app, reader.id) == "Europe/Berlin"
+    for typed, zone in [
+        ("Bağdat", "Asia/Baghdad"),  # Turkish
+        ("Londra", "Europe/London"),  # Kurmanji and Turkish
+        ("ستوكهولم", "Europe/Stockholm"),  # Arabic
+        ("بەغدا", "Asia/Baghdad"),  # Sorani
+        ("new york", "America/New_York"),
+        ("Asia/Tehran", "Asia/Tehran"),  # the IANA name still works
+    ]:
+        reply = await ask(fake_api, reader, f"/timezone {typed}")
+        assert f"Time zone set to {zone}" in (reply.text or ""), typed
+        assert await zone_of(app, reader.id) == zone
+
+    # A name several zones answer to: they are offered as buttons.
+    choice = await ask(fake_api, reader, "/timezone Germany")
+    assert (choice.text or "").startswith("Several time zones match “Germany”")
+    assert button_data(choice) == ["tz:Europe/Berlin", "tz:Europe/Busingen"]
+    assert [b["text"] for b in choice.buttons] == ["Berlin", "Büsingen"]
+    assert await zone_of(app, reader.id) == "Asia/Tehran"  # nothing changed yet
+    answer = await press(fake_api, reader, choice, "tz:Europe/Busingen")
+    assert answer["text"] == "Time zone: Europe/Busingen"
+    assert await zone_of(app, reader.id) == "Europe/Busingen"
+
+    reply = await ask(fake_api, reader, "/timezone Atlantis")
+    assert "I know no time zone or city called “Atlantis”" in (reply.text or "")
+    assert await zone_of(app, reader.id) == "Europe/Busingen"
+
+
+async def test_a_sorani_reader_sees_the_time_zone_buttons_in_sorani(
+    app: Any, fake_api: FakeBotApi
+) -> None:
+    reader = fake_api.add_user("Shilan", language_code="ckb")
+    for command in ("/timezone", "/settings"):
+        panel = await ask(fake_api, reader, command)
+        labels = [b["text"] for b in panel.buttons if b.get("callback_data", "").startswith("tz:")]
+        assert labels == [
+            "بەغدا",
+            "تاران",
+            "ئەستەنبوڵ",
+            "بەرلین",
+            "ستۆکهۆڵم",
+            "لەندەن",
+            "نیویۆرک",
+            "UTC",
+        ]
+    # A country a Sorani reader names in Sorani (CLDR has Sorani country names).
+    choice = await ask(fake_api, reader, "/timezone ئەڵمانیا")
+    assert button_data(choice) == ["tz:Europe/Berlin", "tz:Europe/Busingen"]
+    assert choice.buttons[0]["text"] == "بەرلین"
