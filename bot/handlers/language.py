@@ -52,20 +52,27 @@ def language_panel(t: Texts, chat: ChatView | None, d: Deps) -> tuple[str, list[
     """The /language message and keyboard for a chat in its current state."""
     offered = d.settings.editions
     editions = reading(chat, d.settings.default_edition)
+    group = chat is not None and chat.type != ChatType.PRIVATE
     lines = [
         t._("<b>Language</b>: the bot speaks {language}.").format(
             language=_language_html(t, t.locale)
         )
     ]
     if len(offered) > 1:
-        lines.append(
-            t._("You read these editions: {editions}.").format(
-                editions=_editions_text(t, editions)
-            )
+        reads = (
+            t._("This chat reads these editions: {editions}.")
+            if group
+            else t._("You read these editions: {editions}.")
         )
+        lines.append(reads.format(editions=_editions_text(t, editions)))
         lines += [
             "",
             t._(
+                "Tap a language for the bot's messages. Tap an edition to add or remove it; "
+                "this chat gets the stories of every edition it reads."
+            )
+            if group
+            else t._(
                 "Tap a language for the bot's messages. Tap an edition to add or remove it; "
                 "you get the stories of every edition you read."
             ),

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from telegram import CallbackQuery, Message, Update
+from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import comment_texts
@@ -113,9 +114,24 @@ async def _settings_view(
     zone = zone_of(chat, deps(context))
     mode = prefs.mode if prefs is not None and prefs.mode in DELIVERY_MODES else "instant"
     quiet = quiet_label(t, prefs)
+    group = chat.type != ChatType.PRIVATE
+    described = describe(t, subscribed, names, group=group)
+    hint = (
+        t._(
+            "Tap how news should reach this chat, or a time zone (/timezone Berlin sets any "
+            "other). /sections chooses sections; <code>/quiet 23:00-07:00</code> holds pushes "
+            "at night."
+        )
+        if group
+        else t._(
+            "Tap how news should reach you, or a time zone (/timezone Berlin sets any "
+            "other). /sections chooses sections; <code>/quiet 23:00-07:00</code> holds pushes "
+            "at night."
+        )
+    )
     lines = [
         t._("<b>Settings</b>"),
-        t._("<b>Sections:</b> {sections}").format(sections=describe(t, subscribed, names)),
+        t._("<b>Sections:</b> {sections}").format(sections=described),
         t._("<b>Delivery:</b> {mode} — {description}").format(
             mode=t._(MODE_BUTTONS[mode]), description=t._(MODE_DESCRIPTIONS[mode])
         ),
@@ -128,11 +144,7 @@ async def _settings_view(
             zone=t.isolate(escape(zone.key)), time=t.isolate(t.time(utcnow(), zone))
         ),
         "",
-        t._(
-            "Tap how news should reach you, or a time zone (/timezone Berlin sets any "
-            "other). /sections chooses sections; <code>/quiet 23:00-07:00</code> holds pushes "
-            "at night."
-        ),
+        hint,
     ]
     return "\n".join(lines), mode
 

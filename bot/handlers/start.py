@@ -218,7 +218,8 @@ async def _subscribe_all(update: Update, context: Context, t: Texts) -> None:
         result = await chat_store.subscribe(
             session, chat.id, [ALL_SECTIONS], utcnow(), thread_of(message)
         )
-    await message.reply_html(f"✅ {describe(t, result, header_names(context, t))}")
+    described = describe(t, result, header_names(context, t), group=not is_private(chat))
+    await message.reply_html(f"✅ {described}")
 
 
 async def subscribe_button(update: Update, context: Context) -> None:
@@ -240,7 +241,7 @@ async def subscribe_button(update: Update, context: Context) -> None:
     await query.answer(t._("Subscribed to all news"))
     await context.bot.send_message(
         chat.id,
-        f"✅ {describe(t, result, header_names(context, t))}",
+        f"✅ {describe(t, result, header_names(context, t), group=not is_private(chat))}",
         parse_mode="HTML",
         message_thread_id=thread or None,
     )

@@ -17,7 +17,8 @@ from bot.i18n import texts
 from storage.chats import get_chat
 from storage.models import Story
 from tests.auxil.feed_server import FeedServer
-from tests.auxil.feeds import Item
+from tests.auxil.feeds import Item, rss
+from tests.e2e.conftest import SORANI_TITLE
 from tests.e2e.test_conversation import ask, button_data, press
 from tests.e2e.test_push import publish
 from tests.fake_bot_api import FakeBotApi
@@ -185,3 +186,47 @@ async def test_a_sorani_reader_sees_the_time_zone_buttons_in_sorani(
     choice = await ask(fake_api, reader, "/timezone ئەڵمانیا")
     assert button_data(choice) == ["tz:Europe/Berlin", "tz:Europe/Busingen"]
     assert choice.buttons[0]["text"] == "بەرلین"
+
+
+# --- groups are spoken to as groups -------------------------------------------------------
+
+
+async def test_a_group_hears_what_this_chat_receives_a_reader_what_they_receive(
+    start_bot: StartBot, fake_api: FakeBotApi, outlet: FeedServer
+) -> None:
+    # Two editions, so that /language speaks of the editions read.
+    outlet.serve("/sorani/rss", rss([Item(SORANI_TITLE, "https://x.example/ckb/1", guid="c1")]))
+    feeds = f"{outlet.url('/english/rss')},ckb:{outlet.url('/sorani/rss')}"
+    async with start_bot(feeds=feeds):
+        admin = fake_api.add_user("Admin")
+        group = fake_api.add_group("Readers", admins=[admin], supergroup=True)
+        for command, said in [
+            ("/subscribe", "This chat receives all news as it is published."),
+            ("/unsubscribe", "This chat receives no pushes."),
+            ("/subscribe kurdistan", "This chat receives new stories from: Kurdistan."),
+            ("/sections", "This chat receives new stories from: Kurdistan."),
+            ("/settings", "Sections: This chat receives new stories from: Kurdistan."),
+            ("/settings", "Tap how news should reach this chat"),
+            ("/language", "This chat reads these editions: English."),
+            ("/language", "this chat gets the stories of every edition it reads."),
+        ]:
+            reply = await ask(fake_api, admin, command, chat=group)
+            text = reply.text or ""
+            assert said in text, (command, text)
+            assert "You receive" not in text and "you read" not in text.lower()
+        # The welcome's Subscribe button, pressed in the group.
+        welcome = await ask(fake_api, admin, "/start", chat=group)
+        before = len(fake_api.sent(group))
+        await press(fake_api, admin, welcome, "sub:*")
+        done = (await fake_api.wait_for_messages(group, before + 1))[before]
+        assert done.text == "✅ This chat receives all news as it is published."
+
+        # A reader in their private chat is still "you".
+        reader = fake_api.add_user("Reader")
+        for command, said in [
+            ("/subscribe", "You receive all news as it is published."),
+            ("/settings", "Tap how news should reach you,"),
+            ("/language", "You read these editions: English."),
+        ]:
+            reply = await ask(fake_api, reader, command)
+            assert said in (reply.text or ""), (command, reply.text)
