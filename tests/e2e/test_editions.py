@@ -114,8 +114,7 @@ async def test_each_reader_gets_their_editions_in_their_language(
         )
 
         # "ku" is ambiguous: the reader is asked, in both Kurdish scripts, and answers.
-        await ask(fake_api, kurmanji, "/start")
-        question = (await fake_api.wait_for_messages(kurmanji, 2))[1]
+        question = await ask(fake_api, kurmanji, "/start")
         assert SORANI._("Which Kurdish do you read?") in (question.text or "")
         assert KURMANJI._("Which Kurdish do you read?") in (question.text or "")
         await press(fake_api, kurmanji, question, "lg:s:kmr")

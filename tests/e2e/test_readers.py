@@ -13,15 +13,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot.i18n import texts
+from bot.handlers import start
+from bot.i18n import language_name, texts
 from storage.chats import get_chat
 from storage.models import Story
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import Item, rss
 from tests.e2e.conftest import SORANI_TITLE
-from tests.e2e.test_conversation import ask, button_data, press
+from tests.e2e.test_conversation import ask, button_data, edited, press
 from tests.e2e.test_push import publish
-from tests.fake_bot_api import FakeBotApi
+from tests.fake_bot_api import FakeBotApi, parse_html
 
 pytestmark = pytest.mark.e2e
 
@@ -230,3 +231,34 @@ async def test_a_group_hears_what_this_chat_receives_a_reader_what_they_receive(
         ]:
             reply = await ask(fake_api, reader, command)
             assert said in (reply.text or ""), (command, reply.text)
+
+
+# --- Kurdish readers are asked first -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("answer", "locale"), [("lg:s:ckb", "ckb"), ("lg:s:kmr", "kmr")])
+async def test_a_kurdish_reader_is_asked_first_and_welcomed_in_the_kurdish_they_chose(
+    app: Any, fake_api: FakeBotApi, answer: str, locale: str
+) -> None:
+    chosen = texts(locale)
+    reader = fake_api.add_user("Rojda", language_code="ku")
+    question = await ask(fake_api, reader, "/start")
+    # The question comes first, in both scripts; nothing in English before it.
+    text = question.text or ""
+    assert texts("ckb")._("Which Kurdish do you read?") in text
+    assert texts("kmr")._("Which Kurdish do you read?") in text
+    assert "Welcome" not in text
+    assert len(fake_api.sent(reader)) == 1
+
+    await press(fake_api, reader, question, answer)
+    welcomed = await edited(fake_api, reader.id, question.message_id, 1)
+    # The question became the welcome, in the Kurdish chosen, with its buttons.
+    greeting = parse_html(start.welcome(chosen, "Rojda"))[0]
+    assert (welcomed.text or "").startswith(greeting)
+    assert greeting != parse_html(start.welcome(EN, "Rojda"))[0]
+    assert chosen.isolate(language_name(locale)) in (welcomed.text or "")
+    assert button_data(welcomed) == ["sub:*", "pg:a:0:"]
+    assert len(fake_api.sent(reader)) == 1
+    async with app.bot_data["newsbot.deps"].sessions() as session:
+        chat = await get_chat(session, reader.id)
+    assert chat is not None and chat.locale == locale
