@@ -145,6 +145,7 @@ async def language_button(update: Update, context: Context) -> None:
     d = deps(context)
     chat = await remember_chat(update, context)
     t = chat_texts(update, context, chat)
+    shown = language_panel(t, chat, d)
     parts = query.data.split(":")
     kind, code = (parts[1], parts[2]) if len(parts) == 3 else (parts[-1], "")
     if kind == "x":  # the editions heading is not a button
@@ -168,7 +169,8 @@ async def language_button(update: Update, context: Context) -> None:
     if kind == "l":
         await set_chat_menu(context, chat.id, t)
     text, rows = language_panel(t, chat, d)
-    await redraw(query, text, rows)
+    if (text, rows) != shown:  # the language already ticked: the panel stays as it is
+        await redraw(query, text, rows)
 
 
 async def set_chat_menu(context: Context, chat_id: int, t: Texts) -> None:

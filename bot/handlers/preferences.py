@@ -184,9 +184,13 @@ async def delivery_mode_button(update: Update, context: Context) -> None:
         return
     chat = await remember_chat(update, context)
     async with writing(deps(context).sessions) as session:
-        await chat_store.set_delivery_mode(session, chat.id, mode, utcnow())
+        prefs = await chat_store.delivery_prefs(session, chat.id)
+        current = prefs.mode if prefs is not None and prefs.mode in DELIVERY_MODES else "instant"
+        if mode != current:
+            await chat_store.set_delivery_mode(session, chat.id, mode, utcnow())
     await query.answer(t._("Delivery: {mode}").format(mode=t._(MODE_BUTTONS[mode])))
-    await _redraw_settings(query, context, t, chat)
+    if mode != current:  # the ticked mode again: the message already says so
+        await _redraw_settings(query, context, t, chat)
 
 
 async def quiet_command(update: Update, context: Context) -> None:
@@ -303,10 +307,13 @@ async def timezone_button(update: Update, context: Context) -> None:
         await query.answer(t._(ZONE_ADMINS_ONLY), show_alert=True)
         return
     chat = await remember_chat(update, context)
-    async with writing(deps(context).sessions) as session:
-        await chat_store.set_timezone(session, chat.id, zone, utcnow())
+    unchanged = zone_of(chat, deps(context)).key == zone
+    if chat.timezone != zone:  # the default zone tapped becomes the chat's own choice
+        async with writing(deps(context).sessions) as session:
+            await chat_store.set_timezone(session, chat.id, zone, utcnow())
     await query.answer(t._("Time zone: {zone}").format(zone=t.isolate(zone)))
-    await _redraw_settings(query, context, t, replace(chat, timezone=zone))
+    if not unchanged:  # the zone the message already shows: nothing to redraw
+        await _redraw_settings(query, context, t, replace(chat, timezone=zone))
 
 
 async def forget_command(update: Update, context: Context) -> None:

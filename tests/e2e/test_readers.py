@@ -262,3 +262,38 @@ async def test_a_kurdish_reader_is_asked_first_and_welcomed_in_the_kurdish_they_
     async with app.bot_data["newsbot.deps"].sessions() as session:
         chat = await get_chat(session, reader.id)
     assert chat is not None and chat.locale == locale
+
+
+# --- small things -------------------------------------------------------------------------
+
+
+async def test_tapping_the_option_already_chosen_is_answered_without_an_edit(
+    start_bot: StartBot, fake_api: FakeBotApi, outlet: FeedServer
+) -> None:
+    outlet.serve("/sorani/rss", rss([Item(SORANI_TITLE, "https://x.example/ckb/1", guid="c1")]))
+    feeds = f"{outlet.url('/english/rss')},ckb:{outlet.url('/sorani/rss')}"
+    async with start_bot(feeds=feeds):
+        reader = fake_api.add_user("Rezan")
+        settings = await ask(fake_api, reader, "/settings")
+        panel = await ask(fake_api, reader, "/language")
+        refusals = fake_api.stats.errors[400]
+        # The ticked delivery mode, the time zone shown (the default), the language marked.
+        for message, data, said in [
+            (settings, "dm:instant", "Delivery: Instant"),
+            (settings, "tz:Asia/Baghdad", "Time zone: Asia/Baghdad"),
+            (panel, "lg:l:en", "Saved."),
+        ]:
+            answer = await press(fake_api, reader, message, data)
+            assert answer["text"] == said
+        # A real change is an edit (and nothing was edited before it).
+        await press(fake_api, reader, settings, "dm:daily")
+        changed = await edited(fake_api, reader.id, settings.message_id, 1)
+        assert "✅ Daily digest" in [b["text"] for b in changed.buttons]
+        await press(fake_api, reader, changed, "dm:daily")  # ticked now: no second edit
+        await press(fake_api, reader, panel, "lg:e:ckb")
+        await edited(fake_api, reader.id, panel.message_id, 1)
+        assert [c["message_id"] for c in fake_api.calls("editMessageText")] == [
+            settings.message_id,
+            panel.message_id,
+        ]
+        assert fake_api.stats.errors[400] == refusals  # no "message is not modified"
