@@ -65,6 +65,14 @@ def trim(text: str, limit: int) -> str:
     return cut.rstrip(" ,.;:-") + "…"
 
 
+def shown_order(stories: Sequence[StoryView]) -> list[StoryView]:
+    """Stories in the order a message lists them: breaking news first (a digest's rule; a
+    grouped push never mixes the two), then newest first, and stories of the same second by
+    id, the later one first — as /latest and search order them, so a grouped push, a digest
+    and a list agree, and a reply's "which story?" numbers them alike."""
+    return sorted(stories, key=lambda s: (not s.breaking, -s.sort_at.timestamp(), -s.id))
+
+
 def section_label(story: StoryView, names: Mapping[str, str], *, t: Texts) -> str:
     """The story's offered sections by their names in the reader's language (``names``:
     slug → name, see bot.sections), each isolated, as plain text — escape it for HTML.

@@ -13,6 +13,7 @@ from bot.i18n import FSI, PDI, texts
 from bot.render import (
     escape,
     plain_text,
+    shown_order,
     story_group,
     story_list,
     story_message,
@@ -292,3 +293,14 @@ def test_every_story_message_in_every_language_is_html_telegram_accepts(locale: 
         assert [b.text for row in rendered[0].buttons for b in row] != [
             b.text for row in english.buttons for b in row
         ]
+
+
+def test_stories_are_shown_breaking_first_then_newest_then_by_id() -> None:
+    same = NOW - timedelta(minutes=5)
+    stories = [
+        story(id=1, sort_at=same),
+        story(id=3, sort_at=same),
+        story(id=2, sort_at=NOW),
+        story(id=4, sort_at=NOW - timedelta(hours=1), breaking=True),
+    ]
+    assert [s.id for s in shown_order(stories)] == [4, 2, 3, 1]

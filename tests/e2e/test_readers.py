@@ -13,15 +13,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
+from bot.app import SERVICES_KEY
 from bot.handlers import start
 from bot.i18n import language_name, texts
 from storage.chats import get_chat
-from storage.models import Story
+from storage.models import Delivery, Story
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import Item, rss
 from tests.e2e.conftest import SORANI_TITLE
+from tests.e2e.test_comments import moderators, reply
 from tests.e2e.test_conversation import ask, button_data, edited, press
-from tests.e2e.test_push import publish
+from tests.e2e.test_push import eventually, publish
 from tests.fake_bot_api import FakeBotApi, parse_html
 
 pytestmark = pytest.mark.e2e
@@ -297,3 +299,49 @@ async def test_tapping_the_option_already_chosen_is_answered_without_an_edit(
             panel.message_id,
         ]
         assert fake_api.stats.errors[400] == refusals  # no "message is not modified"
+
+
+async def test_stories_of_the_same_second_are_in_one_order_in_a_push_a_list_and_a_reply(
+    start_bot: StartBot, fake_api: FakeBotApi, outlet: FeedServer, outlet_items: list[Item]
+) -> None:
+    mods, _, _ = moderators(fake_api)
+    reader = fake_api.add_user("Aram")
+    async with start_bot(moderation_chat_id=mods.id) as app:
+        await ask(fake_api, reader, "/subscribe")
+        second = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+        titles = ["Same second Alpha", "Same second Bravo", "Same second Charlie"]
+        before = len(fake_api.sent(reader))
+        await publish(
+            app,
+            outlet,
+            outlet_items,
+            *(story_item(20 + n, t, second) for n, t in enumerate(titles)),
+        )
+        push = (await fake_api.wait_for_messages(reader, before + 1))[before]
+        assert (push.text or "").startswith("3 new stories")
+
+        def order(text: str) -> list[str]:
+            return sorted(titles, key=text.index)
+
+        pushed = order(push.text or "")
+        latest = await ask(fake_api, reader, "/latest")
+        assert order(latest.text or "") == pushed
+        found = await ask(fake_api, reader, "/search same second")
+        assert order(found.text or "") == pushed
+        # /latest's order: the same second, so the later-stored story first.
+        assert pushed == titles[::-1]
+
+        # A reply to the push is asked about "which story", numbered as the push numbers them.
+        async def recorded() -> bool:
+            async with app.bot_data[SERVICES_KEY].sessions() as session:
+                rows = (await session.exec(select(Delivery))).all()
+            return any(d.message_id == push.message_id for d in rows)
+
+        await eventually(recorded)
+        question = await reply(fake_api, reader, push, "About one of these")
+        labels = [b["text"] for b in question.buttons]
+        assert len(labels) == 3
+        assert all(
+            label.startswith(f"{n}. {t}")
+            for n, (label, t) in enumerate(zip(labels, pushed, strict=True), start=1)
+        )
