@@ -120,9 +120,11 @@ def story_message(
     breaking: bool = False,
     comment_button: bool = False,
 ) -> Rendered:
-    """One story: bold title, section and time, trimmed summary, link, and buttons.
+    """One story: bold title, section and time, trimmed summary, and buttons.
 
-    The message stays in a chat (a push, a shared or opened story), so its time is absolute."""
+    The message stays in a chat (a push, a shared or opened story), so its time is absolute.
+    The article opens from the "Read" button (and the link preview): a "Read the full story"
+    link in the text would say the same thing twice."""
     # Feeds' titles are capped at parse time; this keeps any other title within one message.
     title = escape(trim(story.title, TITLE_MAX))
     marker = "🔴 " if breaking else ""
@@ -130,12 +132,9 @@ def story_message(
     lines = [f"{marker}<b>{t.isolate(title)}</b>", f"<i>{meta}</i>"]
     if story.summary:
         lines += ["", t.isolate(escape(trim(story.summary, SUMMARY_PUSH)))]
-    if story.link:
-        read = escape(t._("Read the full story"))
-        lines += ["", f'<a href="{escape(story.link)}">{read}</a>']
     text = "\n".join(lines)
     if utf16_len(text) > _SAFE_BUDGET:  # only with absurd titles; keep the message valid
-        text = "\n".join(lines[:2] + ([lines[-1]] if story.link else []))
+        text = "\n".join(lines[:2])
     row: list[Button] = []
     if story.link:
         row.append(Button(t.pgettext("button", "Read"), url=story.link))

@@ -51,7 +51,10 @@ def story(**overrides: object) -> StoryView:
 def test_story_message_escapes_feed_text_and_links() -> None:
     rendered = story_message(story(), t=EN, now=NOW, zone=BAGHDAD, section_names=NAMES)
     assert "<b>Peshmerga &amp; coalition &lt;talks&gt; in &quot;Erbil&quot;</b>" in rendered.text
-    assert 'href="https://www.rudaw.net/english/kurdistan/251120261?a=1&amp;b=2"' in rendered.text
+    # The article opens from the "Read" button; a list links titles, escaped.
+    assert "href" not in rendered.text and rendered.buttons[0][0].url == story().link
+    listing = story_list("Latest", [story()], t=EN, now=NOW, zone=BAGHDAD, section_names=NAMES)
+    assert 'href="https://www.rudaw.net/english/kurdistan/251120261?a=1&amp;b=2"' in listing
     # A message that stays in the chat: 09:00 UTC is 12:00 in Baghdad, today (no "ago").
     assert "Kurdistan · 12:00\u202fPM" in rendered.text
     assert rendered.preview_url == story().link
@@ -111,7 +114,7 @@ def test_a_right_to_left_interface_isolates_latin_titles_links_and_names() -> No
     )
     assert f"<b>{FSI}Erbil talks{PDI}</b>" in rendered.text
     assert f"<i>{FSI}Kurdistan{PDI}" in rendered.text
-    assert 'href="https://www.rudaw.net/english/kurdistan/251120261?a=1&amp;b=2"' in rendered.text
+    assert rendered.buttons[0][0].url == story().link
     assert len(rendered.buttons) == 2
 
 

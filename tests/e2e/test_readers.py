@@ -345,3 +345,20 @@ async def test_stories_of_the_same_second_are_in_one_order_in_a_push_a_list_and_
             label.startswith(f"{n}. {t}")
             for n, (label, t) in enumerate(zip(labels, pushed, strict=True), start=1)
         )
+
+
+async def test_a_pushed_story_links_to_the_article_once(
+    app: Any, fake_api: FakeBotApi, outlet: FeedServer, outlet_items: list[Item]
+) -> None:
+    reader = fake_api.add_user("Rezan")
+    await ask(fake_api, reader, "/subscribe")
+    before = len(fake_api.sent(reader))
+    published = datetime.now(UTC) - timedelta(minutes=1)
+    await publish(app, outlet, outlet_items, story_item(30, "Erbil airport reopens", published))
+    push = (await fake_api.wait_for_messages(reader, before + 1))[before]
+    link = "https://www.rudaw.net/english/readers/30"
+    # The "Read" button opens the article; the text no longer says it again.
+    assert [(b["text"], b.get("url")) for b in push.buttons if b.get("url")] == [("Read", link)]
+    assert "Read the full story" not in (push.text or "")
+    assert [e for e in push.entities if e.get("url") == link] == []
+    assert push.link_preview_options == {"url": link}
