@@ -43,8 +43,9 @@ RECEIVED = "Comment received on ‘{}’ — it will appear after moderation."
 
 
 def card_button(card: StoredMessage, action: str) -> str:
-    """The callback data of a card's Approve ("a") or Reject ("r") button."""
-    [data] = [d for d in button_data(card) if d.startswith(f"md:{action}:")]
+    """The callback data of a card's Approve ("a") or plain Reject ("r") button (the reasons'
+    Reject buttons add one more field)."""
+    [data] = [d for d in button_data(card) if d.startswith(f"md:{action}:") and d.count(":") == 3]
     return data
 
 
@@ -161,7 +162,12 @@ async def test_comment_button_prompt_moderation_and_reading_it_back(
         [stored] = await stored_comments(app, reader)
         assert stored.status == HELD and stored.held_for == "moderation"
         version = text_version(stored.text)
-        assert button_data(card) == [f"md:a:{stored.id}:{version}", f"md:r:{stored.id}:{version}"]
+        reject = f"md:r:{stored.id}:{version}"
+        assert button_data(card) == [
+            f"md:a:{stored.id}:{version}",
+            reject,
+            *(f"{reject}:{code}" for code in ("off_topic", "abusive", "spam", "duplicate")),
+        ]
         refused = await press(fake_api, member, card, card_button(card, "a"))
         assert refused["text"] == "Only moderators can decide." and refused["show_alert"]
         assert (await comment(app, stored.id)).status == HELD

@@ -14,14 +14,15 @@ import pytest
 from sqlmodel import select
 
 from bot.app import SERVICES_KEY
+from bot.callbacks import fits
 from bot.handlers import start
 from bot.i18n import language_name, texts
 from storage.chats import get_chat
-from storage.models import Delivery, Story
+from storage.models import Comment, Delivery, Story
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import Item, rss
 from tests.e2e.conftest import SORANI_TITLE
-from tests.e2e.test_comments import moderators, reply
+from tests.e2e.test_comments import first_reply, moderators, next_card, reply, shows_stories
 from tests.e2e.test_conversation import ask, button_data, edited, press
 from tests.e2e.test_push import eventually, publish
 from tests.fake_bot_api import FakeBotApi, parse_html
@@ -362,3 +363,46 @@ async def test_a_pushed_story_links_to_the_article_once(
     assert "Read the full story" not in (push.text or "")
     assert [e for e in push.entities if e.get("url") == link] == []
     assert push.link_preview_options == {"url": link}
+
+
+# --- moderators can say why -----------------------------------------------------------------
+
+
+async def test_a_moderator_rejects_with_a_reason_the_reader_reads_in_their_language(
+    start_bot: StartBot, fake_api: FakeBotApi
+) -> None:
+    mods, mod, _ = moderators(fake_api)
+    reader = fake_api.add_user("Ayşe", language_code="tr")
+    turkish = texts("tr")
+    async with start_bot(moderation_chat_id=mods.id) as app:
+        shown = await ask(fake_api, reader, f"/start s_{await story_id(app, 'Story 3:')}")
+        await shows_stories(app, shown)
+        answer, _ = await first_reply(fake_api, reader, shown, "Ucuz saatler burada")
+        card = await next_card(fake_api, mods, 1)
+        # The card offers the common reasons besides plain Approve / Reject.
+        assert [b["text"] for b in card.buttons] == [
+            "✅ Approve",
+            "❌ Reject",
+            "❌ Off topic",
+            "❌ Abusive",
+            "❌ Spam",
+            "❌ Duplicate",
+        ]
+        assert all(fits(data) for data in button_data(card))
+        [spam] = [data for data in button_data(card) if data.endswith(":spam")]
+        answered = await press(fake_api, mod, card, spam)
+        assert answered["text"] == "Rejected"
+        decided = await edited(fake_api, mods.id, card.message_id, 1)
+        assert (decided.text or "").endswith("❌ Rejected by Rezan Mod (Spam)")
+        assert decided.buttons == []
+
+        # The reader's confirmation says why, in Turkish; so does /mycomments.
+        told = await edited(fake_api, reader.id, answer.message_id, 1)
+        why = turkish._("It looks like spam or advertising.")
+        assert why != "It looks like spam or advertising."
+        assert (told.text or "").startswith("❌") and (told.text or "").endswith(why)
+        mine = await ask(fake_api, reader, "/mycomments")
+        assert why in (mine.text or "")
+        async with app.bot_data[SERVICES_KEY].sessions() as session:
+            [stored] = (await session.exec(select(Comment))).all()
+        assert (stored.status, stored.reason) == ("rejected", "moderation:spam")
