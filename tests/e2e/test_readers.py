@@ -69,8 +69,9 @@ async def test_pushes_and_shared_stories_show_absolute_local_times_lists_relativ
         push = (await fake_api.wait_for_messages(reader, before + 1))[before]
         text = push.text or ""
         assert "Erbil airport reopens" in text
-        # The reader's clock time in Berlin (today: no date), never "2 minutes ago".
-        assert f"Kurdistan · {EN.time(fresh, BERLIN)}" in text
+        # The reader's clock time in Berlin (just the time, unless that was before midnight
+        # there), never "2 minutes ago".
+        assert f"Kurdistan · {EN.stamp(fresh, now, BERLIN)}" in text
         assert stale_words(text) == []
 
         yesterday = now - timedelta(hours=30)
