@@ -190,13 +190,54 @@ _RELAY_REASONS = {
 }
 
 
+# --- why the moderators rejected a comment ---------------------------------------------------
+
+# Stored in comment.reason as "moderation:<code>" and worded when shown, in the reader's
+# language (or the moderators', on the card). The codes travel in the cards' callback data.
+MODERATION_PREFIX = "moderation:"
+OFF_TOPIC, ABUSIVE, SPAM, DUPLICATE = "off_topic", "abusive", "spam", "duplicate"
+MODERATION_REASONS = (OFF_TOPIC, ABUSIVE, SPAM, DUPLICATE)
+# What the reader is told, after "Your comment on ‘…’ was not published:".
+_MODERATION_SENTENCES = {
+    OFF_TOPIC: N_("It is not about the story."),
+    ABUSIVE: N_("It is abusive or insulting."),
+    SPAM: N_("It looks like spam or advertising."),
+    DUPLICATE: N_("It repeats a comment already posted."),
+}
+# A code this version does not know (from a newer one): still a moderators' decision.
+_MODERATION_OTHER = N_("It does not follow the rules for comments.")
+
+
+def moderation_reason(code: str) -> str:
+    """What ``decide`` stores for a rejection with the reason ``code``."""
+    return f"{MODERATION_PREFIX}{code}"
+
+
+def moderation_reason_label(code: str, *, t: Texts) -> str:
+    """A reason as a moderator picks it: a card's button, and the verdict line."""
+    labels = {
+        # Translators: a moderation card's button: reject the comment as off the story's topic.
+        OFF_TOPIC: t.pgettext("reason", "Off topic"),
+        # Translators: a moderation card's button: reject the comment as abusive.
+        ABUSIVE: t.pgettext("reason", "Abusive"),
+        # Translators: a moderation card's button: reject the comment as spam or advertising.
+        SPAM: t.pgettext("reason", "Spam"),
+        # Translators: a moderation card's button: reject the comment as a repeat of another.
+        DUPLICATE: t.pgettext("reason", "Duplicate"),
+    }
+    return labels.get(code, code)
+
+
 def relay_reason(reason: str, *, t: Texts, limit: int = 0) -> str:
-    """A reason the relay stored, in the reader's words (HTML, escaped).
+    """A reason the relay or the moderators stored, in the reader's words (HTML, escaped).
 
     Codes (``jobs.comment_relay``) are worded in this language; anything else — the outlet's
     own explanation, or a reason stored before codes existed — is shown as it was stored
     (shortened to ``limit`` characters when one is given).
     """
+    if reason.startswith(MODERATION_PREFIX):
+        code = reason.removeprefix(MODERATION_PREFIX)
+        return t._(_MODERATION_SENTENCES.get(code, _MODERATION_OTHER))
     parsed = parse_reason(reason)
     if parsed is not None:
         code, figures = parsed
@@ -507,8 +548,14 @@ def card_comment_id(card_text: str | None) -> int | None:
     return int(match.group(0)) if match else None
 
 
-def verdict(approved: bool, by: str, *, to_site: bool, t: Texts) -> str:
-    """The line added to a card once someone decided."""
+def verdict(approved: bool, by: str, *, to_site: bool, t: Texts, reason: str | None = None) -> str:
+    """The line added to a card once someone decided (``reason``: a MODERATION_REASONS code
+    the rejection gave the reader)."""
+    if not approved and reason:
+        # Translators: on a moderation card; {reason} is the reason button pressed.
+        return t._("❌ Rejected by {moderator} ({reason})").format(
+            moderator=name(by, t=t), reason=moderation_reason_label(reason, t=t)
+        )
     if not approved:
         text = t._("❌ Rejected by {moderator}")
     elif to_site:

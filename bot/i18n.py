@@ -32,7 +32,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_time, format_timedelta
+from babel.dates import format_date, format_skeleton, format_time, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -214,8 +214,22 @@ class Texts:
             text = self.ngettext("{num} day ago", "{num} days ago", n)
         return text.format(num=self.number(n))
 
+    def stamp(self, when: datetime, now: datetime, zone: ZoneInfo) -> str:
+        """An absolute local time, for text that stays in a chat (a push, a shared story):
+        "14:05" when ``when`` is today in ``zone`` as of ``now``, "24 Nov, 14:05" on another
+        day of the same year, the full date and time in another year. Unlike "5 minutes ago"
+        it is as true tomorrow as it is now."""
+        local, today = when.astimezone(zone), now.astimezone(zone)
+        if local.date() == today.date():
+            return self.time(when, zone)
+        if local.year != today.year:
+            return self.date_time(when, zone)
+        day = self._digits(format_skeleton("MMMd", local.date(), locale=self.babel))
+        return self._("{date}, {time}").format(date=day, time=self.time(when, zone))
+
     def when(self, when: datetime, now: datetime, zone: ZoneInfo) -> str:
-        """Relative time plus the local clock time: "3 hours ago, 14:05"; a date when older."""
+        """Relative time plus the local clock time: "3 hours ago, 14:05"; a date when older.
+        Only for text read as it is sent (a /latest list): "ago" goes stale in a chat."""
         if (now - when).total_seconds() < 86400 * 2:
             return self._("{ago}, {time}").format(
                 ago=self.ago(when, now), time=self.time(when, zone)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from bot.i18n import SOURCE_LOCALE, chat_locale, texts
-from bot.render import Button, plain_text, story_group, story_message
+from bot.render import Button, plain_text, shown_order, story_group, story_message
 from bot.sections import SectionCatalogue
 from jobs.fanout import PushMessage
 from storage.clock import utcnow
@@ -81,6 +81,7 @@ class PushRenderer:
                 comment_button=self._comment_button,
             )
         else:
+            stories = shown_order(stories)
             rendered = story_group(stories, t=t, now=now, zone=tz, section_names=names)
         return PushMessage(
             text=rendered.text,

@@ -65,6 +65,14 @@ def trim(text: str, limit: int) -> str:
     return cut.rstrip(" ,.;:-") + "…"
 
 
+def shown_order(stories: Sequence[StoryView]) -> list[StoryView]:
+    """Stories in the order a message lists them: breaking news first (a digest's rule; a
+    grouped push never mixes the two), then newest first, and stories of the same second by
+    id, the later one first — as /latest and search order them, so a grouped push, a digest
+    and a list agree, and a reply's "which story?" numbers them alike."""
+    return sorted(stories, key=lambda s: (not s.breaking, -s.sort_at.timestamp(), -s.id))
+
+
 def section_label(story: StoryView, names: Mapping[str, str], *, t: Texts) -> str:
     """The story's offered sections by their names in the reader's language (``names``:
     slug → name, see bot.sections), each isolated, as plain text — escape it for HTML.
@@ -76,14 +84,29 @@ def section_label(story: StoryView, names: Mapping[str, str], *, t: Texts) -> st
     return t.join(labels) if labels else t.pgettext("section", "News")
 
 
+def published(story: StoryView, *, t: Texts, now: datetime, zone: ZoneInfo, relative: bool) -> str:
+    """When the story was published, as plain text: "3 hours ago, 12:00" where the text is
+    read as it is sent (``relative``: a /latest list, redrawn on every tap), else an absolute
+    local time that stays true in the chat ("12:00" today, "24 Nov, 12:00" before)."""
+    if relative:
+        return t.when(story.sort_at, now, zone)
+    return t.stamp(story.sort_at, now, zone)
+
+
 def _meta(
-    story: StoryView, *, t: Texts, now: datetime, zone: ZoneInfo, names: Mapping[str, str]
+    story: StoryView,
+    *,
+    t: Texts,
+    now: datetime,
+    zone: ZoneInfo,
+    names: Mapping[str, str],
+    relative: bool,
 ) -> str:
-    """The italic line under a headline, in HTML: "Kurdistan · 3 hours ago, 12:00"."""
+    """The italic line under a headline, in HTML: "Kurdistan · 12:00"."""
     # Translators: under a headline: its sections, then when it was published.
     return t._("{sections} · {time}").format(
         sections=escape(section_label(story, names, t=t)),
-        time=escape(t.when(story.sort_at, now, zone)),
+        time=escape(published(story, t=t, now=now, zone=zone, relative=relative)),
     )
 
 
@@ -97,20 +120,21 @@ def story_message(
     breaking: bool = False,
     comment_button: bool = False,
 ) -> Rendered:
-    """One story: bold title, section and time, trimmed summary, link, and buttons."""
+    """One story: bold title, section and time, trimmed summary, and buttons.
+
+    The message stays in a chat (a push, a shared or opened story), so its time is absolute.
+    The article opens from the "Read" button (and the link preview): a "Read the full story"
+    link in the text would say the same thing twice."""
     # Feeds' titles are capped at parse time; this keeps any other title within one message.
     title = escape(trim(story.title, TITLE_MAX))
     marker = "🔴 " if breaking else ""
-    meta = _meta(story, t=t, now=now, zone=zone, names=section_names)
+    meta = _meta(story, t=t, now=now, zone=zone, names=section_names, relative=False)
     lines = [f"{marker}<b>{t.isolate(title)}</b>", f"<i>{meta}</i>"]
     if story.summary:
         lines += ["", t.isolate(escape(trim(story.summary, SUMMARY_PUSH)))]
-    if story.link:
-        read = escape(t._("Read the full story"))
-        lines += ["", f'<a href="{escape(story.link)}">{read}</a>']
     text = "\n".join(lines)
     if utf16_len(text) > _SAFE_BUDGET:  # only with absurd titles; keep the message valid
-        text = "\n".join(lines[:2] + ([lines[-1]] if story.link else []))
+        text = "\n".join(lines[:2])
     row: list[Button] = []
     if story.link:
         row.append(Button(t.pgettext("button", "Read"), url=story.link))
@@ -139,16 +163,18 @@ def story_list(
     zone: ZoneInfo,
     section_names: Mapping[str, str],
     first_number: int = 1,
+    relative: bool = True,
 ) -> str:
     """A numbered list of stories under a bold heading, within Telegram's length limit.
 
-    ``heading`` is plain text already in the reader's language (it is escaped here)."""
+    ``heading`` is plain text already in the reader's language (it is escaped here); times
+    are relative unless ``relative`` is false (a list that stays in the chat: a push)."""
     parts = [f"<b>{escape(heading)}</b>"]
     used = utf16_len(parts[0])
     for number, story in enumerate(stories, start=first_number):
         title = t.isolate(escape(story.title))
         headline = f'<a href="{escape(story.link)}">{title}</a>' if story.link else title
-        meta = _meta(story, t=t, now=now, zone=zone, names=section_names)
+        meta = _meta(story, t=t, now=now, zone=zone, names=section_names, relative=relative)
         entry = f"\n\n{number}. <b>{headline}</b>\n<i>{meta}</i>"
         if used + utf16_len(entry) > _SAFE_BUDGET:
             break
@@ -172,16 +198,19 @@ def story_group(
     heading = t.ngettext("{num} new story", "{num} new stories", count).format(num=t.number(count))
     if breaking:
         heading = f"🔴 {heading}"
-    text = story_list(heading, stories, t=t, now=now, zone=zone, section_names=section_names)
+    text = story_list(
+        heading, stories, t=t, now=now, zone=zone, section_names=section_names, relative=False
+    )
     return Rendered(text=text, preview_url=None, buttons=())
 
 
 def plain_text(stories: Sequence[StoryView], *, t: Texts, now: datetime, zone: ZoneInfo) -> str:
-    """The same news without any markup: the fallback when Telegram rejects our HTML."""
+    """The same news without any markup: the fallback when Telegram rejects a push's HTML
+    (absolute times, as in the push)."""
     parts = []
     for story in stories:
         lines = [("🔴 " if story.breaking else "") + story.title]
-        lines.append(t.when(story.sort_at, now, zone))
+        lines.append(published(story, t=t, now=now, zone=zone, relative=False))
         if len(stories) == 1 and story.summary:
             lines.append(trim(story.summary, SUMMARY_PUSH))
         if story.link:

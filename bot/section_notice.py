@@ -31,4 +31,7 @@ class RetiredSectionsNotice:
             "The sections {sections} are no longer offered, so no new stories come from them.",
             len(names),
         ).format(sections=listed)
-        return f"{gone}\n{describe(t, set(chat.remaining), self._sections.names(t))}"
+        # Telegram gives users positive ids, groups and channels negative ones.
+        group = chat.chat_id < 0
+        now = describe(t, set(chat.remaining), self._sections.names(t), group=group)
+        return f"{gone}\n{now}"

@@ -13,6 +13,7 @@ from bot.i18n import FSI, PDI, texts
 from bot.render import (
     escape,
     plain_text,
+    shown_order,
     story_group,
     story_list,
     story_message,
@@ -50,8 +51,12 @@ def story(**overrides: object) -> StoryView:
 def test_story_message_escapes_feed_text_and_links() -> None:
     rendered = story_message(story(), t=EN, now=NOW, zone=BAGHDAD, section_names=NAMES)
     assert "<b>Peshmerga &amp; coalition &lt;talks&gt; in &quot;Erbil&quot;</b>" in rendered.text
-    assert 'href="https://www.rudaw.net/english/kurdistan/251120261?a=1&amp;b=2"' in rendered.text
-    assert "Kurdistan · 3 hours ago, 12:00" in rendered.text  # 09:00 UTC is 12:00 in Baghdad
+    # The article opens from the "Read" button; a list links titles, escaped.
+    assert "href" not in rendered.text and rendered.buttons[0][0].url == story().link
+    listing = story_list("Latest", [story()], t=EN, now=NOW, zone=BAGHDAD, section_names=NAMES)
+    assert 'href="https://www.rudaw.net/english/kurdistan/251120261?a=1&amp;b=2"' in listing
+    # A message that stays in the chat: 09:00 UTC is 12:00 in Baghdad, today (no "ago").
+    assert "Kurdistan · 12:00\u202fPM" in rendered.text
     assert rendered.preview_url == story().link
 
 
@@ -109,7 +114,7 @@ def test_a_right_to_left_interface_isolates_latin_titles_links_and_names() -> No
     )
     assert f"<b>{FSI}Erbil talks{PDI}</b>" in rendered.text
     assert f"<i>{FSI}Kurdistan{PDI}" in rendered.text
-    assert 'href="https://www.rudaw.net/english/kurdistan/251120261?a=1&amp;b=2"' in rendered.text
+    assert rendered.buttons[0][0].url == story().link
     assert len(rendered.buttons) == 2
 
 
@@ -117,9 +122,43 @@ def test_group_heading_counts_and_plain_text_uses_the_locale_time() -> None:
     stories = [story(id=1, title="One"), story(id=2, title="Two", breaking=True)]
     group = story_group(stories, t=EN, now=NOW, zone=BAGHDAD, section_names=NAMES)
     assert group.text.startswith("<b>🔴 2 new stories</b>")
+    assert "3 hours ago" not in group.text and group.text.count("12:00") == 2
     plain = plain_text(stories[:1], t=EN, now=NOW, zone=BAGHDAD)
-    assert plain.splitlines()[:2] == ["One", EN.when(NOW - timedelta(hours=3), NOW, BAGHDAD)]
-    assert "3 hours ago" in plain
+    assert plain.splitlines()[:2] == ["One", EN.stamp(NOW - timedelta(hours=3), NOW, BAGHDAD)]
+    assert "ago" not in plain
+
+
+def test_a_list_read_as_it_is_sent_says_how_long_ago() -> None:
+    listing = story_list("Latest", [story()], t=EN, now=NOW, zone=BAGHDAD, section_names=NAMES)
+    assert "Kurdistan · 3 hours ago, 12:00" in listing
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        # Today in Baghdad (UTC+3), however long ago: the clock time alone.
+        (datetime(2026, 11, 25, 0, 30, tzinfo=UTC), "3:30\u202fAM"),
+        # 23:30 UTC on the 24th is already the 25th in Baghdad.
+        (datetime(2026, 11, 24, 21, 30, tzinfo=UTC), "12:30\u202fAM"),
+        # Yesterday in Baghdad: the day with it.
+        (datetime(2026, 11, 24, 20, 59, tzinfo=UTC), "Nov 24, 11:59\u202fPM"),
+        # Another year: the full date.
+        (datetime(2025, 12, 31, 9, 0, tzinfo=UTC), "Dec 31, 2025, 12:00\u202fPM"),
+    ],
+)
+def test_absolute_times_name_the_day_unless_it_is_today_in_the_readers_zone(
+    when: datetime, expected: str
+) -> None:
+    assert EN.stamp(when, NOW, BAGHDAD) == expected
+
+
+def test_absolute_times_in_each_language() -> None:
+    yesterday = NOW - timedelta(days=1)
+    assert texts("tr").stamp(yesterday, NOW, BAGHDAD) == "24 Kas, 15:00"
+    assert texts("ar").stamp(yesterday, NOW, BAGHDAD) == "24 نوفمبر، 3:00 م"
+    # Sorani in its own digits.
+    sorani = texts("ckb").stamp(NOW, NOW, BAGHDAD)
+    assert sorani.startswith("٣:٠٠") and not any(c.isascii() and c.isdigit() for c in sorani)
 
 
 def test_story_list_numbers_from_offset_and_links_titles() -> None:
@@ -257,3 +296,14 @@ def test_every_story_message_in_every_language_is_html_telegram_accepts(locale: 
         assert [b.text for row in rendered[0].buttons for b in row] != [
             b.text for row in english.buttons for b in row
         ]
+
+
+def test_stories_are_shown_breaking_first_then_newest_then_by_id() -> None:
+    same = NOW - timedelta(minutes=5)
+    stories = [
+        story(id=1, sort_at=same),
+        story(id=3, sort_at=same),
+        story(id=2, sort_at=NOW),
+        story(id=4, sort_at=NOW - timedelta(hours=1), breaking=True),
+    ]
+    assert [s.id for s in shown_order(stories)] == [4, 2, 3, 1]

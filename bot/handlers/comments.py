@@ -47,7 +47,7 @@ from bot.handlers.common import (
     zone_of,
 )
 from bot.i18n import Texts
-from bot.render import Button
+from bot.render import Button, shown_order
 from storage import comments as comment_store
 from storage import stories as story_store
 from storage import story_messages
@@ -114,9 +114,13 @@ async def _stories_of_reply(context: Context, message: Message) -> list[int]:
         return []
     named, links = stories_named_in(replied)
     async with deps(context).sessions() as session:
-        _, recorded = await story_messages.stories_of_message(
+        kind, recorded = await story_messages.stories_of_message(
             session, message.chat_id, replied.message_id
         )
+        if kind == "push" and len(recorded) > 1:
+            # A grouped push's record has no order: number the stories as the push does.
+            found = await story_store.get_stories(session, recorded)
+            recorded = [s.id for s in shown_order(list(found.values()))]
         if recorded:
             if named and not set(named) <= set(recorded):
                 log.warning(

@@ -52,20 +52,27 @@ def language_panel(t: Texts, chat: ChatView | None, d: Deps) -> tuple[str, list[
     """The /language message and keyboard for a chat in its current state."""
     offered = d.settings.editions
     editions = reading(chat, d.settings.default_edition)
+    group = chat is not None and chat.type != ChatType.PRIVATE
     lines = [
         t._("<b>Language</b>: the bot speaks {language}.").format(
             language=_language_html(t, t.locale)
         )
     ]
     if len(offered) > 1:
-        lines.append(
-            t._("You read these editions: {editions}.").format(
-                editions=_editions_text(t, editions)
-            )
+        reads = (
+            t._("This chat reads these editions: {editions}.")
+            if group
+            else t._("You read these editions: {editions}.")
         )
+        lines.append(reads.format(editions=_editions_text(t, editions)))
         lines += [
             "",
             t._(
+                "Tap a language for the bot's messages. Tap an edition to add or remove it; "
+                "this chat gets the stories of every edition it reads."
+            )
+            if group
+            else t._(
                 "Tap a language for the bot's messages. Tap an edition to add or remove it; "
                 "you get the stories of every edition you read."
             ),
@@ -131,13 +138,14 @@ async def choose(
 
 
 async def language_button(update: Update, context: Context) -> None:
-    """A tap on the /language panel or on the /start question."""
+    """A tap on the /language panel (the /start question's answers are start's)."""
     query = update.callback_query
     if query is None or query.data is None or update.effective_chat is None:
         return
     d = deps(context)
     chat = await remember_chat(update, context)
     t = chat_texts(update, context, chat)
+    shown = language_panel(t, chat, d)
     parts = query.data.split(":")
     kind, code = (parts[1], parts[2]) if len(parts) == 3 else (parts[-1], "")
     if kind == "x":  # the editions heading is not a button
@@ -146,7 +154,7 @@ async def language_button(update: Update, context: Context) -> None:
     if not await may_manage(update, context):
         await query.answer(t._("In groups, only admins can change the language."), show_alert=True)
         return
-    if kind in ("l", "s") and code in LOCALES:
+    if kind == "l" and code in LOCALES:
         chat, _ = await choose(d, chat, locale=code)
     elif kind == "e" and code in d.settings.editions:
         chat, refusal = await choose(d, chat, edition=code)
@@ -158,23 +166,11 @@ async def language_button(update: Update, context: Context) -> None:
         return
     t = chat_texts(update, context, chat)
     await query.answer(t._("Saved."))
-    if kind in ("l", "s"):
+    if kind == "l":
         await set_chat_menu(context, chat.id, t)
-    if kind == "s":
-        # The /start question: say what was chosen and where to change it.
-        await redraw(
-            query,
-            t._(
-                "Editions you read: {editions}. The bot speaks {language}. /language changes both."
-            ).format(
-                editions=_editions_text(t, reading(chat, d.settings.default_edition)),
-                language=_language_html(t, t.locale),
-            ),
-            [],
-        )
-        return
     text, rows = language_panel(t, chat, d)
-    await redraw(query, text, rows)
+    if (text, rows) != shown:  # the language already ticked: the panel stays as it is
+        await redraw(query, text, rows)
 
 
 async def set_chat_menu(context: Context, chat_id: int, t: Texts) -> None:
@@ -214,8 +210,24 @@ async def adopt_suggestion(d: Deps, chat: ChatView, locale: str) -> ChatView:
     return updated
 
 
+def kurdish_chosen(t: Texts, chat: ChatView, d: Deps) -> str:
+    """What the answer to the Kurdish question chose, and where to change it (in ``t``, the
+    chosen language)."""
+    return t._(
+        "Editions you read: {editions}. The bot speaks {language}. /language changes both."
+    ).format(
+        editions=_editions_text(t, reading(chat, d.settings.default_edition)),
+        language=_language_html(t, t.locale),
+    )
+
+
+KURDISH_CHOICES = ("ckb", "kmr")
+KURDISH_ANSWER = rf"^{PREFIX}:s:"
+
+
 def kurdish_question() -> tuple[str, list[list[Button]]]:
-    """Sorani or Kurmanji? Asked in both, since we do not know which the reader reads."""
+    """Sorani or Kurmanji? Asked in both, since we do not know which the reader reads; the
+    answers (``lg:s:<locale>``) are handled by /start, which then welcomes the reader."""
     sorani, kurmanji = texts("ckb"), texts("kmr")
     text = "\n".join(
         [
@@ -224,10 +236,7 @@ def kurdish_question() -> tuple[str, list[list[Button]]]:
         ]
     )
     rows = [
-        [
-            Button(language_name("ckb"), callback=f"{PREFIX}:s:ckb"),
-            Button(language_name("kmr"), callback=f"{PREFIX}:s:kmr"),
-        ]
+        [Button(language_name(code), callback=f"{PREFIX}:s:{code}") for code in KURDISH_CHOICES]
     ]
     return text, rows
 

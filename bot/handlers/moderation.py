@@ -1,4 +1,5 @@
-"""Held comments and their moderators: cards with Approve / Reject, the verdict, /ban, /unban.
+"""Held comments and their moderators: cards with Approve / Reject (plain, or with a reason
+the reader is told), the verdict, /ban, /unban.
 
 A card goes to MODERATION_CHAT_ID when it is set, else to each ADMIN_IDS private chat. Cards
 are sent right after a comment is stored; a repeating job sends the cards a crash (or an
@@ -46,15 +47,26 @@ CARD_GRACE = timedelta(seconds=30)
 
 
 def card_buttons(comment: CommentView, *, t: Texts) -> list[list[Button]]:
-    """Approve / Reject under a card; they name the text shown, so an edit voids them."""
+    """Approve / Reject under a card, then Reject with one of the common reasons (the reader
+    is told it); they name the text shown, so an edit voids them. The longest callback data,
+    ``md:r:<19 digits>:<8 hex>:duplicate``, is 44 bytes."""
     version = text_version(comment.text)
+    reject = f"md:r:{comment.id}:{version}"
+    reasons = [
+        Button(
+            f"❌ {comment_texts.moderation_reason_label(code, t=t)}", callback=f"{reject}:{code}"
+        )
+        for code in comment_texts.MODERATION_REASONS
+    ]
     return [
         [
             # Translators: a moderation card's button: publish the held comment.
             Button(t.pgettext("button", "✅ Approve"), callback=f"md:a:{comment.id}:{version}"),
             # Translators: a moderation card's button: do not publish the held comment.
-            Button(t.pgettext("button", "❌ Reject"), callback=f"md:r:{comment.id}:{version}"),
-        ]
+            Button(t.pgettext("button", "❌ Reject"), callback=reject),
+        ],
+        reasons[:2],
+        reasons[2:],
     ]
 
 
@@ -138,9 +150,10 @@ async def decision_button(update: Update, context: Context) -> None:
     """Approve / Reject: record the verdict, mark the card, tell the reader."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    _, action, raw_id, version = [*query.data.split(":"), "", "", ""][:4]
+    _, action, raw_id, version, code = [*query.data.split(":"), "", "", "", ""][:5]
     comment_id = parse_id(raw_id)
-    if comment_id is None or action not in ("a", "r"):
+    known = not code or code in comment_texts.MODERATION_REASONS
+    if comment_id is None or action not in ("a", "r") or not known:
         await query.answer()
         return
     # The card's chat (the moderators' chat, or an admin's private chat) and its language.
@@ -164,6 +177,7 @@ async def decision_button(update: Update, context: Context) -> None:
             relay=bool(d.settings.comments_url),
             now=utcnow(),
             retry_for=timedelta(hours=d.settings.comment_retry_hours),
+            reason=comment_texts.moderation_reason(code) if code and not approve else None,
             version=version or None,
         )
     if decided is None:
@@ -177,7 +191,9 @@ async def decision_button(update: Update, context: Context) -> None:
     # Translators: the short notice a moderator sees after pressing Approve / Reject.
     await query.answer(t._("Approved") if approve else t._("Rejected"))
     to_site = decided.status == QUEUED
-    line = comment_texts.verdict(approve, user.full_name, to_site=to_site, t=t)
+    line = comment_texts.verdict(
+        approve, user.full_name, to_site=to_site, t=t, reason=code if not approve else None
+    )
     card = comment_texts.moderation_card(decided, t=t)
     await redraw(query, f"{card}\n\n{line}", [], link_preview_options=NO_PREVIEW)
     log.info("comment=%s %s by moderator=%s", decided.id, decided.status, user.id)

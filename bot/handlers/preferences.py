@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
-from babel.dates import get_timezone_location
 from telegram import CallbackQuery, Message, Update
+from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import comment_texts
@@ -30,6 +32,7 @@ from bot.handlers.common import (
 from bot.handlers.subscriptions import describe
 from bot.i18n import N_, Texts, marked
 from bot.render import Button, escape
+from bot.time_zones import COMMON_ZONES, MAX_CHOICES, canonical_zone, find_zones, zone_city
 from jobs.delivery_policy import parse_quiet_hours, quiet_until
 from storage import chats as chat_store
 from storage import comments as comment_store
@@ -38,19 +41,6 @@ from storage.chats import DELIVERY_MODES, ChatView, DeliveryPrefs
 from storage.clock import utcnow
 from storage.engine import writing
 from storage.search_text import query_terms
-
-# Where the outlet's readers mostly live: the region and its diaspora.
-COMMON_ZONES = (
-    "Asia/Baghdad",
-    "Asia/Tehran",
-    "Europe/Istanbul",
-    "Europe/Berlin",
-    "Europe/Stockholm",
-    "Europe/London",
-    "America/New_York",
-    "UTC",
-)
-
 
 # What each delivery mode means, as the settings message and its buttons say it.
 MODE_BUTTONS = {
@@ -81,18 +71,12 @@ QUIET_ERRORS = marked(
 )
 
 
-def zone_city(t: Texts, zone: str) -> str:
-    """A time zone as its city in the reader's language ("Baghdad", "بغداد", "Bağdat")."""
-    fallback = zone.split("/")[-1].replace("_", " ")
-    try:
-        return get_timezone_location(zone, locale=t.babel, return_city=True) or fallback
-    except (LookupError, ValueError):
-        return fallback
-
-
-def _zone_buttons(t: Texts) -> list[list[Button]]:
-    buttons = [Button(zone_city(t, z), callback=f"tz:{z}") for z in COMMON_ZONES]
-    return [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
+def _zone_buttons(t: Texts, zones: Sequence[str] = COMMON_ZONES) -> list[list[Button]]:
+    """A button per zone, named by its city in the reader's language, four to a row (two
+    when the names are long, as country names in Sorani are)."""
+    buttons = [Button(zone_city(t, z), callback=f"tz:{z}") for z in zones]
+    per_row = 4 if all(len(b.text) <= 12 for b in buttons) else 2
+    return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
 
 
 def _mode_buttons(t: Texts, current: str) -> list[list[Button]]:
@@ -131,9 +115,24 @@ async def _settings_view(
     zone = zone_of(chat, deps(context))
     mode = prefs.mode if prefs is not None and prefs.mode in DELIVERY_MODES else "instant"
     quiet = quiet_label(t, prefs)
+    group = chat.type != ChatType.PRIVATE
+    described = describe(t, subscribed, names, group=group)
+    hint = (
+        t._(
+            "Tap how news should reach this chat, or a time zone (/timezone Berlin sets any "
+            "other). /sections chooses sections; <code>/quiet 23:00-07:00</code> holds pushes "
+            "at night."
+        )
+        if group
+        else t._(
+            "Tap how news should reach you, or a time zone (/timezone Berlin sets any "
+            "other). /sections chooses sections; <code>/quiet 23:00-07:00</code> holds pushes "
+            "at night."
+        )
+    )
     lines = [
         t._("<b>Settings</b>"),
-        t._("<b>Sections:</b> {sections}").format(sections=describe(t, subscribed, names)),
+        t._("<b>Sections:</b> {sections}").format(sections=described),
         t._("<b>Delivery:</b> {mode} — {description}").format(
             mode=t._(MODE_BUTTONS[mode]), description=t._(MODE_DESCRIPTIONS[mode])
         ),
@@ -146,11 +145,7 @@ async def _settings_view(
             zone=t.isolate(escape(zone.key)), time=t.isolate(t.time(utcnow(), zone))
         ),
         "",
-        t._(
-            "Tap how news should reach you, or a time zone (/timezone Europe/Berlin sets any "
-            "other). /sections chooses sections; <code>/quiet 23:00-07:00</code> holds pushes "
-            "at night."
-        ),
+        hint,
     ]
     return "\n".join(lines), mode
 
@@ -190,9 +185,13 @@ async def delivery_mode_button(update: Update, context: Context) -> None:
         return
     chat = await remember_chat(update, context)
     async with writing(deps(context).sessions) as session:
-        await chat_store.set_delivery_mode(session, chat.id, mode, utcnow())
+        prefs = await chat_store.delivery_prefs(session, chat.id)
+        current = prefs.mode if prefs is not None and prefs.mode in DELIVERY_MODES else "instant"
+        if mode != current:
+            await chat_store.set_delivery_mode(session, chat.id, mode, utcnow())
     await query.answer(t._("Delivery: {mode}").format(mode=t._(MODE_BUTTONS[mode])))
-    await _redraw_settings(query, context, t, chat)
+    if mode != current:  # the ticked mode again: the message already says so
+        await _redraw_settings(query, context, t, chat)
 
 
 async def quiet_command(update: Update, context: Context) -> None:
@@ -258,28 +257,17 @@ async def quiet_command(update: Update, context: Context) -> None:
     )
 
 
-def _valid_zone(name: str) -> str | None:
-    name = name.strip()
-    if not name or ".." in name or name.startswith("/"):
-        return None
-    try:
-        return zoneinfo.ZoneInfo(name).key
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        # Readers type "europe/berlin"; find the canonical spelling.
-        lowered = {z.lower(): z for z in zoneinfo.available_timezones()}
-        return lowered.get(name.lower())
-
-
 async def timezone_command(update: Update, context: Context) -> None:
-    """/timezone NAME: set the chat's time zone."""
+    """/timezone CITY: set the chat's time zone by a city or country in any of the bot's
+    languages, or an IANA name; several matches are offered as buttons."""
     message = update.effective_message
     assert message is not None and update.effective_chat is not None
     t = chat_texts(update, context, await remember_chat(update, context))
     if not context.args:
         await message.reply_html(
             t._(
-                "Send /timezone with a time zone name, for example "
-                "<code>/timezone Europe/Berlin</code>, or pick one:"
+                "Send /timezone with your city, for example <code>/timezone Berlin</code>, "
+                "or pick one:"
             ),
             reply_markup=keyboard(_zone_buttons(t)),
         )
@@ -287,15 +275,27 @@ async def timezone_command(update: Update, context: Context) -> None:
     if not await may_manage(update, context):
         await message.reply_text(t._(ZONE_ADMINS_ONLY))
         return
-    zone = _valid_zone(" ".join(context.args))
-    if zone is None:
+    typed = " ".join(context.args)
+    # The first call builds the names' index (a fifth of a second): off the event loop.
+    zones = await asyncio.to_thread(find_zones, typed[:100])
+    if not zones:
         await message.reply_html(
             t._(
-                "“{zone}” is not a time zone I know. Use a name such as "
-                "<code>Asia/Baghdad</code> or <code>Europe/Berlin</code>."
-            ).format(zone=echo(t, " ".join(context.args)))
+                "I know no time zone or city called “{zone}”. Send a city, such as "
+                "<code>/timezone Berlin</code>, or a time zone such as "
+                "<code>Europe/Berlin</code>."
+            ).format(zone=echo(t, typed))
         )
         return
+    if len(zones) > 1:
+        await message.reply_html(
+            t._("Several time zones match “{zone}”. Pick one, or type more of the name:").format(
+                zone=echo(t, typed)
+            ),
+            reply_markup=keyboard(_zone_buttons(t, zones[:MAX_CHOICES])),
+        )
+        return
+    zone = zones[0]
     async with writing(deps(context).sessions) as session:
         await chat_store.set_timezone(session, update.effective_chat.id, zone, utcnow())
     local = t.time(utcnow(), zoneinfo.ZoneInfo(zone))
@@ -308,10 +308,10 @@ async def timezone_command(update: Update, context: Context) -> None:
 
 
 async def timezone_button(update: Update, context: Context) -> None:
-    """A time-zone button under /settings."""
+    """A time-zone button (under /settings, a bare /timezone, or the zones a name matched)."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    zone = _valid_zone(query.data.removeprefix("tz:"))
+    zone = canonical_zone(query.data.removeprefix("tz:"))
     known = await known_chat(update, context)
     t = chat_texts(update, context, known)
     if update.effective_chat is None or zone is None:
@@ -321,10 +321,13 @@ async def timezone_button(update: Update, context: Context) -> None:
         await query.answer(t._(ZONE_ADMINS_ONLY), show_alert=True)
         return
     chat = await remember_chat(update, context)
-    async with writing(deps(context).sessions) as session:
-        await chat_store.set_timezone(session, chat.id, zone, utcnow())
+    unchanged = zone_of(chat, deps(context)).key == zone
+    if chat.timezone != zone:  # the default zone tapped becomes the chat's own choice
+        async with writing(deps(context).sessions) as session:
+            await chat_store.set_timezone(session, chat.id, zone, utcnow())
     await query.answer(t._("Time zone: {zone}").format(zone=t.isolate(zone)))
-    await _redraw_settings(query, context, t, replace(chat, timezone=zone))
+    if not unchanged:  # the zone the message already shows: nothing to redraw
+        await _redraw_settings(query, context, t, replace(chat, timezone=zone))
 
 
 async def forget_command(update: Update, context: Context) -> None:

@@ -18,6 +18,7 @@ from bot.handlers.common import (
     keyboard,
     may_manage,
     preview,
+    redraw,
     remember_chat,
     remember_shown,
     texts_for,
@@ -72,7 +73,7 @@ def help_text(t: Texts, bot: str, *, comments: bool) -> str:
         t._('/follow — alerts for a word or a "phrase", from any section (/following, /unfollow)'),
         t._("/settings — sections, instant pushes or digests, quiet hours, time zone"),
         t._("/quiet — hold pushes overnight, e.g. /quiet 23:00-07:00"),
-        t._("/timezone — set your time zone, e.g. /timezone Europe/Berlin"),
+        t._("/timezone — set your time zone by your city, e.g. /timezone Berlin"),
         t._("/language — the bot's language and the editions you read"),
     ]
     if comments:
@@ -156,12 +157,34 @@ async def start_command(update: Update, context: Context) -> None:
         sent = await message.reply_html(result.text, reply_markup=keyboard(result.buttons))
         await remember_shown(context, sent, result.story_ids, "list")
         return
+    if ask_kurdish:
+        # Sorani or Kurmanji first, in both: the welcome follows in the language chosen
+        # (kurdish_answer), not in English before it.
+        text, rows = language.kurdish_question()
+        await message.reply_html(text, reply_markup=keyboard(rows))
+        return
     await message.reply_html(
         welcome(t, user.first_name if user else None), reply_markup=keyboard(start_buttons(t))
     )
-    if ask_kurdish:
-        text, rows = language.kurdish_question()
-        await message.reply_html(text, reply_markup=keyboard(rows))
+
+
+async def kurdish_answer(update: Update, context: Context) -> None:
+    """Sorani or Kurmanji, tapped under /start's question: adopt it (and its edition), and
+    turn the question into the welcome in that language, saying what was chosen."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    code = query.data.rsplit(":", 1)[-1]
+    chat = await remember_chat(update, context)
+    if code not in language.KURDISH_CHOICES or not await may_manage(update, context):
+        await query.answer()
+        return
+    d = deps(context)
+    chat, _ = await language.choose(d, chat, locale=code)
+    t = chat_texts(update, context, chat)
+    await query.answer(t._("Saved."))
+    await language.set_chat_menu(context, chat.id, t)
+    text = f"{welcome(t, query.from_user.first_name)}\n\n{language.kurdish_chosen(t, chat, d)}"
+    await redraw(query, text, start_buttons(t))
 
 
 async def _show_story(
@@ -218,7 +241,8 @@ async def _subscribe_all(update: Update, context: Context, t: Texts) -> None:
         result = await chat_store.subscribe(
             session, chat.id, [ALL_SECTIONS], utcnow(), thread_of(message)
         )
-    await message.reply_html(f"✅ {describe(t, result, header_names(context, t))}")
+    described = describe(t, result, header_names(context, t), group=not is_private(chat))
+    await message.reply_html(f"✅ {described}")
 
 
 async def subscribe_button(update: Update, context: Context) -> None:
@@ -240,7 +264,7 @@ async def subscribe_button(update: Update, context: Context) -> None:
     await query.answer(t._("Subscribed to all news"))
     await context.bot.send_message(
         chat.id,
-        f"✅ {describe(t, result, header_names(context, t))}",
+        f"✅ {describe(t, result, header_names(context, t), group=not is_private(chat))}",
         parse_mode="HTML",
         message_thread_id=thread or None,
     )
@@ -270,4 +294,6 @@ HANDLERS = [
     CommandHandler("help", help_command),
     CommandHandler("privacy", privacy_command),
     CallbackQueryHandler(subscribe_button, pattern=r"^sub:"),
+    # Before bot.handlers.language's own lg: handler (start's handlers are registered first).
+    CallbackQueryHandler(kurdish_answer, pattern=language.KURDISH_ANSWER),
 ]

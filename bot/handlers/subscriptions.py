@@ -13,6 +13,7 @@ from bot.handlers.common import (
     chat_texts,
     echo,
     header_names,
+    is_private,
     keyboard,
     known_chat,
     may_manage,
@@ -40,26 +41,44 @@ MAX_LISTED = 25
 MAX_TOGGLES = 60
 
 
-def describe(t: Texts, subscribed: set[str], names: dict[str, str]) -> str:
+def describe(t: Texts, subscribed: set[str], names: dict[str, str], *, group: bool) -> str:
     """The resulting state in one sentence; ``names``: every offered section's name
     (header_names), so a subscription to a section no longer offered, which brings nothing,
-    is not counted as one."""
+    is not counted as one. A ``group`` is spoken of as the chat ("This chat receives…"), not
+    as the member who asked."""
     if ALL_SECTIONS in subscribed:
+        if group:
+            return t._("This chat receives <b>all news</b> as it is published.")
         return t._("You receive <b>all news</b> as it is published.")
     chosen = [slug for slug in names if slug in subscribed]
     if not chosen:
+        if group:
+            return t._(
+                "This chat receives no pushes. Send /subscribe to get all news, or /sections "
+                "to choose."
+            )
         return t._(
             "You receive no pushes. Send /subscribe to get all news, or /sections to choose."
         )
     listed = t.join(f"<b>{t.isolate(escape(names[s]))}</b>" for s in chosen[:MAX_LISTED])
     if len(chosen) <= MAX_LISTED:
+        if group:
+            return t._("This chat receives new stories from: {sections}.").format(sections=listed)
         return t._("You receive new stories from: {sections}.").format(sections=listed)
     more = len(chosen) - MAX_LISTED
-    return t.ngettext(
-        "You receive new stories from: {sections} … and {num} more.",
-        "You receive new stories from: {sections} … and {num} more.",
-        more,
-    ).format(sections=listed, num=t.number(more))
+    if group:
+        text = t.ngettext(
+            "This chat receives new stories from: {sections} … and {num} more.",
+            "This chat receives new stories from: {sections} … and {num} more.",
+            more,
+        )
+    else:
+        text = t.ngettext(
+            "You receive new stories from: {sections} … and {num} more.",
+            "You receive new stories from: {sections} … and {num} more.",
+            more,
+        )
+    return text.format(sections=listed, num=t.number(more))
 
 
 def valid_sections_text(t: Texts, names: dict[str, str], *, configured: bool = True) -> str:
@@ -110,6 +129,7 @@ class Change:
     names: dict[str, str]  # the sections this chat may choose (its editions')
     described: dict[str, str]  # every offered section, to describe what the chat receives
     sections: list[str] | None  # None: the command named no section
+    group: bool = False  # a group (or channel), spoken of as "this chat"
 
 
 async def _change_request(update: Update, context: Context, *, reactivate: bool) -> Change | None:
@@ -138,6 +158,7 @@ async def _change_request(update: Update, context: Context, *, reactivate: bool)
         names,
         header_names(context, t),
         sections,
+        not is_private(update.effective_chat),
     )
 
 
@@ -160,7 +181,7 @@ async def subscribe_command(update: Update, context: Context) -> None:
             result = await chat_store.subscribe(session, chat_id, wanted, utcnow(), thread)
             note = ""
     await message.reply_html(
-        f"✅ {describe(t, result, change.described)}{note}\n"
+        f"✅ {describe(t, result, change.described, group=change.group)}{note}\n"
         + t._("/unsubscribe stops pushes; /sections lets you choose.")
     )
 
@@ -183,7 +204,8 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
     # A subscription to a section no longer offered brings nothing: it counts as none.
     receives = ALL_SECTIONS in result or any(s in change.described for s in result)
     prefix = "✅ " if receives else "🔕 "
-    await message.reply_html(prefix + describe(change.texts, result, change.described))
+    described = describe(change.texts, result, change.described, group=change.group)
+    await message.reply_html(prefix + described)
 
 
 def sections_keyboard(subscribed: set[str], names: dict[str, str], t: Texts) -> list[list[Button]]:
@@ -209,12 +231,17 @@ def sections_keyboard(subscribed: set[str], names: dict[str, str], t: Texts) -> 
 
 
 def sections_text(
-    t: Texts, subscribed: set[str], names: dict[str, str], described: dict[str, str]
+    t: Texts,
+    subscribed: set[str],
+    names: dict[str, str],
+    described: dict[str, str],
+    *,
+    group: bool,
 ) -> str:
     """The text above the toggles (``names``: the toggles; ``described``: header_names)."""
     lines = [
         t._("<b>Sections</b>"),
-        describe(t, subscribed, described),
+        describe(t, subscribed, described, group=group),
         t._("Tap a section to follow or leave it."),
     ]
     if len(names) > MAX_TOGGLES:
@@ -242,7 +269,13 @@ async def sections_command(update: Update, context: Context) -> None:
         await message.reply_html(valid_sections_text(t, names, configured=configured))
         return
     await message.reply_html(
-        sections_text(t, current, names, header_names(context, t)),
+        sections_text(
+            t,
+            current,
+            names,
+            header_names(context, t),
+            group=not is_private(update.effective_chat),
+        ),
         reply_markup=keyboard(sections_keyboard(current, names, t)),
     )
 
@@ -293,7 +326,9 @@ async def toggle_section(update: Update, context: Context) -> None:
         else t._("Left: {section}")
     )
     await query.answer(toast.format(section=t.isolate(label)))
-    text = sections_text(t, result, names, header_names(context, t))
+    text = sections_text(
+        t, result, names, header_names(context, t), group=not is_private(update.effective_chat)
+    )
     await redraw(query, text, sections_keyboard(result, names, t))
 
 

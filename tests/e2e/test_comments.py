@@ -35,10 +35,11 @@ from tests.auxil.conversation import (
 )
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import HOSTILE_TITLE, Item
+from tests.auxil.moderation import moderators, next_card
 from tests.auxil.outlet import CommentOutlet
 from tests.auxil.pushes import new_item, publish
 from tests.auxil.waiting import eventually
-from tests.fake_bot_api import FakeBotApi, FakeChat, FakeUser, StoredMessage
+from tests.fake_bot_api import FakeBotApi, FakeUser, StoredMessage
 
 pytestmark = pytest.mark.e2e
 
@@ -51,8 +52,9 @@ RECEIVED = "Comment received on ‘{}’ — it will appear after moderation."
 
 
 def card_button(card: StoredMessage, action: str) -> str:
-    """The callback data of a card's Approve ("a") or Reject ("r") button."""
-    [data] = [d for d in button_data(card) if d.startswith(f"md:{action}:")]
+    """The callback data of a card's Approve ("a") or plain Reject ("r") button (the reasons'
+    Reject buttons add one more field)."""
+    [data] = [d for d in button_data(card) if d.startswith(f"md:{action}:") and d.count(":") == 3]
     return data
 
 
@@ -67,18 +69,6 @@ async def comment(app: Any, comment_id: int) -> CommentView:
         found = await comment_store.get_comment(session, comment_id)
     assert found is not None
     return found
-
-
-async def next_card(api: FakeBotApi, chat: FakeChat | FakeUser, count: int) -> StoredMessage:
-    """The ``count``-th moderation card in a chat."""
-    return (await api.wait_for_messages(chat, count))[count - 1]
-
-
-def moderators(api: FakeBotApi) -> tuple[FakeChat, FakeUser, FakeUser]:
-    """A moderators' supergroup with an admin and a plain member."""
-    mod, member = api.add_user("Rezan", "Mod"), api.add_user("Plain", "Member")
-    chat = api.add_group("Moderators", admins=[mod], members=[member], supergroup=True)
-    return chat, mod, member
 
 
 # --- writing a comment -----------------------------------------------------------------------
@@ -125,7 +115,12 @@ async def test_comment_button_prompt_moderation_and_reading_it_back(
         [stored] = await stored_comments(app, reader)
         assert stored.status == HELD and stored.held_for == "moderation"
         version = text_version(stored.text)
-        assert button_data(card) == [f"md:a:{stored.id}:{version}", f"md:r:{stored.id}:{version}"]
+        reject = f"md:r:{stored.id}:{version}"
+        assert button_data(card) == [
+            f"md:a:{stored.id}:{version}",
+            reject,
+            *(f"{reject}:{code}" for code in ("off_topic", "abusive", "spam", "duplicate")),
+        ]
         refused = await press(fake_api, member, card, card_button(card, "a"))
         assert refused["text"] == "Only moderators can decide." and refused["show_alert"]
         assert (await comment(app, stored.id)).status == HELD

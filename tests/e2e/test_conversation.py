@@ -165,8 +165,8 @@ async def test_deep_link_opens_a_story(app: Any, fake_api: FakeBotApi) -> None:
         story = (await story_store.search_stories(session, "kirkuk"))[0]
     reply = await ask(fake_api, user, f"/start s_{story.id}")
     assert (reply.text or "").startswith(HOSTILE_TITLE)
-    assert "Read the full story" in (reply.text or "")
     assert f"mo:{story.id}" in button_data(reply)
+    assert story.link in button_data(reply)
     assert reply.link_preview_options == {"url": story.link}
 
     missing = await ask(fake_api, user, "/start s_999999")
@@ -213,7 +213,7 @@ async def test_settings_timezone_privacy_help_and_forget(app: Any, fake_api: Fak
     reply = await ask(fake_api, user, "/timezone america/new_york")
     assert "America/New_York" in (reply.text or "")
     reply = await ask(fake_api, user, "/timezone Mars/Olympus")
-    assert "not a time zone I know" in (reply.text or "")
+    assert "I know no time zone or city called" in (reply.text or "")
 
     assert "What I store" in ((await ask(fake_api, user, "/privacy")).text or "")
     assert "@newsbot_test_bot kirkuk" in ((await ask(fake_api, user, "/help")).text or "")
