@@ -18,6 +18,7 @@ COMMANDS = (
     BotCommand("follow", N_('Alerts for a word or a "phrase"')),
     BotCommand("following", N_("The keywords you follow")),
     BotCommand("unfollow", N_("Stop keyword alerts")),
+    BotCommand("mute", N_("Never push stories that mention a word")),
     BotCommand("quiet", N_("Quiet hours, e.g. /quiet 23:00-07:00")),
     BotCommand(
         "comments", N_("Read a story's comments (send the command as a reply to the story)")

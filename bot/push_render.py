@@ -6,7 +6,14 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from bot.i18n import SOURCE_LOCALE, chat_locale, texts
-from bot.render import Button, plain_text, shown_order, story_group, story_message
+from bot.render import (
+    Button,
+    alert_label,
+    plain_text,
+    shown_order,
+    story_group,
+    story_message,
+)
 from bot.sections import SectionCatalogue
 from jobs.fanout import PushMessage
 from storage.clock import utcnow
@@ -59,7 +66,12 @@ class PushRenderer:
         return chat_locale(locale, locale, self._default_locale)
 
     def __call__(
-        self, stories: Sequence[StoryView], zone: str, locale: str | None = None
+        self,
+        stories: Sequence[StoryView],
+        zone: str,
+        *,
+        locale: str | None = None,
+        keywords: Sequence[str] = (),
     ) -> PushMessage:
         """One story as a full message, several as a grouped list, in the reader's zone and
         language: ``locale`` is one of ours (bot.i18n.LOCALES) or a Telegram language code;
@@ -83,9 +95,14 @@ class PushRenderer:
         else:
             stories = shown_order(stories)
             rendered = story_group(stories, t=t, now=now, zone=tz, section_names=names)
+        text, plain = rendered.text, plain_text(stories, t=t, now=now, zone=tz)
+        if keywords:
+            # A keyword alert says which followed words brought it, above the story.
+            text = f"{alert_label(keywords, t=t)}\n{text}"
+            plain = f"{alert_label(keywords, t=t, html=False)}\n{plain}"
         return PushMessage(
-            text=rendered.text,
-            plain=plain_text(stories, t=t, now=now, zone=tz),
+            text=text,
+            plain=plain,
             reply_markup=_markup(rendered.buttons),
             preview_url=rendered.preview_url,
         )

@@ -204,6 +204,13 @@ def story_group(
     return Rendered(text=text, preview_url=None, buttons=())
 
 
+def alert_label(keywords: Sequence[str], *, t: Texts, html: bool = True) -> str:
+    """Why a keyword alert came: "🔔 kirkuk, oil exports" (the reader's own followed words)."""
+    words = [t.isolate(escape(w) if html else w) for w in keywords]
+    shown = t.join(f"<b>{w}</b>" if html else w for w in words)
+    return f"🔔 {shown}"
+
+
 def plain_text(stories: Sequence[StoryView], *, t: Texts, now: datetime, zone: ZoneInfo) -> str:
     """The same news without any markup: the fallback when Telegram rejects a push's HTML
     (absolute times, as in the push)."""

@@ -68,7 +68,12 @@ class PushRenderer(Protocol):
     (``locale``: the chat's chosen language or Telegram's code for it; None: the default)."""
 
     def __call__(
-        self, stories: Sequence[StoryView], zone: str, *, locale: str | None = None
+        self,
+        stories: Sequence[StoryView],
+        zone: str,
+        *,
+        locale: str | None = None,
+        keywords: Sequence[str] = (),
     ) -> PushMessage: ...
 
     def language(self, locale: str | None) -> str:
@@ -102,7 +107,8 @@ class _Rendered:
     template: SendMessageTemplate
 
 
-RenderKey = tuple[tuple[int, ...], str, str]  # story ids, time zone, language
+# Story ids, time zone, language, and for a keyword alert the followed words it matched.
+RenderKey = tuple[tuple[int, ...], str, str, tuple[str, ...]]
 
 
 @dataclass(slots=True)
@@ -327,11 +333,18 @@ class Broadcaster:
                 session, story.id, broadcast.cursor, batch, since
             )
         else:
+            # Words readers mute beat sections and followed words alike.
+            muted = await self._muted_in(session, story)
             recipients = await queue.subscriber_batch(
-                session, story.id, broadcast.cursor, batch, self._settings.default_edition
+                session,
+                story.id,
+                broadcast.cursor,
+                batch,
+                self._settings.default_edition,
+                muted=muted,
             )
             if broadcast.cursor is None:
-                await self._add_followers(session, story, broadcast.priority, now)
+                await self._add_followers(session, story, broadcast.priority, now, muted)
         held = [(r, self._hold_until(r, story, broadcast.kind, now)) for r in recipients]
         await queue.add_deliveries(
             session, story.id, broadcast.kind, broadcast.priority, held, now
@@ -340,10 +353,25 @@ class Broadcaster:
         await queue.advance_broadcast(session, broadcast.id, last, done=len(recipients) < batch)
         return True
 
+    async def _muted_in(self, session: queue.AsyncSession, story: StoryView) -> list[str]:
+        """The muted words and phrases (of any reader) that the story mentions."""
+        phrases = await queue.muted_phrases(session)
+        if not phrases:
+            return []
+        document = search_document(story.title, story.summary)
+        return sorted(KeywordMatcher(phrases).matches(document))
+
     async def _add_followers(
-        self, session: queue.AsyncSession, story: StoryView, priority: int, now: datetime
+        self,
+        session: queue.AsyncSession,
+        story: StoryView,
+        priority: int,
+        now: datetime,
+        muted: Sequence[str] = (),
     ) -> None:
-        """Keyword alerts: readers following a word in the story get it, whatever its section."""
+        """Keyword alerts: readers following a word in the story get it, whatever its section,
+        labelled with the words that matched (first: a follower who also subscribes to the
+        section gets the labelled alert, not a plain push)."""
         phrases = await queue.followed_phrases(session)
         if not phrases:
             return
@@ -351,7 +379,7 @@ class Broadcaster:
         if not matched:
             return
         followers = await queue.follower_recipients(
-            session, sorted(matched), story.edition, self._settings.default_edition
+            session, sorted(matched), story.edition, self._settings.default_edition, muted
         )
         held = [(r, self._hold_until(r, story, PUSH, now)) for r in followers]
         await queue.add_deliveries(session, story.id, PUSH, priority, held, now)
@@ -524,7 +552,12 @@ class Broadcaster:
             self._report(unit, "failed", error=result.description, attempts=unit.attempts + 1)
 
     async def _message(
-        self, job: DeliveryJob, ids: list[int], *, fresh: bool = False
+        self,
+        job: DeliveryJob,
+        ids: list[int],
+        *,
+        fresh: bool = False,
+        keywords: tuple[str, ...] = (),
     ) -> _Rendered | None:
         """The rendered push, shared by every reader of the same stories in the same zone.
 
@@ -538,7 +571,7 @@ class Broadcaster:
         """
         zone = job.timezone or self._settings.default_timezone
         language = self._render.language(job.locale)
-        key = (tuple(ids), zone, language)
+        key = (tuple(ids), zone, language, keywords)
         loop = asyncio.get_running_loop()
         while not fresh:
             cached = self._rendered.get(key)
@@ -555,7 +588,7 @@ class Broadcaster:
             stories = [found[i] for i in ids if i in found]
             if not stories:
                 return None
-            message = self._render(stories, zone, locale=language)
+            message = self._render(stories, zone, locale=language, keywords=keywords)
             rendered = _Rendered(
                 loop.time() + 60.0,
                 message,
@@ -583,9 +616,13 @@ class Broadcaster:
                 return "editMessageText", None, None
             async with self._sessions() as session:
                 ids = await queue.stories_for_message(session, job.chat_id, job.target_message_id)
+                keywords = await queue.keywords_of_message(
+                    session, job.chat_id, job.target_message_id
+                )
             ids = ids or [job.story_id]
-            # A correction shows the story as it reads now: never from the cache.
-            rendered = await self._message(job, ids, fresh=True)
+            # A correction shows the story as it reads now: never from the cache. An alert
+            # keeps saying why it came.
+            rendered = await self._message(job, ids, fresh=True, keywords=keywords)
             if rendered is None:
                 return "editMessageText", None, None
             message = rendered.message
@@ -597,7 +634,9 @@ class Broadcaster:
                 link_preview_url=message.preview_url,
             )
             return "editMessageText", body, None
-        rendered = await self._message(job, [j.story_id for j in unit.jobs])
+        # A keyword alert says which followed words brought it ("🔔 kirkuk").
+        keywords = tuple(sorted({w for j in unit.jobs if j.matched for w in j.matched.split(",")}))
+        rendered = await self._message(job, [j.story_id for j in unit.jobs], keywords=keywords)
         if rendered is None:
             return "sendMessage", None, None
         # The same body as encode_send_message's, serialised once for every reader of it.

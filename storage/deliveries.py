@@ -7,7 +7,7 @@ kind) makes a second push of the same story to the same reader impossible.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from storage.models import (
     Chat,
     Delivery,
     Follow,
+    Mute,
     Story,
     StorySection,
     Subscription,
@@ -57,6 +58,7 @@ class Recipient:
     quiet_start: str | None
     quiet_end: str | None
     message_id: int | None = None  # for corrections: the message to edit
+    matched: str | None = None  # a keyword alert: the followed keywords, comma-separated
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,7 @@ class DeliveryJob:
     target_message_id: int | None  # for corrections: the pushed message
     # The reader's chosen interface language, else Telegram's code for it (None: unknown).
     locale: str | None = None
+    matched: str | None = None  # a keyword alert: the followed keywords it matched
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,9 +250,10 @@ async def subscriber_batch(
     cursor: tuple[int, int] | None,
     limit: int,
     default_edition: str = "en",
+    muted: Sequence[str] = (),
 ) -> list[Recipient]:
     """The next chats (by id) subscribed to the story's sections, reading its edition, whose
-    mode takes it now.
+    mode takes it now, and that mute none of ``muted`` (the muted words the story matches).
 
     Chats in digest mode get it with their digest instead; "breaking only" chats only get
     breaking stories.
@@ -277,6 +281,7 @@ async def subscriber_batch(
                 col(Subscription.section).in_(sections.scalar_subquery()),
             ),
             _after(cursor, col(Subscription.chat_id), col(Subscription.thread_id)),
+            _mutes_none(muted, col(Subscription.chat_id), col(Subscription.thread_id)),
         )
         .distinct()
         .order_by(col(Subscription.chat_id), col(Subscription.thread_id))
@@ -323,9 +328,11 @@ async def follower_recipients(
     phrases: Sequence[str],
     edition: str,
     default_edition: str,
+    muted: Sequence[str] = (),
 ) -> list[Recipient]:
     """Active chats following any of ``phrases`` (keyword alerts), whatever their sections,
-    that read ``edition`` (the story's)."""
+    that read ``edition`` (the story's) and mute none of ``muted``; each with the phrases it
+    follows among them (``matched``), so that the alert can say why it came."""
     if not phrases:
         return []
     statement = (
@@ -335,16 +342,52 @@ async def follower_recipients(
             col(Chat.timezone),
             col(Chat.quiet_start),
             col(Chat.quiet_end),
+            col(Follow.phrase),
         )
         .join(Chat, col(Chat.id) == col(Follow.chat_id))
         .where(
             col(Follow.phrase).in_(list(phrases)),
             col(Chat.active).is_(True),
             reads_edition(edition, default_edition),
+            _mutes_none(muted, col(Follow.chat_id), col(Follow.thread_id)),
         )
+        .order_by(col(Follow.chat_id), col(Follow.thread_id), col(Follow.phrase))
+    )
+    found: dict[tuple[int, int], Recipient] = {}
+    words: dict[tuple[int, int], list[str]] = {}
+    for chat_id, thread_id, zone, quiet_start, quiet_end, phrase in (
+        await session.exec(statement)  # type: ignore[call-overload]
+    ).all():
+        key = (chat_id, thread_id)
+        found.setdefault(key, Recipient(chat_id, thread_id, zone, quiet_start, quiet_end))
+        words.setdefault(key, []).append(phrase)
+    return [replace(r, matched=",".join(words[key])) for key, r in found.items()]
+
+
+def _mutes_none(muted: Sequence[str], chat_id: Any, thread_id: Any) -> ColumnElement[bool]:
+    """The chat (topic) mutes none of ``muted`` (always true when nothing is muted)."""
+    if not muted:
+        return literal(True)
+    return ~(
+        sa_select(literal(1))
+        .where(
+            col(Mute.chat_id) == chat_id,
+            col(Mute.thread_id) == thread_id,
+            col(Mute.phrase).in_(list(muted)),
+        )
+        .exists()
+    )
+
+
+async def muted_phrases(session: AsyncSession) -> list[str]:
+    """Every distinct phrase any active chat mutes."""
+    statement = (
+        select(Mute.phrase)
+        .join(Chat, col(Chat.id) == col(Mute.chat_id))
+        .where(col(Chat.active).is_(True))
         .distinct()
     )
-    return [Recipient(*row) for row in (await session.exec(statement)).all()]  # type: ignore[call-overload]
+    return list((await session.exec(statement)).all())
 
 
 async def followed_phrases(session: AsyncSession) -> list[str]:
@@ -380,6 +423,7 @@ async def add_deliveries(
             "not_before": not_before,
             "attempts": 0,
             "message_id": r.message_id if kind == EDIT else None,
+            "matched": r.matched if kind == PUSH else None,
             "created_at": now,
             "updated_at": now,
         }
@@ -440,6 +484,7 @@ async def claim_deliveries(session: AsyncSession, now: datetime, limit: int) -> 
             # Only a correction has a message to edit.
             case((c.kind == EDIT, c.message_id)),
             func.coalesce(chat.c.locale, chat.c.language),
+            c.matched,
         )
         .select_from(table.outerjoin(chat, chat.c.id == c.chat_id))
         .where(
@@ -559,6 +604,24 @@ async def stories_for_message(session: AsyncSession, chat_id: int, message_id: i
         col(Delivery.kind) == PUSH,
     )
     return sorted(set((await session.exec(statement)).all()))
+
+
+async def keywords_of_message(
+    session: AsyncSession, chat_id: int, message_id: int
+) -> tuple[str, ...]:
+    """The followed keywords a pushed message was labelled with (none for a plain push)."""
+    statement = select(Delivery.matched).where(
+        col(Delivery.chat_id) == chat_id,
+        col(Delivery.message_id) == message_id,
+        col(Delivery.kind) == PUSH,
+    )
+    found = {
+        w
+        for matched in (await session.exec(statement)).all()
+        if matched
+        for w in matched.split(",")
+    }
+    return tuple(sorted(found))
 
 
 async def delivery_counts(session: AsyncSession) -> dict[str, int]:

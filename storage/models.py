@@ -224,6 +224,9 @@ class Delivery(SQLModel, table=True):
     attempts: int = Field(default=0, nullable=False)
     message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # A keyword alert: the followed keywords the story matched, comma-separated (shown as
+    # "🔔 kirkuk"); None for an ordinary push.
+    matched: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=_utc(nullable=False))
     updated_at: datetime = Field(sa_column=_utc(nullable=False))
 
@@ -235,6 +238,24 @@ class Follow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("chat_id", "thread_id", "phrase", name="uq_follow"),
         Index("ix_follow_phrase", "phrase"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("chat.id", ondelete="CASCADE"), nullable=False)
+    )
+    thread_id: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    phrase: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class Mute(SQLModel, table=True):
+    """A muted word: a normalised word or phrase a chat (topic) never wants pushed."""
+
+    __tablename__ = "mute"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "thread_id", "phrase", name="uq_mute"),
+        Index("ix_mute_phrase", "phrase"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

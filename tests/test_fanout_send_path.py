@@ -24,10 +24,15 @@ class CountingRenderer:
         self.calls: Counter[tuple[tuple[int, ...], str, str | None]] = Counter()
 
     def __call__(
-        self, stories: Sequence[StoryView], zone: str, *, locale: str | None = None
+        self,
+        stories: Sequence[StoryView],
+        zone: str,
+        *,
+        locale: str | None = None,
+        keywords: Sequence[str] = (),
     ) -> PushMessage:
         self.calls[(tuple(s.id for s in stories), zone, locale)] += 1
-        return self._render(stories, zone, locale=locale)
+        return self._render(stories, zone, locale=locale, keywords=keywords)
 
     def language(self, locale: str | None) -> str:
         return self._render.language(locale)

@@ -1,21 +1,34 @@
-"""Keyword alerts: /follow, /unfollow and /following, per chat and forum topic."""
+"""Keyword alerts and muted words: /follow, /unfollow, /mute, /unmute and /following, per chat
+and forum topic; /unfollow and /unmute alone offer the words as buttons."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from telegram import Message, Update
-from telegram.ext import CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
+from bot.callbacks import parse_id
 from bot.deps import deps
-from bot.handlers.common import Context, chat_texts, may_manage, remember_chat, thread_of
+from bot.handlers.common import (
+    Context,
+    chat_texts,
+    is_private,
+    keyboard,
+    may_manage,
+    redraw,
+    remember_chat,
+    texts_for,
+    thread_of,
+)
 from bot.i18n import N_, Texts
-from bot.render import escape
+from bot.render import Button, escape, trim
 from jobs.delivery_policy import MAX_FOLLOW_CHARS, MAX_FOLLOWS_PER_COMMAND, parse_follow_args
 from storage import follows as follow_store
 from storage.clock import utcnow
 from storage.engine import writing
-from storage.follows import MAX_FOLLOWS_PER_CHAT
+from storage.follows import MAX_FOLLOWS_PER_CHAT, WordList
+from storage.models import Follow, Mute
 
 ADMINS_ONLY = N_("In groups, only admins can change the keywords this chat follows.")
 
@@ -117,24 +130,17 @@ async def unfollow_command(update: Update, context: Context) -> None:
     if request is None:
         return
     message, t, chat_id, thread = request
-    phrases = parse_follow_args(" ".join(context.args)) if context.args else None
-    if phrases == []:
+    if not context.args:
+        # Not "stop everything" at once: the reader picks, one tap per keyword.
+        await _offer_words(message, context, t, chat_id, thread, Follow)
+        return
+    phrases = parse_follow_args(" ".join(context.args))
+    if not phrases:
         await message.reply_text(nothing_valid(t))
         return
     async with writing(deps(context).sessions) as session:
         removed = await follow_store.unfollow(session, chat_id, thread, phrases)
         remaining = await follow_store.following(session, chat_id, thread)
-    if phrases is None:
-        if not removed:
-            await message.reply_text(t._("You follow no keywords, so there was nothing to stop."))
-        else:
-            await message.reply_html(
-                "🔕 "
-                + t._("Stopped following every keyword: {keywords}.").format(
-                    keywords=listed(t, removed)
-                )
-            )
-        return
     not_followed = [p for p in phrases if p not in removed]
     lines = []
     if removed:
@@ -154,31 +160,194 @@ async def unfollow_command(update: Update, context: Context) -> None:
 
 
 async def following_command(update: Update, context: Context) -> None:
-    """/following: the keywords this chat (topic) follows."""
+    """/following: the keywords this chat (topic) follows, and the words it mutes."""
     message = update.effective_message
     assert message is not None and update.effective_chat is not None
     t = chat_texts(update, context, await remember_chat(update, context))
+    group = not is_private(update.effective_chat)
     async with deps(context).sessions() as session:
-        phrases = await follow_store.following(
-            session, update.effective_chat.id, thread_of(message)
-        )
+        chat_id, thread = update.effective_chat.id, thread_of(message)
+        phrases = await follow_store.following(session, chat_id, thread)
+        muted = await follow_store.following(session, chat_id, thread, Mute)
+    lines = []
     if not phrases:
-        await message.reply_html(t._("You follow no keywords yet.") + " " + follow_usage(t))
-        return
-    await message.reply_html(
-        t._("<b>Keywords you follow</b> ({num}): {keywords}.").format(
-            num=t.number(len(phrases)), keywords=listed(t, phrases)
+        lines.append(
+            (
+                t._("This chat follows no keywords yet.")
+                if group
+                else t._("You follow no keywords yet.")
+            )
+            + " "
+            + follow_usage(t)
         )
-        + "\n"
-        + t._(
-            "Stories that mention any of them reach you even from sections you do not "
-            "receive. /unfollow WORD stops one; /unfollow alone stops all."
+    else:
+        heading = (
+            t._("<b>Keywords this chat follows</b> ({num}): {keywords}.")
+            if group
+            else t._("<b>Keywords you follow</b> ({num}): {keywords}.")
         )
+        lines.append(heading.format(num=t.number(len(phrases)), keywords=listed(t, phrases)))
+        lines.append(
+            t._(
+                "Stories that mention any of them are pushed even from sections not received "
+                "here, labelled with the word. /unfollow WORD stops one; /unfollow alone shows "
+                "them as buttons."
+            )
+        )
+    if muted:
+        lines.append(
+            t._(
+                "<b>Muted</b> ({num}): {keywords}. Stories that mention them are not pushed; "
+                "/unmute undoes it."
+            ).format(num=t.number(len(muted)), keywords=listed(t, muted))
+        )
+    await message.reply_html("\n".join(lines))
+
+
+def mute_usage(t: Texts) -> str:
+    """How to use /mute."""
+    return t._(
+        "Send /mute with a word or a phrase in quotes, for example <code>/mute football</code>: "
+        "stories that mention it are not pushed here, whatever their section. /unmute undoes it."
     )
+
+
+async def mute_command(update: Update, context: Context) -> None:
+    """/mute WORDS or "PHRASES": never push stories that mention them."""
+    request = await _change_request(update, context)
+    if request is None:
+        return
+    message, t, chat_id, thread = request
+    if not context.args:
+        await message.reply_html(mute_usage(t))
+        return
+    phrases = parse_follow_args(" ".join(context.args))
+    if not phrases:
+        await message.reply_text(nothing_valid(t))
+        return
+    async with writing(deps(context).sessions) as session:
+        before = set(await follow_store.following(session, chat_id, thread, Mute))
+        added = await follow_store.follow(session, chat_id, thread, phrases, utcnow(), Mute)
+    already = [p for p in phrases if p in before]
+    left_out = [p for p in phrases if p not in before and p not in added]
+    lines = []
+    if added:
+        lines.append(
+            "🔇 "
+            + t._("Muted: {keywords}. Stories that mention them are not pushed here.").format(
+                keywords=listed(t, added)
+            )
+        )
+    if already:
+        lines.append(t._("Already muted: {keywords}.").format(keywords=listed(t, already)))
+    if left_out:
+        lines.append(
+            t.ngettext(
+                "Not muted: {keywords}. A chat mutes at most {num} word; /unmute some first.",
+                "Not muted: {keywords}. A chat mutes at most {num} words; /unmute some first.",
+                MAX_FOLLOWS_PER_CHAT,
+            ).format(keywords=listed(t, left_out), num=t.number(MAX_FOLLOWS_PER_CHAT))
+        )
+    lines.append(t._("/following lists them; /unmute undoes it."))
+    await message.reply_html("\n".join(lines))
+
+
+async def unmute_command(update: Update, context: Context) -> None:
+    """/unmute WORDS: push stories that mention them again; /unmute alone: buttons."""
+    request = await _change_request(update, context)
+    if request is None:
+        return
+    message, t, chat_id, thread = request
+    if not context.args:
+        await _offer_words(message, context, t, chat_id, thread, Mute)
+        return
+    phrases = parse_follow_args(" ".join(context.args))
+    if not phrases:
+        await message.reply_text(nothing_valid(t))
+        return
+    async with writing(deps(context).sessions) as session:
+        removed = await follow_store.unfollow(session, chat_id, thread, phrases, Mute)
+    lines = []
+    if removed:
+        lines.append("🔈 " + t._("Unmuted: {keywords}.").format(keywords=listed(t, removed)))
+    not_muted = [p for p in phrases if p not in removed]
+    if not_muted:
+        lines.append(t._("Not muted here: {keywords}.").format(keywords=listed(t, not_muted)))
+    await message.reply_html("\n".join(lines))
+
+
+# Button data: "uf:<follow id>" stops one followed keyword, "um:<mute id>" unmutes one word.
+_BUTTON_PREFIX = {Follow: "uf", Mute: "um"}
+
+
+async def _word_buttons(
+    context: Context, chat_id: int, thread: int, model: WordList
+) -> list[list[Button]]:
+    async with deps(context).sessions() as session:
+        words = await follow_store.word_ids(session, chat_id, thread, model)
+    prefix = _BUTTON_PREFIX[model]
+    return [
+        [Button(("🔕 " if model is Follow else "🔈 ") + trim(p, 40), callback=f"{prefix}:{i}")]
+        for i, p in words
+    ]
+
+
+def _choose_text(t: Texts, model: WordList, any_left: bool) -> str:
+    if model is Follow:
+        return (
+            t._("Tap a keyword to stop following it.")
+            if any_left
+            else t._("No keywords are followed here now.")
+        )
+    return t._("Tap a word to unmute it.") if any_left else t._("No words are muted here now.")
+
+
+async def _offer_words(
+    message: Message, context: Context, t: Texts, chat_id: int, thread: int, model: WordList
+) -> None:
+    buttons = await _word_buttons(context, chat_id, thread, model)
+    if not buttons:
+        await message.reply_html(
+            _choose_text(t, model, False)
+            + " "
+            + (follow_usage(t) if model is Follow else mute_usage(t))
+        )
+        return
+    await message.reply_text(_choose_text(t, model, True), reply_markup=keyboard(buttons))
+
+
+async def word_button(update: Update, context: Context) -> None:
+    """A tap on one keyword of /unfollow's (or one word of /unmute's) buttons."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and query.message is not None
+    prefix, _, raw = query.data.partition(":")
+    model: WordList = Follow if prefix == "uf" else Mute
+    t = await texts_for(update, context)
+    if not await may_manage(update, context):
+        await query.answer(t._(ADMINS_ONLY), show_alert=True)
+        return
+    word_id = parse_id(raw)
+    chat_id = query.message.chat.id
+    thread = thread_of(query.message) if isinstance(query.message, Message) else 0
+    removed = None
+    if word_id is not None:
+        async with writing(deps(context).sessions) as session:
+            removed = await follow_store.remove_by_id(session, chat_id, thread, word_id, model)
+    if removed is None:
+        await query.answer()
+    elif model is Follow:
+        await query.answer(t._("Stopped following {keyword}.").format(keyword=removed))
+    else:
+        await query.answer(t._("Unmuted {keyword}.").format(keyword=removed))
+    buttons = await _word_buttons(context, chat_id, thread, model)
+    await redraw(query, _choose_text(t, model, bool(buttons)), buttons)
 
 
 HANDLERS = [
     CommandHandler("follow", follow_command),
     CommandHandler("unfollow", unfollow_command),
     CommandHandler("following", following_command),
+    CommandHandler("mute", mute_command),
+    CommandHandler("unmute", unmute_command),
+    CallbackQueryHandler(word_button, pattern=r"^(uf|um):"),
 ]

@@ -71,6 +71,7 @@ def help_text(t: Texts, bot: str, *, comments: bool) -> str:
         ),
         t._("/search — find stories by words"),
         t._('/follow — alerts for a word or a "phrase", from any section (/following, /unfollow)'),
+        t._("/mute — never push stories that mention a word, e.g. /mute football (/unmute)"),
         t._("/settings — sections, instant pushes or digests, quiet hours, time zone"),
         t._("/quiet — hold pushes overnight, e.g. /quiet 23:00-07:00"),
         t._("/timezone — set your time zone by your city, e.g. /timezone Berlin"),

@@ -107,11 +107,22 @@ async def test_follow_following_and_unfollow(app: Any, fake_api: FakeBotApi) -> 
     assert "You did not follow duhok" in text
     assert "Still following: erbil, oil exports" in text
 
-    reply = await ask(fake_api, user, "/unfollow")
-    assert "Stopped following every keyword: erbil, oil exports" in (reply.text or "")
+    # /unfollow alone deletes nothing: it offers the keywords as buttons.
+    offer = await ask(fake_api, user, "/unfollow")
+    assert offer.text == "Tap a keyword to stop following it."
+    assert [b["text"] for b in offer.buttons] == ["🔕 erbil", "🔕 oil exports"]
+    assert await follows_of(app, user.id) == ["erbil", "oil exports"]
+    await press(fake_api, user, offer, button_data(offer)[0])
+    offer = await edited(fake_api, user.id, offer.message_id, 1)
+    assert [b["text"] for b in offer.buttons] == ["🔕 oil exports"]
+    assert await follows_of(app, user.id) == ["oil exports"]
+    await press(fake_api, user, offer, button_data(offer)[0])
+    offer = await edited(fake_api, user.id, offer.message_id, 2)
+    assert offer.text == "No keywords are followed here now."
+    assert offer.buttons == []
     assert await follows_of(app, user.id) == []
-    reply = await ask(fake_api, user, "/unfollow")
-    assert "nothing to stop" in (reply.text or "")
+    none = await ask(fake_api, user, "/unfollow")
+    assert (none.text or "").startswith("No keywords are followed here now.")
 
 
 async def test_follow_cap_per_chat(app: Any, fake_api: FakeBotApi) -> None:
@@ -384,3 +395,43 @@ async def test_breaking_tells_the_admin_who_had_it_and_who_gets_it_now(
         )
     assert len(pushes(fake_api, instant, story_item.title)) == 1
     assert len(pushes(fake_api, breaking_only, story_item.title)) == 1
+
+
+async def test_alerts_say_which_words_brought_them_and_muted_words_are_never_pushed(
+    start_bot: StartBot, fake_api: FakeBotApi, outlet: FeedServer, outlet_items: list[Item]
+) -> None:
+    follower, reader = fake_api.add_user("Follows"), fake_api.add_user("Mutes")
+    async with start_bot() as application:
+        app = with_alerts_and_admin(application)
+        if deps_of(app).broadcaster is None:
+            pytest.skip("this build runs no push pipeline")
+        await ask(fake_api, follower, '/follow kirkuk "oil exports"')
+        await ask(fake_api, reader, "/subscribe")
+        muted = await ask(fake_api, reader, "/mute football")
+        assert (muted.text or "").startswith("🔇 Muted: football.")
+        listing = await ask(fake_api, reader, "/following")
+        assert "Muted (1): football." in (listing.text or "")
+
+        oil = new_item(701, "Kirkuk oil exports resume", category="World")
+        match = new_item(702, "Erbil football club wins the cup")
+        plain = new_item(703, "Duhok dam reaches record level")
+        await publish(app, outlet, outlet_items, oil, match, plain)
+        await fake_api.wait_for(lambda: bool(pushes(fake_api, follower, oil.title)))
+        await fake_api.wait_for(lambda: bool(pushes(fake_api, reader, plain.title)))
+        [alert] = pushes(fake_api, follower, oil.title)
+        # The alert says why it came, with the reader's own words.
+        assert (alert.text or "").startswith("🔔 kirkuk, oil exports\n")
+        assert pushes(fake_api, follower, plain.title) == []
+        # The muted word keeps its story away, whatever the section.
+        await asyncio.sleep(0.5)
+        assert pushes(fake_api, reader, match.title) == []
+        assert not (pushes(fake_api, reader, plain.title)[0].text or "").startswith("🔔")
+
+        offer = await ask(fake_api, reader, "/unmute")
+        assert [b["text"] for b in offer.buttons] == ["🔈 football"]
+        await press(fake_api, reader, offer, button_data(offer)[0])
+        offer = await edited(fake_api, reader.id, offer.message_id, 1)
+        assert offer.text == "No words are muted here now."
+        again = new_item(704, "Sulaimani football derby ends in a draw")
+        await publish(app, outlet, outlet_items, again)
+        await fake_api.wait_for(lambda: bool(pushes(fake_api, reader, again.title)))
