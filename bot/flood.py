@@ -22,9 +22,9 @@ WINDOW = 10.0
 REPEATS_ALLOWED = 4
 IN_FLIGHT_PER_CHAT = 3
 # The same command (or button) again, with nothing between, within the time the chat's pace
-# needs for this many messages (3 s at 1/s), is the same request: a double tap, or an
-# impatient repeat.
-DUPLICATE_MESSAGES = 3
+# needs for this many messages (1 s at 1/s), is the same request: a double tap. Longer than
+# that, a reader may have read the answer and want it afresh.
+DUPLICATE_MESSAGES = 1
 
 
 class Verdict(Enum):
