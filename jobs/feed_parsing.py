@@ -1,4 +1,4 @@
-"""Feed documents (RSS 0.9x/1.0/2.0, Atom) as bytes → a ParsedFeed of StoryDraft records.
+"""Feed documents (RSS 0.9x/1.0/2.0, Atom, JSON Feed) as bytes → a ParsedFeed of StoryDrafts.
 
 This module owns the meaning of a feed item for newsbot: which text is the
 title and summary, which link is canonical (absolute, http(s), no tracking
@@ -7,7 +7,8 @@ gives up (``max_items``: the newest are kept). Which keys identify a story is
 ``jobs.story_identity``'s rule, applied here. It is pure and synchronous (no I/O,
 no clock unless ``now`` is omitted); the caller runs it in a worker thread. A
 document that is not a feed raises NotAFeedError; anything else, however
-broken, yields a ParsedFeed.
+broken, yields a ParsedFeed. feedparser reads RSS and Atom; ``jobs.json_feed`` reads JSON
+Feed into entries of the same shape, so every rule here applies to both.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 import feedparser
 
 from jobs.feed_encoding import utf8_repaired
+from jobs.json_feed import JsonFeedError, looks_like_json, read_json_feed
 from jobs.plain_text import clean_plain, html_to_text, truncate_words
 from jobs.story_identity import StoryKey, hashed_identity, story_keys
 from storage.records import StoryDraft
@@ -80,7 +82,8 @@ _URI_SCHEME_RE = re.compile(rb"[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 
 
 class NotAFeedError(ValueError):
-    """The document is not a feed at all (empty, an HTML page, JSON, garbage)."""
+    """The document is not a feed at all (empty, an HTML page, JSON that is no JSON Feed,
+    garbage)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -126,6 +129,8 @@ def parse_feed(
     body = bytes(body)
     if not body.strip():
         raise NotAFeedError("empty document")
+    if looks_like_json(body, content_type):
+        return _parse_json_feed(body, url, content_type, now_utc, max_items)
     document = utf8_repaired(body, content_type)
     result = _run_feedparser(document.body, url, document.content_type)
     _reject_non_feed(document.body, result)
@@ -145,6 +150,29 @@ def parse_feed(
         bozo=bozo,
         bozo_reason=bozo_reason,
         replaced_bytes=document.replaced_bytes,
+        item_count=item_count,
+    )
+
+
+def _parse_json_feed(
+    body: bytes, url: str, content_type: str | None, now: datetime, max_items: int | None
+) -> ParsedFeed:
+    """A JSON Feed through the same entry rules as feedparser's entries."""
+    try:
+        feed = read_json_feed(body, url, content_type)
+    except JsonFeedError as error:
+        raise NotAFeedError(error.reason) from None
+    language = normalise_language(feed.language)
+    drafts, item_count = _drafts(feed.entries, url, language, now, max_items)
+    reason = clean_plain("; ".join(feed.problems), BOZO_REASON_MAX) or None
+    return ParsedFeed(
+        title=clean_plain(feed.title, TITLE_MAX) or None,
+        link=normalise_link(feed.home_page_url, url),
+        language=language,
+        entries=drafts,
+        bozo=bool(feed.problems),
+        bozo_reason=reason,
+        replaced_bytes=feed.replaced_bytes,
         item_count=item_count,
     )
 
@@ -220,15 +248,13 @@ def _reject_non_feed(body: bytes, result: Any) -> None:
         raise NotAFeedError("HTML page, not a feed")
     if version or has_entries:
         return
-    if head.lstrip().startswith(("{", "[")):
-        raise NotAFeedError("JSON document, not an RSS/Atom feed")
     _, reason = _bozo(result)
     detail = f" ({reason})" if reason else ""
     raise NotAFeedError(f"no RSS/Atom feed found{detail}")
 
 
 def _sniff_text(body: bytes) -> str:
-    """Return the start of the document as text, good enough to recognise HTML or JSON."""
+    """Return the start of the document as text, good enough to recognise HTML."""
     head = body[:_SNIFF_BYTES]
     for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
         if head.startswith(bom):

@@ -59,7 +59,10 @@ async def fetch_feed(
     configured URL is public is never led to an internal address (jobs/address_guard.py).
     """
     headers = {
-        "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
+        "Accept": (
+            "application/rss+xml, application/atom+xml, application/feed+json, "
+            "application/xml;q=0.9, */*;q=0.5"
+        )
     }
     if etag:
         headers["If-None-Match"] = etag

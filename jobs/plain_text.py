@@ -31,14 +31,19 @@ _DROP_CONTENT_TAGS = frozenset({"script", "style", "template", "noscript", "ifra
 # After one decoding pass, these mean the source HTML was escaped twice
 # ("&lt;p&gt;Hello&lt;/p&gt;" or "&amp;quot;"). Only well-known tag names count,
 # so plain text such as "if a<b and c>d" is not mistaken for markup.
-_LEFTOVER_TAG_RE = re.compile(
-    r"<(?:!--|/?(?:a|b|i|u|p|br|div|span|em|strong|img|ul|ol|li|h[1-6]|table|tr|td|th|"
+_KNOWN_TAGS = (
+    r"a|b|i|u|p|br|div|span|em|strong|img|ul|ol|li|h[1-6]|table|tr|td|th|"
     r"blockquote|figure|figcaption|iframe|script|style|html|body|head|title|font|small|"
-    r"sup|sub|pre|code|hr|section|article|header|footer|nav)(?=[\s/>]))",
-    re.IGNORECASE,
+    r"sup|sub|pre|code|hr|section|article|header|footer|nav"
 )
-_LEFTOVER_ENTITY_RE = re.compile(
-    r"&(?:lt|gt|amp|quot|apos|nbsp|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});", re.IGNORECASE
+_ENTITY = r"&(?:lt|gt|amp|quot|apos|nbsp|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});"
+_LEFTOVER_TAG_RE = re.compile(rf"<(?:!--|/?(?:{_KNOWN_TAGS})(?=[\s/>]))", re.IGNORECASE)
+_LEFTOVER_ENTITY_RE = re.compile(_ENTITY, re.IGNORECASE)
+# Text declared plain that holds HTML all the same (a CMS pasting an excerpt into a JSON
+# Feed summary): a closing tag of a well-known element, a <br>, <hr> or <img>, or an entity.
+# An opening tag alone proves nothing: "if a<b and c>d" is plain text.
+_HTML_EVIDENCE_RE = re.compile(
+    rf"</(?:{_KNOWN_TAGS})\s*>|<(?:br|hr|img)\b[^<>]*>|{_ENTITY}", re.IGNORECASE
 )
 _MAX_DECODE_PASSES = 3
 
@@ -80,6 +85,11 @@ def html_to_text(fragment: str, max_length: int) -> str:
             break
         text = _html_pass(text)
     return clean_plain(text, max_length)
+
+
+def looks_like_html(text: str) -> bool:
+    """Say whether text declared plain holds HTML (a closing tag, a line break, an entity)."""
+    return _HTML_EVIDENCE_RE.search(text) is not None
 
 
 def truncate_words(text: str, max_length: int) -> str:
