@@ -44,6 +44,13 @@ from storage.records import IngestOutcome, StoryDraft, StoryView
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# How stale the stored last success of a feed answering 304 may grow before it is written
+# again. A 304 is a success, and /stats, the dead-feed alert and the metrics read the stored
+# time (on every instance, while only the leader polls); /stats shows it to the minute
+# ("just now" under one). So a feed polled every 2 s costs one UPDATE of one row a minute,
+# not 30, and one polled every minute or less often writes on each 304.
+SUCCESS_REFRESH = timedelta(seconds=60)
+
 StoryHandoff = Callable[[FeedView, IngestOutcome], Awaitable[None]]
 """Gets each feed's outcome right after its transaction commits (push fan-out plugs in here)."""
 
@@ -192,6 +199,8 @@ class FeedPoller:
     async def _not_modified(
         self, feed: FeedView, fetched: FetchResult, now: datetime
     ) -> PollReport:
+        """A 304 is a success: a failing feed has recovered, and a healthy one's last success
+        is now — written once it is SUCCESS_REFRESH old rather than on every 304."""
         self._due[feed.id] = now + timedelta(seconds=self._settings.interval)
         if feed.consecutive_failures:
             async with writing(self._sessions) as session:
@@ -204,7 +213,19 @@ class FeedPoller:
                     title=None,
                 )
             log.info("feed=%s recovered after %d failures", feed.url, feed.consecutive_failures)
+        elif self._success_is_stale(feed, now):
+            async with writing(self._sessions) as session:
+                await feed_store.record_not_modified(session, feed.id, now=now)
         return PollReport(feed, "not-modified")
+
+    def _success_is_stale(self, feed: FeedView, now: datetime) -> bool:
+        """Say whether the stored last success of a feed that answered 304 needs refreshing."""
+        if feed.last_success_at is None:
+            return True
+        # The same slack as poll_due's: a feed polled every SUCCESS_REFRESH writes every
+        # poll, not every other one.
+        slack = timedelta(seconds=min(self._settings.interval * 0.1, 1.0))
+        return now - feed.last_success_at >= SUCCESS_REFRESH - slack
 
     async def _failed(
         self, feed: FeedView, error: str, now: datetime, retry_after: float | None

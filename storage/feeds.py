@@ -124,6 +124,19 @@ async def record_poll_success(
     feed.next_poll_at = None
 
 
+async def record_not_modified(session: AsyncSession, feed_id: int, *, now: datetime) -> None:
+    """A 304 Not Modified of a healthy feed: a success, recorded as its last one.
+
+    One UPDATE by primary key, without loading the row: validators, title and the error
+    state are unchanged by a 304 (a failing feed's recovery goes through
+    ``record_poll_success``)."""
+    await session.exec(
+        update(Feed)
+        .where(col(Feed.id) == feed_id)
+        .values(last_success_at=now, last_attempt_at=now)
+    )
+
+
 async def record_poll_failure(
     session: AsyncSession, feed_id: int, *, now: datetime, error: str, next_poll_at: datetime
 ) -> int:
