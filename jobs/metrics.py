@@ -15,6 +15,7 @@ from prometheus_client.core import REGISTRY
 
 from storage import comments as comment_store
 from storage import deliveries as delivery_store
+from storage import feeds as feed_store
 from storage import outbox
 from storage.clock import utcnow
 from storage.engine import SessionFactory
@@ -52,6 +53,13 @@ SEND_RATE = Gauge("newsbot_send_rate", "Push messages sent per second since the 
 SEND_RATE_LIMIT = Gauge("newsbot_send_rate_limit", "SEND_RATE: the configured ceiling")
 COMMENTS = Gauge("newsbot_comments", "Stored comments by status", ["status"])
 OUTBOX = Gauge("newsbot_comment_outbox", "Webhooks to the outlet by status", ["status"])
+FEEDS_FAILING = Gauge("newsbot_feeds_failing", "Feeds whose last poll failed")
+FEED_OLDEST_SUCCESS = Gauge(
+    "newsbot_feed_oldest_success_seconds",
+    "Seconds since the least recently successful feed last succeeded (a 304 Not Modified is "
+    "a success, stored at most a minute apart); feeds that never succeeded are among "
+    "newsbot_feeds_failing",
+)
 LEADER = Gauge("newsbot_leader", "1 while this instance polls feeds and sends pushes")
 
 _COMMENT_STATES = ("choosing", "held", "queued", "relayed", "published", "rejected", "failed")
@@ -86,12 +94,16 @@ async def refresh(
         depth, oldest = await delivery_store.queue_stats(session, now)
         comments = await comment_store.comment_counts(session)
         events = await outbox.outbox_counts(session)
+        feeds = await feed_store.list_feeds(session)
     QUEUE_DEPTH.set(depth)
     QUEUE_OLDEST.set((now - oldest).total_seconds() if oldest else 0.0)
     for status in _COMMENT_STATES:
         COMMENTS.labels(status).set(comments.get(status, 0))
     for status in _OUTBOX_STATES:
         OUTBOX.labels(status).set(events.get(status, 0))
+    FEEDS_FAILING.set(sum(1 for feed in feeds if feed.consecutive_failures))
+    ages = [(now - f.last_success_at).total_seconds() for f in feeds if f.last_success_at]
+    FEED_OLDEST_SUCCESS.set(max(max(ages, default=0.0), 0.0))
     SEND_BACKOFF.set(max(backoff_seconds, 0.0))
     SEND_RATE.set(state.send_rate())
     LEADER.set(1 if leader else 0)

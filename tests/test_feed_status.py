@@ -10,9 +10,11 @@ from typing import Any
 
 import aiohttp
 import pytest
+from prometheus_client.core import REGISTRY
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from jobs import metrics
 from jobs.admin_alerts import FEED_FAILING, AdminAlert
 from jobs.alerts import AlertMonitor
 from jobs.fetching import create_feed_session
@@ -181,3 +183,28 @@ async def test_a_feed_healthy_on_304s_for_hours_is_not_reported_dead_at_its_firs
     assert alert.code == FEED_FAILING
     assert alert.params["minutes"] == 61
     assert alerts == [alert]
+
+
+async def test_metrics_count_a_304_as_a_success(
+    sessions: SessionFactory, http: aiohttp.ClientSession, feed_server: FeedServer
+) -> None:
+    clock = Clock()
+    poll = poller(sessions, http, clock)
+    feed_id = await healthy_feed(sessions, feed_server, clock, poll)
+    await metrics.refresh(sessions, metrics.ScrapeState())  # reads the database's clock
+    stale = REGISTRY.get_sample_value("newsbot_feed_oldest_success_seconds")
+    assert stale is not None and stale > 0
+    # The poller's clock is NOW (in the past): move the stored success to the real now.
+    clock.now = datetime.now(UTC)
+    assert (await poll.poll(feed_id)).status == "not-modified"
+    await metrics.refresh(sessions, metrics.ScrapeState())
+    fresh = REGISTRY.get_sample_value("newsbot_feed_oldest_success_seconds")
+    assert fresh is not None and fresh < SUCCESS_REFRESH.total_seconds() < stale
+    assert REGISTRY.get_sample_value("newsbot_feeds_failing") == 0
+    before = REGISTRY.get_sample_value("newsbot_feed_polls_total", {"result": "not-modified"})
+    assert before is not None and before >= 1
+
+    feed_server.script("/rss", Reply(500, b"oops"))
+    assert (await poll.poll(feed_id)).status == "failed"
+    await metrics.refresh(sessions, metrics.ScrapeState())
+    assert REGISTRY.get_sample_value("newsbot_feeds_failing") == 1
