@@ -94,10 +94,10 @@ def read_json_feed(body: bytes, url: str, content_type: str | None = None) -> Js
     text, replaced_bytes = _decoded(body)
     try:
         document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise JsonFeedError(f"malformed JSON ({_short(str(error))})") from None
     except RecursionError:
         raise JsonFeedError("malformed JSON (nested too deeply)") from None
+    except ValueError as error:  # JSONDecodeError, or a number of over 4,300 digits
+        raise JsonFeedError(f"malformed JSON ({_short(str(error))})") from None
     if not isinstance(document, dict):
         raise JsonFeedError(f"JSON {type(document).__name__}, not a JSON Feed")
     problems: list[str] = []

@@ -433,6 +433,13 @@ def test_invalid_utf8_bytes_cost_only_themselves_and_are_counted() -> None:
         (b"{'single': 'quotes'}", None, "malformed JSON (Expecting property name enclosed"),
         (b"not json at all", "application/feed+json", "malformed JSON (Expecting value"),
         (b"[" * 100_000 + b"]" * 100_000, None, "malformed JSON (nested too deeply)"),
+        (
+            b'{"version": "https://jsonfeed.org/version/1", "items": [{"id": '
+            + b"9" * 5000
+            + b"}]}",
+            None,
+            "malformed JSON (Exceeds the limit (4300 digits) for integer string conversion",
+        ),
         (b'[{"version": "https://jsonfeed.org/version/1"}]', None, "JSON list, not a JSON Feed"),
         (b'"https://jsonfeed.org/version/1"', "application/json", "JSON str, not a JSON Feed"),
         (
