@@ -102,7 +102,8 @@ class FeedPoller:
         self._handoff = handoff
         self._fetch_slots = asyncio.Semaphore(concurrency)
         self._clock = clock
-        # Healthy feeds are not written on a 304, so their next due time lives here.
+        # A healthy feed's 304 writes at most its last success (SUCCESS_REFRESH), never its
+        # next due time, which lives here.
         self._due: dict[int, datetime] = {}
         # Invalid UTF-8 bytes replaced in each feed's last document, to warn once per change.
         self._replaced: dict[int, int] = {}
