@@ -3,7 +3,7 @@ and forum topic; /unfollow and /unmute alone offer the words as buttons."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from telegram import Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
@@ -78,24 +78,47 @@ async def _change_request(
     return message, t, update.effective_chat.id, thread_of(message)
 
 
-async def follow_command(update: Update, context: Context) -> None:
-    """/follow WORDS or "PHRASES": push stories that mention them."""
+async def _words_asked(
+    update: Update, context: Context, usage: Callable[[Texts], str] | None
+) -> tuple[Message, Texts, int, int, list[str]] | None:
+    """A change to a chat's followed or muted words: the message, texts, chat, topic and the
+    words named; None once answered (refused, the usage when nothing was named and ``usage``
+    is given, or no valid word). Without ``usage`` and without words: an empty list."""
     request = await _change_request(update, context)
     if request is None:
-        return
+        return None
     message, t, chat_id, thread = request
     if not context.args:
-        await message.reply_html(follow_usage(t))
-        return
+        if usage is not None:
+            await message.reply_html(usage(t))
+            return None
+        return message, t, chat_id, thread, []
     phrases = parse_follow_args(" ".join(context.args))
     if not phrases:
         await message.reply_text(nothing_valid(t))
-        return
+        return None
+    return message, t, chat_id, thread, phrases
+
+
+async def _add_words(
+    context: Context, chat_id: int, thread: int, phrases: Sequence[str], model: WordList
+) -> tuple[list[str], list[str], list[str]]:
+    """Follow (or mute) ``phrases``: (added, already there, left out by the cap)."""
     async with writing(deps(context).sessions) as session:
-        before = set(await follow_store.following(session, chat_id, thread))
-        added = await follow_store.follow(session, chat_id, thread, phrases, utcnow())
+        before = set(await follow_store.following(session, chat_id, thread, model))
+        added = await follow_store.follow(session, chat_id, thread, phrases, utcnow(), model)
     already = [p for p in phrases if p in before]
     left_out = [p for p in phrases if p not in before and p not in added]
+    return added, already, left_out
+
+
+async def follow_command(update: Update, context: Context) -> None:
+    """/follow WORDS or "PHRASES": push stories that mention them."""
+    asked = await _words_asked(update, context, follow_usage)
+    if asked is None:
+        return
+    message, t, chat_id, thread, phrases = asked
+    added, already, left_out = await _add_words(context, chat_id, thread, phrases, Follow)
     lines = []
     if added:
         lines.append(
@@ -125,18 +148,14 @@ async def follow_command(update: Update, context: Context) -> None:
 
 
 async def unfollow_command(update: Update, context: Context) -> None:
-    """/unfollow WORDS: stop those keywords; /unfollow alone: stop all of them."""
-    request = await _change_request(update, context)
-    if request is None:
+    """/unfollow WORDS: stop those keywords; /unfollow alone: the keywords as buttons."""
+    asked = await _words_asked(update, context, None)
+    if asked is None:
         return
-    message, t, chat_id, thread = request
-    if not context.args:
+    message, t, chat_id, thread, phrases = asked
+    if not phrases:
         # Not "stop everything" at once: the reader picks, one tap per keyword.
         await _offer_words(message, context, t, chat_id, thread, Follow)
-        return
-    phrases = parse_follow_args(" ".join(context.args))
-    if not phrases:
-        await message.reply_text(nothing_valid(t))
         return
     async with writing(deps(context).sessions) as session:
         removed = await follow_store.unfollow(session, chat_id, thread, phrases)
@@ -214,22 +233,11 @@ def mute_usage(t: Texts) -> str:
 
 async def mute_command(update: Update, context: Context) -> None:
     """/mute WORDS or "PHRASES": never push stories that mention them."""
-    request = await _change_request(update, context)
-    if request is None:
+    asked = await _words_asked(update, context, mute_usage)
+    if asked is None:
         return
-    message, t, chat_id, thread = request
-    if not context.args:
-        await message.reply_html(mute_usage(t))
-        return
-    phrases = parse_follow_args(" ".join(context.args))
-    if not phrases:
-        await message.reply_text(nothing_valid(t))
-        return
-    async with writing(deps(context).sessions) as session:
-        before = set(await follow_store.following(session, chat_id, thread, Mute))
-        added = await follow_store.follow(session, chat_id, thread, phrases, utcnow(), Mute)
-    already = [p for p in phrases if p in before]
-    left_out = [p for p in phrases if p not in before and p not in added]
+    message, t, chat_id, thread, phrases = asked
+    added, already, left_out = await _add_words(context, chat_id, thread, phrases, Mute)
     lines = []
     if added:
         lines.append(
@@ -254,16 +262,12 @@ async def mute_command(update: Update, context: Context) -> None:
 
 async def unmute_command(update: Update, context: Context) -> None:
     """/unmute WORDS: push stories that mention them again; /unmute alone: buttons."""
-    request = await _change_request(update, context)
-    if request is None:
+    asked = await _words_asked(update, context, None)
+    if asked is None:
         return
-    message, t, chat_id, thread = request
-    if not context.args:
-        await _offer_words(message, context, t, chat_id, thread, Mute)
-        return
-    phrases = parse_follow_args(" ".join(context.args))
+    message, t, chat_id, thread, phrases = asked
     if not phrases:
-        await message.reply_text(nothing_valid(t))
+        await _offer_words(message, context, t, chat_id, thread, Mute)
         return
     async with writing(deps(context).sessions) as session:
         removed = await follow_store.unfollow(session, chat_id, thread, phrases, Mute)
