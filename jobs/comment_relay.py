@@ -32,7 +32,6 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol
 
 import aiohttp
@@ -49,6 +48,7 @@ from jobs.admin_alerts import (
     AdminAlert,
 )
 from jobs.plain_text import clean_plain
+from jobs.retry_after import parse_retry_after
 from storage import outbox
 from storage.bot_state import ensure_state, get_state, set_state
 from storage.clock import utcnow
@@ -75,7 +75,6 @@ STILL_TRYING_AFTER_TIME = timedelta(minutes=10)
 # The outlet's answer is read only this far: enough for an id, a status and a reason.
 MAX_ANSWER_BYTES = 64 * 1024
 REASON_LIMIT = 200
-MAX_RETRY_AFTER = 86400.0
 # A verdict nobody told its reader about this long after it arrived is told by the sweep,
 # which runs this often (the process that got it may have died before telling).
 UNTOLD_AFTER = timedelta(seconds=30)
@@ -240,27 +239,6 @@ def _outlet_reason(body: Mapping[str, Any]) -> str | None:
         if isinstance(value, str) and value.strip():
             return clean_plain(value, REASON_LIMIT)
     return None
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Retry-After in seconds from now: a number of seconds or an HTTP date."""
-    if not value or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - now).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    # A day at most: an outlet asking for more is asking for the deadline to decide.
-    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def classify_answer(

@@ -11,7 +11,7 @@ import aiohttp
 from yarl import URL
 
 from jobs.address_guard import AddressGuard, GuardedConnector, guard_of
-from jobs.poll_schedule import parse_retry_after
+from jobs.retry_after import parse_retry_after
 
 # As many as browsers and aiohttp allow; a feed that needs more is broken.
 MAX_REDIRECTS = 10

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from email.utils import parsedate_to_datetime
-
-# A feed asking for more than a day of silence is more likely broken than sincere.
-MAX_RETRY_AFTER = 24 * 3600.0
+from jobs.retry_after import MAX_RETRY_AFTER
 
 
 def backoff_delay(interval: float, failures: int, ceiling: float) -> float:
@@ -25,19 +21,3 @@ def next_poll_delay(
     if retry_after is not None and retry_after > 0:
         delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
     return delay
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Retry-After as seconds from ``now``: either delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - now).total_seconds())

@@ -10,7 +10,9 @@ from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import deliveries, digests
 from storage.dialect import insert_for
+from storage.editions import or_default, split_editions
 from storage.follows import move_follows
 from storage.models import (
     ALL_SECTIONS,
@@ -37,16 +39,6 @@ class ChatView:
     locale: str | None = None
     # The editions it reads in its own order; empty until it chooses (the default edition).
     editions: tuple[str, ...] = ()
-
-
-def split_editions(value: str | None) -> tuple[str, ...]:
-    """The stored comma-separated editions as a tuple (empty for NULL)."""
-    return tuple(e for e in (value or "").split(",") if e)
-
-
-def or_default(editions: tuple[str, ...], default_edition: str) -> tuple[str, ...]:
-    """The editions a chat reads: its own choice, else the outlet's default edition."""
-    return editions or (default_edition,)
 
 
 def _view(chat: Chat) -> ChatView:
@@ -338,8 +330,6 @@ async def set_delivery_mode(session: AsyncSession, chat_id: int, mode: str, now:
 
 
 async def _queue_owed_digest(session: AsyncSession, chat: Chat, now: datetime) -> None:
-    from storage import deliveries, digests
-
     rows = await session.exec(
         select(Subscription.thread_id, Subscription.section).where(
             col(Subscription.chat_id) == chat.id

@@ -12,9 +12,9 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.chats import or_default, split_editions
 from storage.deliveries import PUSH
 from storage.dialect import insert_for
+from storage.editions import or_default, split_editions
 from storage.models import (
     ALL_SECTIONS,
     PRIORITY_NEW,

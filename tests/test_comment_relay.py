@@ -25,7 +25,6 @@ from jobs.comment_relay import (
     RelaySettings,
     classify_answer,
     load_pseudonym_key,
-    parse_retry_after,
     pseudonym,
     retry_delay,
 )
@@ -537,14 +536,6 @@ async def test_the_pseudonym_key_is_generated_once_for_every_instance(
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
-def test_retry_after_reads_seconds_and_http_dates() -> None:
-    assert parse_retry_after("30", NOW) == 30.0
-    assert parse_retry_after(format_datetime(NOW + timedelta(minutes=2), True), NOW) == 120.0
-    assert parse_retry_after(format_datetime(NOW - timedelta(minutes=2), True), NOW) == 0.0
-    assert parse_retry_after("soon", NOW) is None
-    assert parse_retry_after(None, NOW) is None
-
-
 def test_retry_delay_doubles_with_jitter_up_to_the_cap() -> None:
     low = [retry_delay(n, first=1.0, cap=1800.0, rand=lambda: 0.0) for n in (1, 2, 3, 11, 40)]
     high = [retry_delay(n, first=1.0, cap=1800.0, rand=lambda: 1.0) for n in (1, 2, 3, 40)]
@@ -647,11 +638,6 @@ async def test_a_verdict_whose_reader_was_never_told_is_told_by_the_sweep(
     assert [(c.id, c.status) for c, _ in notifier.changes] == [(waiting.id, "relayed")]
     async with sessions() as session:
         assert await comment_store.untold_verdicts(session, utcnow()) == []
-
-
-def test_retry_after_is_capped_at_a_day() -> None:
-    assert parse_retry_after("1e12", NOW) == 86400.0
-    assert parse_retry_after("120", NOW) == 120.0
 
 
 async def test_a_comment_waiting_behind_a_paused_relay_gets_its_hourglass_once(

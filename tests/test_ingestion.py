@@ -27,13 +27,9 @@ from jobs.feed_parsing import parse_feed
 from jobs.fetching import create_feed_session
 from jobs.ingestion import FeedPoller, PollReport, PollSettings
 from jobs.parse_process import CHILD_PROCESS_BYTES
-from jobs.poll_schedule import (
-    MAX_RETRY_AFTER,
-    backoff_delay,
-    next_poll_delay,
-    parse_retry_after,
-)
+from jobs.poll_schedule import backoff_delay, next_poll_delay
 from jobs.registry import poll_job_id, register_poll_jobs
+from jobs.retry_after import MAX_RETRY_AFTER
 from jobs.sections import (
     MAX_SLUG_BYTES,
     category_sections,
@@ -1146,22 +1142,6 @@ def test_retry_after_is_a_floor_with_a_cap() -> None:
     assert next_poll_delay(60, 1, 3600, retry_after=0) == 120
     assert next_poll_delay(60, 1, 3600, retry_after=-5) == 120
     assert next_poll_delay(60, 1, 3600, retry_after=None) == 120
-
-
-def test_parse_retry_after_both_forms() -> None:
-    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-    assert parse_retry_after("120", now) == 120.0
-    assert parse_retry_after(" 7 ", now) == 7.0
-    assert parse_retry_after("0", now) == 0.0
-    assert parse_retry_after("Wed, 25 Nov 2026 12:05:00 GMT", now) == 300.0
-    assert parse_retry_after(format_datetime(now + timedelta(hours=2), usegmt=True), now) == 7200.0
-    assert parse_retry_after("Wed, 25 Nov 2026 11:00:00 GMT", now) == 0.0  # in the past
-    for junk in (None, "", "soon", "-5", "1.5", "Wed, 25 Nov 2026 12:05:00 -0000"):
-        assert parse_retry_after(junk, now) is None, junk
-
-
-def test_parse_retry_after_non_ascii_digits() -> None:
-    assert parse_retry_after("²", NOW) is None
 
 
 # --- jobs/sections.py -------------------------------------------------------------------------
