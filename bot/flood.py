@@ -13,6 +13,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 
+from jobs.rate_limit import PerChatLimiter
+
 # A chat may have answered, in any window, about as many commands as its answers can be
 # sent in that window at the chat's pace (10 at Telegram's 1/s in a private chat, 3 at
 # 20/min in a group); a reader paging quickly through /latest stays inside it.
@@ -131,13 +133,18 @@ ChatKey = int | str  # a chat id, or a channel's "@username"
 
 
 class ChatPace:
-    """When the next message to each chat may be sent: a sliding window per chat (``count``
-    messages in ``per`` seconds, private and group chats apart), and any ``retry_after`` that
-    Telegram named, which nothing may cut short."""
+    """When the next message to each chat may be sent: Telegram's per-chat window (the same
+    bookkeeping as the push sender's, ``jobs.rate_limit.PerChatLimiter``: a private chat at
+    ``count/per`` spaced evenly, a group ``count`` per ``per`` seconds), and any
+    ``retry_after`` that Telegram named, which nothing may cut short."""
 
     def __init__(self, private: tuple[int, float], group: tuple[int, float]) -> None:
-        self._limits = {True: private, False: group}
-        self._sent: dict[ChatKey, deque[float]] = {}
+        self._window = PerChatLimiter(
+            private_interval=private[1] / private[0],
+            group_limit=group[0],
+            group_window=group[1],
+            margin=0.0,
+        )
         self._blocked_until: dict[ChatKey, float] = {}
 
     @staticmethod
@@ -145,32 +152,28 @@ class ChatPace:
         """Private chats have the user's (positive) id; groups and channels are negative."""
         return isinstance(chat_id, int) and chat_id > 0
 
+    @staticmethod
+    def _window_key(chat_id: ChatKey) -> int:
+        # A channel's "@username" is metered like a group, under a key of its own.
+        return chat_id if isinstance(chat_id, int) else -(abs(hash(chat_id)) + 1)
+
     def delay(self, chat_id: ChatKey, now: float, *, new_message: bool = True) -> float:
         """Seconds to wait before a message to ``chat_id`` may leave (0: now)."""
         wait = max(0.0, self._blocked_until.get(chat_id, 0.0) - now)
         if not new_message:
             return wait  # Telegram meters new messages per chat; edits only obey a 429
-        count, per = self._limits[self.is_private(chat_id)]
-        sent = self._sent.get(chat_id)
-        if sent:
-            while sent and sent[0] <= now - per:
-                sent.popleft()
-            if len(sent) >= count:
-                wait = max(wait, sent[len(sent) - count] + per - now)
-        return wait
+        key, group = self._window_key(chat_id), not self.is_private(chat_id)
+        return max(wait, self._window.ready_at(key, group, now) - now)
 
     def sent(self, chat_id: ChatKey, now: float) -> None:
         """A new message to ``chat_id`` left at ``now``."""
-        self._sent.setdefault(chat_id, deque()).append(now)
+        self._window.record(self._window_key(chat_id), not self.is_private(chat_id), now)
 
     def block(self, chat_id: ChatKey, seconds: float, now: float) -> None:
         """Telegram said "retry after ``seconds``" for this chat."""
         self._blocked_until[chat_id] = max(self._blocked_until.get(chat_id, 0.0), now + seconds)
 
     def forget_idle(self, now: float) -> None:
-        """Drop chats with nothing left to remember (bounded memory)."""
-        longest = max(per for _, per in self._limits.values())
-        for chat_id in [c for c, s in self._sent.items() if not s or s[-1] <= now - longest]:
-            del self._sent[chat_id]
+        """Drop waits that are over (the window forgets idle chats by itself)."""
         for chat_id in [c for c, t in self._blocked_until.items() if t <= now]:
             del self._blocked_until[chat_id]
