@@ -156,8 +156,13 @@ def canonical_zone(name: str) -> str | None:
     try:
         return zoneinfo.ZoneInfo(name).key
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        lowered = {z.lower(): z for z in zoneinfo.available_timezones()}
-        return lowered.get(name.lower())
+        return _zones_by_lower_name().get(name.lower())
+
+
+@cache
+def _zones_by_lower_name() -> dict[str, str]:
+    """Every zone the system knows, by its lower-case name (read from disk once)."""
+    return {z.lower(): z for z in zoneinfo.available_timezones()}
 
 
 def find_zones(text: str) -> list[str]:

@@ -166,6 +166,7 @@ class Broadcaster:
         self._outcomes: list[Outcome] = []
         self._claimed: set[int] = set()  # claimed (in flight) and not yet reported
         self._rendered: dict[RenderKey, _Rendered] = {}
+        self._muted: dict[int, list[str]] = {}  # story id -> muted words it mentions
         # Renders under way: the other workers wanting the same message wait for it.
         self._rendering: dict[RenderKey, asyncio.Event] = {}
         self._busy = 0
@@ -354,12 +355,19 @@ class Broadcaster:
         return True
 
     async def _muted_in(self, session: queue.AsyncSession, story: StoryView) -> list[str]:
-        """The muted words and phrases (of any reader) that the story mentions."""
+        """The muted words and phrases (of any reader) that the story mentions, worked out
+        once per story and kept for its broadcast's later batches (a word muted meanwhile
+        counts from the next story on)."""
+        cached = self._muted.get(story.id)
+        if cached is not None:
+            return cached
         phrases = await queue.muted_phrases(session)
-        if not phrases:
-            return []
         document = search_document(story.title, story.summary)
-        return sorted(KeywordMatcher(phrases).matches(document))
+        found = sorted(KeywordMatcher(phrases).matches(document)) if phrases else []
+        if len(self._muted) > 1000:  # bounded: a few broadcasts are open at a time
+            self._muted.clear()
+        self._muted[story.id] = found
+        return found
 
     async def _add_followers(
         self,

@@ -125,7 +125,7 @@ async def breaking_command(update: Update, context: Context) -> None:
             tally = await delivery_store.push_tally(session, story.id, since)
         if tally.counted:
             break
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(1.0)  # a read a second, not four: the count is not urgent
     if tally.counted and tally.since == 0:
         text = t._(
             "<b>{title}</b> is now marked as breaking news, but every reader it goes to already "
