@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from bot.i18n import Texts
+    from bot.sections import SectionCatalogue
     from storage.records import StoryView
 
 
@@ -197,13 +198,15 @@ async def _poll(settings: Settings) -> int:
     return 1 if failures == len(reports) and reports else 0
 
 
-def _section_names(settings: Settings) -> tuple[Texts, dict[str, str]]:
+def _section_names(
+    settings: Settings, catalogue: SectionCatalogue | None = None
+) -> tuple[Texts, dict[str, str]]:
     """The offered sections named in the default edition's language (the operator's)."""
     from bot.i18n import chat_locale, texts
     from bot.sections import SectionCatalogue
 
     t = texts(chat_locale(None, None, settings.default_edition))
-    return t, SectionCatalogue.from_settings(settings).names(t)
+    return t, (catalogue or SectionCatalogue.from_settings(settings)).names(t)
 
 
 async def _latest(settings: Settings, query: str, limit: int) -> int:
@@ -216,7 +219,8 @@ async def _latest(settings: Settings, query: str, limit: int) -> int:
     from storage.migrate import upgrade_database
 
     # A section by its slug or any of its names; anything else is searched for.
-    section = SectionCatalogue.from_settings(settings).find(query) if query.strip() else None
+    catalogue = SectionCatalogue.from_settings(settings)
+    section = catalogue.find(query) if query.strip() else None
     engine = create_engine(settings.database_url)
     try:
         await upgrade_database(engine)  # a fresh database answers "no stories", not an error
@@ -233,7 +237,7 @@ async def _latest(settings: Settings, query: str, limit: int) -> int:
         print("No stories found." if query else "No stories stored yet; try `newsbot poll`.")
         return 0
     zone = ZoneInfo(settings.default_timezone)
-    names = _section_names(settings)
+    names = _section_names(settings, catalogue)
     for story in stories:
         print(_story_line(story, zone, names))
     return 0

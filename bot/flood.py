@@ -29,6 +29,12 @@ IN_FLIGHT_PER_CHAT = 3
 DUPLICATE_MESSAGES = 1
 
 
+def is_private_chat(chat_id: int | str) -> bool:
+    """Private chats have the user's (positive) id; groups and channels are negative (or an
+    "@username")."""
+    return isinstance(chat_id, int) and chat_id > 0
+
+
 class Verdict(Enum):
     """What to do with one incoming command or button press."""
 
@@ -83,7 +89,7 @@ class FloodGate:
         while chat.admitted and chat.admitted[0][0] <= horizon:
             chat.admitted.popleft()
         chat.asked.append(now)
-        answered_limit, asked_limit, double_tap = self._limits[chat_id > 0]
+        answered_limit, asked_limit, double_tap = self._limits[is_private_chat(chat_id)]
         flooding = (
             now < chat.warned_until
             or len(chat.asked) > asked_limit
@@ -148,11 +154,6 @@ class ChatPace:
         self._blocked_until: dict[ChatKey, float] = {}
 
     @staticmethod
-    def is_private(chat_id: ChatKey) -> bool:
-        """Private chats have the user's (positive) id; groups and channels are negative."""
-        return isinstance(chat_id, int) and chat_id > 0
-
-    @staticmethod
     def _window_key(chat_id: ChatKey) -> int:
         # A channel's "@username" is metered like a group, under a key of its own.
         return chat_id if isinstance(chat_id, int) else -(abs(hash(chat_id)) + 1)
@@ -162,12 +163,12 @@ class ChatPace:
         wait = max(0.0, self._blocked_until.get(chat_id, 0.0) - now)
         if not new_message:
             return wait  # Telegram meters new messages per chat; edits only obey a 429
-        key, group = self._window_key(chat_id), not self.is_private(chat_id)
+        key, group = self._window_key(chat_id), not is_private_chat(chat_id)
         return max(wait, self._window.ready_at(key, group, now) - now)
 
     def sent(self, chat_id: ChatKey, now: float) -> None:
         """A new message to ``chat_id`` left at ``now``."""
-        self._window.record(self._window_key(chat_id), not self.is_private(chat_id), now)
+        self._window.record(self._window_key(chat_id), not is_private_chat(chat_id), now)
 
     def block(self, chat_id: ChatKey, seconds: float, now: float) -> None:
         """Telegram said "retry after ``seconds``" for this chat."""

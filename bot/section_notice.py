@@ -3,6 +3,7 @@ of jobs.retired_sections), in the chat's language."""
 
 from __future__ import annotations
 
+from bot.flood import is_private_chat
 from bot.handlers.subscriptions import MAX_LISTED, describe
 from bot.i18n import chat_locale, texts
 from bot.render import escape
@@ -32,6 +33,6 @@ class RetiredSectionsNotice:
             len(names),
         ).format(sections=listed)
         # Telegram gives users positive ids, groups and channels negative ones.
-        group = chat.chat_id < 0
+        group = not is_private_chat(chat.chat_id)
         now = describe(t, set(chat.remaining), self._sections.names(t), group=group)
         return f"{gone}\n{now}"

@@ -623,8 +623,7 @@ class Broadcaster:
             if job.target_message_id is None:
                 return "editMessageText", None, None
             async with self._sessions() as session:
-                ids = await queue.stories_for_message(session, job.chat_id, job.target_message_id)
-                keywords = await queue.keywords_of_message(
+                ids, keywords = await queue.pushed_message(
                     session, job.chat_id, job.target_message_id
                 )
             ids = ids or [job.story_id]

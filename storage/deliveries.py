@@ -598,30 +598,23 @@ async def skip_pending_for_chat(
 
 async def stories_for_message(session: AsyncSession, chat_id: int, message_id: int) -> list[int]:
     """The stories a pushed message carried (several for a grouped push)."""
-    statement = select(Delivery.story_id).where(
-        col(Delivery.chat_id) == chat_id,
-        col(Delivery.message_id) == message_id,
-        col(Delivery.kind) == PUSH,
-    )
-    return sorted(set((await session.exec(statement)).all()))
+    return (await pushed_message(session, chat_id, message_id))[0]
 
 
-async def keywords_of_message(
+async def pushed_message(
     session: AsyncSession, chat_id: int, message_id: int
-) -> tuple[str, ...]:
-    """The followed keywords a pushed message was labelled with (none for a plain push)."""
-    statement = select(Delivery.matched).where(
+) -> tuple[list[int], tuple[str, ...]]:
+    """A pushed message's stories, and the followed keywords it was labelled with (none for
+    a plain push), in one read."""
+    statement = select(Delivery.story_id, Delivery.matched).where(
         col(Delivery.chat_id) == chat_id,
         col(Delivery.message_id) == message_id,
         col(Delivery.kind) == PUSH,
     )
-    found = {
-        w
-        for matched in (await session.exec(statement)).all()
-        if matched
-        for w in matched.split(",")
-    }
-    return tuple(sorted(found))
+    rows = (await session.exec(statement)).all()
+    stories = sorted({story_id for story_id, _ in rows})
+    words = {word for _, matched in rows if matched for word in matched.split(",")}
+    return stories, tuple(sorted(words))
 
 
 async def delivery_counts(session: AsyncSession) -> dict[str, int]:

@@ -166,11 +166,12 @@ async def language_button(update: Update, context: Context) -> None:
         return
     t = chat_texts(update, context, chat)
     await query.answer(t._("Saved."))
+    text, rows = language_panel(t, chat, d)
+    if (text, rows) == shown:  # the choice already ticked: nothing changed, nothing to send
+        return
     if kind == "l":
         await set_chat_menu(context, chat.id, t)
-    text, rows = language_panel(t, chat, d)
-    if (text, rows) != shown:  # the language already ticked: the panel stays as it is
-        await redraw(query, text, rows)
+    await redraw(query, text, rows)
 
 
 async def set_chat_menu(context: Context, chat_id: int, t: Texts) -> None:
