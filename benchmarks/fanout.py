@@ -95,8 +95,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import load_settings
 from bot.services import open_services
+from news.clock import utcnow
 from storage.chats import subscribe, touch_chat
-from storage.clock import utcnow
 from storage.deliveries import delivery_counts
 from storage.engine import create_engine, create_session_factory, writing
 from tests.auxil.feed_server import FeedServer

@@ -94,8 +94,8 @@ from benchmarks.fanout import (
 )
 from bot.config import load_settings
 from bot.services import open_services
+from news.clock import utcnow
 from storage.chats import subscribe, touch_chat
-from storage.clock import utcnow
 from storage.engine import writing
 from storage.models import ALL_SECTIONS, Chat, Subscription
 from tests.auxil.databases import (

@@ -44,8 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 
-from jobs.bot_api import BotApiClient, SendKind, encode_send_message
-from jobs.rate_limit import SlidingWindowLimiter
+from jobs.clients.telegram import BotApiClient, SendKind, encode_send_message
+from news.send_rate import SlidingWindowLimiter
 
 STORY_URL = "https://www.rudaw.net/english/middleeast/iraq/250520261"
 # A realistic push: a marker, a bold title, a two-line summary, a link and two buttons.

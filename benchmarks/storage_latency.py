@@ -79,9 +79,9 @@ from storage.stories import latest_stories, search_stories
 
 # The schema and the search normalisation are still moving: follow whatever storage has.
 try:
-    from storage.search_text import query_terms as _query_terms
-    from storage.search_text import search_document as _search_document
-except ImportError:  # before storage.search_text existed
+    from news.search_words import query_terms as _query_terms
+    from news.search_words import search_document as _search_document
+except ImportError:  # before news.search_words existed
     from storage.stories import search_terms as _query_terms  # type: ignore[attr-defined,no-redef]
 
     _search_document = None  # type: ignore[assignment]
@@ -250,7 +250,7 @@ _FAST_SEARCH_TEXT = [True]  # cleared for good if the shortcut ever disagrees wi
 
 
 def _search_text(seed: int, title: str, summary: str, words: Sequence[str], check: bool) -> str:
-    """``storage.search_text.search_document(title, summary)``, from per-word results.
+    """``news.search_words.search_document(title, summary)``, from per-word results.
 
     Normalising word by word from a cache is several times faster than normalising every
     story; ``check`` compares with the real function (done once per batch), and any

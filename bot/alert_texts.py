@@ -1,4 +1,4 @@
-"""The administrators' alerts (``jobs.admin_alerts``), worded in Telegram HTML in one language.
+"""The administrators' alerts (``news.admin_alerts``), worded in Telegram HTML in one language.
 
 The jobs send language-free alerts (a code and its figures); here each is worded for one
 admin, in the ``t: Texts`` of that admin's private chat (``TelegramCommentNotifier`` picks
@@ -13,7 +13,7 @@ import logging
 from bot.i18n import Texts
 from bot.logs import redact_url
 from bot.render import escape, trim
-from jobs.admin_alerts import (
+from news.admin_alerts import (
     BACKLOG,
     BACKLOG_CLEARED,
     FEED_FAILING,

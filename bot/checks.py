@@ -12,9 +12,9 @@ from bot.config import Settings
 from bot.logs import redact_url
 from bot.services import user_agent
 from bot.telegram_client import build_bot
-from jobs.feed_parsing import NotAFeedError, parse_feed
-from jobs.fetching import FetchError, create_feed_session, fetch_feed
-from storage.clock import utcnow
+from jobs.clients.feeds import FetchError, create_feed_session, fetch_feed
+from news.clock import utcnow
+from news.feed_parsing import NotAFeedError, parse_feed
 from storage.engine import create_engine
 from storage.reachability import (
     DatabaseUnavailableError,

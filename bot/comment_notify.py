@@ -6,7 +6,7 @@ moderators decide; when that message is gone or can no longer be edited, a fresh
 says it instead. It is worded in the reader's language: their private chat's choice, else
 its Telegram language (both from the chat's record), else the default edition's. Nothing
 here raises: a reader who blocked the bot must never stall the relay or a moderator's button.
-Admins' alerts (``jobs.admin_alerts``) are worded for each admin the same way, from their
+Admins' alerts (``news.admin_alerts``) are worded for each admin the same way, from their
 private chat's record.
 """
 
@@ -24,7 +24,7 @@ from telegram.error import BadRequest, RetryAfter
 from bot import alert_texts, comment_texts
 from bot.config import Settings
 from bot.i18n import Texts, chat_locale, texts
-from jobs.admin_alerts import AdminAlert
+from news.admin_alerts import AdminAlert
 from storage import chats as chat_store
 from storage.comments import CommentView
 from storage.engine import SessionFactory

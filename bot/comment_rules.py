@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.config import RateLimit, Settings
-from jobs.plain_text import clean_plain
+from news.plain_text import clean_plain
 from storage.comments import HELD, QUEUED
 
 # Characters that show nothing although they are not whitespace: Hangul and braille fillers,

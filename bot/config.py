@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from bot.i18n import LOCALES
-from jobs.sections import MAX_SLUG_BYTES, fold_name, section_slug
+from news.sections import MAX_SLUG_BYTES, fold_name, section_slug
 
 DEFAULT_FEED = "https://www.rudaw.net/english/rss"
 

@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 
-from jobs.rate_limit import PerChatLimiter
+from news.send_rate import PerChatLimiter
 
 # A chat may have answered, in any window, about as many commands as its answers can be
 # sent in that window at the chat's pace (10 at Telegram's 1/s in a private chat, 3 at
@@ -140,7 +140,7 @@ ChatKey = int | str  # a chat id, or a channel's "@username"
 
 class ChatPace:
     """When the next message to each chat may be sent: Telegram's per-chat window (the same
-    bookkeeping as the push sender's, ``jobs.rate_limit.PerChatLimiter``: a private chat at
+    bookkeeping as the push sender's, ``news.send_rate.PerChatLimiter``: a private chat at
     ``count/per`` spaced evenly, a group ``count`` per ``per`` seconds), and any
     ``retry_after`` that Telegram named, which nothing may cut short."""
 

@@ -22,8 +22,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from jobs import metrics
+from news.clock import utcnow
 from storage.bot_state import set_state
-from storage.clock import utcnow
 from storage.engine import SessionFactory, writing
 
 log = logging.getLogger(__name__)

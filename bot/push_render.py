@@ -16,7 +16,7 @@ from bot.render import (
 )
 from bot.sections import SectionCatalogue
 from jobs.fanout import PushMessage
-from storage.clock import utcnow
+from news.clock import utcnow
 from storage.records import StoryView
 
 

@@ -23,7 +23,7 @@ from functools import cache
 
 from bot.config import Settings
 from bot.i18n import LOCALES, SOURCE_LOCALE, Texts, texts
-from jobs.sections import fold_name
+from news.sections import fold_name
 
 
 @cache

@@ -16,16 +16,16 @@ from bot.logs import keep_secret
 from bot.push_render import PushRenderer
 from bot.section_notice import RetiredSectionsNotice
 from bot.sections import SectionCatalogue
-from jobs.bot_api import BotApiClient
+from jobs.clients.feeds import create_feed_session
+from jobs.clients.telegram import BotApiClient
 from jobs.comment_relay import CommentRelay, RelaySettings, load_pseudonym_key
 from jobs.digests import DigestSender, DigestSettings
 from jobs.fanout import Broadcaster, FanoutSettings
-from jobs.fetching import create_feed_session
 from jobs.ingestion import FeedPoller, PollSettings
 from jobs.retired_sections import RetiredSectionNotices
-from jobs.sections import category_sections
+from news.clock import utcnow
+from news.sections import category_sections
 from storage import feeds as feed_store
-from storage.clock import utcnow
 from storage.engine import SessionFactory, create_engine, create_session_factory, writing
 from storage.feeds import FeedView
 from storage.migrate import upgrade_database

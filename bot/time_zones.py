@@ -19,7 +19,7 @@ from babel.core import get_global
 from babel.dates import get_timezone_location
 
 from bot.i18n import LOCALES, Texts, texts
-from jobs.sections import fold_name
+from news.sections import fold_name
 
 # Where the outlet's readers mostly live: the region and its diaspora. /settings and a bare
 # /timezone offer them as buttons, and several matches list them first.

@@ -5,7 +5,7 @@ Checked every minute by the leader: a feed failing for an hour, the Bot API refu
 token (401), and pushes waiting longer than a quarter of an hour. (A comment endpoint that
 stopped accepting is announced by the comment relay itself, which knows first.) What has
 been announced is kept in the database, so a restart or a new leader does not repeat it.
-Alerts are language-free (``jobs.admin_alerts.AdminAlert``); the bot words them for each admin.
+Alerts are language-free (``news.admin_alerts.AdminAlert``); the bot words them for each admin.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from jobs.admin_alerts import (
+from news.admin_alerts import (
     BACKLOG,
     BACKLOG_CLEARED,
     FEED_FAILING,
@@ -25,10 +25,10 @@ from jobs.admin_alerts import (
     TOKEN_REFUSED,
     AdminAlert,
 )
+from news.clock import utcnow
 from storage import deliveries as delivery_store
 from storage import feeds as feed_store
 from storage.bot_state import get_state, set_state
-from storage.clock import utcnow
 from storage.engine import SessionFactory, writing
 
 log = logging.getLogger(__name__)

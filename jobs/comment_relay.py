@@ -37,7 +37,7 @@ from typing import Any, Literal, Protocol
 import aiohttp
 from standardwebhooks import Webhook
 
-from jobs.admin_alerts import (
+from news.admin_alerts import (
     RELAY_BAD_SECRET,
     RELAY_MOVED,
     RELAY_NO_ENDPOINT,
@@ -47,11 +47,11 @@ from jobs.admin_alerts import (
     RELAY_SITE_ACCEPTS,
     AdminAlert,
 )
-from jobs.plain_text import clean_plain
-from jobs.retry_after import parse_retry_after
+from news.clock import utcnow
+from news.plain_text import clean_plain
+from news.retry_timing import backoff, parse_retry_after
 from storage import outbox
 from storage.bot_state import ensure_state, get_state, set_state
-from storage.clock import utcnow
 from storage.comments import (
     CREATED,
     TRYING,
@@ -275,24 +275,6 @@ def classify_answer(
         reason=f"HTTP {status}",
         retry_after=parse_retry_after(headers.get("Retry-After"), now),
     )
-
-
-def retry_delay(
-    attempts: int,
-    *,
-    first: float,
-    cap: float,
-    retry_after: float | None = None,
-    rand: Callable[[], float] = random.random,
-) -> float:
-    """Seconds before the next try after ``attempts`` failures: doubling, jittered, capped.
-
-    The jitter (±20 %) keeps comments that failed together from retrying together; a
-    Retry-After from the outlet is a floor, never shortened.
-    """
-    base = min(cap, first * 2.0 ** max(0, attempts - 1))
-    delay = min(cap, base * (0.8 + 0.4 * rand()))
-    return max(delay, retry_after) if retry_after is not None else delay
 
 
 # --- the pause shared by every instance -----------------------------------------------------
@@ -658,12 +640,15 @@ class CommentRelay:
                     )
                 else:
                     changed = None
-                    delay = retry_delay(
+                    # ±20 % jitter; a Retry-After from the outlet is a floor, never shortened.
+                    delay = backoff(
                         job.attempts + 1,
                         first=self.settings.first_retry,
                         cap=self.settings.max_backoff,
-                        retry_after=outcome.retry_after,
+                        spread=(0.8, 1.2),
+                        draw=random.random(),
                     )
+                    delay = max(delay, outcome.retry_after or 0.0)
                     next_at = now + timedelta(seconds=delay)
                     # Never past the deadline: one last try then, and the reader hears.
                     next_at = min(next_at, max(now, job.deadline + lost))
@@ -727,7 +712,7 @@ class CommentRelay:
     async def _resume(self, why: str, cause: str) -> None:
         """Lift the pause (once, whichever instance gets here first) and send what waited.
 
-        ``why`` is for the log, ``cause`` (a ``jobs.admin_alerts.RELAY_*`` code) for the admins.
+        ``why`` is for the log, ``cause`` (a ``news.admin_alerts.RELAY_*`` code) for the admins.
         """
         async with writing(self.sessions) as session:
             now = self._clock()

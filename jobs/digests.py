@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from jobs.bot_api import BotApiClient, SendKind, encode_send_message
-from jobs.delivery_policy import digest_due, pick_digest_stories
+from jobs.clients.telegram import BotApiClient, SendKind, encode_send_message
 from jobs.fanout import PushRenderer
-from jobs.rate_limit import SlidingWindowLimiter
+from news.clock import utcnow
+from news.digest_times import digest_due, pick_digest_stories
+from news.send_rate import SlidingWindowLimiter
 from storage import chats as chat_store
 from storage import digests as digest_store
 from storage import stories as story_store
-from storage.clock import utcnow
 from storage.digests import DigestReader
 from storage.engine import SessionFactory, writing
 

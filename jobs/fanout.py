@@ -27,7 +27,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from jobs import metrics
-from jobs.bot_api import (
+from jobs.clients.telegram import (
     BotApiClient,
     SendKind,
     SendMessageTemplate,
@@ -35,18 +35,20 @@ from jobs.bot_api import (
     encode_edit_message_text,
     encode_send_message,
 )
-from jobs.delivery_policy import MAX_SEND_ATTEMPTS, KeywordMatcher, quiet_until, send_retry_delay
-from jobs.rate_limit import PerChatLimiter, SlidingWindowLimiter
+from news.clock import utcnow
+from news.keywords import KeywordMatcher
+from news.quiet_hours import quiet_until
+from news.retry_timing import MAX_SEND_ATTEMPTS, backoff
+from news.search_words import search_document
+from news.send_rate import PerChatLimiter, SlidingWindowLimiter
 from storage import chats as chat_store
 from storage import deliveries as queue
 from storage import stories as story_store
-from storage.clock import utcnow
 from storage.deliveries import EDIT, PUSH, DeliveryJob, Outcome, Recipient
 from storage.engine import SessionFactory, writing
 from storage.feeds import FeedView
 from storage.models import PRIORITY_BREAKING
 from storage.records import IngestOutcome, StoryView
-from storage.search_text import search_document
 
 log = logging.getLogger(__name__)
 
@@ -540,7 +542,9 @@ class Broadcaster:
         elif result.kind is SendKind.TRANSIENT and unit.attempts + 1 < MAX_SEND_ATTEMPTS:
             self.stats.retried += 1
             metrics.DELIVERIES.labels("retried").inc()
-            delay = send_retry_delay(unit.attempts + 1, jitter=random.random())
+            delay = backoff(
+                unit.attempts + 1, first=1.0, cap=300.0, spread=(1.0, 0.5), draw=random.random()
+            )
             self._report(
                 unit,
                 "pending",

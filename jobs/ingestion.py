@@ -25,21 +25,22 @@ import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobs import metrics
-from jobs.delivery_policy import is_breaking
-from jobs.feed_parsing import NotAFeedError, ParsedFeed, parse_feed
-from jobs.fetching import FetchError, FetchResult, fetch_feed
-from jobs.news_rule import Baseline, is_news
+from jobs.clients.feeds import FetchError, FetchResult, fetch_feed
 from jobs.parse_process import CHILD_PROCESS_BYTES, ParseProcessError, parse_in_child_process
-from jobs.poll_schedule import next_poll_delay
-from jobs.sections import sections_for_item
+from news.breaking import is_breaking
+from news.clock import utcnow
+from news.feed_parsing import NotAFeedError, ParsedFeed, parse_feed
+from news.freshness import Baseline, is_news
+from news.retry_timing import next_poll_delay
+from news.sections import sections_for_item
+from news.story_draft import StoryDraft
 from storage import deliveries as delivery_store
 from storage import feeds as feed_store
 from storage import stories as story_store
-from storage.clock import utcnow
 from storage.deliveries import PUSH
 from storage.engine import SessionFactory, writing
 from storage.feeds import FeedView
-from storage.records import IngestOutcome, StoryDraft, StoryView
+from storage.records import IngestOutcome, StoryView
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -75,7 +76,7 @@ class PollSettings:
     fetch_timeout: float
     max_bytes: int
     breaking_markers: tuple[str, ...] = ()
-    # SECTIONS as jobs.sections.category_sections gives it: folded category → section slugs.
+    # SECTIONS as news.sections.category_sections gives it: folded category → section slugs.
     category_sections: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     max_items: int = 1000  # FEED_MAX_ITEMS: the newest items taken from one document
     # Items per transaction: a few hundred rows are stored in tens of milliseconds, so a

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from news.clock import utcnow
 from storage import deliveries as queue
 from storage import retention
-from storage.clock import utcnow
 from storage.engine import SessionFactory, writing
 from storage.story_messages import prune_story_messages
 

@@ -13,11 +13,11 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import REGISTRY
 
+from news.clock import utcnow
 from storage import comments as comment_store
 from storage import deliveries as delivery_store
 from storage import feeds as feed_store
 from storage import outbox
-from storage.clock import utcnow
 from storage.engine import SessionFactory
 
 FEED_POLLS = Counter(

@@ -20,7 +20,7 @@ import pickle
 import sys
 from datetime import datetime
 
-from jobs.feed_parsing import NotAFeedError, ParsedFeed, parse_feed
+from news.feed_parsing import NotAFeedError, ParsedFeed, parse_feed
 
 log = logging.getLogger(__name__)
 

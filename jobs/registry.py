@@ -14,7 +14,7 @@ from jobs.digests import DigestSender
 from jobs.ingestion import FeedPoller
 from jobs.maintenance import housekeeping
 from jobs.retired_sections import RetiredSectionNotices
-from storage.clock import utcnow
+from news.clock import utcnow
 from storage.engine import SessionFactory
 from storage.feeds import FeedView
 

@@ -12,11 +12,11 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from jobs.bot_api import BotApiClient, SendKind, encode_send_message
-from jobs.rate_limit import SlidingWindowLimiter
+from jobs.clients.telegram import BotApiClient, SendKind, encode_send_message
+from news.clock import utcnow
+from news.send_rate import SlidingWindowLimiter
 from storage import chats as chat_store
 from storage import retired_sections as retired_store
-from storage.clock import utcnow
 from storage.engine import SessionFactory, writing
 from storage.retired_sections import RetiredSubscriptions
 

@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.clock import utcnow
+from news.clock import utcnow
 from storage.dialect import insert_for
 from storage.models import Comment, Commenter, OutletEvent
 from storage.records import StoryView

@@ -113,7 +113,7 @@ async def record_poll_success(
     if title:
         feed.title = title
     # An empty first answer is a baseline too (a newly launched section): what appears after
-    # it is news, except what was published well before it (jobs.news_rule).
+    # it is news, except what was published well before it (news.freshness).
     if not feed.initialized:
         feed.initialized = True
         feed.empty_baseline_at = None if has_items else now

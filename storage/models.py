@@ -33,7 +33,7 @@ class Feed(SQLModel, table=True):
     last_modified: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # A successful poll has been stored: the baseline, whose items are backlog, not news.
     initialized: bool = Field(default=False, nullable=False)
-    # When that baseline was taken, if the feed held no items then (jobs.news_rule).
+    # When that baseline was taken, if the feed held no items then (news.freshness).
     empty_baseline_at: datetime | None = Field(default=None, sa_column=_utc())
     consecutive_failures: int = Field(default=0, nullable=False)
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -45,7 +45,7 @@ class Feed(SQLModel, table=True):
 
 class Story(SQLModel, table=True):
     """One article; ``identity`` and ``link_key`` are each unique, so no article is stored
-    twice (``jobs.story_identity`` says what they hold)."""
+    twice (``news.story_identity`` says what they hold)."""
 
     __tablename__ = "story"
     __table_args__ = (
@@ -67,7 +67,7 @@ class Story(SQLModel, table=True):
     link_key: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     title: str = Field(sa_column=Column(Text, nullable=False))
     summary: str = Field(default="", sa_column=Column(Text, nullable=False))
-    # Title, summary and categories normalised for search (storage.search_text); the index
+    # Title, summary and categories normalised for search (news.search_words); the index
     # reads this. Categories are searchable even when they are no section.
     search_text: str = Field(default="", sa_column=Column(Text, nullable=False))
     image_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -12,10 +12,11 @@ from sqlalchemy import Select, bindparam, exists, func, or_, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from news.search_words import query_terms, search_document
+from news.story_draft import StoryDraft
 from storage.dialect import insert_for
 from storage.models import Section, SectionEdition, Story, StorySection
-from storage.records import IngestOutcome, StoryDraft, StoryView
-from storage.search_text import query_terms, search_document
+from storage.records import IngestOutcome, StoryView
 
 SEARCH_WINDOW = 500
 MAX_KEY_LENGTH = 2000
@@ -31,7 +32,7 @@ class IngestPolicy:
     """How one batch of a feed's items is recorded."""
 
     now: datetime
-    # Identities of the items that are news if they are new to storage (jobs.news_rule
+    # Identities of the items that are news if they are new to storage (news.freshness
     # decides); the others are stored as backlog, never pushed.
     news: frozenset[str] = frozenset()
     breaking: frozenset[str] = frozenset()  # identities of items marked as breaking news
@@ -121,7 +122,7 @@ async def store_feed_items(
     """Insert unseen items, update edited ones, list each under its sections.
 
     An item is the stored story with its identity, else the one with its link key
-    (``jobs.story_identity``): an article in several feeds, or under a guid the outlet
+    (``news.story_identity``): an article in several feeds, or under a guid the outlet
     renumbered, is never stored twice. Unseen items are inserted in bulk; those whose
     identity ``policy.news`` names wait for fan-out, the others are backlog. A document
     stored in several calls (batches) passes the same ``claimed`` set to each, so that no

@@ -22,7 +22,7 @@ from telegram import Bot
 
 from bot.config import comments_secret_key
 from bot.webhook_server import WebhookServer
-from jobs.bot_api import BotApiClient
+from jobs.clients.telegram import BotApiClient
 from jobs.comment_relay import CommentRelay, RelaySettings
 from storage.engine import SessionFactory, create_engine, create_session_factory
 from storage.migrate import upgrade_database
@@ -357,7 +357,7 @@ def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def client(api: FakeBotApi, http: aiohttp.ClientSession) -> BotApiClient:
-    """The lean Bot API client (jobs.bot_api) pointed at the fake Bot API."""
+    """The lean Bot API client (jobs.clients.telegram) pointed at the fake Bot API."""
     return BotApiClient(http, api.url, api.token, timeout=5)
 
 

@@ -9,15 +9,15 @@ from sqlmodel import col
 
 from bot.alert_texts import alert_text
 from bot.i18n import texts
-from jobs.admin_alerts import AdminAlert
 from jobs.alerts import AlertMonitor
+from news.admin_alerts import AdminAlert
+from news.story_draft import StoryDraft
 from storage import chats as chat_store
 from storage import deliveries as delivery_store
 from storage import feeds as feed_store
 from storage import stories as story_store
 from storage.engine import SessionFactory, writing
 from storage.models import PRIORITY_NEW, Delivery
-from storage.records import StoryDraft
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from jobs.bot_api import (
+from jobs.clients.telegram import (
     BotApiClient,
     SendKind,
     SendMessageTemplate,

@@ -17,7 +17,6 @@ from standardwebhooks import Webhook
 from bot.alert_texts import alert_text
 from bot.comment_texts import relay_reason, status_text
 from bot.i18n import texts
-from jobs.admin_alerts import FEED_FAILING, AdminAlert
 from jobs.comment_relay import (
     PAUSE_KEY,
     CommentRelay,
@@ -26,12 +25,13 @@ from jobs.comment_relay import (
     classify_answer,
     load_pseudonym_key,
     pseudonym,
-    retry_delay,
 )
+from news.admin_alerts import FEED_FAILING, AdminAlert
+from news.clock import utcnow
+from news.retry_timing import backoff
 from storage import comments as comment_store
 from storage import outbox
 from storage.bot_state import get_state, set_state
-from storage.clock import utcnow
 from storage.comments import CommentDraft
 from storage.engine import SessionFactory, writing
 from storage.models import OutletEvent
@@ -537,11 +537,13 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def test_retry_delay_doubles_with_jitter_up_to_the_cap() -> None:
-    low = [retry_delay(n, first=1.0, cap=1800.0, rand=lambda: 0.0) for n in (1, 2, 3, 11, 40)]
-    high = [retry_delay(n, first=1.0, cap=1800.0, rand=lambda: 1.0) for n in (1, 2, 3, 40)]
+    def delay(n: int, draw: float) -> float:
+        return backoff(n, first=1.0, cap=1800.0, spread=(0.8, 1.2), draw=draw)
+
+    low = [delay(n, 0.0) for n in (1, 2, 3, 11, 40)]
+    high = [delay(n, 1.0) for n in (1, 2, 3, 40)]
     assert low == pytest.approx([0.8, 1.6, 3.2, 819.2, 1440.0])
     assert high == pytest.approx([1.2, 2.4, 4.8, 1800.0])  # never past the cap
-    assert retry_delay(1, first=1.0, cap=1800.0, retry_after=90.0) == 90.0
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from news.story_draft import StoryDraft
 from storage import comments as comment_store
 from storage import feeds as feed_store
 from storage import outbox
@@ -18,7 +19,7 @@ from storage.bot_state import ensure_state, get_state, set_state
 from storage.comments import CommentDraft
 from storage.engine import SessionFactory, writing
 from storage.models import Comment, OutletEvent
-from storage.records import StoryDraft, StoryView
+from storage.records import StoryView
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 RETRY = timedelta(hours=24)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
+from news.story_draft import StoryDraft
 from storage import chats as chat_store
 from storage import deliveries as queue
 from storage import feeds as feed_store
@@ -14,7 +15,6 @@ from storage import stories as story_store
 from storage.deliveries import EDIT, PUSH, Outcome, Recipient
 from storage.engine import SessionFactory, writing
 from storage.models import PRIORITY_BREAKING, PRIORITY_EDIT, PRIORITY_NEW, Delivery
-from storage.records import StoryDraft
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

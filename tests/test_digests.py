@@ -11,9 +11,10 @@ import pytest
 
 from bot.i18n import texts
 from bot.push_render import PushRenderer
-from jobs.bot_api import BotApiClient
+from jobs.clients.telegram import BotApiClient
 from jobs.digests import DigestSender, DigestSettings
-from jobs.rate_limit import SlidingWindowLimiter
+from news.send_rate import SlidingWindowLimiter
+from news.story_draft import StoryDraft
 from storage import chats as chat_store
 from storage import deliveries as queue
 from storage import digests as digest_store
@@ -22,7 +23,6 @@ from storage import stories as story_store
 from storage.dialect import insert_for
 from storage.engine import SessionFactory, writing
 from storage.models import Chat, Subscription
-from storage.records import StoryDraft
 from storage.story_messages import stories_of_message
 from tests.auxil.fanout import RecordingClient, add_reader, add_story, broadcaster
 from tests.auxil.waiting import wait_until

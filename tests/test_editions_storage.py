@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from news.story_draft import StoryDraft
 from storage import chats as chat_store
 from storage import deliveries as delivery_store
 from storage import digests as digest_store
@@ -17,7 +18,6 @@ from storage import stories as story_store
 from storage.engine import SessionFactory, writing
 from storage.feeds import FeedView
 from storage.models import Story
-from storage.records import StoryDraft
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from jobs.bot_api import SendKind, SendResult
+from jobs.clients.telegram import SendKind, SendResult
 from storage import chats as chat_store
 from storage import deliveries as queue
 from storage.engine import SessionFactory, writing

@@ -1,4 +1,4 @@
-"""Tests for jobs.feed_encoding: which documents are UTF-8, and how broken bytes are mended."""
+"""Tests for news.feed_encoding: which documents are UTF-8, and how broken bytes are mended."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from jobs.feed_encoding import MIN_VALID_PER_INVALID, utf8_repaired
+from news.feed_encoding import MIN_VALID_PER_INVALID, utf8_repaired
 
 SORANI = "هەواڵی کوردستان"
 PROLOG_UTF8 = b'<?xml version="1.0" encoding="utf-8"?>'

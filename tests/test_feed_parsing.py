@@ -1,4 +1,4 @@
-"""Tests for jobs.feed_parsing: feed bytes → ParsedFeed of StoryDraft records, rule by rule."""
+"""Tests for news.feed_parsing: feed bytes → ParsedFeed of StoryDraft records, rule by rule."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from jobs.feed_parsing import (
+from news.feed_parsing import (
     NotAFeedError,
     ParsedFeed,
     normalise_language,
     normalise_link,
     parse_feed,
 )
-from storage.records import StoryDraft
+from news.story_draft import StoryDraft
 
 DATA = Path(__file__).resolve().parent / "data"
 NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
@@ -193,7 +193,7 @@ def test_feed_served_as_text_html_is_not_bozo() -> None:
     assert (feed.bozo, feed.bozo_reason, len(feed.entries)) == (False, None, 4)
 
 
-# --- a stray byte in a UTF-8 feed (jobs.feed_encoding) --------------------------------------
+# --- a stray byte in a UTF-8 feed (news.feed_encoding) --------------------------------------
 
 # Each edition's feed: its title and three (title, description, category) items. In the
 # middle item, the edition's DAMAGED character is where a stray byte can go.
@@ -519,7 +519,7 @@ def test_feed_without_guids_uses_links_then_hashes() -> None:
     assert [draft.identity for draft in entries] == [
         "link:https://example.org/news/1?id=7",
         # The same page once tracking parameters are gone, but its fragment tells it apart
-        # from the first item (jobs.story_identity), so it is another story.
+        # from the first item (news.story_identity), so it is another story.
         "link:https://example.org/news/1?id=7#top",
         "hash:" + _sha1("Title only, no link\n"),
         "link:https://example.org/news/3",

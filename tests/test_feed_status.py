@@ -15,10 +15,10 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jobs import metrics
-from jobs.admin_alerts import FEED_FAILING, AdminAlert
 from jobs.alerts import AlertMonitor
-from jobs.fetching import create_feed_session
+from jobs.clients.feeds import create_feed_session
 from jobs.ingestion import SUCCESS_REFRESH, FeedPoller, PollSettings
+from news.admin_alerts import FEED_FAILING, AdminAlert
 from storage import feeds as feed_store
 from storage.engine import SessionFactory, writing
 from storage.feeds import FeedView

@@ -18,8 +18,8 @@ import aiohttp
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from jobs.address_guard import AddressGuard, IPAddress, is_internal
-from jobs.fetching import FetchError, FetchResult, create_feed_session, fetch_feed
+from jobs.clients.address_guard import AddressGuard, IPAddress, is_internal
+from jobs.clients.feeds import FetchError, FetchResult, create_feed_session, fetch_feed
 from tests.auxil.feed_server import FeedServer, Reply
 from tests.auxil.feeds import ONE_STORY_RSS
 

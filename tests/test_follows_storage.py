@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from jobs.delivery_policy import parse_follow_args
+from bot.arguments import parse_follow_args
 from storage import chats as chat_store
 from storage import follows as follow_store
 from storage.engine import SessionFactory, writing

@@ -23,27 +23,27 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
-from jobs.feed_parsing import parse_feed
-from jobs.fetching import create_feed_session
+from jobs.clients.feeds import create_feed_session
 from jobs.ingestion import FeedPoller, PollReport, PollSettings
 from jobs.parse_process import CHILD_PROCESS_BYTES
-from jobs.poll_schedule import backoff_delay, next_poll_delay
 from jobs.registry import poll_job_id, register_poll_jobs
-from jobs.retry_after import MAX_RETRY_AFTER
-from jobs.sections import (
+from news.feed_parsing import parse_feed
+from news.retry_timing import MAX_RETRY_AFTER, next_poll_delay
+from news.sections import (
     MAX_SLUG_BYTES,
     category_sections,
     fold_name,
     section_slug,
     sections_for_item,
 )
+from news.story_draft import StoryDraft
 from storage import deliveries as delivery_store
 from storage import feeds as feed_store
 from storage import stories as story_store
 from storage.engine import SessionFactory, writing
 from storage.feeds import FeedView
 from storage.models import Section, Story, StorySection
-from storage.records import IngestOutcome, StoryDraft, StoryView
+from storage.records import IngestOutcome, StoryView
 from tests.auxil.feed_server import FeedServer, Reply
 from tests.auxil.rss_items import Item, rss
 
@@ -1119,19 +1119,19 @@ async def test_unknown_feed_id_is_a_lookup_error(rig: Rig) -> None:
         await rig.poller.poll(999_999)
 
 
-# --- jobs/poll_schedule.py --------------------------------------------------------------------
+# --- news/retry_timing.py: when a feed is polled next ----------------------------------
 
 
 def test_backoff_doubles_from_the_interval() -> None:
-    assert [backoff_delay(60, n, 10_000) for n in range(5)] == [60, 120, 240, 480, 960]
+    assert [next_poll_delay(60, n, 10_000) for n in range(5)] == [60, 120, 240, 480, 960]
 
 
 def test_backoff_stops_at_ceiling_and_never_overflows() -> None:
-    assert backoff_delay(60, 10, 3600) == 3600
-    assert backoff_delay(60, 10**9, 3600) == 3600
-    assert backoff_delay(60, -3, 3600) == 60
+    assert next_poll_delay(60, 10, 3600) == 3600
+    assert next_poll_delay(60, 10**9, 3600) == 3600
+    assert next_poll_delay(60, -3, 3600) == 60
     # A ceiling below the interval cannot make polling faster than the interval.
-    assert backoff_delay(600, 3, 60) == 600
+    assert next_poll_delay(600, 3, 60) == 600
 
 
 def test_retry_after_is_a_floor_with_a_cap() -> None:
@@ -1144,7 +1144,7 @@ def test_retry_after_is_a_floor_with_a_cap() -> None:
     assert next_poll_delay(60, 1, 3600, retry_after=None) == 120
 
 
-# --- jobs/sections.py -------------------------------------------------------------------------
+# --- news/sections.py -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

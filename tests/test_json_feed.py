@@ -1,7 +1,7 @@
 """JSON Feed 1.0 and 1.1: the mapping to StoryDraft field by field, detection, encoding, broken
 documents, the shared corpus's real JSON Feed, ingestion on both engines, and `newsbot check`.
 
-JSON Feed goes through the same entry rules as RSS and Atom (jobs.feed_parsing), so these tests
+JSON Feed goes through the same entry rules as RSS and Atom (news.feed_parsing), so these tests
 check what is JSON Feed's own: which member becomes which field, and what is refused.
 """
 
@@ -18,15 +18,15 @@ import aiohttp
 import pytest
 
 from bot.cli import main
-from jobs.feed_parsing import NotAFeedError, ParsedFeed, parse_feed
-from jobs.fetching import create_feed_session
+from jobs.clients.feeds import create_feed_session
 from jobs.ingestion import FeedPoller, PollSettings
 from jobs.parse_process import CHILD_PROCESS_BYTES, parse_in_child_process
-from jobs.story_identity import hashed_identity
+from news.feed_parsing import NotAFeedError, ParsedFeed, parse_feed
+from news.story_draft import StoryDraft
+from news.story_identity import hashed_identity
 from storage import feeds as feed_store
 from storage import stories as story_store
 from storage.engine import SessionFactory, writing
-from storage.records import StoryDraft
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import Item, rss
 from tests.auxil.json_feeds import JSON_FEED_TYPE, json_feed
@@ -239,7 +239,7 @@ def test_relative_urls_resolve_against_the_home_page_else_the_feed_url(
     root = base.split("/", 3)
     assert second.link == f"{root[0]}//{root[2]}/news/2"
     assert second.image_url == "https://cdn.rudaw.net/2.jpg"
-    # Without an id, the canonical link is the identity (jobs.story_identity).
+    # Without an id, the canonical link is the identity (news.story_identity).
     assert second.identity == f"link:{root[0]}//{root[2]}/news/2"
 
 
@@ -344,7 +344,7 @@ def test_the_same_item_repeated_is_kept_once_and_link_only_items_get_link_identi
 
 
 def test_an_id_given_to_items_on_different_pages_is_no_guid() -> None:
-    # As for RSS (jobs.story_identity): a CMS that repeats one id on every item has none.
+    # As for RSS (news.story_identity): a CMS that repeats one id on every item has none.
     body = document(item(1, id="same"), item(2, id="same"))
     assert [d.identity for d in parse(body).entries] == [
         "link:https://www.rudaw.net/english/kurdistan/1",
@@ -636,7 +636,7 @@ async def test_a_json_feed_is_polled_stored_and_its_new_items_are_news(
 async def test_an_outlet_moving_from_rss_to_json_feed_pushes_nothing_again(
     sessions: SessionFactory, feed_http: aiohttp.ClientSession, feed_server: FeedServer
 ) -> None:
-    # The same ids and links in the other format are the same stories (jobs.story_identity).
+    # The same ids and links in the other format are the same stories (news.story_identity).
     items = outlet_items(4)
     items.append(Item("No guid", "https://www.rudaw.net/english/world/5", published=NOW))
     feed_server.serve("/feed", rss(items), etag=False, last_modified=False)

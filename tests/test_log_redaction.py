@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from bot.config import load_settings
 from bot.logs import RedactSecrets, keep_secret, redact_url
-from storage.clock import utcnow
+from news.clock import utcnow
 from storage.engine import SessionFactory, writing
 from storage.models import BotState
 

@@ -12,16 +12,16 @@ from sqlalchemy.engine import make_url
 
 from bot.ops_server import WRITE_PROBE_KEY, OpsServer
 from jobs import metrics
+from news.clock import utcnow
+from news.story_draft import StoryDraft
 from storage import chats as chat_store
 from storage import deliveries as delivery_store
 from storage import feeds as feed_store
 from storage import stories as story_store
 from storage.bot_state import get_state, set_state
-from storage.clock import utcnow
 from storage.engine import SessionFactory, create_engine, create_session_factory, writing
 from storage.migrate import upgrade_database
 from storage.models import PRIORITY_NEW
-from storage.records import StoryDraft
 
 
 async def _serve(

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs.feed_parsing import NotAFeedError, parse_feed
 from jobs.parse_process import parse_in_child_process
+from news.feed_parsing import NotAFeedError, parse_feed
 from tests.auxil.feeds import DATA
 from tests.auxil.rss_items import Item, rss
 

@@ -1,10 +1,10 @@
-"""Tests for jobs.plain_text: HTML and feed strings → clean, capped, single-line text."""
+"""Tests for news.plain_text: HTML and feed strings → clean, capped, single-line text."""
 
 from __future__ import annotations
 
 import pytest
 
-from jobs.plain_text import ELLIPSIS, clean_plain, html_to_text, truncate_words
+from news.plain_text import ELLIPSIS, clean_plain, html_to_text, truncate_words
 
 
 @pytest.mark.parametrize(

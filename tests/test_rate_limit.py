@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from jobs.rate_limit import PerChatLimiter, SlidingWindowLimiter
+from news.send_rate import PerChatLimiter, SlidingWindowLimiter
 
 T = TypeVar("T")
 MARGIN = 0.01

@@ -13,8 +13,8 @@ import aiohttp
 
 from bot.config import comments_secret_key
 from jobs.comment_relay import CommentRelay, RelaySettings
+from news.clock import utcnow
 from storage import comments as comment_store
-from storage.clock import utcnow
 from storage.engine import SessionFactory, writing
 from storage.outbox import outbox_counts
 from tests.auxil.comment_relay import KEY, RecordingNotifier, add_comment, add_story, comment

@@ -243,7 +243,7 @@ def test_resolve_sections_accepts_slugs_names_and_multiword_names() -> None:
 
 def test_section_toggles_fit_callback_data_for_long_sorani_names() -> None:
     from bot.handlers.subscriptions import sections_keyboard
-    from jobs.sections import section_slug
+    from news.sections import section_slug
 
     long_names = ["هەواڵەکانی کوردستان و عێراق و ناوچەکە و جیهان", "World " * 20]
     names = {section_slug(n): n for n in long_names}

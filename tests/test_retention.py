@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from jobs.maintenance import housekeeping
+from news.story_draft import StoryDraft
 from storage import chats as chat_store
 from storage import comments as comment_store
 from storage import feeds as feed_store
@@ -15,7 +16,6 @@ from storage import outbox
 from storage import stories as story_store
 from storage.engine import SessionFactory, writing
 from storage.models import ALL_SECTIONS, OutletEvent, StorySection, Subscription
-from storage.records import StoryDraft
 from storage.story_messages import remember_story_message, stories_of_message
 
 NOW = datetime(2026, 11, 25, 3, 30, tzinfo=UTC)

@@ -1,5 +1,5 @@
 """Section names in the reader's language (bot/sections.py), how story headers use them, and
-the slugs of sections named in Sorani (jobs.sections)."""
+the slugs of sections named in Sorani (news.sections)."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ def test_names_are_escaped_in_html() -> None:
 
 
 def test_distinct_sorani_sections_keep_distinct_slugs() -> None:
-    from jobs.sections import section_slug
+    from news.sections import section_slug
 
     middle_east = "هەواڵەکانی ڕۆژهەڵاتی ناوەڕاست"  # Middle East news
     east_kurdistan = "هەواڵەکانی ڕۆژهەڵاتی کوردستان"  # East Kurdistan news

@@ -21,15 +21,15 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from jobs.feed_parsing import NotAFeedError, ParsedFeed, parse_feed
-from jobs.fetching import create_feed_session
+from jobs.clients.feeds import create_feed_session
 from jobs.ingestion import FeedPoller, PollSettings
-from jobs.sections import category_sections
+from news.feed_parsing import NotAFeedError, ParsedFeed, parse_feed
+from news.sections import category_sections
+from news.story_draft import StoryDraft
 from storage import feeds as feed_store
 from storage import stories as story_store
 from storage.engine import SessionFactory, writing
 from storage.models import Section, Story, StorySection
-from storage.records import StoryDraft
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.shared_feeds import ABSENT_REASON, SHARED_FEEDS
 

@@ -1,4 +1,4 @@
-"""Story identity (jobs/story_identity.py): the pure rule, and what storage makes of it.
+"""Story identity (news/story_identity.py): the pure rule, and what storage makes of it.
 
 The rule is tested on small documents, then on the shared feed corpus (../shared/feeds,
 skipped when absent): every document stored, each of its items one story, and the live
@@ -15,13 +15,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from jobs.feed_parsing import NotAFeedError, ParsedFeed, parse_feed
-from jobs.story_identity import StoryKey, hashed_identity, story_keys
+from news.feed_parsing import NotAFeedError, ParsedFeed, parse_feed
+from news.story_draft import StoryDraft
+from news.story_identity import StoryKey, hashed_identity, story_keys
 from storage import feeds as feed_store
 from storage import stories as story_store
 from storage.engine import SessionFactory, writing
 from storage.models import Story, StorySection
-from storage.records import IngestOutcome, StoryDraft
+from storage.records import IngestOutcome
 from tests.auxil.shared_feeds import ABSENT_REASON, SHARED_FEEDS
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
 from bot.cli import main
+from news.story_draft import StoryDraft
 from storage import chats as chat_store
 from storage import comments as comment_store
 from storage import deliveries as delivery_store
@@ -21,7 +22,6 @@ from storage.bot_state import ensure_state, get_state
 from storage.engine import SessionFactory, create_engine, create_session_factory, writing
 from storage.migrate import upgrade_database
 from storage.models import ALL_SECTIONS, PRIORITY_NEW
-from storage.records import StoryDraft
 from storage.story_messages import remember_story_message, stories_of_message
 
 pytestmark = pytest.mark.postgres

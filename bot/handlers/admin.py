@@ -11,17 +11,16 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import CommandHandler
 
-from bot.deps import deps
+from bot.deps import Deps, deps
 from bot.handlers.common import NO_PREVIEW, Context, chat_texts, echo, remember_chat
 from bot.i18n import N_, Texts
 from bot.logs import redact_url
 from bot.render import escape, trim, utf16_len
-from jobs.fanout import Broadcaster
+from news.clock import utcnow
 from storage import chats as chat_store
 from storage import deliveries as delivery_store
 from storage import feeds as feed_store
 from storage import stories as story_store
-from storage.clock import utcnow
 from storage.feeds import FeedView
 from storage.models import PRIORITY_EDIT
 
@@ -169,7 +168,8 @@ def _feed_line(t: Texts, feed: FeedView, now: datetime) -> str:
     return f"• {name} — {separator.join(parts)}"
 
 
-def _sender_lines(t: Texts, broadcaster: Broadcaster | None, now: datetime) -> list[str]:
+def _sender_lines(t: Texts, services: Deps, now: datetime) -> list[str]:
+    broadcaster = services.broadcaster
     if broadcaster is None:
         return [t._("<b>Sender:</b> pushes are not running in this instance.")]
     limiter = broadcaster.limiter
@@ -245,7 +245,7 @@ async def stats_command(update: Update, context: Context) -> None:
             "<b>Send queue:</b> {num} waiting (pushes and corrections)",
             backlog,
         ).format(num=t.number(backlog)),
-        *_sender_lines(t, deps(context).broadcaster, now),
+        *_sender_lines(t, deps(context), now),
         "",
         t._("<b>Feeds</b> ({num})").format(num=t.number(len(feeds))),
     ]

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from telegram import Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
+from bot.arguments import MAX_FOLLOW_CHARS, MAX_FOLLOWS_PER_COMMAND, parse_follow_args
 from bot.callbacks import parse_id
 from bot.deps import deps
 from bot.handlers.common import (
@@ -23,9 +24,8 @@ from bot.handlers.common import (
 )
 from bot.i18n import N_, Texts
 from bot.render import Button, escape, trim
-from jobs.delivery_policy import MAX_FOLLOW_CHARS, MAX_FOLLOWS_PER_COMMAND, parse_follow_args
+from news.clock import utcnow
 from storage import follows as follow_store
-from storage.clock import utcnow
 from storage.engine import writing
 from storage.follows import MAX_FOLLOWS_PER_CHAT, WordList
 from storage.models import Follow, Mute

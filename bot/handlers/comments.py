@@ -48,10 +48,10 @@ from bot.handlers.common import (
 )
 from bot.i18n import Texts
 from bot.render import Button, shown_order
+from news.clock import utcnow
 from storage import comments as comment_store
 from storage import stories as story_store
 from storage import story_messages
-from storage.clock import utcnow
 from storage.comments import (
     CHOOSING,
     EDITABLE,

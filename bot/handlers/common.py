@@ -22,11 +22,11 @@ from telegram.ext import ContextTypes
 from bot.deps import Deps, deps
 from bot.i18n import Texts, chat_locale, texts
 from bot.render import Button, escape, trim
+from news.clock import utcnow
 from storage import chats as chat_store
 from storage import stories as story_store
 from storage import story_messages
 from storage.chats import ChatView, reading
-from storage.clock import utcnow
 from storage.engine import writing
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from bot.deps import deps
 from bot.handlers.common import Context, header_names, keyboard, preview, texts_of, zone_of
 from bot.handlers.latest import fetch_stories
 from bot.render import section_label, story_message, trim
+from news.clock import utcnow
 from storage import chats as chat_store
-from storage.clock import utcnow
 
 RESULTS_PER_PAGE = 10
 

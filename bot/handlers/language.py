@@ -29,9 +29,9 @@ from bot.i18n import (
     texts,
 )
 from bot.render import Button
+from news.clock import utcnow
 from storage import chats as chat_store
 from storage.chats import ChatView, reading
-from storage.clock import utcnow
 from storage.engine import writing
 
 log = logging.getLogger(__name__)

@@ -32,9 +32,9 @@ from bot.handlers.common import (
 )
 from bot.i18n import Texts
 from bot.render import Button, story_list
+from news.clock import utcnow
 from storage import stories as story_store
 from storage.chats import ChatView, reading
-from storage.clock import utcnow
 from storage.records import StoryView
 
 PAGE_SIZE = 5

@@ -10,9 +10,9 @@ from telegram.ext import ChatMemberHandler, MessageHandler, filters
 
 from bot.deps import deps
 from bot.handlers.common import Context, remember_chat
+from news.clock import utcnow
 from storage import chats as chat_store
 from storage import deliveries as delivery_store
-from storage.clock import utcnow
 from storage.engine import writing
 
 log = logging.getLogger(__name__)

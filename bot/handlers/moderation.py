@@ -33,8 +33,8 @@ from bot.handlers.common import (
 )
 from bot.i18n import Texts
 from bot.render import Button
+from news.clock import utcnow
 from storage import comments as comment_store
-from storage.clock import utcnow
 from storage.comments import QUEUED, CommentView, text_version
 from storage.engine import writing
 

@@ -13,6 +13,7 @@ from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import comment_texts
+from bot.arguments import parse_quiet_hours
 from bot.deps import deps
 from bot.handlers.common import (
     Context,
@@ -30,17 +31,17 @@ from bot.handlers.common import (
     zone_of,
 )
 from bot.handlers.subscriptions import describe
-from bot.i18n import N_, Texts, marked
+from bot.i18n import N_, Texts
 from bot.render import Button, escape
 from bot.time_zones import COMMON_ZONES, MAX_CHOICES, canonical_zone, find_zones, zone_city
-from jobs.delivery_policy import parse_quiet_hours, quiet_until
+from news.clock import utcnow
+from news.quiet_hours import quiet_until
+from news.search_words import query_terms
 from storage import chats as chat_store
 from storage import comments as comment_store
 from storage import deliveries as delivery_store
 from storage.chats import DELIVERY_MODES, ChatView, DeliveryPrefs
-from storage.clock import utcnow
 from storage.engine import writing
-from storage.search_text import query_terms
 
 # What each delivery mode means, as the settings message and its buttons say it.
 MODE_BUTTONS = {
@@ -60,14 +61,6 @@ ZONE_ADMINS_ONLY = N_("In groups, only admins can change the time zone.")
 QUIET_USAGE = N_(
     "Send <code>/quiet 23:00-07:00</code> to hold pushes during those hours (in this chat's "
     "time zone), or <code>/quiet off</code> to receive them at any hour."
-)
-# The sentences jobs.delivery_policy.parse_quiet_hours raises ValueError with, word for word,
-# so that the reply to a malformed /quiet is translated (jobs/ is outside what Babel scans).
-QUIET_ERRORS = marked(
-    N_("Quiet hours look like 23:00-07:00 or 23-7, or off."),
-    N_("Quiet hours need different start and end times."),
-    N_("Minutes go from 00 to 59."),
-    N_("Hours go from 0 to 23."),
 )
 
 
@@ -221,7 +214,7 @@ async def quiet_command(update: Update, context: Context) -> None:
             value = "off"
         hours = parse_quiet_hours(value)
     except ValueError as exc:
-        # The sentence is one of QUIET_ERRORS; its translation, when the catalogue has it.
+        # bot.arguments raises marked sentences; this shows their translation.
         await message.reply_text(t._(str(exc)))
         return
     start, end = (f"{hours[0]:%H:%M}", f"{hours[1]:%H:%M}") if hours else (None, None)

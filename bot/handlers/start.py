@@ -29,10 +29,10 @@ from bot.handlers.latest import render_page
 from bot.handlers.subscriptions import describe
 from bot.i18n import N_, Texts
 from bot.render import Button, escape, story_message
+from news.clock import utcnow
 from storage import chats as chat_store
 from storage import stories as story_store
 from storage.chats import ChatView
-from storage.clock import utcnow
 from storage.engine import writing
 from storage.models import ALL_SECTIONS
 

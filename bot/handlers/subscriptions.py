@@ -25,8 +25,8 @@ from bot.handlers.common import (
 )
 from bot.i18n import N_, Texts
 from bot.render import Button, escape
+from news.clock import utcnow
 from storage import chats as chat_store
-from storage.clock import utcnow
 from storage.engine import writing
 from storage.models import ALL_SECTIONS
 

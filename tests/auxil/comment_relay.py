@@ -11,15 +11,16 @@ from datetime import timedelta
 
 from bot.alert_texts import alert_text
 from bot.i18n import texts
-from jobs.admin_alerts import AdminAlert
 from jobs.comment_relay import CommentRelay
+from news.admin_alerts import AdminAlert
+from news.clock import utcnow
+from news.story_draft import StoryDraft
 from storage import comments as comment_store
 from storage import feeds as feed_store
 from storage import stories as story_store
-from storage.clock import utcnow
 from storage.comments import CommentDraft, CommentView
 from storage.engine import SessionFactory, writing
-from storage.records import StoryDraft, StoryView
+from storage.records import StoryView
 
 # The outlet's webhook signing secret (what COMMENTS_SECRET holds), and the pseudonym key.
 SECRET = "whsec_" + base64.b64encode(b"the outlet's shared signing key!").decode()

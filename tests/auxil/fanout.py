@@ -12,14 +12,14 @@ from typing import Any
 from sqlmodel import select
 
 from bot.push_render import PushRenderer
-from jobs.bot_api import SendKind, SendResult
+from jobs.clients.telegram import SendKind, SendResult
 from jobs.fanout import Broadcaster, FanoutSettings
+from news.story_draft import StoryDraft
 from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import stories as story_store
 from storage.engine import SessionFactory, writing
 from storage.models import Delivery
-from storage.records import StoryDraft
 
 
 class RecordingClient:

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from jobs.news_rule import Baseline, is_news
+from news.freshness import Baseline, is_news
+from news.story_draft import StoryDraft
 from storage import feeds as feed_store
 from storage import stories as story_store
 from storage.engine import SessionFactory, writing
-from storage.records import IngestOutcome, StoryDraft
+from storage.records import IngestOutcome
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -16,8 +16,8 @@ from telegram.ext import Job
 from bot.app import SERVICES_KEY
 from bot.deps import DEPS_KEY
 from bot.handlers.moderation import CARD_JOB
+from news.clock import utcnow
 from storage import comments as comment_store
-from storage.clock import utcnow
 from storage.comments import HELD, PUBLISHED, REJECTED, CommentDraft, CommentView, text_version
 from storage.engine import writing
 from storage.models import Comment, Commenter, Delivery, StoryMessage

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from bot.app import SERVICES_KEY
-from storage.clock import utcnow
+from news.clock import utcnow
 from storage.engine import writing
 from storage.models import Feed
 from tests.auxil.conversation import ask

@@ -14,9 +14,9 @@ import pytest
 from bot.app import SERVICES_KEY
 from bot.handlers.errors import APOLOGY
 from bot.i18n import texts
+from news.clock import utcnow
 from storage import chats as chat_store
 from storage import stories as story_store
-from storage.clock import utcnow
 from storage.engine import writing
 from tests.auxil.app_storage import subscriptions_of
 from tests.auxil.conversation import ask, edited, press

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from storage.search_text import search_document
+from news.search_words import search_document
 from storage.types import UTCDateTime
 
 revision = "0006"
@@ -38,7 +38,7 @@ _story = sa.table(
 def upgrade() -> None:
     # When the chat was told that this section is no longer offered (NULL: not told).
     op.add_column("subscription", sa.Column("retired_notice_at", UTCDateTime(), nullable=True))
-    # The normalisation is Python's (storage.search_text), so the backfill is too: in keyset
+    # The normalisation is Python's (news.search_words), so the backfill is too: in keyset
     # batches, only stories that have categories. The full-text index follows search_text
     # (SQLite's triggers, PostgreSQL's generated column).
     bind = op.get_bind()

@@ -3,10 +3,10 @@
 ``story.link`` was both what readers open and a unique key, so items whose links normalised
 to one (a live blog's posts, ``/page#post-1`` and ``/page#post-2``) were merged into one
 story. The unique column becomes ``link_key`` — set only when the link identifies the story
-(``jobs.story_identity``) — and ``link`` is added back, plain, for readers.
+(``news.story_identity``) — and ``link`` is added back, plain, for readers.
 
 ``feed.empty_baseline_at`` records when a feed's first successful poll found no items: its
-later items are news unless published well before that (``jobs.news_rule``).
+later items are news unless published well before that (``news.freshness``).
 
 No table is copied: renaming a column keeps its unique constraint on both engines, whereas
 SQLite's "copy and move" would drop the full-text triggers and, with foreign keys on,

@@ -8,7 +8,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from jobs.retry_after import MAX_RETRY_AFTER, parse_retry_after
+from news.retry_timing import MAX_RETRY_AFTER, parse_retry_after
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

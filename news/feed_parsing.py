@@ -4,10 +4,10 @@ This module owns the meaning of a feed item for newsbot: which text is the
 title and summary, which link is canonical (absolute, http(s), no tracking
 parameters), which image and date belong to it, and which items a huge document
 gives up (``max_items``: the newest are kept). Which keys identify a story is
-``jobs.story_identity``'s rule, applied here. It is pure and synchronous (no I/O,
+``news.story_identity``'s rule, applied here. It is pure and synchronous (no I/O,
 no clock unless ``now`` is omitted); the caller runs it in a worker thread. A
 document that is not a feed raises NotAFeedError; anything else, however
-broken, yields a ParsedFeed. feedparser reads RSS and Atom; ``jobs.json_feed`` reads JSON
+broken, yields a ParsedFeed. feedparser reads RSS and Atom; ``news.json_feed`` reads JSON
 Feed into entries of the same shape, so every rule here applies to both.
 """
 
@@ -26,11 +26,11 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import feedparser
 
-from jobs.feed_encoding import utf8_repaired
-from jobs.json_feed import JsonFeedError, looks_like_json, read_json_feed
-from jobs.plain_text import clean_plain, html_to_text, truncate_words
-from jobs.story_identity import StoryKey, hashed_identity, story_keys
-from storage.records import StoryDraft
+from news.feed_encoding import utf8_repaired
+from news.json_feed import JsonFeedError, looks_like_json, read_json_feed
+from news.plain_text import clean_plain, html_to_text, truncate_words
+from news.story_draft import StoryDraft
+from news.story_identity import StoryKey, hashed_identity, story_keys
 
 __all__ = ["NotAFeedError", "ParsedFeed", "normalise_language", "normalise_link", "parse_feed"]
 
@@ -97,7 +97,7 @@ class ParsedFeed:
     ``bozo`` says the document was malformed but still usable; ``bozo_reason``
     says how, in one short line for logs and the feed's health record.
     ``replaced_bytes`` counts the invalid bytes of a UTF-8 document that became
-    U+FFFD instead of costing the whole document its UTF-8 (jobs.feed_encoding).
+    U+FFFD instead of costing the whole document its UTF-8 (news.feed_encoding).
     ``item_count`` is how many distinct items the document holds: more than
     ``entries`` when ``max_items`` left the oldest out.
     """

@@ -10,7 +10,7 @@ session through :meth:`AddressGuard.socket_factory`, which sees the address it i
 connect to (after DNS, so a hostname that resolves to 10.0.0.5 is refused like 10.0.0.5
 itself, and a DNS answer that changes between a check and the connection changes nothing).
 Nothing is sent to a refused address. Fetches that may reach internal addresses keep their
-connections apart (jobs/fetching.py), so a strict fetch never reuses one of theirs.
+connections apart (jobs/clients/feeds.py), so a strict fetch never reuses one of theirs.
 """
 
 from __future__ import annotations
@@ -138,5 +138,5 @@ def guard_of(http: aiohttp.ClientSession) -> AddressGuard:
     """The guard of a feed session; a session without one is a programming error."""
     connector = http.connector
     if not isinstance(connector, GuardedConnector):
-        raise TypeError("feed fetches need a session from jobs.fetching.create_feed_session")
+        raise TypeError("feed fetches need a session from jobs.clients.feeds.create_feed_session")
     return connector.guard

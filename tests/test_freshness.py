@@ -1,4 +1,4 @@
-"""The baseline rule (jobs/news_rule.py): which items seen for the first time are news."""
+"""The baseline rule (news/freshness.py): which items seen for the first time are news."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from jobs.news_rule import BASELINE_GRACE, Baseline, is_news
+from news.freshness import BASELINE_GRACE, Baseline, is_news
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 SIX_HOURS = timedelta(hours=6)

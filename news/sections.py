@@ -14,8 +14,8 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 
-from storage.records import StoryDraft
-from storage.search_text import normalize
+from news.search_words import normalize
+from news.story_draft import StoryDraft
 
 _NOT_SLUG = re.compile(r"[^\w-]+", re.UNICODE)
 _DASHES = re.compile(r"-{2,}")

@@ -10,8 +10,8 @@ from datetime import datetime
 import aiohttp
 from yarl import URL
 
-from jobs.address_guard import AddressGuard, GuardedConnector, guard_of
-from jobs.retry_after import parse_retry_after
+from jobs.clients.address_guard import AddressGuard, GuardedConnector, guard_of
+from news.retry_timing import parse_retry_after
 
 # As many as browsers and aiohttp allow; a feed that needs more is broken.
 MAX_REDIRECTS = 10
@@ -56,7 +56,7 @@ async def fetch_feed(
     """GET ``url`` with the stored validators; raise FetchError for anything but a feed body.
 
     Redirects are followed here, hop by hop, under the session's AddressGuard: a feed whose
-    configured URL is public is never led to an internal address (jobs/address_guard.py).
+    configured URL is public is never led to an internal address (jobs/clients/address_guard.py).
     """
     headers = {
         "Accept": (

@@ -5,7 +5,7 @@ reader (README, "Feed formats"): ``jsonfeed-util`` wraps ``json.loads`` in class
 reads no dates or URLs, ``feedparser-rs`` drops numeric ids and says "format not
 recognized" for broken JSON. This module is the small, strict part that is about JSON:
 which documents are JSON (``looks_like_json``), which of those are JSON Feeds, and how
-each item's fields map onto the keys that ``jobs.feed_parsing`` reads from feedparser's
+each item's fields map onto the keys that ``news.feed_parsing`` reads from feedparser's
 entries — so titles, summaries, links, images, dates, identity, ``FEED_MAX_ITEMS`` and the
 plain-text sanitising are the very same rules for every format.
 
@@ -40,7 +40,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from jobs.plain_text import looks_like_html
+from news.plain_text import looks_like_html
 
 __all__ = ["JsonFeed", "JsonFeedError", "looks_like_json", "read_json_feed"]
 
@@ -190,10 +190,10 @@ def _absolute(raw: str, base: str) -> str:
 def _entry(
     item: Mapping[str, Any], base: str, feed_author: str, feed_language: str
 ) -> dict[str, Any]:
-    """One item as a feedparser-shaped entry (only the keys jobs.feed_parsing reads)."""
+    """One item as a feedparser-shaped entry (only the keys news.feed_parsing reads)."""
     title, summary = _string(item.get("title")), _string(item.get("summary"))
     entry: dict[str, Any] = {
-        # The details carry the base that jobs.feed_parsing resolves links and images against.
+        # The details carry the base that news.feed_parsing resolves links and images against.
         "title": title,
         "title_detail": {"type": _text_type(title), "base": base},
         "summary": summary,
