@@ -8,11 +8,11 @@ from telegram.ext import Application
 
 from bot.handlers import (
     admin,
-    alerts,
     comments,
     errors,
     flood,
     inline,
+    keywords,
     language,
     latest,
     membership,
@@ -30,7 +30,7 @@ HANDLER_MODULES = (
     latest,
     preferences,
     language,
-    alerts,
+    keywords,
     admin,
     comments,
     moderation,
