@@ -15,7 +15,7 @@ from bot.render import (
     story_message,
 )
 from bot.sections import SectionCatalogue
-from jobs.fanout import PushMessage
+from jobs.push.wording import PushMessage
 from news.clock import utcnow
 from storage.records import StoryView
 
@@ -35,7 +35,8 @@ def _markup(rows: Sequence[Sequence[Button]]) -> dict[str, object] | None:
 
 
 class PushRenderer:
-    """Renders pushes with the offered sections' names in each reader's language."""
+    """Renders pushes with the offered sections' names in each reader's language: the fan-out's
+    ``jobs.push.wording.PushWording``."""
 
     def __init__(
         self,
