@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from bot.app import SERVICES_KEY
 from bot.logs import configure_logging
-from jobs.comment_relay import PSEUDONYM_KEY_STATE
+from jobs.relay.pseudonyms import PSEUDONYM_KEY_STATE
 from storage.models import BotState
 from tests.auxil.app_storage import story_titled
 from tests.auxil.conversation import ask, open_story, reply
