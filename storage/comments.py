@@ -264,6 +264,28 @@ async def last_comment_text(session: AsyncSession, user_id: int) -> str | None:
     return (await session.exec(statement)).first()
 
 
+@dataclass(frozen=True, slots=True)
+class CommenterHistory:
+    """What checking a reader's new comment needs to know about them: their identity (None
+    before their first comment), their last comment's text and their latest comment times."""
+
+    commenter: CommenterView | None
+    previous: str | None
+    recent: list[datetime]
+
+
+async def commenter_history(
+    session: AsyncSession, user_id: int, *, since: datetime, limit: int
+) -> CommenterHistory:
+    """The reader's identity, locked until the transaction ends (so two comments sent at once
+    see each other), with their last comment and their comment times since ``since``."""
+    return CommenterHistory(
+        commenter=await get_commenter(session, user_id, lock=True),
+        previous=await last_comment_text(session, user_id),
+        recent=await recent_comment_times(session, user_id, since, limit),
+    )
+
+
 def _article(story: StoryView | None) -> dict[str, Any]:
     if story is None:
         return {"story_id": None, "article_url": None, "article_guid": None, "article_title": ""}
@@ -358,6 +380,14 @@ async def set_answer_message(session: AsyncSession, comment_id: int, message_id:
     await session.exec(
         update(Comment).where(col(Comment.id) == comment_id).values(answer_message_id=message_id)
     )
+
+
+async def answered(session: AsyncSession, comment_id: int, message_id: int) -> CommentView | None:
+    """Remember the bot's confirmation message (``set_answer_message``) and return the comment
+    as it is now: a verdict that came before the confirmation existed is told by the caller,
+    one that comes after finds the confirmation to edit."""
+    await set_answer_message(session, comment_id, message_id)
+    return await get_comment(session, comment_id)
 
 
 async def edit_comment(
