@@ -363,9 +363,8 @@ class _Pass:
 class CommentRelay:
     """Sends every due outbox row; ``wake()`` after writing one; ``start()`` / ``stop()``.
 
-    The notifier may be given late (``relay.notifier = ...``): the bot that tells readers
-    exists only once the Telegram application is built. Without one, outcomes are recorded
-    and logged but nobody is told.
+    The notifier (the bot's, built before the relay) tells readers and admins. Without one,
+    outcomes are recorded and logged but nobody is told.
     """
 
     def __init__(
@@ -398,10 +397,6 @@ class CommentRelay:
     def pseudonym(self, user_id: int) -> str:
         """``pseudonym(key, user_id)`` with this relay's key."""
         return pseudonym(self._key, user_id)
-
-    def set_notifier(self, notifier: CommentNotifier) -> None:
-        """Attach the bot side once it exists."""
-        self.notifier = notifier
 
     @property
     def running(self) -> bool:
