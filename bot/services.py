@@ -1,4 +1,5 @@
-"""Building the shared pieces once: database, HTTP sessions, poller, pushes, comment relay."""
+"""Building the shared pieces once, in order: database, HTTP sessions, then (given the
+Telegram bot) its notifiers, pushes, digests, alerts and the comment relay, then the poller."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 
 import aiohttp
+import telegram
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.admin_alerter import AdminAlerter
+from bot.comment_notify import ReaderCommentNotifier, RelayNotifier
 from bot.config import Settings
 from bot.logs import keep_secret
 from bot.push_render import PushRenderer
 from bot.section_notice import RetiredSectionsNotice
 from bot.sections import SectionCatalogue
+from jobs.admin_alerts import AlertMonitor
 from jobs.clients.feeds import create_feed_session
 from jobs.clients.telegram import BotApiClient
 from jobs.comment_relay import CommentRelay, RelaySettings, load_pseudonym_key
@@ -49,7 +54,9 @@ def user_agent() -> str:
 
 @dataclass(slots=True)
 class Services:
-    """The long-lived objects every command shares; built once, closed once."""
+    """The long-lived objects every command shares; built once, closed once. The optional
+    ones are off: the pushes, notifiers and alerts without the Telegram bot (the CLI's
+    commands other than ``run``), the relay without COMMENTS_URL."""
 
     settings: Settings
     engine: AsyncEngine
@@ -65,6 +72,9 @@ class Services:
     sections: SectionCatalogue = field(default_factory=SectionCatalogue)
     # Tells chats once that sections they follow are no longer offered (with pushes only).
     notices: RetiredSectionNotices | None = None
+    notifier: ReaderCommentNotifier | None = None  # tells readers about their comments
+    alerter: AdminAlerter | None = None  # tells the admins what went wrong
+    alerts: AlertMonitor | None = None  # watches for trouble worth an alert
 
 
 def poll_settings(settings: Settings) -> PollSettings:
@@ -120,13 +130,15 @@ def fanout_settings(settings: Settings) -> FanoutSettings:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, *, push: bool = False) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, *, bot: telegram.Bot | None = None
+) -> AsyncIterator[Services]:
     """Upgrade the database, register the configured feeds, and yield the shared objects.
 
-    With ``push`` (``newsbot run``), new stories are handed to a Broadcaster that sends them
-    over its own keep-alive HTTP session to the Bot API, and with COMMENTS_URL readers'
-    comments go to the outlet through a CommentRelay (started and given its notifier by the
-    app, once the Telegram bot exists).
+    With the Telegram ``bot`` (``newsbot run``), new stories are handed to a Broadcaster that
+    sends them over its own keep-alive HTTP session to the Bot API, readers and admins are
+    told through the bot, and with COMMENTS_URL readers' comments go to the outlet through a
+    CommentRelay. Nothing here starts: ``jobs.registry`` lists what runs in the background.
     """
     engine = create_engine(settings.database_url)
     feed_http = create_feed_session(user_agent(), concurrency=settings.fetch_concurrency)
@@ -144,9 +156,11 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
                 ],
                 utcnow(),
             )
-        broadcaster = renderer = digests = notices = None
+        broadcaster = renderer = digests = notices = notifier = alerter = alerts = None
         catalogue = SectionCatalogue.from_settings(settings)
-        if push and settings.token:
+        if bot is not None and settings.token:
+            notifier = ReaderCommentNotifier(bot, settings, sessions)
+            alerter = AdminAlerter(bot, settings, sessions)
             fanout = fanout_settings(settings)
             bot_http = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=fanout.max_in_flight + 4)
@@ -179,8 +193,14 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
                 catalogue.offered,
                 paid_broadcast=settings.paid_broadcast,
             )
+            pushing = broadcaster
+            alerts = AlertMonitor(
+                sessions,
+                alerter.alert_admins,
+                token_refused=lambda: pushing.stats.unauthorized,
+            )
         relay = None
-        if push and settings.comments_url:
+        if notifier is not None and alerter is not None and settings.comments_url:
             key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
             pseudonym_key = await load_pseudonym_key(sessions, key)
             # Generated once and kept in the database: only known now, so logs learn it now.
@@ -191,7 +211,7 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
                 outlet_http,
                 relay_settings(settings),
                 pseudonym_key,
-                None,  # the Telegram notifier is attached by the app (bot/app.py)
+                RelayNotifier(notifier, alerter),
             )
         poller = FeedPoller(
             sessions,
@@ -213,6 +233,9 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
             relay,
             catalogue,
             notices,
+            notifier,
+            alerter,
+            alerts,
         )
     finally:
         await feed_http.close()

@@ -46,9 +46,8 @@ log = logging.getLogger(__name__)
 class CommentRelay:
     """Sends every due outbox row; ``wake()`` after writing one; ``start()`` / ``stop()``.
 
-    The notifier may be given late (``set_notifier``): the bot that tells readers exists only
-    once the Telegram application is built. Without one, outcomes are recorded and logged but
-    nobody is told.
+    The notifier (the bot's, built before the relay) tells readers and admins. Without one,
+    outcomes are recorded and logged but nobody is told.
     """
 
     def __init__(
@@ -90,16 +89,8 @@ class CommentRelay:
 
     @property
     def notifier(self) -> CommentNotifier | None:
-        """Who tells readers and admins (None: nobody yet)."""
+        """Who tells readers and admins (None: nobody, outcomes are only logged)."""
         return self._teller.notifier
-
-    @notifier.setter
-    def notifier(self, notifier: CommentNotifier | None) -> None:
-        self._teller.notifier = notifier
-
-    def set_notifier(self, notifier: CommentNotifier) -> None:
-        """Attach the bot side once it exists."""
-        self.notifier = notifier
 
     @property
     def running(self) -> bool:

@@ -643,14 +643,14 @@ async def test_the_relay_notifier_tells_each_reader_in_their_own_language(
     """Verdicts arrive long after the comment: the reader's chat record says the language."""
     import telegram
 
-    from bot.comment_notify import TelegramCommentNotifier
+    from bot.comment_notify import ReaderCommentNotifier
     from bot.config import load_settings
     from storage import chats as chat_store
 
     story = await add_story(sessions)
     written = await add_comment(sessions, story)
     settings = load_settings(comments_url="https://o.example/c", default_edition="ar")
-    notifier = TelegramCommentNotifier(telegram.Bot("1:x"), settings, sessions)
+    notifier = ReaderCommentNotifier(telegram.Bot("1:x"), settings, sessions)
     # No record of the reader's chat: the default edition's language.
     assert (await notifier.reader_texts(written)).locale == "ar"
     async with writing(sessions) as session:
@@ -662,7 +662,7 @@ async def test_the_relay_notifier_tells_each_reader_in_their_own_language(
         await chat_store.set_language(session, READER, utcnow(), locale="ckb")
     assert (await notifier.reader_texts(written)).locale == "ckb"  # its own choice
     # Without the database it still answers, in the default edition's language.
-    alone = TelegramCommentNotifier(telegram.Bot("1:x"), settings)
+    alone = ReaderCommentNotifier(telegram.Bot("1:x"), settings)
     assert (await alone.reader_texts(written)).locale == "ar"
 
 
@@ -680,7 +680,7 @@ async def test_admin_alerts_reach_each_admin_in_their_own_language(
     sessions: SessionFactory,
 ) -> None:
     """An alert is worded per admin: the admin whose chat chose Arabic reads it in Arabic."""
-    from bot.comment_notify import TelegramCommentNotifier
+    from bot.admin_alerter import AdminAlerter
     from bot.config import load_settings
     from storage import chats as chat_store
 
@@ -695,12 +695,12 @@ async def test_admin_alerts_reach_each_admin_in_their_own_language(
             )
         await chat_store.set_language(session, arabic_admin, utcnow(), locale="ar")
     bot = RecordingBot()
-    notifier = TelegramCommentNotifier(bot, settings, sessions)  # type: ignore[arg-type]
+    alerter = AdminAlerter(bot, settings, sessions)  # type: ignore[arg-type]
     alert = AdminAlert(
         FEED_FAILING,
         {"url": "https://x.example/rss", "minutes": 125, "polls": 9, "error": "HTTP <503>"},
     )
-    await notifier.alert_admins(alert)
+    await alerter.alert_admins(alert)
 
     in_english = alert_text(alert, t=texts("en"))
     in_arabic = alert_text(alert, t=texts("ar"))

@@ -40,11 +40,10 @@ HANDLER_MODULES = (
 
 
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Add the flood gate, every handler module's handlers, then the fallbacks, the error
-    handler and the job that re-sends moderation cards."""
+    """Add the flood gate, every handler module's handlers, then the fallbacks and the error
+    handler."""
     application.add_handler(flood.GATE, group=-1)
     for module in HANDLER_MODULES:
         application.add_handlers(module.HANDLERS)
     application.add_handlers(comments.FALLBACK_HANDLERS)
-    moderation.register_jobs(application)
     application.add_error_handler(errors.on_error)
