@@ -35,7 +35,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 import aiohttp
-from standardwebhooks import Webhook
 
 from news.admin_alerts import (
     RELAY_BAD_SECRET,
@@ -50,6 +49,7 @@ from news.admin_alerts import (
 from news.clock import utcnow
 from news.plain_text import clean_plain
 from news.retry_timing import backoff, parse_retry_after
+from news.standard_webhooks import sign
 from storage import outbox
 from storage.bot_state import ensure_state, get_state, set_state
 from storage.comments import (
@@ -385,7 +385,6 @@ class CommentRelay:
         self.stats = RelayStats()
         self._key = pseudonym_key
         self._clock = clock
-        self._signer = Webhook(settings.secret) if settings.secret else None
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -551,6 +550,8 @@ class CommentRelay:
                 "format": "plain",
                 "language": comment.language,
                 "source": "telegram",
+                # A reply on the site (issue 17): the outlet's id of the comment it answers.
+                **({"in_reply_to": job.in_reply_to} if job.in_reply_to else {}),
             },
         }
 
@@ -562,8 +563,8 @@ class CommentRelay:
             "webhook-id": webhook_id,
             "webhook-timestamp": str(int(sent_at.timestamp())),
         }
-        if self._signer is not None:
-            headers["webhook-signature"] = self._signer.sign(webhook_id, sent_at, body)
+        if self.settings.secret:
+            headers["webhook-signature"] = sign(self.settings.secret, webhook_id, sent_at, body)
         return headers
 
     async def _post(self, job: EventJob) -> Outcome:
