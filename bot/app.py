@@ -25,6 +25,7 @@ from bot.handlers import register_handlers
 from bot.i18n import SOURCE_LOCALE, TELEGRAM_COMMAND_CODES, texts
 from bot.ops_server import OpsServer
 from bot.services import Services, open_services
+from bot.site_notify import SiteNotifier
 from bot.telegram_client import application_builder
 from bot.webhook_server import WebhookServer
 from jobs.alerts import AlertMonitor
@@ -69,6 +70,9 @@ def build_application(settings: Settings, services: Services) -> AnyApplication:
     if services.relay is not None:
         # The relay is built before the bot exists; it tells readers through this bot.
         services.relay.set_notifier(notifier)
+    if services.outlet_events is not None:  # issue 17: what the site did, told in Telegram
+        site = SiteNotifier(application.bot, settings, services.sessions, notifier)
+        services.outlet_events.inbox.set_notifier(site)
     # For operators' tooling and end-to-end tests; handlers use Deps.
     application.bot_data[SERVICES_KEY] = services
     register_handlers(application)
@@ -190,6 +194,8 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
                 await ops.start()
             if relay is not None:  # every instance relays: the outbox is claimed row by row
                 await relay.start()
+            if services.outlet_events is not None:  # every instance takes the outlet's events
+                await services.outlet_events.start()
             if settings.webhook_url:
                 # Behind a load balancer every instance takes updates; only the leader pushes.
                 webhook = await _start_webhook(settings, application)
@@ -212,6 +218,8 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
         finally:
             if relay is not None:  # first: its POSTs in flight finish or go back to the outbox
                 await relay.stop()
+            if services.outlet_events is not None:
+                await services.outlet_events.stop()
             await leadership.stop()  # stops polling, jobs and pushes, then frees the lock
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()

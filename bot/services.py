@@ -12,6 +12,7 @@ import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
+from bot.hooks_server import OutletEvents
 from bot.logs import keep_secret
 from bot.push_render import PushRenderer
 from bot.section_notice import RetiredSectionsNotice
@@ -19,9 +20,11 @@ from bot.sections import SectionCatalogue
 from jobs.clients.feeds import create_feed_session
 from jobs.clients.telegram import BotApiClient
 from jobs.comment_relay import CommentRelay, RelaySettings, load_pseudonym_key
+from jobs.comments_feed import CommentsFeed, CommentsFeedSettings
 from jobs.digests import DigestSender, DigestSettings
 from jobs.fanout import Broadcaster, FanoutSettings
 from jobs.ingestion import FeedPoller, PollSettings
+from jobs.outlet_inbox import InboxSettings, OutletInbox
 from jobs.retired_sections import RetiredSectionNotices
 from news.clock import utcnow
 from news.sections import category_sections
@@ -65,6 +68,8 @@ class Services:
     sections: SectionCatalogue = field(default_factory=SectionCatalogue)
     # Tells chats once that sections they follow are no longer offered (with pushes only).
     notices: RetiredSectionNotices | None = None
+    # The outlet's events (HOOKS_PORT, COMMENTS_FEED_URL): inbox, feed and listener.
+    outlet_events: OutletEvents | None = None
 
 
 def poll_settings(settings: Settings) -> PollSettings:
@@ -116,6 +121,35 @@ def fanout_settings(settings: Settings) -> FanoutSettings:
         # Each send holds a worker for a round trip (about 0.1 s to Telegram): enough workers
         # for the rate, without flooding a slow server.
         max_in_flight=max(4, min(200, settings.send_rate // 5)),
+    )
+
+
+def _outlet_events(
+    settings: Settings, sessions: SessionFactory, feed_http: aiohttp.ClientSession
+) -> OutletEvents | None:
+    """The outlet's events, when it sends them (HOOKS_PORT) or publishes a comments feed."""
+    if settings.hooks_port is None and settings.comments_feed_url is None:
+        return None
+    inbox = OutletInbox(sessions, InboxSettings(default_timezone=settings.default_timezone))
+    feed = None
+    if settings.comments_feed_url:
+        feed = CommentsFeed(
+            sessions,
+            feed_http,  # the story feeds' session: the same address guard and size cap
+            CommentsFeedSettings(
+                url=settings.comments_feed_url,
+                interval=settings.poll_interval,
+                timeout=settings.fetch_timeout,
+                max_bytes=settings.fetch_max_bytes,
+            ),
+            inbox,
+        )
+    return OutletEvents(
+        inbox,
+        feed=feed,
+        key=settings.outlet_hooks_key,
+        listen=settings.hooks_listen,
+        port=settings.hooks_port,
     )
 
 
@@ -193,6 +227,7 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
                 pseudonym_key,
                 None,  # the Telegram notifier is attached by the app (bot/app.py)
             )
+        outlet_events = _outlet_events(settings, sessions, feed_http) if push else None
         poller = FeedPoller(
             sessions,
             feed_http,
@@ -213,6 +248,7 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
             relay,
             catalogue,
             notices,
+            outlet_events,
         )
     finally:
         await feed_http.close()
