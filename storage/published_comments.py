@@ -103,13 +103,14 @@ async def find_story_id(session: AsyncSession, story: StoryRef) -> int | None:
         if found is not None:
             return found
     if story.link:
+        # Comment systems and feeds disagree about a trailing slash (…/story/#comment-5).
+        bare = story.link.rstrip("/")
+        links = list(dict.fromkeys([story.link, bare, bare + "/"]))
         found = (
-            await session.exec(select(Story.id).where(col(Story.link_key) == story.link))
+            await session.exec(select(Story.id).where(col(Story.link_key).in_(links)))
         ).first()
         if found is None:
-            statement = (
-                select(Story.id).where(col(Story.link) == story.link).order_by(col(Story.id))
-            )
+            statement = select(Story.id).where(col(Story.link).in_(links)).order_by(col(Story.id))
             found = (await session.exec(statement)).first()
         return found
     return None

@@ -116,7 +116,7 @@ async def test_a_repeated_webhook_id_is_kept_once_and_unknown_types_are_ignored(
     assert await box.accept("msg_1", "comment.published", published("c1")) == "new"
     assert await box.accept("msg_1", "comment.published", published("c1")) == "repeat"
     assert await box.accept("msg_2", "story.retracted", {"anything": 1}) == "ignored"
-    with pytest.raises(MalformedEvent, match="data.text"):
+    with pytest.raises(MalformedEvent, match=r"data\.text"):
         await box.accept("msg_3", "comment.published", {**published("c3"), "text": 5})
     async with sessions() as session:
         assert await inbox.inbox_counts(session) == {"pending": 1}
