@@ -16,17 +16,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.admin_alerter import AdminAlerter
 from bot.comment_notify import ReaderCommentNotifier, RelayNotifier
 from bot.config import Settings
+from bot.hooks_server import HooksServer
 from bot.logs import keep_secret
 from bot.push_render import PushRenderer
 from bot.section_notice import RetiredSectionsNotice
 from bot.sections import SectionCatalogue
+from bot.site_notify import SiteNotifier
 from jobs.admin_alerts import AlertMonitor
 from jobs.clients.feeds import create_feed_session
 from jobs.clients.telegram import BotApiClient
 from jobs.comment_relay import CommentRelay, RelaySettings, load_pseudonym_key
+from jobs.comments_feed import CommentsFeed, CommentsFeedSettings
 from jobs.digests import DigestSender, DigestSettings
 from jobs.fanout import Broadcaster, FanoutSettings
 from jobs.ingestion import FeedPoller, PollSettings
+from jobs.outlet_inbox import InboxSettings, OutletInbox
 from jobs.retired_sections import RetiredSectionNotices
 from news.clock import utcnow
 from news.sections import category_sections
@@ -75,6 +79,11 @@ class Services:
     notifier: ReaderCommentNotifier | None = None  # tells readers about their comments
     alerter: AdminAlerter | None = None  # tells the admins what went wrong
     alerts: AlertMonitor | None = None  # watches for trouble worth an alert
+    # The outlet's events (HOOKS_PORT, COMMENTS_FEED_URL): the inbox processes what the
+    # listener accepts and the comments feed brings.
+    outlet_inbox: OutletInbox | None = None
+    comments_feed: CommentsFeed | None = None
+    hooks_server: HooksServer | None = None
 
 
 def poll_settings(settings: Settings) -> PollSettings:
@@ -127,6 +136,43 @@ def fanout_settings(settings: Settings) -> FanoutSettings:
         # for the rate, without flooding a slow server.
         max_in_flight=max(4, min(200, settings.send_rate // 5)),
     )
+
+
+def _outlet_events(
+    settings: Settings,
+    sessions: SessionFactory,
+    feed_http: aiohttp.ClientSession,
+    notifier: SiteNotifier,
+) -> tuple[OutletInbox | None, CommentsFeed | None, HooksServer | None]:
+    """The outlet's events, when it sends them (HOOKS_PORT) or publishes a comments feed:
+    the inbox that processes them, the feed's poller and the listener."""
+    if settings.hooks_port is None and settings.comments_feed_url is None:
+        return None, None, None
+    inbox = OutletInbox(
+        sessions, InboxSettings(default_timezone=settings.default_timezone), notifier
+    )
+    feed = None
+    if settings.comments_feed_url:
+        feed = CommentsFeed(
+            sessions,
+            feed_http,  # the story feeds' session: the same address guard and size cap
+            CommentsFeedSettings(
+                url=settings.comments_feed_url,
+                interval=settings.poll_interval,
+                timeout=settings.fetch_timeout,
+                max_bytes=settings.fetch_max_bytes,
+            ),
+            inbox,
+        )
+    server = None
+    if settings.hooks_port is not None and settings.outlet_hooks_key is not None:
+        server = HooksServer(
+            inbox,
+            settings.outlet_hooks_key,
+            listen=settings.hooks_listen,
+            port=settings.hooks_port,
+        )
+    return inbox, feed, server
 
 
 @asynccontextmanager
@@ -213,6 +259,13 @@ async def open_services(
                 pseudonym_key,
                 RelayNotifier(notifier, alerter),
             )
+        outlet_events: tuple[OutletInbox | None, CommentsFeed | None, HooksServer | None] = (
+            _outlet_events(
+                settings, sessions, feed_http, SiteNotifier(bot, settings, sessions, notifier)
+            )
+            if bot is not None and notifier is not None
+            else (None, None, None)
+        )
         poller = FeedPoller(
             sessions,
             feed_http,
@@ -236,6 +289,7 @@ async def open_services(
             notifier,
             alerter,
             alerts,
+            *outlet_events,
         )
     finally:
         await feed_http.close()

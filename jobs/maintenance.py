@@ -13,6 +13,8 @@ from news.clock import utcnow
 from storage import deliveries as queue
 from storage import retention
 from storage.engine import SessionFactory, writing
+from storage.inbox import prune_inbox_batch
+from storage.published_comments import prune_reply_prompts
 from storage.story_messages import prune_story_messages
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,10 @@ async def housekeeping(
     deliveries = await prune_old_deliveries(sessions, comment_window, clock)
     async with writing(sessions) as session:
         story_messages = await prune_story_messages(session, now - comment_window)
+        # Issue 17: reply prompts age like story messages; processed events after retention
+        # (site comments go with their stories, by foreign key).
+        await prune_reply_prompts(session, now - comment_window)
+    await _in_batches(sessions, prune_inbox_batch, now - retention_period)
     cutoff = now - retention_period
     pruned = Pruned(
         deliveries=deliveries,

@@ -116,6 +116,11 @@ class BackgroundParts:
     alerts: AlertMonitor | None = None
     notices: RetiredSectionNotices | None = None
     relay: CommentRelay | None = None  # None without COMMENTS_URL
+    # The outlet's events (HOOKS_PORT or COMMENTS_FEED_URL): the inbox that processes them,
+    # the comments feed's poller, and the listener that accepts them.
+    outlet_inbox: Loop | None = None
+    comments_feed: Loop | None = None
+    hooks_server: Loop | None = None
     # The moderators' cards a crash left unsent (with comments on and a moderation chat).
     moderation_cards: Callable[[], Awaitable[object]] | None = None
     ops_server: Loop | None = None  # METRICS_PORT
@@ -149,6 +154,33 @@ def background_work(parts: BackgroundParts) -> list[Work]:
         work.append(
             LongRunning(
                 "comment-relay", "relay readers' comments to the outlet", False, parts.relay
+            )
+        )
+    # Every instance takes the outlet's events: the inbox is in the database and its rows are
+    # claimed, and instances take turns polling the comments feed. Processing starts first so
+    # that what is accepted is processed at once.
+    if parts.outlet_inbox is not None:
+        work.append(
+            LongRunning(
+                "outlet-inbox",
+                "process the outlet's events from the inbox",
+                False,
+                parts.outlet_inbox,
+            )
+        )
+    if parts.comments_feed is not None:
+        work.append(
+            LongRunning(
+                "comments-feed",
+                "poll the outlet's feed of published comments",
+                False,
+                parts.comments_feed,
+            )
+        )
+    if parts.hooks_server is not None:
+        work.append(
+            LongRunning(
+                "outlet-hooks", "accept the outlet's signed events", False, parts.hooks_server
             )
         )
     # The leader only, or every instance would do it again. The fan-out first, so that it

@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from news.clock import utcnow
 from storage.dialect import insert_for
-from storage.models import Comment, Commenter, OutletEvent
+from storage.models import Comment, Commenter, OutletEvent, PublishedComment, ReplyPrompt
 from storage.records import StoryView
 
 CREATED, DELETED = "comment.created", "comment.deleted"
@@ -84,6 +84,8 @@ class CommentDraft:
     author_name: str
     text: str
     language: str | None = None
+    # A reply on the site: the outlet's id of the comment it answers (sent as in_reply_to).
+    in_reply_to: str | None = None
 
 
 def comment_view(c: Comment, author_name: str | None = None) -> CommentView:
@@ -299,9 +301,16 @@ def _article(story: StoryView | None) -> dict[str, Any]:
 
 
 def _outbox_row(
-    type_: str, now: datetime, deadline: datetime, *, comment_id: int | None, payload: str | None
+    type_: str,
+    now: datetime,
+    deadline: datetime,
+    *,
+    comment_id: int | None,
+    payload: str | None,
+    in_reply_to: str | None = None,
 ) -> OutletEvent:
     return OutletEvent(
+        in_reply_to=in_reply_to,
         webhook_id=new_webhook_id(),
         type=type_,
         comment_id=comment_id,
@@ -316,10 +325,17 @@ def _outbox_row(
 
 
 def _send_to_outlet(
-    session: AsyncSession, comment: Comment, now: datetime, retry_for: timedelta
+    session: AsyncSession,
+    comment: Comment,
+    now: datetime,
+    retry_for: timedelta,
+    in_reply_to: str | None = None,
 ) -> None:
     """The comment's ``comment.created`` webhook, in the transaction that queues it."""
-    session.add(_outbox_row(CREATED, now, now + retry_for, comment_id=comment.id, payload=None))
+    row = _outbox_row(
+        CREATED, now, now + retry_for, comment_id=comment.id, payload=None, in_reply_to=in_reply_to
+    )
+    session.add(row)
 
 
 async def add_comment(
@@ -353,7 +369,7 @@ async def add_comment(
     session.add(comment)
     await session.flush()
     if status == QUEUED:
-        _send_to_outlet(session, comment, now, retry_for)
+        _send_to_outlet(session, comment, now, retry_for, draft.in_reply_to)
         await session.flush()
     return comment_view(comment)
 
@@ -641,7 +657,24 @@ async def forget_commenter(
             deletion.next_attempt_at = max(now, event.lease_until)
         session.add(deletion)
         queued += 1
+    await _unlink_site_comments(session, user_id)
     await session.exec(delete(Comment).where(col(Comment.user_id) == user_id))
     await session.exec(delete(Commenter).where(col(Commenter.user_id) == user_id))
     await session.flush()
     return queued
+
+
+async def _unlink_site_comments(session: AsyncSession, user_id: int) -> None:
+    """The site's comments keep showing until the outlet deletes them, but nothing ties them,
+    or replies to them, to the reader any more."""
+    await session.exec(
+        update(PublishedComment)
+        .where(col(PublishedComment.user_id) == user_id)
+        .values(user_id=None)
+    )
+    await session.exec(
+        update(PublishedComment)
+        .where(col(PublishedComment.reply_to_user) == user_id)
+        .values(reply_to_user=None, notice="skipped", notice_at=None)
+    )
+    await session.exec(delete(ReplyPrompt).where(col(ReplyPrompt.chat_id) == user_id))

@@ -33,6 +33,7 @@ class EventJob:
     created_at: datetime
     comment: CommentView | None  # for comment.created (read at send time: edits go out)
     payload: dict[str, Any] | None  # for comment.deleted
+    in_reply_to: str | None = None  # a reply on the site: the outlet's id of its parent
 
 
 async def claim_events(
@@ -85,6 +86,7 @@ async def claim_events(
             created_at=e.created_at,
             comment=comments.get(e.comment_id) if e.comment_id is not None else None,
             payload=json.loads(e.payload) if e.payload else None,
+            in_reply_to=e.in_reply_to,
         )
         for e in rows
     ]

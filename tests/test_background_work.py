@@ -40,6 +40,7 @@ STARTING = {"start", "start_polling", "start_webhook"}
 OWN_STARTS = {
     ("bot/ops_server.py", "site"),
     ("bot/webhook_server.py", "site"),
+    ("bot/hooks_server.py", "TCPSite"),  # the listener its own socket
     ("bot/app.py", "application"),
     ("bot/app.py", "runner"),  # the registry's runner itself
     ("bot/app.py", "updater"),  # in TelegramPolling, which the registry starts
@@ -189,6 +190,20 @@ def test_the_registry_lists_every_piece_with_its_schedule_and_leader_flag() -> N
     )
     assert ("telegram-webhook", False) in [(w.id, w.leader_only) for w in webhook]
     assert "telegram-polling" not in [w.id for w in webhook]
+    # The outlet's events: every instance processes, polls its turn and listens, in that order.
+    outlet = background_work(
+        _parts(
+            [],
+            outlet_inbox=Recorder("inbox", []),
+            comments_feed=Recorder("feed", []),
+            hooks_server=Recorder("hooks", []),
+        )
+    )
+    assert [(w.id, w.leader_only) for w in outlet][2:5] == [
+        ("outlet-inbox", False),
+        ("comments-feed", False),
+        ("outlet-hooks", False),
+    ]
     bare = background_work(
         _parts(
             [],

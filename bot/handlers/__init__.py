@@ -18,6 +18,7 @@ from bot.handlers import (
     membership,
     moderation,
     preferences,
+    site_comments,
     start,
     subscriptions,
 )
@@ -33,6 +34,7 @@ HANDLER_MODULES = (
     keywords,
     admin,
     comments,
+    site_comments,
     moderation,
     inline,
     membership,

@@ -32,7 +32,7 @@ from bot.comment_rules import (
     rate_lookback,
 )
 from bot.deps import Deps, deps
-from bot.handlers import latest, moderation
+from bot.handlers import latest, moderation, site_comments
 from bot.handlers.common import (
     NO_PREVIEW,
     Context,
@@ -50,7 +50,7 @@ from bot.handlers.common import (
 from bot.i18n import Texts
 from bot.render import Button, shown_order
 from news.clock import utcnow
-from storage import bot_state, story_messages
+from storage import bot_state, published_comments, story_messages
 from storage import comments as comment_store
 from storage import stories as story_store
 from storage.comments import (
@@ -164,12 +164,23 @@ async def reply_to_bot(update: Update, context: Context) -> None:
     assert message is not None
     story_ids = await _stories_of_reply(context, message)
     if story_ids:
-        await _submit(context, message, story_ids, await texts_for(update, context))
+        in_reply_to = await _site_reply_target(context, message)
+        t = await texts_for(update, context)
+        await _submit(context, message, story_ids, t, in_reply_to=in_reply_to)
     elif deps(context).settings.comments_enabled:
         t = await texts_for(update, context)
         await message.reply_text(t._(comment_texts.HOW_TO_COMMENT), do_quote=True)
     else:
         await latest.stray_text(update, context)
+
+
+async def _site_reply_target(context: Context, message: Message) -> str | None:
+    """A reply to a reply notice or its prompt answers that site comment (issue 17)."""
+    replied = message.reply_to_message
+    if replied is None:
+        return None
+    async with deps(context).sessions() as session:
+        return await published_comments.reply_target(session, message.chat_id, replied.message_id)
 
 
 async def after_prompt(update: Update, context: Context) -> None:
@@ -218,7 +229,12 @@ class _Stored:
 
 
 async def _submit(
-    context: Context, message: Message, story_ids: Sequence[int], t: Texts
+    context: Context,
+    message: Message,
+    story_ids: Sequence[int],
+    t: Texts,
+    *,
+    in_reply_to: str | None = None,
 ) -> CommentView | None:
     """Check a comment, store it, and answer: refused, which story, or received. Returns the
     stored comment (None when refused)."""
@@ -230,7 +246,7 @@ async def _submit(
     if rules.enabled and not submission.stories:
         await message.reply_text(t._(comment_texts.STORY_GONE), do_quote=True)
         return None
-    stored = await _check_and_store(d, message, rules, submission.story)
+    stored = await _check_and_store(d, message, rules, submission.story, in_reply_to)
     if isinstance(stored.verdict, Refused):
         log.info("reader=%s comment refused: %s", user.id, stored.verdict.reason)
         await message.reply_html(comment_texts.refusal(stored.verdict, t=t), do_quote=True)
@@ -262,7 +278,11 @@ async def _read_submission(d: Deps, story_ids: Sequence[int]) -> _Submission:
 
 
 async def _check_and_store(
-    d: Deps, message: Message, rules: CommentRules, story: StoryView | None
+    d: Deps,
+    message: Message,
+    rules: CommentRules,
+    story: StoryView | None,
+    in_reply_to: str | None = None,
 ) -> _Stored:
     """One transaction: the reader's history (locked, so comments sent at once see each
     other), the checks, and for an accepted comment the comment with its outbox row."""
@@ -295,6 +315,7 @@ async def _check_and_store(
             author_name=commenter.name,
             text=verdict.text,
             language=user.language_code,
+            in_reply_to=in_reply_to,
         )
         comment = await comment_store.add_comment(
             session,
@@ -547,9 +568,16 @@ async def mycomments_command(update: Update, context: Context) -> None:
 
 
 async def _comment_page(
-    context: Context, story_id: int, offset: int, t: Texts, zone: ZoneInfo
+    context: Context,
+    story_id: int,
+    offset: int,
+    t: Texts,
+    zone: ZoneInfo,
+    viewer: int | None = None,
 ) -> tuple[str, list[list[Button]]] | None:
     """One page of a story's published comments with its paging buttons; None: no story."""
+    if deps(context).settings.comments_url:  # the site's own conversation (issue 17)
+        return await site_comments.story_comment_page(context, story_id, offset, t, zone, viewer)
     async with deps(context).sessions() as session:
         story = await story_store.get_story(session, story_id)
         comments = await comment_store.story_comments(
@@ -577,7 +605,8 @@ async def _comment_page(
 async def _send_page(
     context: Context, message: Message, story_id: int, t: Texts, zone: ZoneInfo
 ) -> None:
-    page = await _comment_page(context, story_id, 0, t, zone)
+    viewer = message.from_user.id if message.from_user else None
+    page = await _comment_page(context, story_id, 0, t, zone, viewer)
     if page is None:
         await message.reply_text(t._(comment_texts.STORY_GONE))
         return
@@ -640,7 +669,8 @@ async def comments_button(update: Update, context: Context) -> None:
         await query.answer(t._(comment_texts.LIST_TOO_OLD))
         return
     zone = zone_of(known, deps(context))
-    page = await _comment_page(context, story_id, min(offset, MAX_OFFSET), t, zone)
+    offset = min(offset, MAX_OFFSET)
+    page = await _comment_page(context, story_id, offset, t, zone, query.from_user.id)
     if page is None:
         await query.answer(t._(comment_texts.STORY_GONE), show_alert=True)
         return

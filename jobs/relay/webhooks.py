@@ -42,6 +42,8 @@ def webhook_payload(job: EventJob, pseudonym_of: Callable[[int], str]) -> dict[s
             "format": "plain",
             "language": comment.language,
             "source": "telegram",
+            # A reply on the site: the outlet's id of the comment it answers.
+            **({"in_reply_to": job.in_reply_to} if job.in_reply_to else {}),
         },
     }
 
