@@ -300,14 +300,21 @@ class DeliveryPrefs:
     mode: str
     quiet_start: str | None
     quiet_end: str | None
+    # Pictures (True) or text only (False); None: the operator's default (PUSH_IMAGES).
+    images: bool | None = None
+    # Ordinary pushes without sound (breaking news still rings).
+    silent: bool = False
 
 
 async def delivery_prefs(session: AsyncSession, chat_id: int) -> DeliveryPrefs | None:
-    """A chat's delivery mode and quiet hours, or None if it never talked to the bot."""
+    """A chat's delivery mode, quiet hours, pictures and sound, or None if it never talked
+    to the bot."""
     chat = await session.get(Chat, chat_id)
     if chat is None:
         return None
-    return DeliveryPrefs(chat.delivery_mode, chat.quiet_start, chat.quiet_end)
+    return DeliveryPrefs(
+        chat.delivery_mode, chat.quiet_start, chat.quiet_end, chat.push_images, chat.silent_pushes
+    )
 
 
 async def set_delivery_mode(session: AsyncSession, chat_id: int, mode: str, now: datetime) -> bool:
@@ -354,6 +361,22 @@ async def _queue_owed_digest(session: AsyncSession, chat: Chat, now: datetime) -
             await deliveries.add_deliveries(
                 session, story_id, deliveries.PUSH, PRIORITY_NEW, [(recipient, None)], now
             )
+
+
+async def set_push_images(session: AsyncSession, chat_id: int, on: bool, now: datetime) -> bool:
+    """Pushes with pictures (``on``) or text only; True if the chat is known."""
+    result = await session.exec(
+        update(Chat).where(col(Chat.id) == chat_id).values(push_images=on, updated_at=now)
+    )
+    return bool(result.rowcount)
+
+
+async def set_silent_pushes(session: AsyncSession, chat_id: int, on: bool, now: datetime) -> bool:
+    """Ordinary pushes without sound (``on``) or with it; True if the chat is known."""
+    result = await session.exec(
+        update(Chat).where(col(Chat.id) == chat_id).values(silent_pushes=on, updated_at=now)
+    )
+    return bool(result.rowcount)
 
 
 async def set_comment_replies(

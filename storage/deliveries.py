@@ -77,6 +77,10 @@ class DeliveryJob:
     # The reader's chosen interface language, else Telegram's code for it (None: unknown).
     locale: str | None = None
     matched: str | None = None  # a keyword alert: the followed keywords it matched
+    # The reader wants pictures (True) or text only (False); None: the operator's default.
+    images: bool | None = None
+    # Ordinary pushes arrive without sound (breaking news still rings).
+    silent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +93,7 @@ class Outcome:
     error: str | None = None
     not_before: datetime | None = None
     attempts: int = 0
+    photo: bool = False  # the message sent is a photo with a caption
 
 
 async def queue_broadcasts(
@@ -485,6 +490,8 @@ async def claim_deliveries(session: AsyncSession, now: datetime, limit: int) -> 
             case((c.kind == EDIT, c.message_id)),
             func.coalesce(chat.c.locale, chat.c.language),
             c.matched,
+            chat.c.push_images,
+            func.coalesce(chat.c.silent_pushes, False),
         )
         .select_from(table.outerjoin(chat, chat.c.id == c.chat_id))
         .where(
@@ -534,6 +541,7 @@ async def record_outcomes(
         }
         if with_message:
             values["message_id"] = bindparam("new_message_id")
+            values["photo"] = bindparam("new_photo")
         statement = update(table).where(table.c.id == bindparam("delivery_id")).values(**values)
         rows = [
             {
@@ -543,6 +551,7 @@ async def record_outcomes(
                 "new_attempts": o.attempts,
                 "new_not_before": o.not_before,
                 "new_message_id": o.message_id,
+                "new_photo": o.photo,
                 "now": now,
             }
             for o in group
@@ -596,25 +605,32 @@ async def skip_pending_for_chat(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PushedMessage:
+    """What a pushed message shows: its stories, the followed keywords it was labelled with
+    (none for a plain push), and whether it is a photo with a caption."""
+
+    story_ids: list[int]
+    keywords: tuple[str, ...] = ()
+    photo: bool = False
+
+
 async def stories_for_message(session: AsyncSession, chat_id: int, message_id: int) -> list[int]:
     """The stories a pushed message carried (several for a grouped push)."""
-    return (await pushed_message(session, chat_id, message_id))[0]
+    return (await pushed_message(session, chat_id, message_id)).story_ids
 
 
-async def pushed_message(
-    session: AsyncSession, chat_id: int, message_id: int
-) -> tuple[list[int], tuple[str, ...]]:
-    """A pushed message's stories, and the followed keywords it was labelled with (none for
-    a plain push), in one read."""
-    statement = select(Delivery.story_id, Delivery.matched).where(
+async def pushed_message(session: AsyncSession, chat_id: int, message_id: int) -> PushedMessage:
+    """A pushed message's stories, keywords and form, in one read."""
+    statement = select(Delivery.story_id, Delivery.matched, Delivery.photo).where(
         col(Delivery.chat_id) == chat_id,
         col(Delivery.message_id) == message_id,
         col(Delivery.kind) == PUSH,
     )
     rows = (await session.exec(statement)).all()
-    stories = sorted({story_id for story_id, _ in rows})
-    words = {word for _, matched in rows if matched for word in matched.split(",")}
-    return stories, tuple(sorted(words))
+    stories = sorted({story_id for story_id, _, _ in rows})
+    words = {word for _, matched, _ in rows if matched for word in matched.split(",")}
+    return PushedMessage(stories, tuple(sorted(words)), any(photo for _, _, photo in rows))
 
 
 async def delivery_counts(session: AsyncSession) -> dict[str, int]:

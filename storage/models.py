@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlmodel import Field, SQLModel
@@ -81,6 +82,13 @@ class Story(SQLModel, table=True):
     # reads this. Categories are searchable even when they are no section.
     search_text: str = Field(default="", sa_column=Column(Text, nullable=False))
     image_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The picture's Telegram file id once a push of it succeeded: every later reader is sent
+    # the id, so Telegram fetches each picture once. Cleared when the picture changes.
+    photo_file_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Telegram refused the picture (too large, wrong type, unreachable): pushed as text.
+    image_failed: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     author: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # Categories as the feed gave them, one per line: plain text keeps both engines simple.
     categories: str = Field(default="", sa_column=Column(Text, nullable=False))
@@ -164,6 +172,12 @@ class Chat(SQLModel, table=True):
     comment_replies: bool = Field(
         default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
     )
+    # Pushes with pictures (True) or text only (False); None follows PUSH_IMAGES (/settings).
+    push_images: bool | None = Field(default=None, sa_column=Column(Boolean, nullable=True))
+    # Ordinary pushes arrive without sound; breaking news still rings (/settings).
+    silent_pushes: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
 
 
 class Subscription(SQLModel, table=True):
@@ -241,6 +255,10 @@ class Delivery(SQLModel, table=True):
     # A keyword alert: the followed keywords the story matched, comma-separated (shown as
     # "🔔 kirkuk"); None for an ordinary push.
     matched: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The message sent is a photo with a caption: a correction edits the caption.
+    photo: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     created_at: datetime = Field(sa_column=_utc(nullable=False))
     updated_at: datetime = Field(sa_column=_utc(nullable=False))
 

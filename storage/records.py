@@ -29,6 +29,10 @@ class StoryView:
     breaking: bool = False
     guid: str | None = None
     edition: str = "en"
+    # The picture's Telegram file id, once a push of it succeeded (sent instead of the URL).
+    photo_file_id: str | None = None
+    # Telegram refused the picture: the story is pushed as text.
+    image_failed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, bindparam, exists, func, or_, text
+from sqlalchemy import Select, bindparam, exists, func, or_, text, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -57,6 +57,8 @@ def _view(story: Story, sections: Sequence[str] = ()) -> StoryView:
         breaking=story.breaking,
         guid=story.guid,
         edition=story.edition,
+        photo_file_id=story.photo_file_id,
+        image_failed=story.image_failed,
     )
 
 
@@ -285,6 +287,9 @@ def _apply_edit(story: Story, draft: StoryDraft, now: datetime) -> bool:
         changed = True
     if draft.image_url and draft.image_url != story.image_url:
         story.image_url = draft.image_url
+        # A new picture: Telegram has neither fetched nor refused it yet.
+        story.photo_file_id = None
+        story.image_failed = False
         changed = True
     if changed:
         story.search_text = search_document(story.title, story.summary, story.categories)
@@ -353,6 +358,34 @@ async def get_stories(session: AsyncSession, story_ids: Sequence[int]) -> dict[i
         chunk = list(story_ids[start : start + _CHUNK])
         found += (await session.exec(select(Story).where(col(Story.id).in_(chunk)))).all()
     return {view.id: view for view in await _views(session, found)}
+
+
+async def remember_photo(
+    session: AsyncSession, story_id: int, image_url: str, file_id: str
+) -> bool:
+    """Keep the file id Telegram gave the story's picture (the first one wins: every other
+    reader is then sent it); False when the story has another picture by now, or an id."""
+    result = await session.exec(
+        update(Story)
+        .where(
+            col(Story.id) == story_id,
+            col(Story.image_url) == image_url,
+            col(Story.photo_file_id).is_(None),
+        )
+        .values(photo_file_id=file_id)
+    )
+    return bool(result.rowcount)
+
+
+async def mark_image_failed(session: AsyncSession, story_id: int, image_url: str) -> bool:
+    """Telegram refused the story's picture: later readers get text at once (until the story
+    has another picture). False when its picture has changed meanwhile."""
+    result = await session.exec(
+        update(Story)
+        .where(col(Story.id) == story_id, col(Story.image_url) == image_url)
+        .values(image_failed=True, photo_file_id=None)
+    )
+    return bool(result.rowcount)
 
 
 async def find_story(session: AsyncSession, reference: str) -> StoryView | None:

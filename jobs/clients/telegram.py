@@ -22,7 +22,9 @@ __all__ = [
     "BotApiClient",
     "SendKind",
     "SendMessageTemplate",
+    "SendPhotoTemplate",
     "SendResult",
+    "encode_edit_message_caption",
     "encode_edit_message_text",
     "encode_send_message",
 ]
@@ -41,6 +43,9 @@ class SendKind(enum.StrEnum):
     """The forum topic was deleted or closed: drop that topic's subscriptions only."""
     MIGRATED = "migrated"
     """The group became a supergroup: move the chat to ``migrate_to_chat_id`` and retry."""
+    BAD_PHOTO = "bad_photo"
+    """Telegram cannot use the photo (a URL too large, of the wrong type or unreachable, an
+    unknown file id): the same message without the photo may well go through."""
     BAD_CONTENT = "bad_content"
     """Telegram rejects this message (markup, length, buttons…): retrying it as is won't help."""
     NOT_MODIFIED = "not_modified"
@@ -65,6 +70,8 @@ class SendResult:
     message_id: int | None = None
     retry_after: float | None = None
     migrate_to_chat_id: int | None = None
+    photo_file_id: str | None = None
+    """A photo sent: the file id of its largest size, to send it again without a fetch."""
 
     @property
     def ok(self) -> bool:
@@ -93,6 +100,19 @@ _CHAT_GONE = (
 )
 # The forum topic a subscription lives in is gone or closed; the rest of the group is fine.
 _THREAD_GONE = ("message thread not found", "topic_deleted", "topic_closed")
+# The photo itself is refused: Telegram could not fetch it, or cannot use what it fetched.
+_BAD_PHOTO = (
+    "wrong file identifier",
+    "wrong remote file identifier",
+    "failed to get http url content",
+    "wrong type of the web page content",
+    "type of file mismatch",
+    "image_process_failed",
+    "photo_invalid_dimensions",
+    "photo_save_file_invalid",
+    "photo_ext_invalid",
+    "file is too big",
+)
 _RETRY_IN_TEXT = re.compile(r"retry after (\d+)", re.IGNORECASE)
 
 
@@ -107,6 +127,7 @@ def _text_fields(
     reply_markup: dict[str, Any] | None,
     link_preview_url: str | None,
     disable_link_preview: bool,
+    large_preview: bool = False,
 ) -> None:
     if parse_mode:
         body["parse_mode"] = parse_mode
@@ -114,6 +135,13 @@ def _text_fields(
         body["reply_markup"] = reply_markup
     if disable_link_preview:
         body["link_preview_options"] = {"is_disabled": True}
+    elif link_preview_url and large_preview:
+        # The article's picture, large, above the text: a story's look without a photo.
+        body["link_preview_options"] = {
+            "url": link_preview_url,
+            "prefer_large_media": True,
+            "show_above_text": True,
+        }
     elif link_preview_url:
         body["link_preview_options"] = {"url": link_preview_url}
 
@@ -142,12 +170,25 @@ def encode_send_message(
     return _dumps(body)
 
 
+def _head(chat_id: int | str, message_thread_id: int | None, disable_notification: bool) -> bytes:
+    """The per-reader start of a templated body: the chat, its topic, and its sound."""
+    if type(chat_id) is int:
+        head = b'{"chat_id":%d' % chat_id
+    else:
+        head = b'{"chat_id":' + json.dumps(chat_id, ensure_ascii=False).encode()
+    if message_thread_id is not None:
+        head += b',"message_thread_id":%d' % message_thread_id
+    if disable_notification:
+        head += b',"disable_notification":true'
+    return head
+
+
 class SendMessageTemplate:
     """``encode_send_message`` for many chats: everything but the chat is serialised once.
 
     A broadcast sends the same text, buttons and preview to every reader of a time zone; only
-    ``chat_id`` (and a forum topic's ``message_thread_id``) differ. The body is the same JSON
-    object as ``encode_send_message``'s, with those two keys first.
+    ``chat_id`` (a forum topic's ``message_thread_id``, and whether it rings) differ. The body
+    is the same JSON object as ``encode_send_message``'s, with those keys first.
     """
 
     __slots__ = ("_tail",)
@@ -160,23 +201,65 @@ class SendMessageTemplate:
         reply_markup: dict[str, Any] | None = None,
         link_preview_url: str | None = None,
         disable_link_preview: bool = False,
+        large_preview: bool = False,
         allow_paid_broadcast: bool = False,
     ) -> None:
         body: dict[str, Any] = {"text": text}
-        _text_fields(body, parse_mode, reply_markup, link_preview_url, disable_link_preview)
+        _text_fields(
+            body, parse_mode, reply_markup, link_preview_url, disable_link_preview, large_preview
+        )
         if allow_paid_broadcast:
             body["allow_paid_broadcast"] = True
         self._tail = b"," + _dumps(body)[1:]  # the object without its opening brace
 
-    def encode(self, chat_id: int | str, message_thread_id: int | None = None) -> bytes:
+    def encode(
+        self,
+        chat_id: int | str,
+        message_thread_id: int | None = None,
+        *,
+        disable_notification: bool = False,
+    ) -> bytes:
         """The JSON body of ``sendMessage`` to this chat (topic)."""
-        if type(chat_id) is int:
-            head = b'{"chat_id":%d' % chat_id
-        else:
-            head = b'{"chat_id":' + json.dumps(chat_id, ensure_ascii=False).encode()
-        if message_thread_id is not None:
-            head += b',"message_thread_id":%d' % message_thread_id
-        return head + self._tail
+        return _head(chat_id, message_thread_id, disable_notification) + self._tail
+
+
+class SendPhotoTemplate:
+    """``sendPhoto`` bodies for many chats: the caption and buttons serialised once.
+
+    The photo is per send: the picture's URL until Telegram has fetched it once, then the
+    file id it answered with (Telegram's way of sending one file many times).
+    """
+
+    __slots__ = ("_tail",)
+
+    def __init__(
+        self,
+        caption: str,
+        *,
+        parse_mode: str | None = "HTML",
+        reply_markup: dict[str, Any] | None = None,
+        allow_paid_broadcast: bool = False,
+    ) -> None:
+        body: dict[str, Any] = {"caption": caption}
+        if parse_mode:
+            body["parse_mode"] = parse_mode
+        if reply_markup is not None:
+            body["reply_markup"] = reply_markup
+        if allow_paid_broadcast:
+            body["allow_paid_broadcast"] = True
+        self._tail = b"," + _dumps(body)[1:]
+
+    def encode(
+        self,
+        chat_id: int | str,
+        photo: str,
+        message_thread_id: int | None = None,
+        *,
+        disable_notification: bool = False,
+    ) -> bytes:
+        """The JSON body of ``sendPhoto`` of ``photo`` (a URL or a file id) to this chat."""
+        head = _head(chat_id, message_thread_id, disable_notification)
+        return head + b',"photo":' + json.dumps(photo, ensure_ascii=False).encode() + self._tail
 
 
 def encode_edit_message_text(
@@ -188,13 +271,36 @@ def encode_edit_message_text(
     reply_markup: dict[str, Any] | None = None,
     link_preview_url: str | None = None,
     disable_link_preview: bool = False,
+    large_preview: bool = False,
 ) -> bytes:
     """The JSON body of an ``editMessageText`` call.
 
     Without ``reply_markup`` Telegram removes the message's inline keyboard: pass it again.
     """
     body: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id, "text": text}
-    _text_fields(body, parse_mode, reply_markup, link_preview_url, disable_link_preview)
+    _text_fields(
+        body, parse_mode, reply_markup, link_preview_url, disable_link_preview, large_preview
+    )
+    return _dumps(body)
+
+
+def encode_edit_message_caption(
+    chat_id: int | str,
+    message_id: int,
+    caption: str,
+    *,
+    parse_mode: str | None = "HTML",
+    reply_markup: dict[str, Any] | None = None,
+) -> bytes:
+    """The JSON body of an ``editMessageCaption`` call (a photo's caption).
+
+    Without ``reply_markup`` Telegram removes the message's inline keyboard: pass it again.
+    """
+    body: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id, "caption": caption}
+    if parse_mode:
+        body["parse_mode"] = parse_mode
+    if reply_markup is not None:
+        body["reply_markup"] = reply_markup
     return _dumps(body)
 
 
@@ -272,7 +378,13 @@ def _classify(status: int, raw: bytes) -> SendResult:
         message_id = result.get("message_id") if isinstance(result, dict) else None
         if not isinstance(message_id, int):
             message_id = None  # inline-message edits answer `true`
-        return SendResult(SendKind.SENT, description, status, message_id=message_id)
+        return SendResult(
+            SendKind.SENT,
+            description,
+            status,
+            message_id=message_id,
+            photo_file_id=_photo_file_id(result),
+        )
 
     parameters = payload.get("parameters")
     if not isinstance(parameters, dict):
@@ -301,11 +413,21 @@ def _classify(status: int, raw: bytes) -> SendResult:
             (_EDIT_TARGET_GONE, SendKind.EDIT_TARGET_GONE),
             (_THREAD_GONE, SendKind.THREAD_GONE),
             (_CHAT_GONE, SendKind.CHAT_GONE),
+            (_BAD_PHOTO, SendKind.BAD_PHOTO),
         ):
             if any(fragment in lowered for fragment in fragments):
                 return SendResult(kind, description, status)
         return SendResult(SendKind.BAD_CONTENT, description, status)
     return SendResult(SendKind.TRANSIENT, description or f"HTTP {status}", status)
+
+
+def _photo_file_id(result: Any) -> str | None:
+    """The file id of a sent photo's largest size (the last one Telegram lists)."""
+    sizes = result.get("photo") if isinstance(result, dict) else None
+    if not isinstance(sizes, list) or not sizes or not isinstance(sizes[-1], dict):
+        return None
+    file_id = sizes[-1].get("file_id")
+    return file_id if isinstance(file_id, str) and file_id else None
 
 
 def _retry_after(parameters: dict[str, Any], description: str) -> float:

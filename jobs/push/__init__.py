@@ -6,7 +6,9 @@ wires them together.
 - ``pipeline``: what flows between the parts (a ``Unit`` per message, the ``Signals``);
 - ``enumeration``: which readers are due a story, as delivery rows (``Enumerator``);
 - ``claiming``: due deliveries taken from storage and grouped into messages (``Claimer``);
-- ``render_cache``: one render per stories × zone × language × keywords (``RenderCache``);
+- ``render_cache``: one render per stories × zone × language × keywords (``RenderCache``),
+  and what a push looks like in a chat (``RenderCache.push_request``);
+- ``photos``: which photo a push sends, a URL once and then its file id (``StoryPhotos``);
 - ``sending``: workers sending at Telegram's pace, with their retries (``Sender``);
 - ``recording``: outcomes written in small batches, gone and migrated chats (``Recorder``).
 """

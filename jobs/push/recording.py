@@ -50,6 +50,7 @@ class Recorder:
         error: str | None = None,
         not_before: datetime | None = None,
         attempts: int | None = None,
+        photo: bool = False,
     ) -> None:
         """What became of every delivery of ``unit``, written at the next flush."""
         for job in unit.jobs:
@@ -62,6 +63,7 @@ class Recorder:
                     error=error,
                     not_before=not_before,
                     attempts=job.attempts if attempts is None else attempts,
+                    photo=photo,
                 )
             )
 

@@ -1,12 +1,19 @@
 """Rendering pushes once for many readers: every reader of the same stories in the same time
-zone, language and keywords shares one render and one serialised sendMessage body."""
+zone, language and keywords shares one render and its serialised bodies; ``push_request``
+is the one rule for what a push looks like (a photo, or text with or without a preview)."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
 
-from jobs.clients.telegram import SendMessageTemplate, encode_edit_message_text
+from jobs.clients.telegram import (
+    SendMessageTemplate,
+    SendPhotoTemplate,
+    encode_edit_message_caption,
+    encode_edit_message_text,
+)
+from jobs.push.photos import PhotoChoice, StoryPhotos
 from jobs.push.pipeline import Unit
 from jobs.push.settings import FanoutSettings
 from jobs.push.wording import PushMessage, PushWording
@@ -14,6 +21,8 @@ from storage import deliveries as queue
 from storage import stories as story_store
 from storage.deliveries import EDIT, DeliveryJob
 from storage.engine import SessionFactory
+from storage.models import PRIORITY_BREAKING
+from storage.records import StoryView
 
 # How long a render is reused: "3 min ago" stays true, an edited story is rendered afresh.
 RENDER_TTL = 60.0
@@ -24,34 +33,98 @@ MAX_RENDERS = 10_000
 RenderKey = tuple[tuple[int, ...], str, str, tuple[str, ...]]
 
 
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    """A cached push: the message, and its sendMessage body for any chat, until ``expires``."""
+# How a push's text shows the article's link: its usual preview; the article's picture
+# large above the text (a story with a picture, sent as text); or no preview (text only).
+PREVIEW, LARGE_PREVIEW, NO_PREVIEW = "preview", "large", "none"
 
-    expires: float
-    message: PushMessage
-    template: SendMessageTemplate
+
+class Rendered:
+    """A cached push: the message and its stories, and the request bodies made from them
+    (each serialised once for any chat, the first time a push needs it), until ``expires``."""
+
+    __slots__ = ("_paid", "_photo", "_texts", "expires", "message", "stories")
+
+    def __init__(
+        self, expires: float, message: PushMessage, stories: list[StoryView], *, paid: bool
+    ) -> None:
+        self.expires = expires
+        self.message = message
+        self.stories = stories
+        self._paid = paid
+        self._texts: dict[str, SendMessageTemplate] = {}
+        self._photo: SendPhotoTemplate | None = None
+
+    @property
+    def story(self) -> StoryView | None:
+        """The story of a one-story push (None: a grouped push, always text)."""
+        return self.stories[0] if len(self.stories) == 1 else None
+
+    def text(self, preview: str = PREVIEW) -> SendMessageTemplate:
+        """sendMessage bodies of the push with its link shown as ``preview`` says."""
+        template = self._texts.get(preview)
+        if template is None:
+            message = self.message
+            template = self._texts[preview] = SendMessageTemplate(
+                message.text,
+                reply_markup=message.reply_markup,
+                link_preview_url=message.preview_url,
+                disable_link_preview=preview == NO_PREVIEW,
+                large_preview=preview == LARGE_PREVIEW,
+                allow_paid_broadcast=self._paid,
+            )
+        return template
+
+    def photo(self) -> SendPhotoTemplate:
+        """sendPhoto bodies of the push (its text as the caption)."""
+        if self._photo is None:
+            message = self.message
+            assert message.caption is not None
+            self._photo = SendPhotoTemplate(
+                message.caption,
+                reply_markup=message.reply_markup,
+                allow_paid_broadcast=self._paid,
+            )
+        return self._photo
 
 
 @dataclass(frozen=True, slots=True)
 class Encoded:
     """A request ready to send: the method, its JSON body (None: the story or message is
-    gone, nothing to send), and the plain text to fall back to (pushes only)."""
+    gone, nothing to send), and the plain text to fall back to (pushes only).
+
+    A photo push also carries the ``photo`` it sends and ``without_photo``, the same push as
+    text, sent instead when Telegram refuses the picture."""
 
     method: str
     body: bytes | None
     plain: str | None = None
+    silent: bool = False
+    photo: PhotoChoice | None = None
+    without_photo: bytes | None = None
+
+
+def text_preview(story: StoryView | None, images: bool) -> str:
+    """How a push's text shows its article: no preview for a reader of text only, the
+    article's picture large above the text for a story with one, else the usual preview."""
+    if not images:
+        return NO_PREVIEW
+    return LARGE_PREVIEW if story is not None and story.image_url else PREVIEW
 
 
 class RenderCache:
     """Renders and encodes the message for a unit, reusing renders for a minute."""
 
     def __init__(
-        self, sessions: SessionFactory, wording: PushWording, settings: FanoutSettings
+        self,
+        sessions: SessionFactory,
+        wording: PushWording,
+        settings: FanoutSettings,
+        photos: StoryPhotos | None = None,
     ) -> None:
         self._sessions = sessions
         self._wording = wording
         self._settings = settings
+        self.photos = photos or StoryPhotos(sessions, first_upload_wait=settings.first_photo_wait)
         self._rendered: dict[RenderKey, Rendered] = {}
         # Renders under way: the other workers wanting the same message wait for it.
         self._rendering: dict[RenderKey, asyncio.Event] = {}
@@ -66,28 +139,75 @@ class RenderCache:
         rendered = await self.message(job, [j.story_id for j in unit.jobs], keywords=keywords)
         if rendered is None:
             return Encoded("sendMessage", None)
-        # The same body as encode_send_message's, serialised once for every reader of it.
-        body = rendered.template.encode(job.chat_id, job.thread_id or None)
-        return Encoded("sendMessage", body, rendered.message.plain)
+        return await self.push_request(
+            rendered,
+            job.chat_id,
+            job.thread_id or None,
+            images=self._images(job),
+            # Silent pushes ring for breaking news all the same.
+            silent=job.silent and job.priority != PRIORITY_BREAKING,
+        )
+
+    async def push_request(
+        self,
+        rendered: Rendered,
+        chat_id: int | str,
+        thread_id: int | None = None,
+        *,
+        images: bool = True,
+        silent: bool = False,
+    ) -> Encoded:
+        """The one rule for what a push looks like in a chat (a reader's, a group's or a
+        channel's): a story with a picture as a photo with its caption when the caption
+        fits (and Telegram has not refused the picture), else as text with the picture
+        large above it; grouped pushes, and readers of text only, get text."""
+        story = rendered.story
+        message = rendered.message
+        text = rendered.text(text_preview(story, images)).encode(
+            chat_id, thread_id, disable_notification=silent
+        )
+        if images and story is not None and message.caption is not None:
+            choice = await self.photos.choose(story)
+            if choice is not None:
+                body = rendered.photo().encode(
+                    chat_id, choice.photo, thread_id, disable_notification=silent
+                )
+                return Encoded("sendPhoto", body, message.plain, silent, choice, text)
+        return Encoded("sendMessage", text, message.plain, silent)
+
+    def _images(self, job: DeliveryJob) -> bool:
+        """Whether the reader wants pictures: their choice, else the operator's default."""
+        return self._settings.push_images if job.images is None else job.images
 
     async def _encode_edit(self, job: DeliveryJob) -> Encoded:
         if job.target_message_id is None:
             return Encoded("editMessageText", None)
         async with self._sessions() as session:
-            ids, keywords = await queue.pushed_message(session, job.chat_id, job.target_message_id)
-        ids = ids or [job.story_id]
+            pushed = await queue.pushed_message(session, job.chat_id, job.target_message_id)
+        ids = pushed.story_ids or [job.story_id]
         # A correction shows the story as it reads now: never from the cache. An alert keeps
         # saying why it came.
-        rendered = await self.message(job, ids, fresh=True, keywords=keywords)
+        rendered = await self.message(job, ids, fresh=True, keywords=pushed.keywords)
         if rendered is None:
             return Encoded("editMessageText", None)
         message = rendered.message
+        if pushed.photo:
+            # A photo's text is its caption: the whole text when it still fits, else the
+            # headline alone.
+            caption = message.caption or message.short_caption or message.text
+            body = encode_edit_message_caption(
+                job.chat_id, job.target_message_id, caption, reply_markup=message.reply_markup
+            )
+            return Encoded("editMessageCaption", body)
+        preview = text_preview(rendered.story, self._images(job))
         body = encode_edit_message_text(
             job.chat_id,
             job.target_message_id,
             message.text,
             reply_markup=message.reply_markup,
             link_preview_url=message.preview_url,
+            disable_link_preview=preview == NO_PREVIEW,
+            large_preview=preview == LARGE_PREVIEW,
         )
         return Encoded("editMessageText", body)
 
@@ -142,12 +262,8 @@ class RenderCache:
         rendered = Rendered(
             asyncio.get_running_loop().time() + RENDER_TTL,
             message,
-            SendMessageTemplate(
-                message.text,
-                reply_markup=message.reply_markup,
-                link_preview_url=message.preview_url,
-                allow_paid_broadcast=self._settings.paid_broadcast,
-            ),
+            stories,
+            paid=self._settings.paid_broadcast,
         )
         if len(self._rendered) > MAX_RENDERS:
             self._rendered.clear()

@@ -1,6 +1,7 @@
 """Sending: workers pace every message through one sliding-window limiter (Telegram meters
 per bot, so a 429 pauses all of them) and Telegram's per-chat limit, follow a migrated
-group, fall back to plain text, and retry what failed for a while."""
+group, fall back to text when a picture is refused and to plain text when the HTML is, and
+retry what failed for a while."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from jobs import metrics
 from jobs.clients.telegram import BotApiClient, SendKind, SendResult, encode_send_message
 from jobs.push.pipeline import Signals, Unit
 from jobs.push.recording import Recorder
-from jobs.push.render_cache import RenderCache
+from jobs.push.render_cache import Encoded, RenderCache
 from jobs.push.settings import FanoutSettings, FanoutStats
 from news.retry_timing import MAX_SEND_ATTEMPTS, backoff
 from news.send_rate import PerChatLimiter, SlidingWindowLimiter
@@ -24,6 +25,10 @@ log = logging.getLogger(__name__)
 
 # How long a refused token (401) pauses bulk sending.
 UNAUTHORIZED_PAUSE = 60
+# The calls that make a new message (and so may follow a group to its supergroup).
+_NEW_MESSAGES = ("sendMessage", "sendPhoto")
+# A push Telegram will not take as it is: it goes once more as plain text.
+_REFUSED = (SendKind.BAD_CONTENT, SendKind.BAD_PHOTO)
 
 
 class Sender:
@@ -91,14 +96,22 @@ class Sender:
             metrics.DELIVERIES.labels("skipped").inc()
             self._recorder.report(unit, "skipped", error="story or message gone")
             return
-        result = await self._send(unit, encoded.method, encoded.body, encoded.plain)
-        await self._settle(unit, result)
+        try:
+            result, photo = await self._send(unit, encoded)
+        finally:
+            if encoded.photo is not None:
+                self._renders.photos.settled(encoded.photo)
+        await self._settle(unit, result, photo=photo)
 
-    async def _send(self, unit: Unit, method: str, body: bytes, plain: str | None) -> SendResult:
+    async def _send(self, unit: Unit, encoded: Encoded) -> tuple[SendResult, bool]:
         """Send until Telegram gives an answer to record: waiting out a 429, following a
-        group to its supergroup, and once as plain text when the HTML is refused."""
+        group to its supergroup, as text once when the picture is refused, and once as plain
+        text when the HTML is refused. Also says whether what was sent is a photo."""
         job = unit.jobs[0]
         chat_id = unit.chat_id
+        method, body, plain = encoded.method, encoded.body, encoded.plain
+        assert body is not None
+        photo, without_photo = encoded.photo, encoded.without_photo
         while True:
             # The send counts against the window until Telegram answers: a request delayed on
             # the way can never land in the same second as the ones after it.
@@ -112,20 +125,29 @@ class Sender:
             if (
                 result.kind is SendKind.MIGRATED
                 and result.migrate_to_chat_id
-                and method == "sendMessage"
+                and method in _NEW_MESSAGES
             ):
                 await self._recorder.moved(chat_id, result.migrate_to_chat_id)
                 chat_id = result.migrate_to_chat_id
                 body = _retarget(body, chat_id)
+                if without_photo is not None:
+                    without_photo = _retarget(without_photo, chat_id)
                 continue
-            if result.kind is SendKind.BAD_CONTENT and plain is not None:
+            if result.kind is SendKind.BAD_PHOTO and photo is not None and without_photo:
+                # Too large, the wrong type, unreachable: the story goes as text, to this
+                # reader now and to the others from the start.
+                await self._renders.photos.refused(photo, result.description)
+                method, body, without_photo = "sendMessage", without_photo, None
+                continue
+            if result.kind in _REFUSED and plain is not None:
                 log.warning(
                     "story=%s rejected by Telegram (%s); sending it as plain text",
                     job.story_id,
                     result.description,
                 )
                 # The fallback drops everything Telegram might have refused: markup, buttons,
-                # preview. Encoded only now: it is almost never needed.
+                # preview, picture. Encoded only now: it is almost never needed.
+                method = "sendMessage"
                 body = encode_send_message(
                     chat_id,
                     plain,
@@ -133,19 +155,23 @@ class Sender:
                     message_thread_id=job.thread_id or None,
                     disable_link_preview=True,
                     allow_paid_broadcast=self._settings.paid_broadcast,
+                    disable_notification=encoded.silent,
                 )
-                plain = None
+                plain = without_photo = None
                 continue
-            return result
+            sent_photo = method == "sendPhoto"
+            if result.ok and sent_photo and photo is not None:
+                await self._renders.photos.sent(photo, result.photo_file_id)
+            return result, sent_photo
 
-    async def _settle(self, unit: Unit, result: SendResult) -> None:
+    async def _settle(self, unit: Unit, result: SendResult, *, photo: bool = False) -> None:
         """Report what Telegram's answer means for the unit's deliveries."""
         report = self._recorder.report
         if result.ok:
             self._stats.sent += 1
             metrics.DELIVERIES.labels("sent").inc()
             self._stats.unauthorized = False
-            report(unit, "sent", message_id=result.message_id)
+            report(unit, "sent", message_id=result.message_id, photo=photo)
             return
         self._stats.last_error = result.description
         if result.kind is SendKind.CHAT_GONE:

@@ -14,6 +14,7 @@ class FanoutSettings:
 
     send_rate: int = 25
     paid_broadcast: bool = False
+    push_images: bool = True  # readers who did not choose get pictures (PUSH_IMAGES)
     default_timezone: str = "UTC"
     default_edition: str = "en"
     comment_window: timedelta = timedelta(days=7)
@@ -22,6 +23,8 @@ class FanoutSettings:
     max_ahead: int = 2000  # pending deliveries the enumerator may run ahead of the sender
     max_in_flight: int = 32
     flush_interval: float = 0.05
+    # How long sends of a picture wait for its first send's file id before using its URL.
+    first_photo_wait: float = 5.0
 
 
 @dataclass(slots=True)

@@ -11,12 +11,19 @@ from storage.records import StoryView
 
 @dataclass(frozen=True, slots=True)
 class PushMessage:
-    """A rendered push: HTML text, a plain-text fallback, buttons and the preview link."""
+    """A rendered push: HTML text, a plain-text fallback, buttons and the preview link.
+
+    A push of one story with a picture may go as a photo: ``caption`` is the text again when
+    it fits a photo's caption (1,024 characters after entities are parsed), else None (text
+    with the article's picture large above it); ``short_caption`` is what a correction puts
+    under a photo already sent when the corrected text no longer fits."""
 
     text: str
     plain: str
     reply_markup: dict[str, object] | None = None
     preview_url: str | None = None
+    caption: str | None = None
+    short_caption: str | None = None
 
 
 class PushWording(Protocol):
