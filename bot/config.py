@@ -270,6 +270,7 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, gt=0, lt=65536)
     send_rate: int = Field(default=25, gt=0, le=1000)
     paid_broadcast: bool = False
+    push_images: bool = True
     breaking_markers: Annotated[tuple[str, ...], NoDecode] = ("breaking", "urgent")
     comment_window_days: float = Field(default=7.0, gt=0, le=365)
     digest_hour: int = Field(default=8, ge=0, le=23)

@@ -11,6 +11,7 @@ numbers are in that language, and feed text embedded in them is isolated with ``
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,10 @@ from storage.records import StoryView
 
 SUMMARY_PUSH = 500
 TITLE_MAX = 1000
+# A photo's caption: 1,024 UTF-16 code units after entities are parsed.
+CAPTION_LIMIT = 1024
+# The title of a corrected photo push whose whole text no longer fits its caption.
+TITLE_IN_SHORT_CAPTION = 700
 # Telegram counts message length in UTF-16 code units after entities are parsed.
 _SAFE_BUDGET = 3900
 
@@ -32,6 +37,8 @@ class Button:
     text: str
     url: str | None = None
     callback: str | None = None
+    # Share: Telegram asks for a chat and types "@bot <this>" there (inline mode).
+    switch_inline_query: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +58,20 @@ def escape(text: str) -> str:
 def utf16_len(text: str) -> int:
     """Length as Telegram counts it."""
     return len(text.encode("utf-16-le")) // 2
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def visible_length(text: str) -> int:
+    """The length of our Telegram HTML as Telegram counts it: after entities are parsed
+    (tags gone, character references one character each), in UTF-16 code units."""
+    return utf16_len(html.unescape(_TAG.sub("", text)).strip())
+
+
+def share_query(story_id: int) -> str:
+    """The inline query a Share button types: inline mode answers it with that story."""
+    return f"s_{story_id}"
 
 
 def trim(text: str, limit: int) -> str:
@@ -119,12 +140,14 @@ def story_message(
     section_names: Mapping[str, str],
     breaking: bool = False,
     comment_button: bool = False,
+    share_button: bool = False,
 ) -> Rendered:
     """One story: bold title, section and time, trimmed summary, and buttons.
 
     The message stays in a chat (a push, a shared or opened story), so its time is absolute.
     The article opens from the "Read" button (and the link preview): a "Read the full story"
-    link in the text would say the same thing twice."""
+    link in the text would say the same thing twice. ``share_button`` (a push) adds "Share",
+    which offers the story to any chat through inline mode."""
     # Feeds' titles are capped at parse time; this keeps any other title within one message.
     title = escape(trim(story.title, TITLE_MAX))
     marker = "🔴 " if breaking else ""
@@ -140,6 +163,10 @@ def story_message(
         row.append(Button(t.pgettext("button", "Read"), url=story.link))
     row.append(Button(t.pgettext("button", "More like this"), callback=f"mo:{story.id}"))
     rows = [tuple(row)]
+    if share_button:
+        # Translators: a button under a pushed story: send it to another chat.
+        share = Button(t.pgettext("button", "↗️ Share"), switch_inline_query=share_query(story.id))
+        rows.append((share,))
     if comment_button:
         # Write a comment (a reply prompt), or read the published ones.
         rows.append(

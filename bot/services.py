@@ -128,6 +128,7 @@ def fanout_settings(settings: Settings) -> FanoutSettings:
     return FanoutSettings(
         send_rate=settings.send_rate,
         paid_broadcast=settings.paid_broadcast,
+        push_images=settings.push_images,
         default_timezone=settings.default_timezone,
         default_edition=settings.default_edition,
         comment_window=timedelta(days=settings.comment_window_days),

@@ -190,17 +190,16 @@ async def redraw(
 
 def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
     """Telegram's inline keyboard for rendered buttons (None for no buttons)."""
-    markup = [
-        [
-            InlineKeyboardButton(b.text, url=b.url)
-            if b.url
-            else InlineKeyboardButton(b.text, callback_data=b.callback)
-            for b in row
-        ]
-        for row in rows
-        if row
-    ]
+    markup = [[_button(b) for b in row] for row in rows if row]
     return InlineKeyboardMarkup(markup) if markup else None
+
+
+def _button(button: Button) -> InlineKeyboardButton:
+    if button.url:
+        return InlineKeyboardButton(button.text, url=button.url)
+    if button.switch_inline_query is not None:
+        return InlineKeyboardButton(button.text, switch_inline_query=button.switch_inline_query)
+    return InlineKeyboardButton(button.text, callback_data=button.callback)
 
 
 async def section_names(

@@ -1,6 +1,9 @@
-"""Inline mode: ``@bot kirkuk`` in any chat offers matching stories to share."""
+"""Inline mode: ``@bot kirkuk`` in any chat offers matching stories to share; ``@bot s_42``
+(what a push's Share button types) offers story 42."""
 
 from __future__ import annotations
+
+import re
 
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.ext import InlineQueryHandler
@@ -12,8 +15,11 @@ from bot.handlers.latest import fetch_stories
 from bot.render import section_label, story_message, trim
 from news.clock import utcnow
 from storage import chats as chat_store
+from storage import stories as story_store
 
 RESULTS_PER_PAGE = 10
+# What a Share button under a push types (bot.render.share_query).
+SHARED = re.compile(r"s_(\d{1,12})")
 
 
 async def inline_query(update: Update, context: Context) -> None:
@@ -30,8 +36,15 @@ async def inline_query(update: Update, context: Context) -> None:
     async with deps(context).sessions() as session:
         chat = await chat_store.get_chat(session, user.id)
     t = texts_of(chat, deps(context), user.language_code)
-    page = Page("q" if text else "a", offset)
-    stories = await fetch_stories(context, chat, page, text, limit=RESULTS_PER_PAGE + 1)
+    shared = SHARED.fullmatch(text)
+    if shared:
+        # A Share button's query: that story alone, whatever the reader's editions.
+        async with deps(context).sessions() as session:
+            story = await story_store.get_story(session, int(shared.group(1)))
+        stories = [story] if story is not None and not offset else []
+    else:
+        page = Page("q" if text else "a", offset)
+        stories = await fetch_stories(context, chat, page, text, limit=RESULTS_PER_PAGE + 1)
     names = header_names(context, t)
     now = utcnow()
     zone = zone_of(chat, deps(context))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import zoneinfo
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from telegram import CallbackQuery, Message, Update
@@ -57,6 +57,11 @@ MODE_DESCRIPTIONS = {
     "hourly": N_("one message an hour listing the hour's stories"),
     "daily": N_("one message a day listing the day's stories"),
 }
+# The /settings switches for pictures and sound, showing their state (a tap turns it over).
+PICTURES_ON = N_("🖼 Pictures: on")
+PICTURES_OFF = N_("🖼 Pictures: off, text only")
+SILENT_ON = N_("🔕 Silent pushes: on")
+SILENT_OFF = N_("🔔 Silent pushes: off")
 GROUP_ADMINS_SETTINGS = N_("In groups, only admins can change how this chat receives news.")
 GROUP_ADMINS_TIME_ZONE = N_("In groups, only admins can change the time zone.")
 QUIET_USAGE = N_(
@@ -81,11 +86,40 @@ def _mode_buttons(t: Texts, current: str) -> list[list[Button]]:
     return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
 
-def settings_buttons(t: Texts, mode: str, replies: bool | None = None) -> list[list[Button]]:
-    """The delivery modes (the current one ticked), then the common time zones; with
-    ``replies`` (a private chat, comments going to the site), the reply notices switch."""
-    switch = [[replies_button(t, replies)]] if replies is not None else []
-    return _mode_buttons(t, mode) + switch + _zone_buttons(t)
+def settings_buttons(
+    t: Texts,
+    mode: str,
+    replies: bool | None = None,
+    *,
+    images: bool = True,
+    silent: bool = False,
+) -> list[list[Button]]:
+    """The delivery modes (the current one ticked), the pictures and sound switches, then
+    the common time zones; with ``replies`` (a private chat, comments going to the site),
+    the reply notices switch."""
+    switches = [
+        [
+            Button(t._(PICTURES_ON if images else PICTURES_OFF), callback=f"pi:{int(not images)}"),
+            Button(t._(SILENT_ON if silent else SILENT_OFF), callback=f"sn:{int(not silent)}"),
+        ]
+    ]
+    if replies is not None:
+        switches.append([replies_button(t, replies)])
+    return _mode_buttons(t, mode) + switches + _zone_buttons(t)
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsView:
+    """The settings message's HTML text and the state its buttons show."""
+
+    text: str
+    mode: str
+    images: bool
+    silent: bool
+
+    def buttons(self, t: Texts, replies: bool | None) -> list[list[Button]]:
+        """The buttons under the settings message."""
+        return settings_buttons(t, self.mode, replies, images=self.images, silent=self.silent)
 
 
 def _replies(context: Context, chat: ChatView) -> bool | None:
@@ -107,10 +141,8 @@ def quiet_label(t: Texts, prefs: DeliveryPrefs | None) -> str:
     return f"{t.isolate(prefs.quiet_start or '')}–{t.isolate(prefs.quiet_end or '')}"
 
 
-async def _settings_view(
-    context: Context, t: Texts, chat: ChatView, thread: int
-) -> tuple[str, str]:
-    """The settings message's HTML text and the chat's delivery mode."""
+async def _settings_view(context: Context, t: Texts, chat: ChatView, thread: int) -> SettingsView:
+    """The settings message: its text and the state of its buttons."""
     names = header_names(context, t)
     async with deps(context).sessions() as session:
         prefs = await chat_store.delivery_prefs(session, chat.id)
@@ -118,6 +150,10 @@ async def _settings_view(
     zone = zone_of(chat, deps(context))
     mode = prefs.mode if prefs is not None and prefs.mode in DELIVERY_MODES else "instant"
     quiet = quiet_label(t, prefs)
+    images = deps(context).settings.push_images
+    if prefs is not None and prefs.images is not None:
+        images = prefs.images
+    silent = prefs is not None and prefs.silent
     group = chat.type != ChatType.PRIVATE
     described = describe(t, subscribed, names, group=group)
     hint = (
@@ -147,10 +183,16 @@ async def _settings_view(
         t._("<b>Time zone:</b> {zone} (now {time})").format(
             zone=t.isolate(escape(zone.key)), time=t.isolate(t.time(utcnow(), zone))
         ),
+        t._("<b>Pictures:</b> {pictures}").format(
+            pictures=t._("stories with a picture come as a photo") if images else t._("text only")
+        ),
+        t._("<b>Sound:</b> {sound}").format(
+            sound=t._("only for breaking news") if silent else t._("for every push")
+        ),
         "",
         hint,
     ]
-    return "\n".join(lines), mode
+    return SettingsView("\n".join(lines), mode, images, silent)
 
 
 async def _redraw_settings(
@@ -159,8 +201,8 @@ async def _redraw_settings(
     """Edit the settings message a button sits under to show the new state."""
     if not isinstance(query.message, Message):
         return
-    text, mode = await _settings_view(context, t, chat, thread_of(query.message))
-    await redraw(query, text, settings_buttons(t, mode, _replies(context, chat)))
+    view = await _settings_view(context, t, chat, thread_of(query.message))
+    await redraw(query, view.text, view.buttons(t, _replies(context, chat)))
 
 
 redraw_settings = _redraw_settings
@@ -172,9 +214,9 @@ async def settings_command(update: Update, context: Context) -> None:
     assert message is not None and update.effective_chat is not None
     chat = await remember_chat(update, context)
     t = chat_texts(update, context, chat)
-    text, mode = await _settings_view(context, t, chat, thread_of(message))
-    buttons = settings_buttons(t, mode, _replies(context, chat))
-    await message.reply_html(text, reply_markup=keyboard(buttons))
+    view = await _settings_view(context, t, chat, thread_of(message))
+    buttons = view.buttons(t, _replies(context, chat))
+    await message.reply_html(view.text, reply_markup=keyboard(buttons))
 
 
 async def delivery_mode_button(update: Update, context: Context) -> None:
@@ -199,6 +241,35 @@ async def delivery_mode_button(update: Update, context: Context) -> None:
     await query.answer(t._("Delivery: {mode}").format(mode=t._(MODE_BUTTONS[mode])))
     if mode != current:  # the ticked mode again: the message already says so
         await _redraw_settings(query, context, t, chat)
+
+
+async def push_switch_button(update: Update, context: Context) -> None:
+    """The pictures (``pi:1``/``pi:0``) and silent pushes (``sn:1``/``sn:0``) switches under
+    /settings: store the choice and redraw the message."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    known = await known_chat(update, context)
+    t = chat_texts(update, context, known)
+    switch, _, value = query.data.partition(":")
+    if update.effective_chat is None or value not in ("0", "1"):
+        await query.answer()
+        return
+    if not await may_manage(update, context):
+        await query.answer(t._(GROUP_ADMINS_SETTINGS), show_alert=True)
+        return
+    chat = await remember_chat(update, context)
+    on = value == "1"
+    async with writing(deps(context).sessions) as session:
+        if switch == "pi":
+            await chat_store.set_push_images(session, chat.id, on, utcnow())
+        else:
+            await chat_store.set_silent_pushes(session, chat.id, on, utcnow())
+    if switch == "pi":
+        answer = PICTURES_ON if on else PICTURES_OFF
+    else:
+        answer = SILENT_ON if on else SILENT_OFF
+    await query.answer(t._(answer))
+    await _redraw_settings(query, context, t, chat)
 
 
 async def quiet_command(update: Update, context: Context) -> None:
@@ -414,5 +485,6 @@ HANDLERS = [
     CommandHandler("forget", forget_command),
     CallbackQueryHandler(timezone_button, pattern=r"^tz:"),
     CallbackQueryHandler(delivery_mode_button, pattern=r"^dm:"),
+    CallbackQueryHandler(push_switch_button, pattern=r"^(pi|sn):"),
     CallbackQueryHandler(forget_button, pattern=r"^fg:"),
 ]
