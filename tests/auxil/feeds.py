@@ -27,6 +27,7 @@ class Item:
     description: str = ""
     categories: list[str] = field(default_factory=list)
     published: datetime | None = None
+    image: str | None = None  # the story's picture, as an image enclosure
 
 
 def rss(items: list[Item], *, title: str = "Rudaw English", language: str = "en") -> str:
@@ -48,6 +49,8 @@ def rss(items: list[Item], *, title: str = "Rudaw English", language: str = "en"
             parts.append(f"<category>{escape(category)}</category>")
         if item.published:
             parts.append(f"<pubDate>{format_datetime(item.published, usegmt=True)}</pubDate>")
+        if item.image:
+            parts.append(f'<enclosure url="{escape(item.image)}" type="image/jpeg" length="0"/>')
         parts.append("</item>")
     parts.append("</channel></rss>")
     return "\n".join(parts)

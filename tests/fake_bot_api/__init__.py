@@ -11,7 +11,7 @@ See :class:`FakeBotApi` for the injection, fault and read-back helpers.
 
 from tests.fake_bot_api.errors import ApiError
 from tests.fake_bot_api.html_entities import EntityParseError, check_url, parse_html, utf16_len
-from tests.fake_bot_api.models import FakeChat, FakeUser, Stats, StoredMessage
+from tests.fake_bot_api.models import FakeChat, FakeImage, FakeUser, Stats, StoredMessage
 from tests.fake_bot_api.server import ALL_UPDATE_TYPES, DEFAULT_ALLOWED_UPDATES, FakeBotApi
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "EntityParseError",
     "FakeBotApi",
     "FakeChat",
+    "FakeImage",
     "FakeUser",
     "Stats",
     "StoredMessage",

@@ -7,7 +7,7 @@ import asyncio
 import copy
 import itertools
 import time
-from collections import OrderedDict, defaultdict, deque
+from collections import Counter, OrderedDict, defaultdict, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -16,7 +16,7 @@ import aiohttp
 from aiohttp import web
 
 from tests.fake_bot_api.errors import ApiError, bad_request, forbidden
-from tests.fake_bot_api.models import FakeChat, FakeUser, Stats, StoredMessage
+from tests.fake_bot_api.models import FakeChat, FakeImage, FakeUser, Stats, StoredMessage
 from tests.fake_bot_api.params import Params
 from tests.fake_bot_api.ratelimit import SlidingWindow
 
@@ -173,6 +173,12 @@ class FakeBotApiCore:
         self._update_ids = itertools.count(500_000_001)
         self._query_ids = itertools.count(4_400_000_000_000_001)
         self._file_ids = itertools.count(1)
+        # Pictures on the web (add_image), how often Telegram fetched each URL, and the photos
+        # it holds by file id (each size's id leads to all the sizes, as on Telegram).
+        self.images: dict[str, FakeImage] = {}
+        self.image_fetches: Counter[str] = Counter()
+        self._photos: dict[str, list[dict[str, Any]]] = {}
+        self._documents: set[str] = set()
 
         self._updates: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self._allowed_updates: frozenset[str] = DEFAULT_ALLOWED_UPDATES
@@ -339,8 +345,9 @@ class FakeBotApiCore:
         return self._bot_dict if user_id == self.bot.id else None
 
     def _photo_sizes(self) -> list[dict[str, Any]]:
+        """A new photo's sizes, kept so that any of their file ids sends it again."""
         number = next(self._file_ids)
-        return [
+        sizes = [
             {
                 "file_id": f"AgACAgIAAxkBAAE{number:08d}{size}",
                 "file_unique_id": f"AQAD{number:06d}{size}",
@@ -350,6 +357,9 @@ class FakeBotApiCore:
             }
             for size, (width, height) in enumerate(((90, 60), (320, 213), (800, 533)))
         ]
+        for size in sizes:
+            self._photos[size["file_id"]] = sizes
+        return sizes
 
     def _new_message(
         self,
@@ -387,8 +397,9 @@ class FakeBotApiCore:
         from_bot: bool,
         raw_text: str | None = None,
         parse_mode: str | None = None,
+        silent: bool = False,
     ) -> StoredMessage:
-        stored = StoredMessage(message, from_bot, raw_text, parse_mode)
+        stored = StoredMessage(message, from_bot, raw_text, parse_mode, silent=silent)
         chat_id = message["chat"]["id"]
         self._messages[(chat_id, message["message_id"])] = stored
         if from_bot:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 from tests.fake_bot_api.errors import ApiError, bad_request
 from tests.fake_bot_api.flood import FloodControlMixin
-from tests.fake_bot_api.models import FakeChat, StoredMessage
+from tests.fake_bot_api.models import (
+    PHOTO_UPLOAD_MAX_BYTES,
+    PHOTO_URL_MAX_BYTES,
+    FakeChat,
+    FakeImage,
+    StoredMessage,
+)
 from tests.fake_bot_api.params import Params, coerce
 from tests.fake_bot_api.validation import format_text, validate_reply_markup
 
@@ -60,7 +67,11 @@ class MessagesMixin(FloodControlMixin):
         if markup and "inline_keyboard" in markup:
             message["reply_markup"] = markup
         self._store(
-            message, from_bot=True, raw_text=str(text), parse_mode=params.get("parse_mode")
+            message,
+            from_bot=True,
+            raw_text=str(text),
+            parse_mode=params.get("parse_mode"),
+            silent=bool(params.get("disable_notification")),
         )
         self.stats.sent += 1
         return message
@@ -84,16 +95,19 @@ class MessagesMixin(FloodControlMixin):
         markup = self._markup(params)
         thread_id = self._thread(chat, params.get("message_thread_id"))
         replied = self._reply_target(chat, params)
+        # The picture is fetched (or refused) before the message counts against any limit.
+        sizes = await self._photo_from(media, params) if kind == "photo" else None
         self._check_flood(chat, params)
         message = self._new_message(chat, self.bot, thread_id=thread_id, reply_to=replied)
-        if kind == "photo":
-            message["photo"] = self._photo_sizes()
+        if sizes is not None:
+            message["photo"] = sizes
         else:
             number = next(self._file_ids)
             document = {
                 "file_id": f"BQACAgIAAxkBAAE{number:08d}",
                 "file_unique_id": f"AgAD{number}",
             }
+            self._documents.add(document["file_id"])
             if isinstance(media, dict):
                 document.update(file_name=media["file_name"], file_size=media["file_size"])
                 if media.get("mime_type"):
@@ -110,9 +124,56 @@ class MessagesMixin(FloodControlMixin):
             from_bot=True,
             raw_text=str(caption) if caption else None,
             parse_mode=params.get("parse_mode"),
+            silent=bool(params.get("disable_notification")),
         )
         self.stats.sent += 1
         return message
+
+    async def _photo_from(self, photo: Any, params: Params) -> list[dict[str, Any]]:
+        """The sizes of the photo a sendPhoto names: an upload (multipart, directly or by
+        ``attach://name``), an HTTP URL Telegram fetches, or a file id it already holds."""
+        if isinstance(photo, str) and photo.startswith("attach://"):
+            photo = params.get(photo.removeprefix("attach://"))
+            if not isinstance(photo, dict):
+                raise bad_request("wrong file identifier/HTTP URL specified")
+        if isinstance(photo, dict):  # uploaded
+            if photo.get("file_size", 0) > PHOTO_UPLOAD_MAX_BYTES:
+                raise bad_request("file is too big")
+            return self._photo_sizes()
+        reference = str(photo)
+        if reference.lower().startswith(("http://", "https://")):
+            await self._fetch_photo(reference)
+            return self._photo_sizes()
+        sizes = self._photos.get(reference)
+        if sizes is not None:
+            # Resending by file id sends every size of the photo, fetched nothing.
+            return sizes
+        if reference in self._documents:
+            raise bad_request("type of file mismatch")
+        raise bad_request("wrong file identifier/HTTP URL specified")
+
+    async def _fetch_photo(self, url: str) -> None:
+        """Telegram downloads the picture: too large, not an image, unreachable or of
+        impossible dimensions are refused with Telegram's own descriptions."""
+        self.image_fetches[url] += 1
+        self.stats.photo_url_fetches += 1
+        image = self.images.get(url)
+        if image is not None and image.delay:
+            await asyncio.sleep(image.delay)
+        if image is None or not image.reachable:
+            raise bad_request("failed to get HTTP URL content")
+        if not image.content_type.lower().startswith("image/"):
+            raise bad_request("wrong type of the web page content")
+        if image.size > PHOTO_URL_MAX_BYTES:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        short, long = sorted((image.width, image.height))
+        if image.width + image.height > 10_000 or short <= 0 or long / short > 20:
+            raise bad_request("PHOTO_INVALID_DIMENSIONS")
+
+    def add_image(self, url: str, **details: Any) -> FakeImage:
+        """Put a picture on the web at ``url`` for sendPhoto to fetch (see FakeImage)."""
+        image = self.images[url] = FakeImage(url, **details)
+        return image
 
     async def _send_photo(self, params: Params) -> Any:
         return await self._send_media(params, "photo")

@@ -6,7 +6,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["FakeChat", "FakeUser", "Stats", "StoredMessage"]
+__all__ = ["FakeChat", "FakeImage", "FakeUser", "Stats", "StoredMessage"]
+
+# What Telegram fetches from a URL for sendPhoto: at most 5 MB (10 MB when uploaded).
+PHOTO_URL_MAX_BYTES = 5 * 1024 * 1024
+PHOTO_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(eq=False)
@@ -81,6 +85,22 @@ class FakeChat:
 
 
 @dataclass(eq=False)
+class FakeImage:
+    """A picture on the web that the fake's Telegram can fetch by URL (``add_image``).
+
+    ``reachable=False`` answers like a server that is down or says 404; ``delay`` is how
+    long Telegram's fetch takes."""
+
+    url: str
+    content_type: str = "image/jpeg"
+    size: int = 180_000
+    width: int = 1200
+    height: int = 800
+    reachable: bool = True
+    delay: float = 0.0
+
+
+@dataclass(eq=False)
 class StoredMessage:
     """One message as the fake stores it; ``message`` is the current Bot API ``Message``."""
 
@@ -90,6 +110,8 @@ class StoredMessage:
     parse_mode: str | None = None
     deleted: bool = False
     edit_count: int = 0
+    # Sent with disable_notification: the reader's phone did not ring (no field in Message).
+    silent: bool = False
 
     @property
     def chat_id(self) -> int:
@@ -122,6 +144,16 @@ class StoredMessage:
         return self.message.get("message_thread_id")
 
     @property
+    def photo(self) -> list[dict[str, Any]] | None:
+        """A photo message's sizes, smallest first."""
+        return self.message.get("photo")
+
+    @property
+    def caption(self) -> str | None:
+        """A photo's caption as Telegram stores it."""
+        return self.message.get("caption")
+
+    @property
     def link_preview_options(self) -> dict[str, Any] | None:
         """Link preview options as sent."""
         return self.message.get("link_preview_options")
@@ -148,6 +180,7 @@ class Stats:
     sent: int = 0
     edited: int = 0
     rate_limited: int = 0
+    photo_url_fetches: int = 0
     injected_failures: int = 0
     peak_sends_per_second: int = 0
     webhook_deliveries: int = 0
