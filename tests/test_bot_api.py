@@ -16,7 +16,9 @@ from jobs.clients.telegram import (
     BotApiClient,
     SendKind,
     SendMessageTemplate,
+    SendPhotoTemplate,
     SendResult,
+    encode_edit_message_caption,
     encode_edit_message_text,
     encode_send_message,
 )
@@ -388,3 +390,104 @@ async def test_unexpected_answers_never_raise(
     assert kinds[4].retry_after == 1.0
     assert kinds[5].message_id is None
     assert answers == []
+
+
+# --- photos ---------------------------------------------------------------------------------
+
+PICTURE = "https://www.rudaw.net/images/250520261.jpg"
+
+
+async def test_a_photo_by_url_then_by_file_id_is_fetched_once(
+    api: FakeBotApi, client: BotApiClient
+) -> None:
+    first, second = api.add_user("Hêvî"), api.add_user("Sara")
+    api.add_image(PICTURE)
+    markup = {"inline_keyboard": [[{"text": "↗️ Share", "switch_inline_query": "s_1"}]]}
+    template = SendPhotoTemplate("<b>Oil exports resume</b>", reply_markup=markup)
+
+    by_url = checked(
+        await client.send("sendPhoto", template.encode(first.id, PICTURE)), SendKind.SENT, 200
+    )
+    assert by_url.photo_file_id is not None
+    [stored] = api.sent(first)
+    assert stored.photo is not None and stored.photo[-1]["file_id"] == by_url.photo_file_id
+    assert stored.caption == "Oil exports resume"
+    assert stored.buttons == markup["inline_keyboard"][0]
+
+    body = template.encode(second.id, by_url.photo_file_id, disable_notification=True)
+    again = checked(await client.send("sendPhoto", body), SendKind.SENT, 200)
+    assert again.photo_file_id == by_url.photo_file_id
+    [resent] = api.sent(second)
+    assert resent.photo == stored.photo and resent.silent
+    assert api.image_fetches[PICTURE] == 1
+
+
+@pytest.mark.parametrize(
+    ("photo", "details", "description"),
+    [
+        (PICTURE, {"size": 6 * 1024 * 1024}, "wrong file identifier/HTTP URL specified"),
+        (PICTURE, {"content_type": "text/html"}, "wrong type of the web page content"),
+        (PICTURE, {"reachable": False}, "failed to get HTTP URL content"),
+        (PICTURE, {"width": 12000, "height": 300}, "PHOTO_INVALID_DIMENSIONS"),
+        ("AgACAgIAAxkBAAEnotafileid", None, "wrong file identifier/HTTP URL specified"),
+    ],
+    ids=["too-large", "wrong-type", "unreachable", "dimensions", "unknown-file-id"],
+)
+async def test_a_refused_photo_is_bad_photo(
+    api: FakeBotApi,
+    client: BotApiClient,
+    photo: str,
+    details: dict[str, Any] | None,
+    description: str,
+) -> None:
+    user = api.add_user()
+    if details is not None:
+        api.add_image(PICTURE, **details)
+    body = SendPhotoTemplate("<b>Dukan dam</b>").encode(user.id, photo)
+    result = checked(await client.send("sendPhoto", body), SendKind.BAD_PHOTO, 400)
+    assert result.description == f"Bad Request: {description}"
+    assert api.sent(user) == []
+
+
+async def test_a_caption_counts_after_entities_and_stops_at_1024(
+    api: FakeBotApi, client: BotApiClient
+) -> None:
+    user = api.add_user()
+    api.add_image(PICTURE)
+    fits = "<b>" + "x" * 1000 + "</b> &amp; " + "y" * 20  # 1,023 characters once parsed
+    sent = await client.send("sendPhoto", SendPhotoTemplate(fits).encode(user.id, PICTURE))
+    checked(sent, SendKind.SENT, 200)
+    long = SendPhotoTemplate(fits + "zz").encode(user.id, PICTURE)
+    refused = checked(await client.send("sendPhoto", long), SendKind.BAD_CONTENT, 400)
+    assert refused.description == "Bad Request: message caption is too long"
+
+
+async def test_a_photos_caption_is_edited_and_its_text_cannot_be(
+    api: FakeBotApi, client: BotApiClient
+) -> None:
+    user = api.add_user()
+    api.add_image(PICTURE)
+    sent = await client.send(
+        "sendPhoto", SendPhotoTemplate("<b>Parliment</b>").encode(user.id, PICTURE)
+    )
+    assert sent.message_id is not None
+    text = encode_edit_message_text(user.id, sent.message_id, "<b>Parliament</b>")
+    wrong = checked(await client.send("editMessageText", text), SendKind.BAD_CONTENT, 400)
+    assert wrong.description == "Bad Request: there is no text in the message to edit"
+    caption = encode_edit_message_caption(user.id, sent.message_id, "<b>Parliament</b>")
+    checked(await client.send("editMessageCaption", caption), SendKind.SENT, 200)
+    assert api.message(user.id, sent.message_id).caption == "Parliament"
+
+
+async def test_a_large_preview_above_the_text(api: FakeBotApi, client: BotApiClient) -> None:
+    user = api.add_user()
+    template = SendMessageTemplate(
+        "<b>Halabja</b>", link_preview_url=STORY_URL, large_preview=True
+    )
+    checked(await client.send("sendMessage", template.encode(user.id)), SendKind.SENT, 200)
+    [stored] = api.sent(user)
+    assert stored.link_preview_options == {
+        "url": STORY_URL,
+        "prefer_large_media": True,
+        "show_above_text": True,
+    }

@@ -824,3 +824,25 @@ async def test_ptb_application_polls_and_replies(api: FakeBotApi, user: FakeUser
     assert reply.entities == [{"type": "bold", "offset": 9, "length": 6}]
     assert api.pending_updates == []  # the Updater confirmed the update when stopping
     assert "deleteWebhook" in {method for method, _ in api.requests}
+
+
+async def test_send_photo_by_url_file_id_and_upload_with_the_ptb_client(
+    api: FakeBotApi, bot: Bot
+) -> None:
+    user = api.add_user("Hêvî")
+    url = "https://www.rudaw.net/images/halabja.jpg"
+    api.add_image(url)
+    first = await bot.send_photo(user.id, url, caption="<b>Halabja</b>", parse_mode="HTML")
+    again = await bot.send_photo(user.id, first.photo[-1].file_id, disable_notification=True)
+    assert [p.file_id for p in again.photo] == [p.file_id for p in first.photo]
+    assert api.image_fetches[url] == 1 and api.stats.photo_url_fetches == 1
+    assert first.caption == "Halabja" and api.sent(user)[1].silent
+    uploaded = await bot.send_photo(user.id, b"\x89PNG\r\n\x1a\n" + b"0" * 64)
+    assert uploaded.photo and uploaded.photo[-1].file_id != first.photo[-1].file_id
+    document = await bot.send_document(user.id, b"%PDF-1.4", filename="budget.pdf")
+    assert document.document is not None
+    with pytest.raises(BadRequest, match="ype of file mismatch"):
+        await bot.send_photo(user.id, document.document.file_id)
+    with pytest.raises(BadRequest, match=r"(?i)failed to get http url content"):
+        await bot.send_photo(user.id, "https://www.rudaw.net/images/missing.jpg")
+    assert api.image_fetches["https://www.rudaw.net/images/missing.jpg"] == 1
