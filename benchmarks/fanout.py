@@ -10,6 +10,12 @@ naive one longer; preparing 20,000 subscribers takes a minute or so)::
     python benchmarks/fanout.py --subscribers 2000 --rate 30                     # ~7 min
     python benchmarks/fanout.py --subscribers 20000 --rate 30 --approach newsbot  # ~27 min
     python benchmarks/fanout.py --subscribers 20000 --rate 1000 --paid           # ~3 min
+    python benchmarks/fanout.py --subscribers 2000 --rate 30 --approach newsbot --images
+
+``--images`` gives the new story a picture: newsbot pushes it as a photo, which the fake's
+Telegram fetches by URL (taking ``--image-fetch-delay`` seconds) once, the other sends
+carrying the file id it answered with; the figures then say how many photos went and how
+many were fetched.
 
 What it does, per scenario (approach × SEND_RATE):
 
@@ -166,6 +172,8 @@ class Outlet:
     server: FeedServer
     backlog: list[Item]
     published: int = 0
+    images: bool = False  # each new story has a picture (--images)
+    image: str | None = None  # the picture of the story published last
 
     @property
     def url(self) -> str:
@@ -180,6 +188,9 @@ class Outlet:
         self.published += 1
         n = self.published
         title = f"Erbil and Baghdad sign oil export deal, round {n} ({uuid.uuid4().hex[:6]})"
+        self.image = (
+            f"https://www.rudaw.net/images/bench-{uuid.uuid4().hex}.jpg" if self.images else None
+        )
         item = Item(
             title=title,
             link=f"https://www.rudaw.net/english/kurdistan/bench-{uuid.uuid4().hex}",
@@ -191,6 +202,7 @@ class Outlet:
             ),
             categories=["Kurdistan"],
             published=datetime.now(UTC) - timedelta(minutes=1),
+            image=self.image,
         )
         self.server.serve(FEED_PATH, rss([item, *self.backlog]))
         return title
@@ -419,10 +431,13 @@ class Scenario:
     limit: int  # R, what the fake enforces on these sends
     send_rate: int
     paid: bool
+    images: bool = False  # newsbot pushes a story with a picture (the naive loop sends text)
 
     @property
     def label(self) -> str:
-        return f"{self.approach} SEND_RATE={self.send_rate}{' paid' if self.paid else ''}"
+        paid = " paid" if self.paid else ""
+        images = " images" if self.images and self.approach == "newsbot" else ""
+        return f"{self.approach} SEND_RATE={self.send_rate}{paid}{images}"
 
     @property
     def slug(self) -> str:
@@ -457,6 +472,9 @@ class Result:
     profile_path: Path | None = None
     py_spy_path: Path | None = None
     log_path: Path | None = None
+    photos: int = 0  # sendPhoto calls
+    photo_fetches: int = 0  # pictures the fake's Telegram fetched by URL
+    photo_fetch_delay: float = 0.0
 
     @property
     def span(self) -> float:
@@ -549,6 +567,10 @@ async def run_scenario(
             result.idle = await prober.warm_up()
             if scenario.approach == "newsbot":
                 outlet.publish()
+                if outlet.image is not None:
+                    # Telegram fetches the picture from the outlet's site: that takes a while.
+                    api.add_image(outlet.image, delay=args.image_fetch_delay)
+                    result.photo_fetch_delay = args.image_fetch_delay
             spy = None
             if args.py_spy:
                 result.py_spy_path = workdir / f"{scenario.slug}.py-spy.txt"
@@ -580,6 +602,8 @@ async def run_scenario(
         finally:
             await child.close()
         summarise(result, api, subscriber_ids, prober)
+        result.photos = api.stats.requests["sendPhoto"]
+        result.photo_fetches = api.stats.photo_url_fetches
     if scenario.approach == "newsbot" and result.ending != "failed":
         with contextlib.suppress(Exception):
             result.recorded = await recorded_deliveries(database)
@@ -752,6 +776,11 @@ def verdicts(r: Result) -> None:
         print(f"  error: {r.error}")
     if r.log_path is not None and r.ending != "complete":
         print(f"  log: {r.log_path}")
+    if r.photos:
+        print(
+            f"  photos   {r.photos} sendPhoto, {r.photo_fetches} fetched by URL "
+            f"(each fetch taking {r.photo_fetch_delay:g} s), the rest by file id"
+        )
     ratio = r.rate / s.limit
     if s.send_rate >= s.limit:
         ok = verdict(ratio >= RATIO_TARGET)
@@ -895,6 +924,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--free-rate", type=int, default=30, help="with --paid: the limit on unpaid sends"
     )
+    parser.add_argument(
+        "--images",
+        action="store_true",
+        help="the story has a picture: newsbot pushes photos (PUSH_IMAGES)",
+    )
+    parser.add_argument(
+        "--image-fetch-delay",
+        type=float,
+        default=0.5,
+        help="with --images: seconds Telegram takes to fetch the picture (0.5)",
+    )
     parser.add_argument("--probe-interval", type=float, default=0.1, help="seconds (0.1)")
     parser.add_argument(
         "--meter-replies", action="store_true", help="count /latest answers against R too"
@@ -935,7 +975,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def scenarios(args: argparse.Namespace) -> list[Scenario]:
     approaches = ["newsbot", "naive"] if args.approach == "both" else [args.approach]
     return [
-        Scenario(approach, args.subscribers, args.rate, send_rate, args.paid)
+        Scenario(approach, args.subscribers, args.rate, send_rate, args.paid, args.images)
         for approach, send_rate in itertools.product(approaches, args.send_rates)
     ]
 
@@ -978,7 +1018,7 @@ async def main_async(args: argparse.Namespace) -> int:
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, temp {workdir}"
     )
     print(f"code: {code_state()}")
-    outlet = Outlet(await FeedServer().start(), rudaw_items(30))
+    outlet = Outlet(await FeedServer().start(), rudaw_items(30), images=args.images)
     results: list[Result] = []
     try:
         subscriber_ids = expected_user_ids(args.subscribers)
