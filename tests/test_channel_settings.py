@@ -55,9 +55,7 @@ def test_bad_entries_name_the_variable(
 
 
 @pytest.mark.parametrize(("raw", "on"), [("off", False), ("OFF", False), ("on", True)])
-def test_channel_comments_on_or_off(
-    monkeypatch: pytest.MonkeyPatch, raw: str, on: bool
-) -> None:
+def test_channel_comments_on_or_off(monkeypatch: pytest.MonkeyPatch, raw: str, on: bool) -> None:
     monkeypatch.setenv("CHANNEL_COMMENTS", raw)
     assert load_settings().channel_comments is on
 
