@@ -534,7 +534,7 @@ class CommentRelay:
         comment = job.comment
         if comment is None:
             return None
-        return {
+        body: dict[str, Any] = {
             "type": CREATED,
             "timestamp": timestamp,
             "data": {
@@ -553,6 +553,10 @@ class CommentRelay:
                 "source": "telegram",
             },
         }
+        if job.in_reply_to is not None:
+            # A reply to another comment (in a channel's discussion thread).
+            body["data"]["in_reply_to"] = job.in_reply_to
+        return body
 
     def _headers(self, webhook_id: str, body: str) -> dict[str, str]:
         # Whole seconds: the header carries them, and the signature must cover the same value.

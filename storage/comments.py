@@ -61,6 +61,7 @@ class CommentView:
     created_at: datetime
     updated_at: datetime
     relayed_at: datetime | None
+    parent_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,7 @@ class CommentDraft:
     author_name: str
     text: str
     language: str | None = None
+    parent_id: int | None = None  # the comment this one replies to
 
 
 def comment_view(c: Comment, author_name: str | None = None) -> CommentView:
@@ -108,6 +110,7 @@ def comment_view(c: Comment, author_name: str | None = None) -> CommentView:
         created_at=c.created_at,
         updated_at=c.updated_at,
         relayed_at=c.relayed_at,
+        parent_id=c.parent_id,
     )
 
 
@@ -325,6 +328,7 @@ async def add_comment(
         text=draft.text,
         status=status,
         held_for=held_for,
+        parent_id=draft.parent_id,
         created_at=now,
         updated_at=now,
     )
@@ -351,6 +355,25 @@ async def find_by_source(
     )
     row = (await session.exec(statement)).first()
     return comment_view(row) if row is not None else None
+
+
+async def reply_target(session: AsyncSession, parent_id: int) -> dict[str, str | None] | None:
+    """What the outlet knows a parent comment by: ``{"id": its id at the outlet (None until
+    it answered with one), "webhook_id": the parent's ``comment.created`` webhook-id}``; None
+    when the parent is gone or never went to the outlet (refused, held, rejected here)."""
+    parent = await session.get(Comment, parent_id)
+    if parent is None:
+        return None
+    webhook_id = (
+        await session.exec(
+            select(OutletEvent.webhook_id).where(
+                col(OutletEvent.comment_id) == parent_id, col(OutletEvent.type) == CREATED
+            )
+        )
+    ).first()
+    if webhook_id is None and parent.outlet_id is None:
+        return None
+    return {"id": parent.outlet_id, "webhook_id": webhook_id}
 
 
 async def set_answer_message(session: AsyncSession, comment_id: int, message_id: int) -> None:

@@ -17,7 +17,15 @@ from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.comments import FAILED, PUBLISHED, REJECTED, RELAYED, CommentView, comment_view
+from storage.comments import (
+    FAILED,
+    PUBLISHED,
+    REJECTED,
+    RELAYED,
+    CommentView,
+    comment_view,
+    reply_target,
+)
 from storage.models import Comment, Commenter, OutletEvent
 
 
@@ -33,6 +41,9 @@ class EventJob:
     created_at: datetime
     comment: CommentView | None  # for comment.created (read at send time: edits go out)
     payload: dict[str, Any] | None  # for comment.deleted
+    # For a reply to another comment: how the outlet knows that comment (read at send time,
+    # so the outlet's id is sent once it has answered with one).
+    in_reply_to: dict[str, str | None] | None = None
 
 
 async def claim_events(
@@ -75,6 +86,10 @@ async def claim_events(
         comments = {
             c.id or 0: comment_view(c, chosen or shown or None) for c, chosen, shown in found
         }
+    parents: dict[int, dict[str, str | None] | None] = {}
+    for comment in comments.values():
+        if comment.parent_id is not None and comment.parent_id not in parents:
+            parents[comment.parent_id] = await reply_target(session, comment.parent_id)
     return [
         EventJob(
             id=e.id or 0,
@@ -85,9 +100,18 @@ async def claim_events(
             created_at=e.created_at,
             comment=comments.get(e.comment_id) if e.comment_id is not None else None,
             payload=json.loads(e.payload) if e.payload else None,
+            in_reply_to=_parent_of(comments.get(e.comment_id or 0), parents),
         )
         for e in rows
     ]
+
+
+def _parent_of(
+    comment: CommentView | None, parents: dict[int, dict[str, str | None] | None]
+) -> dict[str, str | None] | None:
+    if comment is None or comment.parent_id is None:
+        return None
+    return parents.get(comment.parent_id)
 
 
 async def _finish(

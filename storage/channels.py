@@ -1,0 +1,86 @@
+"""Channel posts and their discussion threads: which story a channel post shows, and which
+thread of a discussion group belongs to which post.
+
+A channel post is a delivery row of kind ``channel`` (``storage.deliveries``): its message id
+is recorded with its outcome. The automatic forward that starts the post's thread in the
+discussion group is recorded here as it arrives; its story is read from the post's delivery
+row, then or (when the forward outran the recording of the post) at the first comment.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.dialect import insert_for
+from storage.models import ChannelThread, Delivery
+
+CHANNEL = "channel"  # the delivery kind of a channel post
+
+
+async def channel_post_story(session: AsyncSession, channel_id: int, post_id: int) -> int | None:
+    """The story a channel post shows (None: not one of the bot's story posts)."""
+    statement = select(Delivery.story_id).where(
+        col(Delivery.chat_id) == channel_id,
+        col(Delivery.message_id) == post_id,
+        col(Delivery.kind) == CHANNEL,
+    )
+    return (await session.exec(statement)).first()
+
+
+async def record_thread(
+    session: AsyncSession,
+    group_id: int,
+    thread_id: int,
+    *,
+    channel_id: int,
+    post_id: int,
+    now: datetime,
+) -> int | None:
+    """Remember that ``thread_id`` in the discussion group ``group_id`` is the thread of the
+    channel post ``post_id``; returns the post's story when it is known already."""
+    story_id = await channel_post_story(session, channel_id, post_id)
+    await session.exec(
+        insert_for(session)(ChannelThread)
+        .values(
+            group_id=group_id,
+            thread_id=thread_id,
+            channel_id=channel_id,
+            post_id=post_id,
+            story_id=story_id,
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+    )
+    return story_id
+
+
+async def thread_story(session: AsyncSession, group_id: int, thread_id: int) -> int | None:
+    """The story whose channel post starts this thread of a discussion group (None: a
+    thread of no story post, or no thread the bot saw start)."""
+    row = await session.get(ChannelThread, (group_id, thread_id))
+    if row is None:
+        return None
+    if row.story_id is None:
+        story_id = await channel_post_story(session, row.channel_id, row.post_id)
+        if story_id is not None:
+            await session.exec(
+                update(ChannelThread)
+                .where(
+                    col(ChannelThread.group_id) == group_id,
+                    col(ChannelThread.thread_id) == thread_id,
+                )
+                .values(story_id=story_id)
+            )
+        return story_id
+    return row.story_id
+
+
+async def prune_threads(session: AsyncSession, before: datetime) -> int:
+    """Forget threads started before ``before`` (comments under them are no longer taken)."""
+    statement = delete(ChannelThread).where(col(ChannelThread.created_at) < before)
+    result = await session.exec(statement)
+    return int(result.rowcount or 0)

@@ -1,0 +1,51 @@
+"""Channels' discussion threads, and replies between comments.
+
+``channel_thread`` ties each channel post's automatic forward in the channel's discussion
+group (the message that starts the post's comment thread) to the channel post, and through
+its delivery row to the story. ``comment.parent_id`` is the comment a comment replies to
+(a reply in a discussion thread to another comment), so the relay can say so.
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-08
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from storage.types import UTCDateTime
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "channel_thread",
+        sa.Column("group_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("thread_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("channel_id", sa.BigInteger(), nullable=False),
+        sa.Column("post_id", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "story_id",
+            sa.Integer(),
+            sa.ForeignKey("story.id", ondelete="CASCADE"),
+            nullable=True,
+        ),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index("ix_channel_thread_post", "channel_thread", ["channel_id", "post_id"])
+    op.create_index("ix_channel_thread_created", "channel_thread", ["created_at"])
+    op.add_column("comment", sa.Column("parent_id", sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("comment") as batch:
+        batch.drop_column("parent_id")
+    op.drop_index("ix_channel_thread_created", table_name="channel_thread")
+    op.drop_index("ix_channel_thread_post", table_name="channel_thread")
+    op.drop_table("channel_thread")
