@@ -17,6 +17,7 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
+from bot.channels import CHECK_EVERY, ChannelWatch, post_to_channels
 from bot.commands import command_menu
 from bot.comment_notify import TelegramCommentNotifier
 from bot.config import ConfigError, Settings
@@ -58,6 +59,11 @@ def build_application(settings: Settings, services: Services) -> AnyApplication:
         group_rate=(settings.group_chat_rate.count, settings.group_chat_rate.per),
     ).build()
     notifier = TelegramCommentNotifier(application.bot, settings, services.sessions)
+    channels = None
+    if settings.channels:
+        channels = ChannelWatch(
+            application.bot, settings.channels, services.sessions, notifier.alert_admins
+        )
     application.bot_data[DEPS_KEY] = Deps(
         settings=settings,
         sessions=services.sessions,
@@ -65,6 +71,7 @@ def build_application(settings: Settings, services: Services) -> AnyApplication:
         broadcaster=services.broadcaster,
         relay=services.relay,
         sections=services.sections,
+        channels=channels,
     )
     if services.relay is not None:
         # The relay is built before the bot exists; it tells readers through this bot.
@@ -147,6 +154,29 @@ class LeaderWork:
             await self._services.broadcaster.stop()
 
 
+async def _start_channels(
+    application: AnyApplication, services: Services, settings: Settings
+) -> None:
+    """Check the channels (every instance: any may take their discussion's updates), post
+    to them with the fan-out, and check them again every few minutes."""
+    watch = application.bot_data[DEPS_KEY].channels
+    if watch is None:
+        return
+    await watch.check()
+    if services.broadcaster is not None:
+        post_to_channels(
+            watch, services.broadcaster, settings, application.bot.username, services.sections
+        )
+    assert application.job_queue is not None
+
+    async def check_channels(_: object) -> None:
+        await watch.check()
+
+    application.job_queue.run_repeating(
+        check_channels, interval=CHECK_EVERY, first=CHECK_EVERY, name="channel-check"
+    )
+
+
 async def _register_commands(application: AnyApplication) -> None:
     """The menu in English for every client (no language_code), then once per language
     Telegram has a code for (Sorani has none: its readers see the default menu)."""
@@ -175,6 +205,7 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
             raise ConfigError(
                 f"TELEGRAM_API_URL {settings.telegram_api_url} cannot be reached ({exc.message})."
             ) from None
+        await _start_channels(application, services, settings)
         relay = services.relay
         work = LeaderWork(application, services, settings)
         leadership = Leadership(

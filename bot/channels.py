@@ -20,7 +20,10 @@ import telegram
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.config import ChannelSpec
+from bot.config import ChannelSpec, Settings
+from bot.push_render import ChannelPostRenderer
+from bot.sections import SectionCatalogue
+from jobs.fanout import Broadcaster, ChannelTargets
 from news.admin_alerts import (
     CHANNEL_CANNOT_POST,
     CHANNEL_MISSING,
@@ -37,6 +40,9 @@ from storage.engine import SessionFactory, writing
 log = logging.getLogger(__name__)
 
 CHECK_EVERY = 300.0  # seconds between checks of every channel
+# After one refusal in a discussion group, that reader's next refusals there are silent for
+# this long (seconds): the group is a public place.
+QUIET_AFTER_REFUSAL = 600.0
 OK = "ok"
 UNKNOWN = "unknown"  # the Bot API could not be asked (network): no change of state
 
@@ -130,6 +136,9 @@ class ChannelWatch:
         # discussion group keeps taking comments on posts already made.
         self._ids: dict[str, int] = {}
         self._groups: dict[int, int] = {}
+        self._editions: dict[int, str] = {}
+        # (group, reader) -> when the reader was last told why a comment was refused.
+        self._explained: dict[tuple[int, int], float] = {}
 
     @property
     def configured(self) -> bool:
@@ -148,6 +157,23 @@ class ChannelWatch:
         """Every configured channel's id the bot has learnt (postable or not)."""
         return set(self._ids.values())
 
+    def edition_of(self, channel_id: int) -> str | None:
+        """The edition a channel posts (None: not one of ours)."""
+        return self._editions.get(channel_id)
+
+    def may_explain(self, group_id: int, user_id: int, now: float) -> bool:
+        """Whether a refused comment may be answered in the group: once per reader per
+        QUIET_AFTER_REFUSAL (``now``: a monotonic clock); noted as answered when True."""
+        key = (group_id, user_id)
+        if now - self._explained.get(key, -QUIET_AFTER_REFUSAL) < QUIET_AFTER_REFUSAL:
+            return False
+        if len(self._explained) > 10_000:  # bounded: forget those told long ago
+            self._explained = {
+                k: v for k, v in self._explained.items() if now - v < QUIET_AFTER_REFUSAL
+            }
+        self._explained[key] = now
+        return True
+
     def channel_of_group(self, group_id: int) -> int | None:
         """The channel whose discussion group ``group_id`` is (None: not one of ours)."""
         return self._groups.get(group_id)
@@ -164,6 +190,7 @@ class ChannelWatch:
             self.states[spec.chat] = state
             if state.chat_id is not None and state.state != CHANNEL_NOT_A_CHANNEL:
                 self._ids[spec.chat] = state.chat_id
+                self._editions[state.chat_id] = spec.edition or ""
                 if state.discussion_id is not None:
                     self._groups[state.discussion_id] = state.chat_id
             await self._note(state)
@@ -186,3 +213,29 @@ class ChannelWatch:
         await self._alert(
             AdminAlert(CHANNEL_PROBLEM, {"chat": state.spec.chat, "problem": state.state})
         )
+
+
+def post_to_channels(
+    watch: ChannelWatch,
+    broadcaster: Broadcaster,
+    settings: Settings,
+    bot_username: str,
+    sections: SectionCatalogue,
+) -> None:
+    """Make the checked channels recipients of every new story of their edition."""
+    renderer = ChannelPostRenderer(
+        bot_username,
+        settings.default_timezone,
+        default_locale=settings.default_edition,
+        comment_button=settings.comments_enabled,
+        discussion_note=settings.comments_enabled and settings.channel_comments,
+        sections=sections,
+    )
+    broadcaster.set_channels(
+        ChannelTargets(
+            postable=watch.postable,
+            known=watch.channel_ids,
+            render=renderer,
+            trouble=watch.check,
+        )
+    )

@@ -13,6 +13,7 @@ from bot.sections import SectionCatalogue
 from storage.engine import SessionFactory
 
 if TYPE_CHECKING:
+    from bot.channels import ChannelWatch
     from bot.comment_notify import TelegramCommentNotifier
     from jobs.comment_relay import CommentRelay
     from jobs.fanout import Broadcaster
@@ -36,6 +37,8 @@ class Deps:
     is_leader: Callable[[], bool] = field(default=lambda: True)
     # The offered sections and their names in each language, from the settings.
     sections: SectionCatalogue = field(default_factory=SectionCatalogue)
+    # The outlet's channels and their discussion groups (None without CHANNELS).
+    channels: ChannelWatch | None = None
 
 
 def deps(context: CallbackContext[Any, Any, Any, Any]) -> Deps:

@@ -20,10 +20,10 @@ import contextlib
 import json
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from jobs import metrics
@@ -41,6 +41,7 @@ from news.quiet_hours import quiet_until
 from news.retry_timing import MAX_SEND_ATTEMPTS, backoff
 from news.search_words import search_document
 from news.send_rate import PerChatLimiter, SlidingWindowLimiter
+from storage import channels as channel_store
 from storage import chats as chat_store
 from storage import deliveries as queue
 from storage import stories as story_store
@@ -98,6 +99,24 @@ class FanoutSettings:
     max_ahead: int = 2000  # pending deliveries the enumerator may run ahead of the sender
     max_in_flight: int = 32
     flush_interval: float = 0.05
+
+
+class ChannelRenderer(Protocol):
+    """Renders one story as a channel post, in its edition's language."""
+
+    def __call__(self, story: StoryView) -> PushMessage: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelTargets:
+    """The outlet's channels as the fan-out sees them (the bot checks them): each is one more
+    recipient of every new story of its edition, paced as a group (20 a minute), never
+    grouped (each post has its own discussion thread), and corrected like a push."""
+
+    postable: Callable[[], Sequence[tuple[int, str]]]  # (chat id, edition), may post now
+    known: Callable[[], set[int]]  # every configured channel's id
+    render: ChannelRenderer
+    trouble: Callable[[], Coroutine[Any, Any, object]]  # a post failed: check them again
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +196,13 @@ class Broadcaster:
         self._taken = asyncio.Event()  # a worker took a unit: the claimer may fill again
         self._tasks: list[asyncio.Task[None]] = []
         self.stats = FanoutStats()
+        self._channels: ChannelTargets | None = None
+        self._checks: set[asyncio.Task[object]] = set()
+
+    def set_channels(self, channels: ChannelTargets) -> None:
+        """Post every new story to these channels too (the bot knows them only once it
+        exists, after the fan-out was built)."""
+        self._channels = channels
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -335,6 +361,12 @@ class Broadcaster:
             recipients = await queue.edit_targets_batch(
                 session, story.id, broadcast.cursor, batch, since
             )
+            if broadcast.cursor is None and self._channels is not None:
+                posts = await channel_store.channel_edit_targets(session, story.id, since)
+                posts = [p for p in posts if p.chat_id in self._channels.known()]
+                await queue.add_deliveries(
+                    session, story.id, EDIT, broadcast.priority, [(p, None) for p in posts], now
+                )
         else:
             # Words readers mute beat sections and followed words alike.
             muted = await self._muted_in(session, story)
@@ -348,6 +380,7 @@ class Broadcaster:
             )
             if broadcast.cursor is None:
                 await self._add_followers(session, story, broadcast.priority, now, muted)
+                await self._add_channels(session, story, broadcast.priority, now)
         held = [(r, self._hold_until(r, story, broadcast.kind, now)) for r in recipients]
         await queue.add_deliveries(
             session, story.id, broadcast.kind, broadcast.priority, held, now
@@ -393,6 +426,23 @@ class Broadcaster:
         )
         held = [(r, self._hold_until(r, story, PUSH, now)) for r in followers]
         await queue.add_deliveries(session, story.id, PUSH, priority, held, now)
+
+    async def _add_channels(
+        self, session: queue.AsyncSession, story: StoryView, priority: int, now: datetime
+    ) -> None:
+        """The story's channel posts: one per channel of its edition the bot may post to."""
+        if self._channels is None:
+            return
+        chats = [chat for chat, edition in self._channels.postable() if edition == story.edition]
+        recipients = channel_store.channel_recipients(chats)
+        await queue.add_deliveries(
+            session,
+            story.id,
+            channel_store.CHANNEL,
+            priority,
+            [(r, None) for r in recipients],
+            now,
+        )
 
     def _hold_until(
         self, recipient: Recipient, story: StoryView, kind: str, now: datetime
@@ -524,6 +574,8 @@ class Broadcaster:
             self._report(unit, "sent", message_id=result.message_id)
             return
         self.stats.last_error = result.description
+        if self._is_channel(unit.chat_id):
+            self._channel_failed(unit.chat_id)
         if result.kind is SendKind.CHAT_GONE:
             await self._chat_gone(unit.chat_id, result.description)
             self._report(unit, "failed", error=result.description)
@@ -623,6 +675,8 @@ class Broadcaster:
     async def _encode(self, unit: _Unit) -> tuple[str, bytes | None, str | None]:
         """The method, its JSON body, and the plain text to fall back to (pushes only)."""
         job = unit.jobs[0]
+        if self._is_channel(job.chat_id):
+            return await self._encode_channel(job)
         if job.kind == EDIT:
             if job.target_message_id is None:
                 return "editMessageText", None, None
@@ -653,6 +707,47 @@ class Broadcaster:
         # The same body as encode_send_message's, serialised once for every reader of it.
         body = rendered.template.encode(job.chat_id, job.thread_id or None)
         return "sendMessage", body, rendered.message.plain
+
+    def _is_channel(self, chat_id: int) -> bool:
+        return self._channels is not None and chat_id in self._channels.known()
+
+    async def _encode_channel(self, job: DeliveryJob) -> tuple[str, bytes | None, str | None]:
+        """A channel post, or its correction: rendered afresh, in the edition's language."""
+        assert self._channels is not None
+        method = "editMessageText" if job.kind == EDIT else "sendMessage"
+        async with self._sessions() as session:
+            story = await story_store.get_story(session, job.story_id)
+        if story is None or (job.kind == EDIT and job.target_message_id is None):
+            return method, None, None
+        message = self._channels.render(story)
+        if job.kind == EDIT:
+            assert job.target_message_id is not None
+            body = encode_edit_message_text(
+                job.chat_id,
+                job.target_message_id,
+                message.text,
+                reply_markup=message.reply_markup,
+                link_preview_url=message.preview_url,
+            )
+            return method, body, None
+        body = encode_send_message(
+            job.chat_id,
+            message.text,
+            reply_markup=message.reply_markup,
+            link_preview_url=message.preview_url,
+        )
+        return method, body, message.plain
+
+    def _channel_failed(self, chat_id: int) -> None:
+        """A channel post failed: the bot checks its channels again (and tells the admins
+        once when a right was lost)."""
+        if self._channels is None or self._checks:
+            return
+        task: asyncio.Task[object] = asyncio.create_task(
+            self._channels.trouble(), name="channel-check"
+        )
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
 
     async def _chat_gone(self, chat_id: int, reason: str) -> None:
         now = self._clock()

@@ -15,6 +15,7 @@ from sqlalchemy import delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.deliveries import Recipient
 from storage.dialect import insert_for
 from storage.models import ChannelThread, Delivery
 
@@ -29,6 +30,26 @@ async def channel_post_story(session: AsyncSession, channel_id: int, post_id: in
         col(Delivery.kind) == CHANNEL,
     )
     return (await session.exec(statement)).first()
+
+
+def channel_recipients(channels: list[int]) -> list[Recipient]:
+    """Channels as recipients of a story's broadcast: no topic, zone or quiet hours."""
+    return [Recipient(chat_id, 0, None, None, None) for chat_id in channels]
+
+
+async def channel_edit_targets(
+    session: AsyncSession, story_id: int, since: datetime
+) -> list[Recipient]:
+    """The channel posts of a story (posted since ``since``), to correct them."""
+    statement = select(Delivery.chat_id, Delivery.message_id).where(
+        col(Delivery.story_id) == story_id,
+        col(Delivery.kind) == CHANNEL,
+        col(Delivery.status) == "sent",
+        col(Delivery.message_id).is_not(None),
+        col(Delivery.updated_at) >= since,
+    )
+    rows = (await session.exec(statement)).all()
+    return [Recipient(chat_id, 0, None, None, None, message_id) for chat_id, message_id in rows]
 
 
 async def record_thread(

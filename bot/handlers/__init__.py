@@ -10,6 +10,7 @@ from bot.handlers import (
     admin,
     alerts,
     comments,
+    discussion,
     errors,
     flood,
     inline,
@@ -46,5 +47,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     for module in HANDLER_MODULES:
         application.add_handlers(module.HANDLERS)
     application.add_handlers(comments.FALLBACK_HANDLERS)
+    # Channels' discussion groups: every message there is looked at, whatever else takes it.
+    application.add_handlers(discussion.HANDLERS, group=1)
     moderation.register_jobs(application)
     application.add_error_handler(errors.on_error)
