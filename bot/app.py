@@ -18,7 +18,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
 from bot.channels import CHECK_EVERY, ChannelWatch, post_to_channels
-from bot.commands import command_menu
+from bot.command_menu import command_menu
 from bot.comment_notify import TelegramCommentNotifier
 from bot.config import ConfigError, Settings
 from bot.deps import DEPS_KEY, Deps
@@ -28,7 +28,7 @@ from bot.ops_server import OpsServer
 from bot.services import Services, open_services
 from bot.telegram_client import application_builder
 from bot.webhook_server import WebhookServer
-from jobs.alerts import AlertMonitor
+from jobs.admin_alerts import AlertMonitor
 from jobs.leadership import Leadership, lock_for
 from jobs.registry import register_poll_jobs, register_push_jobs, remove_jobs
 

@@ -21,7 +21,7 @@ from telegram import LinkPreviewOptions, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter
 
-from bot import alert_texts, comment_texts
+from bot import admin_alert_texts, comment_texts
 from bot.config import Settings
 from bot.i18n import Texts, chat_locale, texts
 from news.admin_alerts import AdminAlert
@@ -157,7 +157,7 @@ class TelegramCommentNotifier:
         for admin in self._settings.admin_ids:
             try:
                 t = await chat_texts_by_id(self._sessions, self._settings.default_edition, admin)
-                text = alert_texts.alert_text(alert, t=t)
+                text = admin_alert_texts.alert_text(alert, t=t)
                 await self._bot.send_message(
                     admin, text, parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW
                 )

@@ -496,8 +496,6 @@ def comment_list(
 # --- moderation ---------------------------------------------------------------------------
 
 ONLY_MODERATORS = N_("Only moderators can decide.")
-# Translators: {command} is /ban or /unban.
-ADMINS_ONLY = N_("Sorry, {command} is only for the bot's administrators.")
 # Translators: {command} is ban or unban (a command: keep it as it is).
 BAN_USAGE = N_(
     "Reply <code>/{command}</code> to a comment's moderation card, or send "
@@ -593,25 +591,10 @@ def unbanned(user_id: int, changed: bool, *, t: Texts) -> str:
     return t._("✅ Reader {id} may comment again.").format(id=reader)
 
 
-# --- /help, /privacy, /forget --------------------------------------------------------------
-# Parts of texts other handlers build (/help, /privacy, /forget); they translate them with the
-# reader's texts where they are shown.
+# --- /forget ------------------------------------------------------------------------------
+# The comment parts of /forget's question and answer (bot.handlers.preferences builds them and
+# translates them with the reader's texts).
 
-# Translators: part of /help; keep the line break at the end.
-HELP = N_(
-    "💬 <b>Comments:</b> reply to a story (or tap ✍️ Write a comment under it) to comment; it is "
-    "published with your name after moderation.\n"
-    "/comments — read a story's comments (send the command as a reply to the story)\n"
-    "/mycomments — your comments and what became of them\n"
-    "/name — the name shown with your comments\n"
-)
-# Translators: part of /privacy; keep the line break at the end.
-PRIVACY = N_(
-    "• If you comment: each comment, the story it is about and its state, the name shown "
-    "with it (your Telegram name or one you chose with /name), and whether you were told "
-    "that name is public. The site receives the comment, that name and an opaque reader "
-    "number — never your Telegram id, username or phone number.\n"
-)
 # Translators: part of /forget's question; keep the space at the end.
 FORGET = N_(
     "In a private chat it also deletes your comment name and your comments here, and asks "

@@ -37,6 +37,7 @@ from typing import Any, Literal, Protocol
 import aiohttp
 from standardwebhooks import Webhook
 
+from jobs import metrics
 from news.admin_alerts import (
     RELAY_BAD_SECRET,
     RELAY_MOVED,
@@ -698,6 +699,7 @@ class CommentRelay:
             stats.retried += 1
         if outcome.kind in ("retry", "pause"):
             stats.last_error = outcome.reason
+        metrics.count_comment_webhook(outcome.kind, expired=expired)
 
     # --- pause and resume ---
 

@@ -178,6 +178,7 @@ class Broadcaster:
         self._render = renderer
         self._settings = settings
         self._limiter = limiter or SlidingWindowLimiter(settings.send_rate)
+        metrics.SEND_RATE_LIMIT.set(self._limiter.rate)
         self._per_chat = PerChatLimiter()
         self._clock = clock
         self._work = asyncio.Event()  # new broadcasts to enumerate

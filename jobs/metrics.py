@@ -50,7 +50,9 @@ SEND_BACKOFF = Gauge(
     "newsbot_send_backoff_seconds", "Seconds left in the current pause after a 429 (0: none)"
 )
 SEND_RATE = Gauge("newsbot_send_rate", "Push messages sent per second since the last scrape")
-SEND_RATE_LIMIT = Gauge("newsbot_send_rate_limit", "SEND_RATE: the configured ceiling")
+SEND_RATE_LIMIT = Gauge(
+    "newsbot_send_rate_limit", "Push messages per second the sender may send (SEND_RATE)"
+)
 COMMENTS = Gauge("newsbot_comments", "Stored comments by status", ["status"])
 OUTBOX = Gauge("newsbot_comment_outbox", "Webhooks to the outlet by status", ["status"])
 FEEDS_FAILING = Gauge("newsbot_feeds_failing", "Feeds whose last poll failed")
@@ -62,8 +64,17 @@ FEED_OLDEST_SUCCESS = Gauge(
 )
 LEADER = Gauge("newsbot_leader", "1 while this instance polls feeds and sends pushes")
 
+# The relay's outcome kinds, worded as COMMENT_WEBHOOKS' results.
+_WEBHOOK_RESULTS = {"retry": "retried", "pause": "paused"}
 _COMMENT_STATES = ("choosing", "held", "queued", "relayed", "published", "rejected", "failed")
 _OUTBOX_STATES = ("pending", "sending", "done", "rejected", "expired")
+
+
+def count_comment_webhook(kind: str, *, expired: bool = False) -> None:
+    """One try of an outbox row, by the relay's outcome ``kind`` (delivered, rejected, retry,
+    pause), or ``expired`` when it was a retry past the comment's deadline."""
+    result = "expired" if expired else _WEBHOOK_RESULTS.get(kind, kind)
+    COMMENT_WEBHOOKS.labels(result).inc()
 
 
 class ScrapeState:

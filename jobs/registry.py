@@ -9,7 +9,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from jobs.alerts import AlertMonitor
+from jobs.admin_alerts import AlertMonitor
 from jobs.digests import DigestSender
 from jobs.ingestion import FeedPoller
 from jobs.maintenance import housekeeping

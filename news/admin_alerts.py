@@ -1,7 +1,8 @@
 """What the jobs tell the bot's administrators, as language-free facts.
 
 The jobs never word an alert: they say which alert it is (``code``) and its figures
-(``params``), and the bot words it in each admin's own language (``bot/alert_texts.py``).
+(``params``), and the bot words it in each admin's own language
+(``bot/admin_alert_texts.py``); ``jobs/admin_alerts.py`` watches for the trouble.
 Every code below lists the params it carries; a code the bot does not know is shown as its
 code and params, so nothing is ever silently dropped.
 """

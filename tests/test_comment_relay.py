@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import col, select
 from standardwebhooks import Webhook
 
-from bot.alert_texts import alert_text
+from bot.admin_alert_texts import alert_text
 from bot.comment_texts import relay_reason, status_text
 from bot.i18n import texts
 from jobs.comment_relay import (

@@ -15,7 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jobs import metrics
-from jobs.alerts import AlertMonitor
+from jobs.admin_alerts import AlertMonitor
 from jobs.clients.feeds import create_feed_session
 from jobs.ingestion import SUCCESS_REFRESH, FeedPoller, PollSettings
 from news.admin_alerts import FEED_FAILING, AdminAlert

@@ -1,5 +1,5 @@
 """/healthz and /metrics: honest health with reasons (reads, writes, scheduler), Prometheus
-text with live gauges."""
+text with live gauges and the counters the jobs keep."""
 
 from __future__ import annotations
 
@@ -22,6 +22,14 @@ from storage.bot_state import get_state, set_state
 from storage.engine import SessionFactory, create_engine, create_session_factory, writing
 from storage.migrate import upgrade_database
 from storage.models import PRIORITY_NEW
+from tests.auxil.comment_relay import (
+    RecordingNotifier,
+    RelayFactory,
+    add_comment,
+    add_story,
+)
+from tests.auxil.fanout import RecordingClient, broadcaster
+from tests.auxil.outlet import CommentOutlet
 
 
 async def _serve(
@@ -176,3 +184,42 @@ async def test_metrics_show_the_queue_and_the_counters(
     assert lines["newsbot_leader"] == "0.0"
     assert float(lines["newsbot_telegram_429_total"]) >= 1
     assert lines['newsbot_comments{status="queued"}'] == "0.0"
+
+
+async def _scrape(server: OpsServer, http: aiohttp.ClientSession) -> dict[str, float]:
+    """Every sample /metrics shows, by name and labels."""
+    async with http.get(f"http://127.0.0.1:{server.port}/metrics") as response:
+        text = await response.text()
+    return {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line[:1] != "#"
+    }
+
+
+async def test_metrics_show_webhook_results_and_the_send_rate_limit(
+    sessions: SessionFactory,
+    http: aiohttp.ClientSession,
+    comment_outlet: CommentOutlet,
+    make_relay: RelayFactory,
+) -> None:
+    delivered = 'newsbot_comment_webhooks_total{result="delivered"}'
+    retried = 'newsbot_comment_webhooks_total{result="retried"}'
+    server = await _serve(sessions)
+    try:
+        before = await _scrape(server, http)
+        story = await add_story(sessions)
+        written = await add_comment(sessions, story)
+        comment_outlet.respond(503, {"error": "maintenance"})  # once, then accepted
+        notifier = RecordingNotifier()
+        relay = make_relay(notifier)
+        await relay.start()
+        await notifier.wait_for(lambda: written.id in notifier.final())
+        await relay.stop()
+        broadcaster(sessions, RecordingClient(), send_rate=7)
+        after = await _scrape(server, http)
+    finally:
+        await server.stop()
+    assert after[delivered] == before.get(delivered, 0.0) + 1
+    assert after[retried] == before.get(retried, 0.0) + 1
+    assert after["newsbot_send_rate_limit"] == 7.0

@@ -8,12 +8,12 @@ from telegram.ext import Application
 
 from bot.handlers import (
     admin,
-    alerts,
     comments,
     discussion,
     errors,
     flood,
     inline,
+    keywords,
     language,
     latest,
     membership,
@@ -31,7 +31,7 @@ HANDLER_MODULES = (
     latest,
     preferences,
     language,
-    alerts,
+    keywords,
     admin,
     comments,
     moderation,

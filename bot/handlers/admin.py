@@ -12,7 +12,14 @@ from telegram.constants import ParseMode
 from telegram.ext import CommandHandler
 
 from bot.deps import Deps, deps
-from bot.handlers.common import NO_PREVIEW, Context, chat_texts, echo, remember_chat
+from bot.handlers.common import (
+    BOT_ADMINS_ONLY,
+    NO_PREVIEW,
+    Context,
+    chat_texts,
+    echo,
+    remember_chat,
+)
 from bot.i18n import N_, Texts
 from bot.logs import redact_url
 from bot.render import escape, trim, utf16_len
@@ -28,8 +35,6 @@ log = logging.getLogger(__name__)
 # How long /breaking waits for the audience to be counted before it answers what it knows.
 BREAKING_COUNT_WAIT = 20.0
 
-# Translators: {command} is /breaking or /stats.
-ADMINS_ONLY = N_("Sorry, {command} is only for the bot's administrators.")
 BREAKING_USAGE = N_(
     "Send /breaking with a story's link or id, for example <code>/breaking 42</code>, to push "
     "it to every subscriber at once as breaking news."
@@ -70,7 +75,7 @@ async def _refused(update: Update, context: Context, t: Texts, command: str) -> 
     assert message is not None
     if _is_bot_admin(update, context):
         return False
-    await message.reply_text(t._(ADMINS_ONLY).format(command=command))
+    await message.reply_text(t._(BOT_ADMINS_ONLY).format(command=command))
     return True
 
 

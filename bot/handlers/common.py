@@ -20,7 +20,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.deps import Deps, deps
-from bot.i18n import Texts, chat_locale, texts
+from bot.i18n import N_, Texts, chat_locale, texts
 from bot.render import Button, escape, trim
 from news.clock import utcnow
 from storage import chats as chat_store
@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 MAX_NAME_WORDS = 6
+
+# The one refusal of the bot's own administrators' commands (ADMIN_IDS), in groups too.
+# Translators: {command} is /breaking, /stats, /ban or /unban.
+BOT_ADMINS_ONLY = N_("Sorry, {command} is only for the bot's administrators.")
 
 
 # A reader's own words quoted back ("No stories match “…”"): enough to recognise them, never

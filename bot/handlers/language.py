@@ -10,7 +10,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.commands import command_menu
+from bot.command_menu import command_menu
 from bot.deps import Deps, deps
 from bot.handlers.common import (
     Context,

@@ -24,6 +24,7 @@ from bot.callbacks import parse_id
 from bot.comment_notify import chat_texts_by_id
 from bot.deps import Deps, deps
 from bot.handlers.common import (
+    BOT_ADMINS_ONLY,
     NO_PREVIEW,
     Context,
     is_chat_admin,
@@ -233,7 +234,7 @@ async def _ban(update: Update, context: Context, banned: bool) -> None:
     d = deps(context)
     t = await texts_for(update, context)
     if user is None or user.id not in d.settings.admin_ids:
-        await message.reply_text(t._(comment_texts.ADMINS_ONLY).format(command=f"/{command}"))
+        await message.reply_text(t._(BOT_ADMINS_ONLY).format(command=f"/{command}"))
         return
     target = await _ban_target(message, context)
     if target is None:

@@ -56,8 +56,8 @@ MODE_DESCRIPTIONS = {
     "hourly": N_("one message an hour listing the hour's stories"),
     "daily": N_("one message a day listing the day's stories"),
 }
-GROUP_ADMINS_ONLY = N_("In groups, only admins can change how this chat receives news.")
-ZONE_ADMINS_ONLY = N_("In groups, only admins can change the time zone.")
+GROUP_ADMINS_SETTINGS = N_("In groups, only admins can change how this chat receives news.")
+GROUP_ADMINS_TIME_ZONE = N_("In groups, only admins can change the time zone.")
 QUIET_USAGE = N_(
     "Send <code>/quiet 23:00-07:00</code> to hold pushes during those hours (in this chat's "
     "time zone), or <code>/quiet off</code> to receive them at any hour."
@@ -174,7 +174,7 @@ async def delivery_mode_button(update: Update, context: Context) -> None:
         await query.answer(t._("Unknown delivery mode."))
         return
     if not await may_manage(update, context):
-        await query.answer(t._(GROUP_ADMINS_ONLY), show_alert=True)
+        await query.answer(t._(GROUP_ADMINS_SETTINGS), show_alert=True)
         return
     chat = await remember_chat(update, context)
     async with writing(deps(context).sessions) as session:
@@ -203,7 +203,7 @@ async def quiet_command(update: Update, context: Context) -> None:
         )
         return
     if not await may_manage(update, context):
-        await message.reply_text(t._(GROUP_ADMINS_ONLY))
+        await message.reply_text(t._(GROUP_ADMINS_SETTINGS))
         return
     try:
         value = " ".join(context.args)
@@ -266,7 +266,7 @@ async def timezone_command(update: Update, context: Context) -> None:
         )
         return
     if not await may_manage(update, context):
-        await message.reply_text(t._(ZONE_ADMINS_ONLY))
+        await message.reply_text(t._(GROUP_ADMINS_TIME_ZONE))
         return
     typed = " ".join(context.args)
     # The first call builds the names' index (a fifth of a second): off the event loop.
@@ -311,7 +311,7 @@ async def timezone_button(update: Update, context: Context) -> None:
         await query.answer(t._("Unknown time zone."))
         return
     if not await may_manage(update, context):
-        await query.answer(t._(ZONE_ADMINS_ONLY), show_alert=True)
+        await query.answer(t._(GROUP_ADMINS_TIME_ZONE), show_alert=True)
         return
     chat = await remember_chat(update, context)
     unchanged = zone_of(chat, deps(context)).key == zone

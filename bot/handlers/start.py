@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import comment_texts
+from bot import comment_texts, help_texts
 from bot.callbacks import Page, parse_id
 from bot.deps import deps
 from bot.handlers import language
@@ -36,7 +36,7 @@ from storage.chats import ChatView
 from storage.engine import writing
 from storage.models import ALL_SECTIONS
 
-ADMINS_ONLY = N_("In groups, only admins can subscribe the chat.")
+GROUP_ADMINS_SUBSCRIBE = N_("In groups, only admins can subscribe the chat.")
 
 
 def welcome(t: Texts, first_name: str | None) -> str:
@@ -54,74 +54,6 @@ def welcome(t: Texts, first_name: str | None) -> str:
         "/help lists everything I can do."
     )
     return f"👋 {heading}\n{body}"
-
-
-def help_text(t: Texts, bot: str, *, comments: bool) -> str:
-    """Every command, one line each; ``bot`` is the bot's username."""
-    lines = [
-        t._("<b>What I can do</b>"),
-        t._(
-            "/subscribe — get all news as it is published (/subscribe kurdistan world for "
-            "some sections)"
-        ),
-        t._("/sections — choose sections with buttons"),
-        t._("/unsubscribe — stop pushes (/unsubscribe world for one section)"),
-        t._(
-            "/latest — the newest stories (/latest kurdistan for a section, /latest oil to search)"
-        ),
-        t._("/search — find stories by words"),
-        t._('/follow — alerts for a word or a "phrase", from any section (/following, /unfollow)'),
-        t._("/mute — never push stories that mention a word, e.g. /mute football (/unmute)"),
-        t._("/settings — sections, instant pushes or digests, quiet hours, time zone"),
-        t._("/quiet — hold pushes overnight, e.g. /quiet 23:00-07:00"),
-        t._("/timezone — set your time zone by your city, e.g. /timezone Berlin"),
-        t._("/language — the bot's language and the editions you read"),
-    ]
-    if comments:
-        lines.append(t._(comment_texts.HELP).rstrip("\n"))
-    lines += [
-        t._("/privacy — what I store and how to delete it"),
-        "",
-        # Translators: {bot} is the bot's username; keep "@{bot}" together.
-        t._("In any chat, type <code>@{bot} kirkuk</code> to find and share a story.").format(
-            bot=escape(bot)
-        ),
-    ]
-    return "\n".join(lines)
-
-
-def privacy_text(t: Texts) -> str:
-    """What is stored and how to delete it."""
-    lines = [
-        t._("<b>What I store</b>"),
-        t._(
-            "• This chat's id and type (and a group's title), the language Telegram reports "
-            "and the language and editions you choose, your time zone, the sections and "
-            "keywords you follow, how and when you want pushes — to send you the news you "
-            "asked for."
-        ),
-        t._(
-            "• Which stories were pushed to you, with the message id, for a week (so that a "
-            "correction can edit the message)."
-        ),
-        t._(comment_texts.PRIVACY).rstrip("\n"),
-        t._(
-            "• A reply you write in the thread of one of the outlet's channel posts (in the "
-            "channel's discussion group) becomes a comment on that story too, stored and sent "
-            "to the site like the comments you write here; /forget deletes those as well."
-        ),
-        t._(
-            "• Nothing else: no phone number, no contacts, no messages beyond the commands "
-            "you send and the comments you write."
-        ),
-        "",
-        t._("<b>How to delete it</b>"),
-        t._(
-            "/unsubscribe stops all pushes. /forget deletes everything stored about this "
-            "chat, including your comments and your comment name."
-        ),
-    ]
-    return "\n".join(lines)
 
 
 def start_buttons(t: Texts) -> list[list[Button]]:
@@ -241,7 +173,7 @@ async def _subscribe_all(update: Update, context: Context, t: Texts) -> None:
     message = update.effective_message
     assert chat is not None and message is not None
     if not await may_manage(update, context):
-        await message.reply_text(t._(ADMINS_ONLY))
+        await message.reply_text(t._(GROUP_ADMINS_SUBSCRIBE))
         return
     async with writing(deps(context).sessions) as session:
         result = await chat_store.subscribe(
@@ -261,7 +193,7 @@ async def subscribe_button(update: Update, context: Context) -> None:
         return
     t = await texts_for(update, context)
     if not await may_manage(update, context):
-        await query.answer(t._(ADMINS_ONLY), show_alert=True)
+        await query.answer(t._(GROUP_ADMINS_SUBSCRIBE), show_alert=True)
         return
     await remember_chat(update, context, reactivate=True)
     thread = thread_of(query.message) if isinstance(query.message, Message) else 0
@@ -282,7 +214,7 @@ async def help_command(update: Update, context: Context) -> None:
     assert message is not None
     t = chat_texts(update, context, await remember_chat(update, context))
     await message.reply_html(
-        help_text(
+        help_texts.help_text(
             t, context.bot.username or "bot", comments=deps(context).settings.comments_enabled
         )
     )
@@ -292,7 +224,7 @@ async def privacy_command(update: Update, context: Context) -> None:
     """/privacy: what is stored and how to delete it."""
     message = update.effective_message
     assert message is not None
-    await message.reply_html(privacy_text(await texts_for(update, context)))
+    await message.reply_html(help_texts.privacy_text(await texts_for(update, context)))
 
 
 HANDLERS = [

@@ -30,7 +30,7 @@ from storage import chats as chat_store
 from storage.engine import writing
 from storage.models import ALL_SECTIONS
 
-ADMINS_ONLY = N_("In groups, only admins can change what this chat receives.")
+GROUP_ADMINS_SUBSCRIPTIONS = N_("In groups, only admins can change what this chat receives.")
 
 
 # The source texts, for callers that render no chat's message (tests of the layout).
@@ -139,7 +139,7 @@ async def _change_request(update: Update, context: Context, *, reactivate: bool)
     chat = await remember_chat(update, context, reactivate=reactivate)
     t = chat_texts(update, context, chat)
     if not await may_manage(update, context):
-        await message.reply_text(t._(ADMINS_ONLY))
+        await message.reply_text(t._(GROUP_ADMINS_SUBSCRIPTIONS))
         return None
     names = await section_names(context, t, chat)
     sections = None
@@ -291,7 +291,7 @@ async def toggle_section(update: Update, context: Context) -> None:
         await query.answer(t._("This message is too old; send /sections again."))
         return
     if not await may_manage(update, context):
-        await query.answer(t._(ADMINS_ONLY), show_alert=True)
+        await query.answer(t._(GROUP_ADMINS_SUBSCRIPTIONS), show_alert=True)
         return
     slug = query.data.removeprefix("tg:")
     # The sections /sections offered this chat (its editions'), as the keyboard shows them.

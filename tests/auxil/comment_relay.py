@@ -9,7 +9,7 @@ import itertools
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot.alert_texts import alert_text
+from bot.admin_alert_texts import alert_text
 from bot.i18n import texts
 from jobs.comment_relay import CommentRelay
 from news.admin_alerts import AdminAlert

@@ -13,7 +13,7 @@ import pytest
 from telegram import BotCommand
 from telegram.error import BadRequest
 
-from bot.commands import command_menu
+from bot.command_menu import command_menu
 from bot.handlers.errors import APOLOGY
 from bot.i18n import texts
 from storage import chats as chat_store

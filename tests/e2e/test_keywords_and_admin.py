@@ -12,7 +12,7 @@ import pytest
 
 from bot.arguments import parse_quiet_hours
 from bot.catalogues import extract
-from bot.handlers import admin, alerts
+from bot.handlers import admin, keywords
 from jobs.fanout import FanoutStats
 from news.send_rate import SlidingWindowLimiter
 from storage import chats as chat_store
@@ -31,26 +31,26 @@ pytestmark = pytest.mark.e2e
 StartBot = Callable[..., AbstractAsyncContextManager[Any]]
 
 
-def with_alerts_and_admin(application: Any) -> Any:
-    """Add the alerts and admin handlers unless bot.handlers already registers them."""
+def with_keywords_and_admin(application: Any) -> Any:
+    """Add the keyword and admin handlers unless bot.handlers already registers them."""
     registered = {
         getattr(handler, "callback", None)
         for group in application.handlers.values()
         for handler in group
     }
-    for module in (alerts, admin):
+    for module in (keywords, admin):
         if not registered & {handler.callback for handler in module.HANDLERS}:
             application.add_handlers(module.HANDLERS)
     return application
 
 
 # Overrides tests/e2e/conftest.py's app for this module only: the bot these tests drive has
-# the alerts and admin handlers registered (with_alerts_and_admin).
+# the keyword and admin handlers registered (with_keywords_and_admin).
 @pytest.fixture
 async def app(start_bot: StartBot) -> AsyncIterator[Any]:
     """The running bot, with these modules' handlers registered."""
     async with start_bot() as application:
-        yield with_alerts_and_admin(application)
+        yield with_keywords_and_admin(application)
 
 
 def deps_of(app: Any) -> Any:
@@ -272,7 +272,7 @@ async def test_breaking_and_stats_refuse_everyone_but_admins(
 async def test_breaking_for_admins(start_bot: StartBot, fake_api: FakeBotApi) -> None:
     boss = fake_api.add_user("Editor")
     async with start_bot(admin_ids=str(boss.id)) as application:
-        app = with_alerts_and_admin(application)
+        app = with_keywords_and_admin(application)
         usage = await ask(fake_api, boss, "/breaking")
         assert "/breaking 42" in (usage.text or "")
 
@@ -305,7 +305,7 @@ async def test_stats_for_admins(start_bot: StartBot, fake_api: FakeBotApi) -> No
     boss = fake_api.add_user("Editor")
     reader = fake_api.add_user("Reader")
     async with start_bot(admin_ids=f"{boss.id}, 1") as application:
-        app = with_alerts_and_admin(application)
+        app = with_keywords_and_admin(application)
         await ask(fake_api, reader, "/subscribe")
         fake_api.chat_member_update(fake_api.private_chat(reader), reader, "member", "kicked")
         for _ in range(250):  # the update is processed asynchronously
@@ -340,7 +340,7 @@ async def test_breaking_pushes_a_stored_story_to_breaking_only_readers(
     boss = fake_api.add_user("Editor")
     reader = fake_api.add_user("Reader")
     async with start_bot(admin_ids=str(boss.id)) as application:
-        app = with_alerts_and_admin(application)
+        app = with_keywords_and_admin(application)
         if deps_of(app).broadcaster is None:
             pytest.skip("this build runs no push pipeline")
         await ask(fake_api, reader, "/subscribe")
@@ -362,7 +362,7 @@ async def test_breaking_tells_the_admin_who_had_it_and_who_gets_it_now(
     boss = fake_api.add_user("Editor")
     instant, breaking_only = fake_api.add_user("Instant"), fake_api.add_user("Urgent")
     async with start_bot(admin_ids=str(boss.id)) as application:
-        app = with_alerts_and_admin(application)
+        app = with_keywords_and_admin(application)
         if deps_of(app).broadcaster is None:
             pytest.skip("this build runs no push pipeline")
         await ask(fake_api, instant, "/subscribe")
@@ -398,12 +398,12 @@ async def test_breaking_tells_the_admin_who_had_it_and_who_gets_it_now(
     assert len(pushes(fake_api, breaking_only, story_item.title)) == 1
 
 
-async def test_alerts_say_which_words_brought_them_and_muted_words_are_never_pushed(
+async def test_keyword_alerts_say_which_words_brought_them_and_muted_words_are_never_pushed(
     start_bot: StartBot, fake_api: FakeBotApi, outlet: FeedServer, outlet_items: list[Item]
 ) -> None:
     follower, reader = fake_api.add_user("Follows"), fake_api.add_user("Mutes")
     async with start_bot() as application:
-        app = with_alerts_and_admin(application)
+        app = with_keywords_and_admin(application)
         if deps_of(app).broadcaster is None:
             pytest.skip("this build runs no push pipeline")
         await ask(fake_api, follower, '/follow kirkuk "oil exports"')

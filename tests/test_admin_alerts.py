@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import col
 
-from bot.alert_texts import alert_text
+from bot.admin_alert_texts import alert_text
 from bot.i18n import texts
-from jobs.alerts import AlertMonitor
+from jobs.admin_alerts import AlertMonitor
 from news.admin_alerts import AdminAlert
 from news.story_draft import StoryDraft
 from storage import chats as chat_store

@@ -30,7 +30,7 @@ from storage.engine import writing
 from storage.follows import MAX_FOLLOWS_PER_CHAT, WordList
 from storage.models import Follow, Mute
 
-ADMINS_ONLY = N_("In groups, only admins can change the keywords this chat follows.")
+GROUP_ADMINS_KEYWORDS = N_("In groups, only admins can change the keywords this chat follows.")
 
 
 def follow_usage(t: Texts) -> str:
@@ -73,7 +73,7 @@ async def _change_request(
     assert message is not None and update.effective_chat is not None
     t = chat_texts(update, context, await remember_chat(update, context))
     if not await may_manage(update, context):
-        await message.reply_text(t._(ADMINS_ONLY))
+        await message.reply_text(t._(GROUP_ADMINS_KEYWORDS))
         return None
     return message, t, update.effective_chat.id, thread_of(message)
 
@@ -328,7 +328,7 @@ async def word_button(update: Update, context: Context) -> None:
     model: WordList = Follow if prefix == "uf" else Mute
     t = await texts_for(update, context)
     if not await may_manage(update, context):
-        await query.answer(t._(ADMINS_ONLY), show_alert=True)
+        await query.answer(t._(GROUP_ADMINS_KEYWORDS), show_alert=True)
         return
     word_id = parse_id(raw)
     chat_id = query.message.chat.id
