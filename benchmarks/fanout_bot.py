@@ -41,8 +41,9 @@ from telegram.error import RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CommandHandler
 from telegram.ext import ContextTypes as _ContextTypes
 
-from bot.app import SERVICES_KEY, running
+from bot.app import running
 from bot.config import load_settings
+from bot.deps import DEPS_KEY
 from bot.push_render import PushRenderer
 from storage.engine import create_engine, create_session_factory
 from storage.models import Chat, Subscription
@@ -147,7 +148,7 @@ async def run_newsbot(config: BotConfig) -> None:
     )
     measured = Measured(config.profile_path)
     async with running(settings) as application:
-        services = application.bot_data[SERVICES_KEY]
+        services = application.bot_data[DEPS_KEY].services
         broadcaster = services.broadcaster
         assert broadcaster is not None, "running() built no Broadcaster"
         connects = count_connections(services.engine)

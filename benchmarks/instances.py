@@ -43,7 +43,7 @@ What it does:
    the longest silence that follows the kill: requests the dead leader had already sent are
    still answered in the first milliseconds after it (its "tail"). The gap is the failover
    plus one rate window (1 s): a new leader waits that long before its first send, as the
-   dead one may have used up the current window (``LeaderWork.start`` in ``bot/app.py``).
+   dead one may have used up the current window (``PushFanout.start`` in ``jobs/registry.py``).
 
 Figures: accepted pushes per second from the first to the last one, and ÷1,000 (the issue's
 target: ≥ 0.9); the most pushes accepted in any one-second window; 429s answered to pushes;

@@ -1,8 +1,8 @@
 """The administrators' alerts (``news.admin_alerts``), worded in Telegram HTML in one language.
 
 The jobs send language-free alerts (a code and its figures); here each is worded for one
-admin, in the ``t: Texts`` of that admin's private chat (``TelegramCommentNotifier`` picks
-it). Feed URLs and errors are escaped and isolated; setting names (``COMMENTS_URL`` …) are
+admin, in the ``t: Texts`` of that admin's private chat (``bot.admin_alerter.AdminAlerter``
+picks it). Feed URLs and errors are escaped and isolated; setting names (``COMMENTS_URL`` …) are
 placeholders so that no translation can change them.
 """
 

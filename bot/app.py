@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 import signal
+import tempfile
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,24 +20,23 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
-from bot.channels import CHECK_EVERY, ChannelWatch, post_to_channels
 from bot.command_menu import command_menu
-from bot.comment_notify import TelegramCommentNotifier
 from bot.config import ConfigError, Settings
 from bot.deps import DEPS_KEY, Deps
 from bot.handlers import register_handlers
+from bot.handlers.moderation import resend_cards
 from bot.i18n import SOURCE_LOCALE, TELEGRAM_COMMAND_CODES, texts
 from bot.ops_server import OpsServer
 from bot.services import Services, open_services
 from bot.telegram_client import application_builder
 from bot.webhook_server import WebhookServer
-from jobs.admin_alerts import AlertMonitor
-from jobs.leadership import Leadership, lock_for
-from jobs.registry import register_poll_jobs, register_push_jobs, remove_jobs
+from jobs.feed_polling import FeedPolling
+from jobs.leadership import Leadership
+from jobs.registry import BackgroundParts, BackgroundRunner, background_work
+from storage.leader_lock import leader_lock_for
 
 log = logging.getLogger(__name__)
 
-SERVICES_KEY = "newsbot.services"
 # How long a starting instance waits to be elected before it reports itself a standby.
 STANDBY_AFTER = 3.0
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -50,131 +52,79 @@ def require_token(settings: Settings) -> str:
     return settings.token
 
 
-def build_application(settings: Settings, services: Services) -> AnyApplication:
-    """The PTB Application with its dependencies and handlers (the leader's jobs come later)."""
+def build_application(settings: Settings) -> AnyApplication:
+    """The PTB Application with its handlers (what they use is put on ``bot_data`` by
+    ``running``, once built)."""
     application = application_builder(
         require_token(settings),
         settings.telegram_api_url,
         private_rate=(settings.private_chat_rate.count, settings.private_chat_rate.per),
         group_rate=(settings.group_chat_rate.count, settings.group_chat_rate.per),
     ).build()
-    notifier = TelegramCommentNotifier(application.bot, settings, services.sessions)
-    channels = None
-    if settings.channels:
-        channels = ChannelWatch(
-            application.bot, settings.channels, services.sessions, notifier.alert_admins
-        )
-    application.bot_data[DEPS_KEY] = Deps(
-        settings=settings,
-        sessions=services.sessions,
-        notifier=notifier,
-        broadcaster=services.broadcaster,
-        relay=services.relay,
-        sections=services.sections,
-        channels=channels,
-    )
-    if services.relay is not None:
-        # The relay is built before the bot exists; it tells readers through this bot.
-        services.relay.set_notifier(notifier)
-    # For operators' tooling and end-to-end tests; handlers use Deps.
-    application.bot_data[SERVICES_KEY] = services
     register_handlers(application)
     return application
 
 
-class LeaderWork:
-    """What exactly one instance does at a time: poll feeds, send pushes and digests, prune,
-    watch for trouble — and, in long-polling mode, fetch Telegram's updates (Telegram allows
-    one getUpdates caller per token; the others would only fight with 409 Conflict).
+class TelegramPolling:
+    """Long polling for Telegram's updates (the leader's: Telegram allows one getUpdates
+    caller per token; the others would only fight with 409 Conflict)."""
 
-    Started when this instance is elected, stopped when it steps down or exits, so a standby
-    can take over without anything being done twice.
-    """
-
-    def __init__(
-        self, application: AnyApplication, services: Services, settings: Settings
-    ) -> None:
+    def __init__(self, application: AnyApplication) -> None:
         self._application = application
-        self._services = services
-        self._settings = settings
-        self._jobs: list[str] = []
-        self.polling = not settings.webhook_url
-
-    @property
-    def _scheduler(self) -> BaseScheduler:
-        assert self._application.job_queue is not None
-        # PTB's JobQueue wraps APScheduler: one scheduler for replies' jobs and ours.
-        return self._application.job_queue.scheduler
 
     async def start(self) -> None:
-        services, settings = self._services, self._settings
-        self._jobs = register_poll_jobs(
-            self._scheduler, services.poller, services.feeds, settings.poll_interval
-        )
-        if services.digests is not None:
-            broadcaster = services.broadcaster
-            notifier: TelegramCommentNotifier = self._application.bot_data[DEPS_KEY].notifier
-            alerts = AlertMonitor(
-                services.sessions,
-                notifier.alert_admins,
-                token_refused=lambda: broadcaster is not None and broadcaster.stats.unauthorized,
-            )
-            self._jobs += register_push_jobs(
-                self._scheduler,
-                services.digests,
-                services.sessions,
-                timedelta(days=settings.comment_window_days),
-                timedelta(days=settings.retention_days),
-                alerts,
-                services.notices,
-            )
-        if services.notices is not None:
-            await services.notices.warn_operator()
-        if services.broadcaster is not None:
-            # Telegram meters the bot, not the instance: a leader that just died may have used
-            # up the current window, so the new one waits one window before its first send.
-            services.broadcaster.limiter.pause(services.broadcaster.limiter.window)
-            await services.broadcaster.start()
-        if self.polling:
-            updater = self._application.updater
-            assert updater is not None
-            await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        updater = self._application.updater
+        assert updater is not None
+        await updater.start_polling(allowed_updates=Update.ALL_TYPES)
 
     async def stop(self) -> None:
-        # In reverse: no new updates, no new jobs, then the sends in flight finish or go back.
         updater = self._application.updater
-        if self.polling and updater is not None and updater.running:
+        if updater is not None and updater.running:
             await updater.stop()
-        remove_jobs(self._scheduler, self._jobs)
-        self._jobs = []
-        # A poll under way (a big feed takes seconds) ends at its next batch, or drops its
-        # fetch or parse: PTB's job queue would otherwise wait for it before the exit.
-        await self._services.poller.stop()
-        if self._services.broadcaster is not None:
-            await self._services.broadcaster.stop()
 
 
-async def _start_channels(
-    application: AnyApplication, services: Services, settings: Settings
-) -> None:
-    """Check the channels (every instance: any may take their discussion's updates), post
-    to them with the fan-out, and check them again every few minutes."""
-    watch = application.bot_data[DEPS_KEY].channels
-    if watch is None:
-        return
-    await watch.check()
-    if services.broadcaster is not None:
-        post_to_channels(
-            watch, services.broadcaster, settings, application.bot.username, services.sections
+class TelegramWebhook:
+    """Listens for Telegram's POSTs first, then tells Telegram where to send them."""
+
+    def __init__(self, settings: Settings, application: AnyApplication) -> None:
+        assert settings.webhook_url is not None
+        self._settings = settings
+        self._application = application
+        self._server: WebhookServer | None = None
+
+    @property
+    def port(self) -> int | None:
+        """The port listened on, once started."""
+        return self._server.port if self._server is not None else None
+
+    async def start(self) -> None:
+        settings, application = self._settings, self._application
+        assert settings.webhook_url is not None
+        secret = _webhook_secret(settings)
+        server = WebhookServer(
+            application.bot,
+            application.update_queue,
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            path=urlsplit(settings.webhook_url).path,
+            secret=secret,
         )
-    assert application.job_queue is not None
+        await server.start()
+        try:
+            await application.bot.set_webhook(
+                url=settings.webhook_url,
+                secret_token=secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        except BaseException:
+            await server.stop()
+            raise
+        self._server = server
 
-    async def check_channels(_: object) -> None:
-        await watch.check()
-
-    application.job_queue.run_repeating(
-        check_channels, interval=CHECK_EVERY, first=CHECK_EVERY, name="channel-check"
-    )
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            await server.stop()
 
 
 async def _register_commands(application: AnyApplication) -> None:
@@ -190,10 +140,12 @@ async def _register_commands(application: AnyApplication) -> None:
 
 @contextlib.asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
-    """Start everything (database, feeds, Telegram) and stop it in reverse order on exit."""
-    require_token(settings)
-    async with open_services(settings, push=True) as services:
-        application = build_application(settings, services)
+    """Build everything in order, start it, and stop it in reverse order on exit: the
+    settings, the Telegram application, the database and HTTP sessions with the notifiers and
+    workers (``open_services``), the leadership, the handlers' dependencies, then the
+    background work (``jobs.registry``) and its runner."""
+    application = build_application(settings)
+    async with open_services(settings, bot=application.bot) as services:
         try:
             await application.initialize()
         except InvalidToken:
@@ -205,29 +157,45 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
             raise ConfigError(
                 f"TELEGRAM_API_URL {settings.telegram_api_url} cannot be reached ({exc.message})."
             ) from None
-        await _start_channels(application, services, settings)
-        relay = services.relay
-        work = LeaderWork(application, services, settings)
+        assert application.job_queue is not None
+        # PTB's JobQueue wraps APScheduler: one scheduler for replies' jobs and ours.
+        scheduler = application.job_queue.scheduler
         leadership = Leadership(
-            lock_for(services.engine), on_elected=work.start, on_lost=work.stop
+            leader_lock_for(services.engine, scratch_dir=Path(tempfile.gettempdir()))
         )
-        ops = _ops_server(settings, services, application, leadership)
-        webhook: WebhookServer | None = None
-        application.bot_data[DEPS_KEY].is_leader = lambda: leadership.is_leader
+        deps = Deps(services, is_leader=lambda: leadership.is_leader)
+        application.bot_data[DEPS_KEY] = deps
+        webhook = TelegramWebhook(settings, application) if settings.webhook_url else None
+        work = background_work(
+            BackgroundParts(
+                sessions=services.sessions,
+                feed_polling=FeedPolling(services.poller, services.feeds, settings.poll_interval),
+                comment_window=timedelta(days=settings.comment_window_days),
+                retention=timedelta(days=settings.retention_days),
+                broadcaster=services.broadcaster,
+                digests=services.digests,
+                alerts=services.alerts,
+                notices=services.notices,
+                relay=services.relay,
+                outlet_inbox=services.outlet_inbox,
+                comments_feed=services.comments_feed,
+                hooks_server=services.hooks_server,
+                moderation_cards=functools.partial(resend_cards, application.bot, deps),
+                ops_server=_ops_server(settings, services, scheduler, leadership),
+                channel_check=services.channels.check if services.channels else None,
+                telegram_webhook=webhook,
+                telegram_polling=None if webhook else TelegramPolling(application),
+            )
+        )
+        runner = BackgroundRunner(work, scheduler, leadership)
         try:
             await _register_commands(application)
             await application.start()
-            if ops is not None:
-                await ops.start()
-            if relay is not None:  # every instance relays: the outbox is claimed row by row
-                await relay.start()
-            if settings.webhook_url:
-                # Behind a load balancer every instance takes updates; only the leader pushes.
-                webhook = await _start_webhook(settings, application)
+            await runner.start()
+            if webhook is not None:
                 mode = f"webhook on {settings.webhook_listen}:{webhook.port}"
             else:
                 mode = "long polling"
-            await leadership.start()
             with contextlib.suppress(TimeoutError):
                 # Alone, an instance leads at once; a standby says so instead of waiting.
                 await asyncio.wait_for(leadership.elected.wait(), timeout=STANDBY_AFTER)
@@ -241,33 +209,23 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
             )
             yield application
         finally:
-            if relay is not None:  # first: its POSTs in flight finish or go back to the outbox
-                await relay.stop()
-            await leadership.stop()  # stops polling, jobs and pushes, then frees the lock
+            # The leader's work (polling Telegram, jobs, pushes), then the lock, then the
+            # relay, the webhook and the operators' endpoint.
+            await runner.stop()
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
-            if webhook is not None:
-                await webhook.stop()
-            if ops is not None:
-                await ops.stop()
             if application.running:
                 await application.stop()
             await application.shutdown()
 
 
 def _ops_server(
-    settings: Settings,
-    services: Services,
-    application: AnyApplication,
-    leadership: Leadership,
+    settings: Settings, services: Services, scheduler: BaseScheduler, leadership: Leadership
 ) -> OpsServer | None:
     """/healthz and /metrics when METRICS_PORT is set."""
     if settings.metrics_port is None:
         return None
-    assert application.job_queue is not None
-    scheduler = application.job_queue.scheduler
     broadcaster = services.broadcaster
-
     return OpsServer(
         services.sessions,
         listen=settings.metrics_listen,
@@ -276,31 +234,6 @@ def _ops_server(
         is_leader=lambda: leadership.is_leader,
         backoff_seconds=lambda: broadcaster.limiter.pause_remaining if broadcaster else 0.0,
     )
-
-
-async def _start_webhook(settings: Settings, application: AnyApplication) -> WebhookServer:
-    """Listen for Telegram's POSTs first, then tell Telegram where to send them."""
-    assert settings.webhook_url is not None
-    secret = _webhook_secret(settings)
-    server = WebhookServer(
-        application.bot,
-        application.update_queue,
-        listen=settings.webhook_listen,
-        port=settings.webhook_port,
-        path=urlsplit(settings.webhook_url).path,
-        secret=secret,
-    )
-    await server.start()
-    try:
-        await application.bot.set_webhook(
-            url=settings.webhook_url,
-            secret_token=secret,
-            allowed_updates=Update.ALL_TYPES,
-        )
-    except BaseException:
-        await server.stop()
-        raise
-    return server
 
 
 def _webhook_secret(settings: Settings) -> str:

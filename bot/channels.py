@@ -15,15 +15,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 import telegram
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.config import ChannelSpec, Settings
-from bot.push_render import ChannelPostRenderer
-from bot.sections import SectionCatalogue
-from jobs.fanout import Broadcaster, ChannelTargets
+from bot.config import ChannelSpec
+from jobs.push.channels import ChannelTargets, ChannelWording
 from news.admin_alerts import (
     CHANNEL_CANNOT_POST,
     CHANNEL_MISSING,
@@ -34,6 +33,7 @@ from news.admin_alerts import (
     AdminAlert,
 )
 from news.clock import utcnow
+from storage import channels as channel_store
 from storage.bot_state import get_state, set_state
 from storage.engine import SessionFactory, writing
 
@@ -41,8 +41,9 @@ log = logging.getLogger(__name__)
 
 CHECK_EVERY = 300.0  # seconds between checks of every channel
 # After one refusal in a discussion group, that reader's next refusals there are silent for
-# this long (seconds): the group is a public place.
-QUIET_AFTER_REFUSAL = 600.0
+# this long: the group is a public place. Kept in the database (``refusal_notice``), so that
+# every instance and a restart keep the same quiet.
+QUIET_AFTER_REFUSAL = timedelta(minutes=10)
 OK = "ok"
 UNKNOWN = "unknown"  # the Bot API could not be asked (network): no change of state
 
@@ -137,42 +138,48 @@ class ChannelWatch:
         self._ids: dict[str, int] = {}
         self._groups: dict[int, int] = {}
         self._editions: dict[int, str] = {}
-        # (group, reader) -> when the reader was last told why a comment was refused.
-        self._explained: dict[tuple[int, int], float] = {}
+        self._said: set[str] = set()  # channels whose state this process has logged
+        for spec in self._specs:
+            # A numeric id is known before any check: posts to a channel broken at start are
+            # kept for it, not lost.
+            if spec.chat.lstrip("-").isdigit():
+                self._ids[spec.chat] = int(spec.chat)
+                self._editions[int(spec.chat)] = spec.edition or ""
 
     @property
     def configured(self) -> bool:
         """Whether CHANNELS names any channel."""
         return bool(self._specs)
 
-    def postable(self) -> list[tuple[int, str]]:
-        """The channels the bot may post to now, as (chat id, edition)."""
+    def postable(self) -> list[int]:
+        """The channels the bot may post to now."""
         return [
-            (state.chat_id, state.spec.edition or "")
+            state.chat_id
             for state in self.states.values()
             if state.ok and state.chat_id is not None
         ]
 
-    def channel_ids(self) -> set[int]:
-        """Every configured channel's id the bot has learnt (postable or not)."""
-        return set(self._ids.values())
+    def known(self) -> dict[int, str]:
+        """Every configured channel whose id the bot knows (postable or not) → its edition."""
+        return dict(self._editions)
 
     def edition_of(self, channel_id: int) -> str | None:
         """The edition a channel posts (None: not one of ours)."""
         return self._editions.get(channel_id)
 
-    def may_explain(self, group_id: int, user_id: int, now: float) -> bool:
+    async def may_explain(self, group_id: int, user_id: int) -> bool:
         """Whether a refused comment may be answered in the group: once per reader per
-        QUIET_AFTER_REFUSAL (``now``: a monotonic clock); noted as answered when True."""
-        key = (group_id, user_id)
-        if now - self._explained.get(key, -QUIET_AFTER_REFUSAL) < QUIET_AFTER_REFUSAL:
-            return False
-        if len(self._explained) > 10_000:  # bounded: forget those told long ago
-            self._explained = {
-                k: v for k, v in self._explained.items() if now - v < QUIET_AFTER_REFUSAL
-            }
-        self._explained[key] = now
-        return True
+        QUIET_AFTER_REFUSAL, across instances; noted as answered when True."""
+        async with writing(self._sessions) as session:
+            return await channel_store.may_tell_refusal(
+                session, group_id, user_id, utcnow(), QUIET_AFTER_REFUSAL
+            )
+
+    def targets(self, render: ChannelWording) -> ChannelTargets:
+        """The channels as the fan-out sees them, posts worded by ``render``."""
+        return ChannelTargets(
+            known=self.known, postable=self.postable, render=render, trouble=self.check
+        )
 
     def channel_of_group(self, group_id: int) -> int | None:
         """The channel whose discussion group ``group_id`` is (None: not one of ours)."""
@@ -193,49 +200,40 @@ class ChannelWatch:
                 self._editions[state.chat_id] = spec.edition or ""
                 if state.discussion_id is not None:
                     self._groups[state.discussion_id] = state.chat_id
+            elif state.state == CHANNEL_NOT_A_CHANNEL and spec.chat in self._ids:
+                self._editions.pop(self._ids.pop(spec.chat), None)  # never one to post to
             await self._note(state)
         return found
 
     async def _note(self, state: ChannelState) -> None:
         """Log and alert when the channel's state differs from the one last recorded."""
         key = _state_key(state.spec)
+        first = state.spec.chat not in self._said  # this process's first word on it
+        self._said.add(state.spec.chat)
+        released = 0
         async with writing(self._sessions) as session:
             before = await get_state(session, key, for_update=True)
-            if before == state.state:
-                return
-            await set_state(session, key, state.state, utcnow())
+            if before != state.state:
+                now = utcnow()
+                await set_state(session, key, state.state, now)
+                if state.ok and before is not None and state.chat_id is not None:
+                    # Mended: what waited for it goes out now, not at its next look.
+                    released = await channel_store.release_held_posts(session, state.chat_id, now)
+        if before == state.state:
+            # Unchanged: the admins heard it already; start-up still names a failing channel.
+            if first and state.ok:
+                log.info("channel %s: %s", state.spec.chat, state.sentence())
+            elif first:
+                log.error("CHANNELS: the channel %s %s", state.spec.chat, state.sentence())
+            return
         if state.ok:
             log.info("channel %s: %s", state.spec.chat, state.sentence())
+            if released:
+                log.info("channel %s: %d posts that waited go out now", state.spec.chat, released)
             if before is not None:
                 await self._alert(AdminAlert(CHANNEL_OK, {"chat": state.spec.chat}))
             return
-        log.error("channel %s %s", state.spec.chat, state.sentence())
+        log.error("CHANNELS: the channel %s %s", state.spec.chat, state.sentence())
         await self._alert(
             AdminAlert(CHANNEL_PROBLEM, {"chat": state.spec.chat, "problem": state.state})
         )
-
-
-def post_to_channels(
-    watch: ChannelWatch,
-    broadcaster: Broadcaster,
-    settings: Settings,
-    bot_username: str,
-    sections: SectionCatalogue,
-) -> None:
-    """Make the checked channels recipients of every new story of their edition."""
-    renderer = ChannelPostRenderer(
-        bot_username,
-        settings.default_timezone,
-        default_locale=settings.default_edition,
-        comment_button=settings.comments_enabled,
-        discussion_note=settings.comments_enabled and settings.channel_comments,
-        sections=sections,
-    )
-    broadcaster.set_channels(
-        ChannelTargets(
-            postable=watch.postable,
-            known=watch.channel_ids,
-            render=renderer,
-            trouble=watch.check,
-        )
-    )

@@ -1,13 +1,12 @@
-"""Telling readers what became of a comment, and admins what went wrong: the bot side of the
-relay's notifier (and of the alert monitor's alerts).
+"""Telling readers what became of their comments: the reader-facing side of the relay's
+notifier, and of the moderators' decisions.
 
 The reader's confirmation ("Comment received …") is edited in place when the outlet or the
 moderators decide; when that message is gone or can no longer be edited, a fresh message
 says it instead. It is worded in the reader's language: their private chat's choice, else
 its Telegram language (both from the chat's record), else the default edition's. Nothing
 here raises: a reader who blocked the bot must never stall the relay or a moderator's button.
-Admins' alerts (``news.admin_alerts``) are worded for each admin the same way, from their
-private chat's record.
+Admins' alerts are ``bot.admin_alerter``'s; ``RelayNotifier`` hands the relay both.
 """
 
 from __future__ import annotations
@@ -15,19 +14,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import telegram
 from telegram import LinkPreviewOptions, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter
 
-from bot import admin_alert_texts, comment_texts
+from bot import comment_texts
 from bot.config import Settings
 from bot.i18n import Texts, chat_locale, texts
-from news.admin_alerts import AdminAlert
 from storage import chats as chat_store
 from storage.comments import CommentView
 from storage.engine import SessionFactory
+
+if TYPE_CHECKING:
+    from bot.admin_alerter import AdminAlerter
+    from news.admin_alerts import AdminAlert
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +61,8 @@ async def chat_texts_by_id(
     )
 
 
-class TelegramCommentNotifier:
-    """Implements ``jobs.comment_relay.CommentNotifier`` with the bot's own messages."""
+class ReaderCommentNotifier:
+    """Tells a reader, in their language, what became of their comment."""
 
     def __init__(
         self, bot: telegram.Bot, settings: Settings, sessions: SessionFactory | None = None
@@ -152,14 +155,20 @@ class TelegramCommentNotifier:
             return False
         return True
 
+
+class RelayNotifier:
+    """The relay's ``CommentNotifier``: readers hear from ``readers``, admins from ``admins``."""
+
+    def __init__(self, readers: ReaderCommentNotifier, admins: AdminAlerter) -> None:
+        self._readers = readers
+        self._admins = admins
+
+    async def comment_changed(
+        self, comment: CommentView, *, still_trying: bool = False, paused: bool = False
+    ) -> None:
+        """Show the comment's new state to its reader."""
+        await self._readers.comment_changed(comment, still_trying=still_trying, paused=paused)
+
     async def alert_admins(self, alert: AdminAlert) -> None:
-        """The alert to each ADMIN_IDS chat, in that admin's language; failures are logged."""
-        for admin in self._settings.admin_ids:
-            try:
-                t = await chat_texts_by_id(self._sessions, self._settings.default_edition, admin)
-                text = admin_alert_texts.alert_text(alert, t=t)
-                await self._bot.send_message(
-                    admin, text, parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW
-                )
-            except Exception as exc:  # an admin who never started the bot, a network error
-                log.warning("admin=%s alert %s not sent: %s", admin, alert.code, exc)
+        """One alert to each admin, in their language."""
+        await self._admins.alert_admins(alert)

@@ -5,7 +5,7 @@ with ``N_`` and translated where they are shown (``t._(CONSTANT)``); the functio
 ``t: Texts`` of whoever reads the message (the reader's chat, or the moderators' chat for
 cards) and never look a language up themselves. Anything that came from a reader, a feed or
 the outlet is escaped here, and isolated so the text around it keeps its order in either
-direction. Reasons the relay stores for a reader (``jobs.comment_relay`` reason codes) are
+direction. Reasons the relay stores for a reader (``news.outlet_answers`` reason codes) are
 worded here, at display time, in the reader's language.
 """
 
@@ -21,7 +21,7 @@ from bot.comment_rules import NAME_MAX, Refusal, Refused
 from bot.config import RateLimit
 from bot.i18n import N_, Texts
 from bot.render import escape, trim, utf16_len
-from jobs.comment_relay import (
+from news.outlet_answers import (
     REASON_NOT_ACCEPTED,
     REASON_REFUSED,
     REASON_REFUSED_HERE,
@@ -231,7 +231,7 @@ def moderation_reason_label(code: str, *, t: Texts) -> str:
 def relay_reason(reason: str, *, t: Texts, limit: int = 0) -> str:
     """A reason the relay or the moderators stored, in the reader's words (HTML, escaped).
 
-    Codes (``jobs.comment_relay``) are worded in this language; anything else — the outlet's
+    Codes (``news.outlet_answers``) are worded in this language; anything else — the outlet's
     own explanation, or a reason stored before codes existed — is shown as it was stored
     (shortened to ``limit`` characters when one is given).
     """

@@ -6,8 +6,6 @@ passes plain values down to storage and jobs.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import unicodedata
 import zoneinfo
@@ -21,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from bot.i18n import LOCALES
 from news.sections import MAX_SLUG_BYTES, fold_name, section_slug
+from news.standard_webhooks import secret_key
 
 DEFAULT_FEED = "https://www.rudaw.net/english/rss"
 
@@ -267,21 +266,9 @@ def parse_duration(raw: str | float) -> float:
 
 
 def comments_secret_key(raw: str) -> bytes:
-    """COMMENTS_SECRET as the HMAC key: ``whsec_<base64>`` decoded, any other string as UTF-8.
-
-    The Standard Webhooks form is what outlets' verifiers are given, so it is decoded exactly
-    as they decode it (standard base64, padding optional); anything else is used as it is.
-    """
-    if not raw.startswith("whsec_"):
-        return raw.encode()
-    encoded = raw.removeprefix("whsec_")
-    try:
-        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-    except binascii.Error:
-        raise ValueError("it starts with whsec_ but the rest is not valid base64") from None
-    if not key:
-        raise ValueError("it starts with whsec_ but holds no key after it")
-    return key
+    """COMMENTS_SECRET (or OUTLET_HOOKS_SECRET) as the HMAC key: ``whsec_<base64>`` decoded,
+    any other string as UTF-8 (``news.standard_webhooks.secret_key``)."""
+    return secret_key(raw)
 
 
 def as_async_database_url(raw: str) -> str:
@@ -357,9 +344,19 @@ class Settings(BaseSettings):
     metrics_listen: str = "127.0.0.1"
     channels: Annotated[tuple[ChannelSpec, ...], NoDecode] = ()
     channel_comments: bool = True
+    # The outlet's events (issue 17): a signed endpoint, or a feed of published comments.
+    hooks_port: int | None = Field(default=None, gt=0, lt=65536)
+    hooks_listen: str = "127.0.0.1"
+    outlet_hooks_secret: SecretStr | None = None
+    comments_feed_url: str | None = None
 
     @field_validator(
-        "telegram_bot_token", "webhook_secret", "comments_secret", "pseudonym_key", mode="before"
+        "telegram_bot_token",
+        "webhook_secret",
+        "comments_secret",
+        "pseudonym_key",
+        "outlet_hooks_secret",
+        mode="before",
     )
     @classmethod
     def _blank_secret_is_unset(cls, value: Any) -> Any:
@@ -368,7 +365,13 @@ class Settings(BaseSettings):
         return value.strip() if isinstance(value, str) else value
 
     @field_validator(
-        "webhook_url", "comments_url", "moderation_chat_id", "metrics_port", mode="before"
+        "webhook_url",
+        "comments_url",
+        "moderation_chat_id",
+        "metrics_port",
+        "hooks_port",
+        "comments_feed_url",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
@@ -487,7 +490,7 @@ class Settings(BaseSettings):
             raise ValueError("it may hold only letters, digits, _ and - (1 to 256 of them)")
         return value
 
-    @field_validator("comments_secret")
+    @field_validator("comments_secret", "outlet_hooks_secret")
     @classmethod
     def _check_comments_secret(cls, value: SecretStr | None) -> SecretStr | None:
         # A whsec_ key that does not decode would sign with a key the outlet does not have.
@@ -585,7 +588,17 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not one rate such as 1/s or 20/min")
         return limits[0]
 
-    @field_validator("webhook_url", "comments_url")
+    @model_validator(mode="after")
+    def _check_hooks(self) -> Settings:
+        # An endpoint that accepts unsigned events would let anyone publish "comments".
+        if self.hooks_port is not None and self.outlet_hooks_secret is None:
+            raise ValueError(
+                "OUTLET_HOOKS_SECRET: it must be set when HOOKS_PORT is, to the secret the "
+                "outlet signs its events with (unsigned events are never accepted)"
+            )
+        return self
+
+    @field_validator("webhook_url", "comments_url", "comments_feed_url")
     @classmethod
     def _check_webhook_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^\s/]+", value):
@@ -605,6 +618,13 @@ class Settings(BaseSettings):
         return comments_secret_key(self.comments_secret.get_secret_value())
 
     @property
+    def outlet_hooks_key(self) -> bytes | None:
+        """The key the outlet signs its events with (OUTLET_HOOKS_SECRET decoded), or None."""
+        if self.outlet_hooks_secret is None:
+            return None
+        return comments_secret_key(self.outlet_hooks_secret.get_secret_value())
+
+    @property
     def token(self) -> str | None:
         """The bot token in clear, for the few places that must send it."""
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
@@ -614,12 +634,19 @@ class Settings(BaseSettings):
         the webhook, comment and pseudonym secrets (and the raw key a ``whsec_`` secret
         encodes), and the passwords inside DATABASE_URL, FEEDS and COMMENTS_URL."""
         found = [self.token or ""]
-        for value in (self.comments_secret, self.pseudonym_key, self.webhook_secret):
+        for value in (
+            self.comments_secret,
+            self.pseudonym_key,
+            self.webhook_secret,
+            self.outlet_hooks_secret,
+        ):
             if value is not None:
                 found.append(value.get_secret_value())
-        if self.comments_secret is not None:
-            found.append(self.comments_secret.get_secret_value().removeprefix("whsec_"))
-        for url in (self.database_url, self.comments_url or "", *(f.url for f in self.feeds)):
+        for signing in (self.comments_secret, self.outlet_hooks_secret):
+            if signing is not None:
+                found.append(signing.get_secret_value().removeprefix("whsec_"))
+        urls = (self.database_url, self.comments_url or "", self.comments_feed_url or "")
+        for url in (*urls, *(f.url for f in self.feeds)):
             password = urlsplit(url).password
             if password:  # as written in the URL, and as a driver sees it after decoding
                 found += [password, unquote(password)]

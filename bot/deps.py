@@ -3,42 +3,71 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from telegram.ext import CallbackContext
 
-from bot.config import Settings
-from bot.sections import SectionCatalogue
-from storage.engine import SessionFactory
-
 if TYPE_CHECKING:
     from bot.channels import ChannelWatch
-    from bot.comment_notify import TelegramCommentNotifier
+    from bot.comment_notify import ReaderCommentNotifier
+    from bot.config import Settings
+    from bot.sections import SectionCatalogue
+    from bot.services import Services
     from jobs.comment_relay import CommentRelay
     from jobs.fanout import Broadcaster
+    from storage.engine import SessionFactory
 
 DEPS_KEY = "newsbot.deps"
 
 
-@dataclass(slots=True)
 class Deps:
-    """The shared objects handlers use: settings, sessions, the push and comment pipelines."""
+    """The one object handlers (and operators' tooling) find on ``bot_data``: the shared
+    services built by the composition root, and whether this instance leads. It holds the
+    services rather than copying them; the properties are the handlers' short names."""
 
-    settings: Settings
-    sessions: SessionFactory
-    # Tells readers what became of their comments and admins what went wrong (also the
-    # relay's notifier and the alert monitor's voice): one for the whole application.
-    notifier: TelegramCommentNotifier
-    broadcaster: Broadcaster | None = None
-    relay: CommentRelay | None = None  # None without COMMENTS_URL: nothing goes to the outlet
-    # Whether this instance leads (set by the app): chores every instance would otherwise
-    # repeat run on the leader only.
-    is_leader: Callable[[], bool] = field(default=lambda: True)
-    # The offered sections and their names in each language, from the settings.
-    sections: SectionCatalogue = field(default_factory=SectionCatalogue)
-    # The outlet's channels and their discussion groups (None without CHANNELS).
-    channels: ChannelWatch | None = None
+    __slots__ = ("is_leader", "services")
+
+    def __init__(self, services: Services, *, is_leader: Callable[[], bool]) -> None:
+        if services.notifier is None:
+            raise ValueError("handlers need the services built with the Telegram bot")
+        self.services = services
+        # Whether this instance leads: chores every instance would otherwise repeat run on
+        # the leader only.
+        self.is_leader = is_leader
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def sessions(self) -> SessionFactory:
+        return self.services.sessions
+
+    @property
+    def notifier(self) -> ReaderCommentNotifier:
+        """Tells readers what became of their comments."""
+        notifier = self.services.notifier
+        assert notifier is not None  # checked when built
+        return notifier
+
+    @property
+    def broadcaster(self) -> Broadcaster | None:
+        return self.services.broadcaster
+
+    @property
+    def relay(self) -> CommentRelay | None:
+        """None without COMMENTS_URL: nothing goes to the outlet."""
+        return self.services.relay
+
+    @property
+    def sections(self) -> SectionCatalogue:
+        """The offered sections and their names in each language, from the settings."""
+        return self.services.sections
+
+    @property
+    def channels(self) -> ChannelWatch | None:
+        """The outlet's channels and their discussion groups (None without CHANNELS)."""
+        return self.services.channels
 
 
 def deps(context: CallbackContext[Any, Any, Any, Any]) -> Deps:

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import text
 
 from jobs import metrics
 from news.clock import utcnow
-from storage.bot_state import set_state
-from storage.engine import SessionFactory, writing
+from storage.engine import SessionFactory
+from storage.health import answer_read, commit_write
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +31,6 @@ DATABASE_TIMEOUT = 3.0
 # How long a health check waits for its write; a write still waiting by then means writers
 # are blocked (the probe goes on in the background, and the next check reports on it).
 WRITE_TIMEOUT = 3.0
-WRITE_PROBE_KEY = "health.write_probe"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +102,7 @@ class OpsServer:
         self._probe = None
 
     async def _write_probe(self) -> None:
-        now = utcnow()
-        async with writing(self._sessions) as session:
-            await set_state(session, WRITE_PROBE_KEY, now.isoformat(), now)
+        await commit_write(self._sessions, utcnow())
 
     async def _write_health(self) -> str | None:
         """None when a write commits in time, else why not."""
@@ -132,8 +128,8 @@ class OpsServer:
         reason."""
         reasons: list[str] = []
         try:
-            async with asyncio.timeout(DATABASE_TIMEOUT), self._sessions() as session:
-                await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+            async with asyncio.timeout(DATABASE_TIMEOUT):
+                await answer_read(self._sessions)
         except Exception as exc:  # any failure to answer is the database being unhealthy
             reasons.append(f"database not answering ({type(exc).__name__})")
         else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.i18n import N_, SOURCE_LOCALE, chat_locale, texts
@@ -15,7 +15,7 @@ from bot.render import (
     story_message,
 )
 from bot.sections import SectionCatalogue
-from jobs.fanout import PushMessage
+from jobs.push.wording import PushMessage
 from news.clock import utcnow
 from storage.records import StoryView
 
@@ -35,7 +35,8 @@ def _markup(rows: Sequence[Sequence[Button]]) -> dict[str, object] | None:
 
 
 class PushRenderer:
-    """Renders pushes with the offered sections' names in each reader's language."""
+    """Renders pushes with the offered sections' names in each reader's language: the fan-out's
+    ``jobs.push.wording.PushWording``."""
 
     def __init__(
         self,
@@ -124,7 +125,7 @@ class ChannelPostRenderer:
 
     def __init__(
         self,
-        bot_username: str,
+        bot_username: Callable[[], str],
         default_timezone: str,
         *,
         default_locale: str = SOURCE_LOCALE,
@@ -132,6 +133,7 @@ class ChannelPostRenderer:
         discussion_note: bool = True,
         sections: SectionCatalogue | None = None,
     ) -> None:
+        # Read at each render: the bot learns its name when it starts, after this is built.
         self._bot = bot_username
         self._zone = ZoneInfo(default_timezone)
         self._default_locale = default_locale
@@ -163,7 +165,7 @@ class ChannelPostRenderer:
             # Translators: a button under a story in the outlet's channel: it opens a private
             # chat with the bot, ready to write a comment on the story.
             label = t.pgettext("button", "💬 Comment")
-            row.append(Button(label, url=f"https://t.me/{self._bot}?start=c_{story.id}"))
+            row.append(Button(label, url=f"https://t.me/{self._bot()}?start=c_{story.id}"))
         return PushMessage(
             text=text, plain=plain, reply_markup=_markup([row]), preview_url=rendered.preview_url
         )

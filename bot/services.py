@@ -1,4 +1,5 @@
-"""Building the shared pieces once: database, HTTP sessions, poller, pushes, comment relay."""
+"""Building the shared pieces once, in order: database, HTTP sessions, then (given the
+Telegram bot) its notifiers, pushes, digests, alerts and the comment relay, then the poller."""
 
 from __future__ import annotations
 
@@ -9,19 +10,28 @@ from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 
 import aiohttp
+import telegram
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.admin_alerter import AdminAlerter
+from bot.channels import ChannelWatch
+from bot.comment_notify import ReaderCommentNotifier, RelayNotifier
 from bot.config import Settings
+from bot.hooks_server import HooksServer
 from bot.logs import keep_secret
-from bot.push_render import PushRenderer
+from bot.push_render import ChannelPostRenderer, PushRenderer
 from bot.section_notice import RetiredSectionsNotice
 from bot.sections import SectionCatalogue
+from bot.site_notify import SiteNotifier
+from jobs.admin_alerts import AlertMonitor
 from jobs.clients.feeds import create_feed_session
 from jobs.clients.telegram import BotApiClient
 from jobs.comment_relay import CommentRelay, RelaySettings, load_pseudonym_key
+from jobs.comments_feed import CommentsFeed, CommentsFeedSettings
 from jobs.digests import DigestSender, DigestSettings
 from jobs.fanout import Broadcaster, FanoutSettings
 from jobs.ingestion import FeedPoller, PollSettings
+from jobs.outlet_inbox import InboxSettings, OutletInbox
 from jobs.retired_sections import RetiredSectionNotices
 from news.clock import utcnow
 from news.sections import category_sections
@@ -49,7 +59,9 @@ def user_agent() -> str:
 
 @dataclass(slots=True)
 class Services:
-    """The long-lived objects every command shares; built once, closed once."""
+    """The long-lived objects every command shares; built once, closed once. The optional
+    ones are off: the pushes, notifiers and alerts without the Telegram bot (the CLI's
+    commands other than ``run``), the relay without COMMENTS_URL."""
 
     settings: Settings
     engine: AsyncEngine
@@ -65,6 +77,16 @@ class Services:
     sections: SectionCatalogue = field(default_factory=SectionCatalogue)
     # Tells chats once that sections they follow are no longer offered (with pushes only).
     notices: RetiredSectionNotices | None = None
+    notifier: ReaderCommentNotifier | None = None  # tells readers about their comments
+    alerter: AdminAlerter | None = None  # tells the admins what went wrong
+    alerts: AlertMonitor | None = None  # watches for trouble worth an alert
+    # The outlet's events (HOOKS_PORT, COMMENTS_FEED_URL): the inbox processes what the
+    # listener accepts and the comments feed brings.
+    outlet_inbox: OutletInbox | None = None
+    comments_feed: CommentsFeed | None = None
+    hooks_server: HooksServer | None = None
+    # The outlet's channels (CHANNELS, with pushes): checked, posted to, their discussions.
+    channels: ChannelWatch | None = None
 
 
 def poll_settings(settings: Settings) -> PollSettings:
@@ -119,14 +141,67 @@ def fanout_settings(settings: Settings) -> FanoutSettings:
     )
 
 
+def _channel_wording(
+    settings: Settings, bot: telegram.Bot, sections: SectionCatalogue
+) -> ChannelPostRenderer:
+    """How a story reads as a post in the outlet's channels."""
+    return ChannelPostRenderer(
+        lambda: bot.username,
+        settings.default_timezone,
+        default_locale=settings.default_edition,
+        comment_button=settings.comments_enabled,
+        discussion_note=settings.comments_enabled and settings.channel_comments,
+        sections=sections,
+    )
+
+
+def _outlet_events(
+    settings: Settings,
+    sessions: SessionFactory,
+    feed_http: aiohttp.ClientSession,
+    notifier: SiteNotifier,
+) -> tuple[OutletInbox | None, CommentsFeed | None, HooksServer | None]:
+    """The outlet's events, when it sends them (HOOKS_PORT) or publishes a comments feed:
+    the inbox that processes them, the feed's poller and the listener."""
+    if settings.hooks_port is None and settings.comments_feed_url is None:
+        return None, None, None
+    inbox = OutletInbox(
+        sessions, InboxSettings(default_timezone=settings.default_timezone), notifier
+    )
+    feed = None
+    if settings.comments_feed_url:
+        feed = CommentsFeed(
+            sessions,
+            feed_http,  # the story feeds' session: the same address guard and size cap
+            CommentsFeedSettings(
+                url=settings.comments_feed_url,
+                interval=settings.poll_interval,
+                timeout=settings.fetch_timeout,
+                max_bytes=settings.fetch_max_bytes,
+            ),
+            inbox,
+        )
+    server = None
+    if settings.hooks_port is not None and settings.outlet_hooks_key is not None:
+        server = HooksServer(
+            inbox,
+            settings.outlet_hooks_key,
+            listen=settings.hooks_listen,
+            port=settings.hooks_port,
+        )
+    return inbox, feed, server
+
+
 @asynccontextmanager
-async def open_services(settings: Settings, *, push: bool = False) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, *, bot: telegram.Bot | None = None
+) -> AsyncIterator[Services]:
     """Upgrade the database, register the configured feeds, and yield the shared objects.
 
-    With ``push`` (``newsbot run``), new stories are handed to a Broadcaster that sends them
-    over its own keep-alive HTTP session to the Bot API, and with COMMENTS_URL readers'
-    comments go to the outlet through a CommentRelay (started and given its notifier by the
-    app, once the Telegram bot exists).
+    With the Telegram ``bot`` (``newsbot run``), new stories are handed to a Broadcaster that
+    sends them over its own keep-alive HTTP session to the Bot API, readers and admins are
+    told through the bot, and with COMMENTS_URL readers' comments go to the outlet through a
+    CommentRelay. Nothing here starts: ``jobs.registry`` lists what runs in the background.
     """
     engine = create_engine(settings.database_url)
     feed_http = create_feed_session(user_agent(), concurrency=settings.fetch_concurrency)
@@ -144,9 +219,12 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
                 ],
                 utcnow(),
             )
-        broadcaster = renderer = digests = notices = None
+        broadcaster = renderer = digests = notices = notifier = alerter = alerts = None
+        channels = None
         catalogue = SectionCatalogue.from_settings(settings)
-        if push and settings.token:
+        if bot is not None and settings.token:
+            notifier = ReaderCommentNotifier(bot, settings, sessions)
+            alerter = AdminAlerter(bot, settings, sessions)
             fanout = fanout_settings(settings)
             bot_http = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=fanout.max_in_flight + 4)
@@ -158,7 +236,17 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
                 default_locale=settings.default_edition,
                 sections=catalogue,
             )
-            broadcaster = Broadcaster(sessions, client, renderer, fanout)
+            if settings.channels:
+                channels = ChannelWatch(bot, settings.channels, sessions, alerter.alert_admins)
+            broadcaster = Broadcaster(
+                sessions,
+                client,
+                renderer,
+                fanout,
+                channels=channels.targets(_channel_wording(settings, bot, catalogue))
+                if channels is not None
+                else None,
+            )
             digests = DigestSender(
                 sessions,
                 client,
@@ -179,8 +267,14 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
                 catalogue.offered,
                 paid_broadcast=settings.paid_broadcast,
             )
+            pushing = broadcaster
+            alerts = AlertMonitor(
+                sessions,
+                alerter.alert_admins,
+                token_refused=lambda: pushing.stats.unauthorized,
+            )
         relay = None
-        if push and settings.comments_url:
+        if notifier is not None and alerter is not None and settings.comments_url:
             key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
             pseudonym_key = await load_pseudonym_key(sessions, key)
             # Generated once and kept in the database: only known now, so logs learn it now.
@@ -191,8 +285,15 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
                 outlet_http,
                 relay_settings(settings),
                 pseudonym_key,
-                None,  # the Telegram notifier is attached by the app (bot/app.py)
+                RelayNotifier(notifier, alerter),
             )
+        outlet_events: tuple[OutletInbox | None, CommentsFeed | None, HooksServer | None] = (
+            _outlet_events(
+                settings, sessions, feed_http, SiteNotifier(bot, settings, sessions, notifier)
+            )
+            if bot is not None and notifier is not None
+            else (None, None, None)
+        )
         poller = FeedPoller(
             sessions,
             feed_http,
@@ -213,6 +314,11 @@ async def open_services(settings: Settings, *, push: bool = False) -> AsyncItera
             relay,
             catalogue,
             notices,
+            notifier,
+            alerter,
+            alerts,
+            *outlet_events,
+            channels,
         )
     finally:
         await feed_http.close()

@@ -37,7 +37,7 @@ STATE_KEY = "admin_alerts"
 FEED_FAILING_FOR = timedelta(hours=1)
 BACKLOG_AGE = timedelta(minutes=15)
 
-# Words each alert in each admin's language (the bot's TelegramCommentNotifier.alert_admins).
+# Words each alert in each admin's language (bot/admin_alerter.py).
 Send = Callable[[AdminAlert], Awaitable[None]]
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from jobs.clients.telegram import BotApiClient, SendKind, encode_send_message
-from jobs.fanout import PushRenderer
+from jobs.push.wording import PushWording
 from news.clock import utcnow
 from news.digest_times import digest_due, pick_digest_stories
 from news.send_rate import SlidingWindowLimiter
@@ -42,7 +42,7 @@ class DigestSender:
         self,
         sessions: SessionFactory,
         client: BotApiClient,
-        renderer: PushRenderer,
+        renderer: PushWording,
         limiter: SlidingWindowLimiter,
         settings: DigestSettings,
         *,

@@ -11,6 +11,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.dialect import insert_for
 from storage.models import BotState
 
+# The comment relay's pause, shared by every instance: present while relaying is paused (its
+# value, what ``jobs.relay.pause.RelayPause`` stores, says why and since when).
+RELAY_PAUSE_KEY = "comment_relay_paused"
+
 
 async def get_state(session: AsyncSession, key: str, *, for_update: bool = False) -> str | None:
     """A stored value, or None; ``for_update`` locks it until the transaction ends.
@@ -42,3 +46,8 @@ async def ensure_state(session: AsyncSession, key: str, value: str, now: datetim
     stored = await get_state(session, key)
     assert stored is not None
     return stored
+
+
+async def relay_paused(session: AsyncSession) -> bool:
+    """Whether comment relaying is paused for every instance (any stored pause counts)."""
+    return await get_state(session, RELAY_PAUSE_KEY) is not None

@@ -9,7 +9,7 @@ row, then or (when the forward outran the recording of the post) at the first co
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
 from sqlmodel import col, select
@@ -17,9 +17,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.deliveries import Recipient
 from storage.dialect import insert_for
-from storage.models import ChannelThread, Delivery
+from storage.models import ChannelThread, Delivery, RefusalNotice
 
 CHANNEL = "channel"  # the delivery kind of a channel post
+# Comments on a post older than this are no longer taken (its thread may live for years);
+# housekeeping forgets older threads.
+THREAD_LIFETIME = timedelta(days=30)
 
 
 async def channel_post_story(session: AsyncSession, channel_id: int, post_id: int) -> int | None:
@@ -50,6 +53,20 @@ async def channel_edit_targets(
     )
     rows = (await session.exec(statement)).all()
     return [Recipient(chat_id, 0, None, None, None, message_id) for chat_id, message_id in rows]
+
+
+async def release_held_posts(session: AsyncSession, channel_id: int, now: datetime) -> int:
+    """The posts that waited for a channel to be mended are due now; how many."""
+    result = await session.exec(
+        update(Delivery)
+        .where(
+            col(Delivery.chat_id) == channel_id,
+            col(Delivery.status) == "pending",
+            col(Delivery.not_before) > now,
+        )
+        .values(not_before=now)
+    )
+    return int(result.rowcount or 0)
 
 
 async def record_thread(
@@ -104,4 +121,27 @@ async def prune_threads(session: AsyncSession, before: datetime) -> int:
     """Forget threads started before ``before`` (comments under them are no longer taken)."""
     statement = delete(ChannelThread).where(col(ChannelThread.created_at) < before)
     result = await session.exec(statement)
+    return int(result.rowcount or 0)
+
+
+async def may_tell_refusal(
+    session: AsyncSession, group_id: int, user_id: int, now: datetime, quiet: timedelta
+) -> bool:
+    """Whether a reader whose comment was refused in the discussion group ``group_id`` may be
+    told why: not when they were told within ``quiet``. Noted as told when True, in one
+    statement, so two instances cannot both say it."""
+    table = RefusalNotice.__table__  # type: ignore[attr-defined]
+    insert = insert_for(session)(table).values(group_id=group_id, user_id=user_id, told_at=now)
+    statement = insert.on_conflict_do_update(
+        index_elements=["group_id", "user_id"],
+        set_={"told_at": insert.excluded.told_at},
+        where=table.c.told_at <= now - quiet,
+    )
+    result = await session.exec(statement)
+    return bool(result.rowcount)
+
+
+async def prune_refusal_notices(session: AsyncSession, before: datetime) -> int:
+    """Forget refusals told before ``before`` (their quiet period is long over)."""
+    result = await session.exec(delete(RefusalNotice).where(col(RefusalNotice.told_at) < before))
     return int(result.rowcount or 0)

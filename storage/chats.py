@@ -39,6 +39,8 @@ class ChatView:
     locale: str | None = None
     # The editions it reads in its own order; empty until it chooses (the default edition).
     editions: tuple[str, ...] = ()
+    # Told when someone on the site replies to the reader's comment (/settings).
+    comment_replies: bool = True
 
 
 def _view(chat: Chat) -> ChatView:
@@ -51,6 +53,7 @@ def _view(chat: Chat) -> ChatView:
         chat.active,
         chat.locale,
         split_editions(chat.editions),
+        chat.comment_replies,
     )
 
 
@@ -351,6 +354,18 @@ async def _queue_owed_digest(session: AsyncSession, chat: Chat, now: datetime) -
             await deliveries.add_deliveries(
                 session, story_id, deliveries.PUSH, PRIORITY_NEW, [(recipient, None)], now
             )
+
+
+async def set_comment_replies(
+    session: AsyncSession, chat_id: int, on: bool, now: datetime
+) -> bool:
+    """Whether the reader hears about site replies to their comments; True if that changed."""
+    result = await session.exec(
+        update(Chat)
+        .where(col(Chat.id) == chat_id, col(Chat.comment_replies) != on)
+        .values(comment_replies=on, updated_at=now)
+    )
+    return bool(result.rowcount)
 
 
 async def set_quiet_hours(

@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from news.clock import utcnow
 from storage.dialect import insert_for
-from storage.models import Comment, Commenter, OutletEvent
+from storage.models import Comment, Commenter, OutletEvent, PublishedComment, ReplyPrompt
 from storage.records import StoryView
 
 CREATED, DELETED = "comment.created", "comment.deleted"
@@ -86,6 +86,8 @@ class CommentDraft:
     text: str
     language: str | None = None
     parent_id: int | None = None  # the comment this one replies to
+    # A reply on the site: the outlet's id of the comment it answers (sent as in_reply_to).
+    in_reply_to: str | None = None
 
 
 def comment_view(c: Comment, author_name: str | None = None) -> CommentView:
@@ -267,6 +269,28 @@ async def last_comment_text(session: AsyncSession, user_id: int) -> str | None:
     return (await session.exec(statement)).first()
 
 
+@dataclass(frozen=True, slots=True)
+class CommenterHistory:
+    """What checking a reader's new comment needs to know about them: their identity (None
+    before their first comment), their last comment's text and their latest comment times."""
+
+    commenter: CommenterView | None
+    previous: str | None
+    recent: list[datetime]
+
+
+async def commenter_history(
+    session: AsyncSession, user_id: int, *, since: datetime, limit: int
+) -> CommenterHistory:
+    """The reader's identity, locked until the transaction ends (so two comments sent at once
+    see each other), with their last comment and their comment times since ``since``."""
+    return CommenterHistory(
+        commenter=await get_commenter(session, user_id, lock=True),
+        previous=await last_comment_text(session, user_id),
+        recent=await recent_comment_times(session, user_id, since, limit),
+    )
+
+
 def _article(story: StoryView | None) -> dict[str, Any]:
     if story is None:
         return {"story_id": None, "article_url": None, "article_guid": None, "article_title": ""}
@@ -280,9 +304,16 @@ def _article(story: StoryView | None) -> dict[str, Any]:
 
 
 def _outbox_row(
-    type_: str, now: datetime, deadline: datetime, *, comment_id: int | None, payload: str | None
+    type_: str,
+    now: datetime,
+    deadline: datetime,
+    *,
+    comment_id: int | None,
+    payload: str | None,
+    in_reply_to: str | None = None,
 ) -> OutletEvent:
     return OutletEvent(
+        in_reply_to=in_reply_to,
         webhook_id=new_webhook_id(),
         type=type_,
         comment_id=comment_id,
@@ -297,10 +328,17 @@ def _outbox_row(
 
 
 def _send_to_outlet(
-    session: AsyncSession, comment: Comment, now: datetime, retry_for: timedelta
+    session: AsyncSession,
+    comment: Comment,
+    now: datetime,
+    retry_for: timedelta,
+    in_reply_to: str | None = None,
 ) -> None:
     """The comment's ``comment.created`` webhook, in the transaction that queues it."""
-    session.add(_outbox_row(CREATED, now, now + retry_for, comment_id=comment.id, payload=None))
+    row = _outbox_row(
+        CREATED, now, now + retry_for, comment_id=comment.id, payload=None, in_reply_to=in_reply_to
+    )
+    session.add(row)
 
 
 async def add_comment(
@@ -335,7 +373,7 @@ async def add_comment(
     session.add(comment)
     await session.flush()
     if status == QUEUED:
-        _send_to_outlet(session, comment, now, retry_for)
+        _send_to_outlet(session, comment, now, retry_for, draft.in_reply_to)
         await session.flush()
     return comment_view(comment)
 
@@ -357,10 +395,19 @@ async def find_by_source(
     return comment_view(row) if row is not None else None
 
 
-async def reply_target(session: AsyncSession, parent_id: int) -> dict[str, str | None] | None:
-    """What the outlet knows a parent comment by: ``{"id": its id at the outlet (None until
-    it answered with one), "webhook_id": the parent's ``comment.created`` webhook-id}``; None
-    when the parent is gone or never went to the outlet (refused, held, rejected here)."""
+@dataclass(frozen=True, slots=True)
+class ReplyTarget:
+    """How the outlet knows the comment a reply answers: its id at the outlet (None until the
+    outlet answered with one) and its ``comment.created`` webhook-id (None when the parent
+    was not relayed by the bot)."""
+
+    outlet_id: str | None
+    webhook_id: str | None
+
+
+async def reply_target(session: AsyncSession, parent_id: int) -> ReplyTarget | None:
+    """What the outlet knows a parent comment by; None when the parent is gone or never went
+    to the outlet (refused, held, rejected here)."""
     parent = await session.get(Comment, parent_id)
     if parent is None:
         return None
@@ -373,7 +420,7 @@ async def reply_target(session: AsyncSession, parent_id: int) -> dict[str, str |
     ).first()
     if webhook_id is None and parent.outlet_id is None:
         return None
-    return {"id": parent.outlet_id, "webhook_id": webhook_id}
+    return ReplyTarget(parent.outlet_id, webhook_id)
 
 
 async def set_answer_message(session: AsyncSession, comment_id: int, message_id: int) -> None:
@@ -381,6 +428,14 @@ async def set_answer_message(session: AsyncSession, comment_id: int, message_id:
     await session.exec(
         update(Comment).where(col(Comment.id) == comment_id).values(answer_message_id=message_id)
     )
+
+
+async def answered(session: AsyncSession, comment_id: int, message_id: int) -> CommentView | None:
+    """Remember the bot's confirmation message (``set_answer_message``) and return the comment
+    as it is now: a verdict that came before the confirmation existed is told by the caller,
+    one that comes after finds the confirmation to edit."""
+    await set_answer_message(session, comment_id, message_id)
+    return await get_comment(session, comment_id)
 
 
 async def edit_comment(
@@ -634,7 +689,24 @@ async def forget_commenter(
             deletion.next_attempt_at = max(now, event.lease_until)
         session.add(deletion)
         queued += 1
+    await _unlink_site_comments(session, user_id)
     await session.exec(delete(Comment).where(col(Comment.user_id) == user_id))
     await session.exec(delete(Commenter).where(col(Commenter.user_id) == user_id))
     await session.flush()
     return queued
+
+
+async def _unlink_site_comments(session: AsyncSession, user_id: int) -> None:
+    """The site's comments keep showing until the outlet deletes them, but nothing ties them,
+    or replies to them, to the reader any more."""
+    await session.exec(
+        update(PublishedComment)
+        .where(col(PublishedComment.user_id) == user_id)
+        .values(user_id=None)
+    )
+    await session.exec(
+        update(PublishedComment)
+        .where(col(PublishedComment.reply_to_user) == user_id)
+        .values(reply_to_user=None, notice="skipped", notice_at=None)
+    )
+    await session.exec(delete(ReplyPrompt).where(col(ReplyPrompt.chat_id) == user_id))

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    true,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -150,6 +160,10 @@ class Chat(SQLModel, table=True):
     quiet_end: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     digest_sent_at: datetime | None = Field(default=None, sa_column=_utc())
     inactive_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Whether the reader hears when someone on the site replies to their comment (/settings).
+    comment_replies: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
+    )
 
 
 class Subscription(SQLModel, table=True):
@@ -386,6 +400,18 @@ class ChannelThread(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc(nullable=False))
 
 
+class RefusalNotice(SQLModel, table=True):
+    """When a reader was last told, in a channel's discussion group, why a comment of theirs
+    was refused: shared by every instance, so the group hears it once per quiet period."""
+
+    __tablename__ = "refusal_notice"
+    __table_args__ = (Index("ix_refusal_notice_told", "told_at"),)
+
+    group_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    told_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
 class OutletEvent(SQLModel, table=True):
     """The outbox: one webhook to the outlet (``comment.created`` or ``comment.deleted``).
 
@@ -409,6 +435,8 @@ class OutletEvent(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("comment.id", ondelete="CASCADE"), nullable=True),
     )
     payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The outlet's id of the comment a reply answers (sent as data.in_reply_to).
+    in_reply_to: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # pending → sending (leased until lease_until) → done | rejected | expired
     status: str = Field(sa_column=Column(Text, nullable=False))
     attempts: int = Field(default=0, nullable=False)
@@ -418,6 +446,88 @@ class OutletEvent(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=_utc(nullable=False))
     updated_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class InboxEvent(SQLModel, table=True):
+    """The inbox: one event the outlet sent (or the comments feed brought), kept until done.
+
+    Written by the listener before it answers, so an accepted event survives a crash; the
+    unique ``webhook_id`` makes a repeated delivery a no-op. Processed under a lease by any
+    instance, each row by one.
+    """
+
+    __tablename__ = "inbox_event"
+    __table_args__ = (
+        UniqueConstraint("webhook_id", name="uq_inbox_event_webhook"),
+        Index("ix_inbox_event_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: str = Field(sa_column=Column(Text, nullable=False))
+    type: str = Field(sa_column=Column(Text, nullable=False))
+    data: str = Field(sa_column=Column(Text, nullable=False))  # the event's data, as JSON
+    # pending → sending (leased until lease_until) → done | dropped
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    attempts: int = Field(default=0, nullable=False)
+    next_attempt_at: datetime = Field(sa_column=_utc(nullable=False))
+    lease_until: datetime | None = Field(default=None, sa_column=_utc())
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    received_at: datetime = Field(sa_column=_utc(nullable=False))
+    updated_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class PublishedComment(SQLModel, table=True):
+    """A comment the site shows under a story, as it shows it: name, date, text.
+
+    Deleted with its story (retention). ``user_id`` is set when it is a reader's relayed
+    comment (their own is marked); ``reply_to_user`` when it answers one, and then
+    ``notice`` says where telling that reader stands.
+    """
+
+    __tablename__ = "published_comment"
+    __table_args__ = (
+        UniqueConstraint("outlet_id", name="uq_published_comment_outlet"),
+        Index("ix_published_comment_story", "story_id", "published_at", "id"),
+        Index("ix_published_comment_latest", "published_at", "id"),
+        Index("ix_published_comment_notice", "notice", "notice_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    outlet_id: str = Field(sa_column=Column(Text, nullable=False))
+    story_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("story.id", ondelete="CASCADE"), nullable=False)
+    )
+    author: str = Field(sa_column=Column(Text, nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    in_reply_to: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    comment_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("comment.id", ondelete="SET NULL"), nullable=True),
+    )
+    user_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    reply_to_user: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # pending → sending (until notice_at) → sent | skipped; None: nobody to tell
+    notice: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    notice_at: datetime | None = Field(default=None, sa_column=_utc())
+    published_at: datetime = Field(sa_column=_utc(nullable=False))
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    updated_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class ReplyPrompt(SQLModel, table=True):
+    """A message inviting a reader to answer a site comment: a reply to it is a reply comment."""
+
+    __tablename__ = "reply_prompt"
+    __table_args__ = (Index("ix_reply_prompt_created", "created_at"),)
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    message_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    story_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("story.id", ondelete="CASCADE"), nullable=False)
+    )
+    in_reply_to: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
 
 
 class BotState(SQLModel, table=True):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
+from jobs.relay.webhooks import webhook_payload
 from storage import channels as channel_store
 from storage import comments as comment_store
 from storage import outbox
@@ -80,6 +82,48 @@ async def test_a_reply_carries_how_the_outlet_knows_its_parent(sessions: Session
     by_comment = {j.comment.id: j for j in jobs if j.comment is not None}
     assert by_comment[parent.id].in_reply_to is None
     parent_hook = by_comment[parent.id].webhook_id
-    assert by_comment[reply.id].in_reply_to == {"id": None, "webhook_id": parent_hook}
-    assert by_comment[orphan.id].in_reply_to is None  # its parent never went to the outlet
+    # The outlet has not answered the parent with its id yet: the parent's webhook-id only.
+    assert by_comment[reply.id].in_reply_to is None
+    assert by_comment[reply.id].in_reply_to_webhook_id == parent_hook
+    # Its parent never went to the outlet.
+    assert by_comment[orphan.id].in_reply_to is None
+    assert by_comment[orphan.id].in_reply_to_webhook_id is None
+    payload = webhook_payload(by_comment[reply.id], lambda _: "p")
+    assert payload is not None
+    assert "in_reply_to" not in payload["data"]
+    assert payload["data"]["in_reply_to_webhook_id"] == parent_hook
+    # Once the outlet gave the parent its id, the reply (sent again) carries it too.
+    async with writing(sessions) as session:
+        await outbox.event_delivered(
+            session,
+            by_comment[parent.id].id,
+            now=NOW,
+            outlet_id="c42",
+            outlet_status="pending",
+            published=False,
+        )
+        jobs = await outbox.claim_events(session, NOW.replace(year=2027), limit=10, lease=LEASE)
+    again = {j.comment.id: j for j in jobs if j.comment is not None}[reply.id]
+    assert (again.in_reply_to, again.in_reply_to_webhook_id) == ("c42", parent_hook)
+    payload = webhook_payload(again, lambda _: "p")
+    assert payload is not None
+    assert payload["data"]["in_reply_to"] == "c42"
+    assert payload["data"]["in_reply_to_webhook_id"] == parent_hook
     assert reply.parent_id == parent.id
+
+
+async def test_a_reader_is_told_why_once_per_quiet_period_on_every_instance(
+    sessions: SessionFactory,
+) -> None:
+    quiet = timedelta(minutes=10)
+    told = []
+    for minutes in (0, 1, 9, 10, 11, 12):
+        async with writing(sessions) as session:
+            now = NOW + timedelta(minutes=minutes)
+            told.append(await channel_store.may_tell_refusal(session, GROUP, 7, now, quiet))
+    assert told == [True, False, False, True, False, False]
+    async with writing(sessions) as session:
+        # Another reader, or the same one in another group, has a quiet of their own.
+        assert await channel_store.may_tell_refusal(session, GROUP, 8, NOW, quiet)
+        assert await channel_store.may_tell_refusal(session, GROUP - 1, 7, NOW, quiet)
+        assert await channel_store.prune_refusal_notices(session, NOW + timedelta(days=1)) == 3

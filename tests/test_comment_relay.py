@@ -17,15 +17,9 @@ from standardwebhooks import Webhook
 from bot.admin_alert_texts import alert_text
 from bot.comment_texts import relay_reason, status_text
 from bot.i18n import texts
-from jobs.comment_relay import (
-    PAUSE_KEY,
-    CommentRelay,
-    RelayPause,
-    RelaySettings,
-    classify_answer,
-    load_pseudonym_key,
-    pseudonym,
-)
+from jobs.comment_relay import CommentRelay, RelaySettings
+from jobs.relay.pause import PAUSE_KEY, RelayPause
+from jobs.relay.pseudonyms import load_pseudonym_key, pseudonym
 from news.admin_alerts import FEED_FAILING, AdminAlert
 from news.clock import utcnow
 from news.retry_timing import backoff
@@ -533,8 +527,6 @@ async def test_the_pseudonym_key_is_generated_once_for_every_instance(
 
 # --- pure pieces ----------------------------------------------------------------------------
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-
 
 def test_retry_delay_doubles_with_jitter_up_to_the_cap() -> None:
     def delay(n: int, draw: float) -> float:
@@ -544,68 +536,6 @@ def test_retry_delay_doubles_with_jitter_up_to_the_cap() -> None:
     high = [delay(n, 1.0) for n in (1, 2, 3, 40)]
     assert low == pytest.approx([0.8, 1.6, 3.2, 819.2, 1440.0])
     assert high == pytest.approx([1.2, 2.4, 4.8, 1800.0])  # never past the cap
-
-
-@pytest.mark.parametrize(
-    ("event_type", "status", "kind"),
-    [
-        ("comment.created", 201, "delivered"),
-        ("comment.created", 404, "pause"),
-        ("comment.created", 401, "pause"),
-        ("comment.created", 301, "pause"),
-        ("comment.created", 408, "retry"),
-        ("comment.created", 409, "retry"),
-        ("comment.created", 429, "retry"),
-        ("comment.created", 502, "retry"),
-        ("comment.created", 405, "rejected"),
-        ("comment.deleted", 404, "delivered"),
-        ("comment.deleted", 410, "delivered"),
-        ("comment.deleted", 401, "pause"),
-    ],
-)
-def test_what_each_answer_means(event_type: str, status: int, kind: str) -> None:
-    assert classify_answer(event_type, status, b"", {}, NOW).kind == kind
-
-
-@pytest.mark.parametrize(
-    ("status", "body", "published", "outlet_id"),
-    [
-        (201, b'{"id": 42, "status": "approved"}', True, "42"),
-        (201, b'{"id": "c1", "status": "pending"}', False, "c1"),
-        (200, b"", True, None),
-        (202, b'{"id": "c7"}', False, "c7"),
-        (202, b'{"id": "c8", "status": "approved"}', True, "c8"),
-    ],
-)
-def test_2xx_bodies(status: int, body: bytes, published: bool, outlet_id: str | None) -> None:
-    outcome = classify_answer("comment.created", status, body, {}, NOW)
-    assert (outcome.kind, outcome.published, outcome.outlet_id) == (
-        "delivered",
-        published,
-        outlet_id,
-    )
-
-
-@pytest.mark.parametrize(
-    ("status", "body", "reason"),
-    [
-        (403, b'{"error": {"message": "Author  blocked\\n"}}', "Author blocked"),
-        (
-            403,
-            b"",
-            "The news site does not accept this comment (comments may be closed on the article).",
-        ),
-        (400, b"not json", "The news site could not read this comment."),
-        (422, b'{"message": "Too\\u0007 rude"}', "Too rude"),
-        (451, b'{"detail": "' + b"x" * 500 + b'"}', "x" * 199 + "…"),
-        (418, b"[]", "The news site refused this comment (HTTP 418)."),
-    ],
-)
-def test_rejection_reasons_are_short_plain_words(status: int, body: bytes, reason: str) -> None:
-    outcome = classify_answer("comment.created", status, body, {}, NOW)
-    # Our own reasons are stored as codes and worded in the reader's language when shown.
-    assert outcome.kind == "rejected"
-    assert relay_reason(outcome.reason, t=texts("en")) == reason.replace("&", "&amp;")
 
 
 async def test_a_verdict_whose_reader_was_never_told_is_told_by_the_sweep(
@@ -713,14 +643,14 @@ async def test_the_relay_notifier_tells_each_reader_in_their_own_language(
     """Verdicts arrive long after the comment: the reader's chat record says the language."""
     import telegram
 
-    from bot.comment_notify import TelegramCommentNotifier
+    from bot.comment_notify import ReaderCommentNotifier
     from bot.config import load_settings
     from storage import chats as chat_store
 
     story = await add_story(sessions)
     written = await add_comment(sessions, story)
     settings = load_settings(comments_url="https://o.example/c", default_edition="ar")
-    notifier = TelegramCommentNotifier(telegram.Bot("1:x"), settings, sessions)
+    notifier = ReaderCommentNotifier(telegram.Bot("1:x"), settings, sessions)
     # No record of the reader's chat: the default edition's language.
     assert (await notifier.reader_texts(written)).locale == "ar"
     async with writing(sessions) as session:
@@ -732,7 +662,7 @@ async def test_the_relay_notifier_tells_each_reader_in_their_own_language(
         await chat_store.set_language(session, READER, utcnow(), locale="ckb")
     assert (await notifier.reader_texts(written)).locale == "ckb"  # its own choice
     # Without the database it still answers, in the default edition's language.
-    alone = TelegramCommentNotifier(telegram.Bot("1:x"), settings)
+    alone = ReaderCommentNotifier(telegram.Bot("1:x"), settings)
     assert (await alone.reader_texts(written)).locale == "ar"
 
 
@@ -750,7 +680,7 @@ async def test_admin_alerts_reach_each_admin_in_their_own_language(
     sessions: SessionFactory,
 ) -> None:
     """An alert is worded per admin: the admin whose chat chose Arabic reads it in Arabic."""
-    from bot.comment_notify import TelegramCommentNotifier
+    from bot.admin_alerter import AdminAlerter
     from bot.config import load_settings
     from storage import chats as chat_store
 
@@ -765,12 +695,12 @@ async def test_admin_alerts_reach_each_admin_in_their_own_language(
             )
         await chat_store.set_language(session, arabic_admin, utcnow(), locale="ar")
     bot = RecordingBot()
-    notifier = TelegramCommentNotifier(bot, settings, sessions)  # type: ignore[arg-type]
+    alerter = AdminAlerter(bot, settings, sessions)  # type: ignore[arg-type]
     alert = AdminAlert(
         FEED_FAILING,
         {"url": "https://x.example/rss", "minutes": 125, "polls": 9, "error": "HTTP <503>"},
     )
-    await notifier.alert_admins(alert)
+    await alerter.alert_admins(alert)
 
     in_english = alert_text(alert, t=texts("en"))
     in_arabic = alert_text(alert, t=texts("ar"))

@@ -327,7 +327,7 @@ def test_refusals_count_with_plurals_and_the_locales_digits() -> None:
 
 def test_relay_reasons_are_codes_worded_when_shown_and_old_words_still_show() -> None:
     from bot.comment_texts import relay_reason
-    from jobs.comment_relay import REASON_REFUSED, parse_reason, reason_code
+    from news.outlet_answers import REASON_REFUSED, parse_reason, reason_code
 
     code = reason_code(REASON_REFUSED, status=418)
     assert code == "relay:refused?status=418"

@@ -15,7 +15,7 @@ from storage import comments as comment_store
 from storage import feeds as feed_store
 from storage import outbox
 from storage import stories as story_store
-from storage.bot_state import ensure_state, get_state, set_state
+from storage.bot_state import RELAY_PAUSE_KEY, ensure_state, get_state, relay_paused, set_state
 from storage.comments import CommentDraft
 from storage.engine import SessionFactory, writing
 from storage.models import Comment, OutletEvent
@@ -78,6 +78,36 @@ async def claim(
 
 
 # --- writing comments -----------------------------------------------------------------------
+
+
+async def test_a_readers_history_is_read_at_once_for_checking_a_comment(
+    sessions: SessionFactory,
+) -> None:
+    async with writing(sessions) as session:
+        first = await comment_store.commenter_history(
+            session, 7, since=NOW - timedelta(hours=1), limit=5
+        )
+    assert first.previous is None and first.recent == []
+    story = await add_story(sessions)
+    await add(sessions, story, 1, now=NOW - timedelta(hours=2))
+    await add(sessions, story, 2, now=NOW - timedelta(minutes=5))
+    async with writing(sessions) as session:
+        history = await comment_store.commenter_history(
+            session, 7, since=NOW - timedelta(hours=1), limit=5
+        )
+    assert history.commenter is not None and not history.commenter.banned
+    assert history.previous == "Good news for the region."
+    assert [t.replace(tzinfo=UTC) for t in history.recent] == [NOW - timedelta(minutes=5)]
+
+
+async def test_the_confirmation_is_noted_and_the_comment_read_as_it_is_now(
+    sessions: SessionFactory,
+) -> None:
+    comment = await add(sessions, await add_story(sessions), 1)
+    async with writing(sessions) as session:
+        current = await comment_store.answered(session, comment.id, 555)
+    assert current is not None and current.answer_message_id == 555
+    assert current.status == comment_store.QUEUED
 
 
 async def test_a_queued_comment_and_its_webhook_are_written_together(
@@ -431,3 +461,10 @@ async def test_state_first_writer_wins_and_none_removes(sessions: SessionFactory
     async with sessions() as session:
         assert await get_state(session, "comment_relay_paused") is None
         assert await get_state(session, "pseudonym_key") == "aaa"
+
+
+async def test_the_relay_pause_is_any_value_under_its_key(sessions: SessionFactory) -> None:
+    async with writing(sessions) as session:
+        assert not await relay_paused(session)
+        await set_state(session, RELAY_PAUSE_KEY, "not even JSON", NOW)
+        assert await relay_paused(session)

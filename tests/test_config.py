@@ -499,3 +499,16 @@ def test_every_setting_is_explained_in_env_example_and_the_readme() -> None:
         variable = name.upper()
         assert re.search(rf"^{variable}=", example, re.M), f"{variable} missing in .env.example"
         assert f"| `{variable}` |" in readme, f"{variable} missing in the README's table"
+
+
+def test_the_outlet_events_endpoint_needs_its_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    error = config_error_from(monkeypatch, HOOKS_PORT="8090")
+    assert_one_sentence_naming(error, "OUTLET_HOOKS_SECRET")
+    assert "HOOKS_PORT" in str(error)
+    secret = "whsec_" + base64.b64encode(b"outlet events key").decode()
+    settings = settings_from(monkeypatch, HOOKS_PORT="8090", OUTLET_HOOKS_SECRET=secret)
+    assert settings.outlet_hooks_key == b"outlet events key"
+    assert secret in settings.secret_values() and secret.removeprefix("whsec_") in (
+        settings.secret_values()
+    )
+    assert settings_from(monkeypatch, HOOKS_PORT="").hooks_port is None

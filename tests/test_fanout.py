@@ -72,8 +72,8 @@ async def test_two_units_for_one_private_chat_keep_one_second_apart(
     fanout = broadcaster(sqlite_sessions, client)
     # Both deliveries are waiting when the claimer runs (as after a restart, or when the
     # sender is busy): enumerate the two broadcasts by hand, then start sending.
-    assert await fanout._enumerate_once()
-    assert await fanout._enumerate_once()
+    assert await fanout.enumerator.enumerate_once()
+    assert await fanout.enumerator.enumerate_once()
     await fanout.start()
     try:
         assert await wait_until(lambda: len(client.to(reader)) == 2, 5)
@@ -212,7 +212,7 @@ async def test_queued_pushes_are_not_sent_after_the_reader_blocked_the_bot(
     # Enumerate without sending: run the enumerator once by hand.
     client = RecordingClient()
     fanout = broadcaster(sqlite_sessions, client)
-    assert await fanout._enumerate_once()
+    assert await fanout.enumerator.enumerate_once()
     # What bot/handlers/membership.py does on my_chat_member → kicked.
     async with writing(sqlite_sessions) as session:
         await chat_store.set_active(session, reader, False, now())

@@ -7,7 +7,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 from bot.push_render import PushRenderer
-from jobs.fanout import Broadcaster, FanoutSettings, PushMessage
+from jobs.fanout import Broadcaster, FanoutSettings
+from jobs.push.wording import PushMessage
 from storage import chats as chat_store
 from storage import deliveries as queue
 from storage.engine import SessionFactory, writing

@@ -6,6 +6,7 @@ Also the pure pieces of ingestion: the poll schedule, sections, and job registra
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
@@ -16,17 +17,15 @@ from typing import Any
 
 import aiohttp
 import pytest
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
 from jobs.clients.feeds import create_feed_session
+from jobs.feed_polling import SPREAD_JITTER, SPREAD_MAX, FeedPolling, first_poll_delays
 from jobs.ingestion import FeedPoller, PollReport, PollSettings
 from jobs.parse_process import CHILD_PROCESS_BYTES
-from jobs.registry import poll_job_id, register_poll_jobs
 from news.feed_parsing import parse_feed
 from news.retry_timing import MAX_RETRY_AFTER, next_poll_delay
 from news.sections import (
@@ -1256,36 +1255,51 @@ def feed_view(feed_id: int, url: str) -> FeedView:
     )
 
 
-async def test_register_poll_jobs_on_a_real_scheduler() -> None:
+async def test_feed_polling_ticks_each_feed_promptly_then_every_interval() -> None:
     polled: asyncio.Queue[int] = asyncio.Queue()
+    stopped: list[bool] = []
 
     class RecordingPoller:
         async def poll_due(self, feed_id: int) -> None:
             await polled.put(feed_id)
 
+        async def stop(self) -> None:
+            stopped.append(True)
+
     feeds = [feed_view(3, "https://a.example/rss"), feed_view(11, "https://b.example/rss")]
-    scheduler = AsyncIOScheduler(timezone=UTC)
-    before = datetime.now(UTC)
-    ids = register_poll_jobs(scheduler, RecordingPoller(), feeds, 30.0)  # type: ignore[arg-type]
-    assert ids == ["poll-feed-3", "poll-feed-11"] == [poll_job_id(f) for f in feeds]
-    scheduler.start()
+    assert all(0 <= d <= SPREAD_MAX + SPREAD_JITTER for d in first_poll_delays(50))
+    polling = FeedPolling(RecordingPoller(), feeds, 0.3)  # type: ignore[arg-type]
+    await polling.start()
     try:
-        jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == set(ids)
-        for feed in feeds:
-            job = jobs[poll_job_id(feed)]
-            assert job.max_instances == 1
-            assert job.coalesce is True
-            assert job.misfire_grace_time == 30
-            assert isinstance(job.trigger, IntervalTrigger)
-            assert job.trigger.interval == timedelta(seconds=30)
-            assert job.args == (feed.id,)
-            assert before <= job.next_run_time <= before + timedelta(seconds=2.5)
-        # Registering again replaces the jobs instead of doubling them.
-        register_poll_jobs(scheduler, RecordingPoller(), feeds, 30.0)  # type: ignore[arg-type]
-        assert sorted(job.id for job in scheduler.get_jobs()) == sorted(ids)
-        # The first runs come promptly and poll each feed by id.
-        seen = {await asyncio.wait_for(polled.get(), timeout=5) for _ in feeds}
-        assert seen == {3, 11}
+        await polling.start()  # starting again does not double the timers
+        # The first ticks come promptly and poll each feed by id, then every interval.
+        seen = [await asyncio.wait_for(polled.get(), timeout=5) for _ in range(6)]
+        assert sorted(set(seen)) == [3, 11]
+        assert seen.count(3) == seen.count(11) == 3
     finally:
-        scheduler.shutdown(wait=False)
+        await polling.stop()
+    assert stopped == [True] and not polling.running
+    while not polled.empty():
+        polled.get_nowait()
+    await asyncio.sleep(0.4)
+    assert polled.empty()  # stopped: no more ticks
+
+
+async def test_a_feed_whose_poll_outlasts_its_interval_skips_the_ticks_it_missed() -> None:
+    started: list[float] = []
+
+    class SlowPoller:
+        async def poll_due(self, feed_id: int) -> None:
+            started.append(asyncio.get_running_loop().time())
+            await asyncio.sleep(0.25)
+
+        async def stop(self) -> None:
+            pass
+
+    polling = FeedPolling(SlowPoller(), [feed_view(1, "https://a.example/rss")], 0.1)  # type: ignore[arg-type]
+    await polling.start()
+    await asyncio.sleep(1.0)
+    await polling.stop()
+    # One poll at a time, each starting on the 0.1 s grid after the previous one ended.
+    gaps = [b - a for a, b in itertools.pairwise(started)]
+    assert gaps and all(0.25 <= gap < 0.45 for gap in gaps)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from jobs.leadership import LEADER_LOCK_KEY, Leadership, lock_for
+from jobs.leadership import Leadership
+from storage.leader_lock import LEADER_LOCK_KEY, leader_lock_for
 
 
 class Instance:
@@ -19,12 +22,13 @@ class Instance:
     def __init__(self, engine: AsyncEngine, name: str) -> None:
         self.events: list[str] = []
         self.leadership = Leadership(
-            lock_for(engine),
-            on_elected=self._elected,
-            on_lost=self._lost,
+            leader_lock_for(engine, scratch_dir=Path(tempfile.gettempdir())),
             retry_interval=0.05,
             name=name,
         )
+
+    async def start(self) -> None:
+        await self.leadership.start(on_elected=self._elected, on_lost=self._lost)
 
     async def _elected(self) -> None:
         self.events.append("elected")
@@ -43,9 +47,9 @@ async def _until(condition: Callable[[], bool]) -> None:
 
 async def test_one_leader_then_handover_on_stop(engines: tuple[AsyncEngine, AsyncEngine]) -> None:
     a, b = Instance(engines[0], "a"), Instance(engines[1], "b")
-    await a.leadership.start()
+    await a.start()
     await asyncio.wait_for(a.leadership.elected.wait(), 5)
-    await b.leadership.start()
+    await b.start()
     await asyncio.sleep(0.3)  # several election rounds
     assert a.leadership.is_leader and not b.leadership.is_leader
     assert b.events == []
@@ -62,9 +66,9 @@ async def test_a_leader_whose_session_dies_steps_down_and_the_standby_takes_over
     postgres_engines: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
     a, b = Instance(postgres_engines[0], "a"), Instance(postgres_engines[1], "b")
-    await a.leadership.start()
+    await a.start()
     await asyncio.wait_for(a.leadership.elected.wait(), 5)
-    await b.leadership.start()
+    await b.start()
 
     # What a crash, a SIGKILL or a cut network looks like to PostgreSQL: the session ends.
     async with postgres_engines[1].connect() as admin:

@@ -10,7 +10,7 @@ from datetime import timedelta
 import aiohttp
 from sqlalchemy.engine import make_url
 
-from bot.ops_server import WRITE_PROBE_KEY, OpsServer
+from bot.ops_server import OpsServer
 from jobs import metrics
 from news.clock import utcnow
 from news.story_draft import StoryDraft
@@ -20,6 +20,7 @@ from storage import feeds as feed_store
 from storage import stories as story_store
 from storage.bot_state import get_state, set_state
 from storage.engine import SessionFactory, create_engine, create_session_factory, writing
+from storage.health import WRITE_PROBE_KEY
 from storage.migrate import upgrade_database
 from storage.models import PRIORITY_NEW
 from tests.auxil.comment_relay import (

@@ -19,6 +19,7 @@ from bot.handlers import (
     membership,
     moderation,
     preferences,
+    site_comments,
     start,
     subscriptions,
 )
@@ -34,6 +35,7 @@ HANDLER_MODULES = (
     keywords,
     admin,
     comments,
+    site_comments,
     moderation,
     inline,
     membership,
@@ -41,13 +43,12 @@ HANDLER_MODULES = (
 
 
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Add the flood gate, every handler module's handlers, then the fallbacks, the error
-    handler and the job that re-sends moderation cards."""
+    """Add the flood gate, every handler module's handlers, then the fallbacks and the error
+    handler."""
     application.add_handler(flood.GATE, group=-1)
     for module in HANDLER_MODULES:
         application.add_handlers(module.HANDLERS)
     application.add_handlers(comments.FALLBACK_HANDLERS)
     # Channels' discussion groups: every message there is looked at, whatever else takes it.
     application.add_handlers(discussion.HANDLERS, group=1)
-    moderation.register_jobs(application)
     application.add_error_handler(errors.on_error)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -31,7 +32,7 @@ from bot.comment_rules import (
     rate_lookback,
 )
 from bot.deps import Deps, deps
-from bot.handlers import latest, moderation
+from bot.handlers import latest, moderation, site_comments
 from bot.handlers.common import (
     NO_PREVIEW,
     Context,
@@ -49,9 +50,9 @@ from bot.handlers.common import (
 from bot.i18n import Texts
 from bot.render import Button, shown_order
 from news.clock import utcnow
+from storage import bot_state, published_comments, story_messages
 from storage import comments as comment_store
 from storage import stories as story_store
-from storage import story_messages
 from storage.comments import (
     CHOOSING,
     EDITABLE,
@@ -163,12 +164,23 @@ async def reply_to_bot(update: Update, context: Context) -> None:
     assert message is not None
     story_ids = await _stories_of_reply(context, message)
     if story_ids:
-        await _submit(context, message, story_ids, await texts_for(update, context))
+        in_reply_to = await _site_reply_target(context, message)
+        t = await texts_for(update, context)
+        await _submit(context, message, story_ids, t, in_reply_to=in_reply_to)
     elif deps(context).settings.comments_enabled:
         t = await texts_for(update, context)
         await message.reply_text(t._(comment_texts.HOW_TO_COMMENT), do_quote=True)
     else:
         await latest.stray_text(update, context)
+
+
+async def _site_reply_target(context: Context, message: Message) -> str | None:
+    """A reply to a reply notice or its prompt answers that site comment (issue 17)."""
+    replied = message.reply_to_message
+    if replied is None:
+        return None
+    async with deps(context).sessions() as session:
+        return await published_comments.reply_target(session, message.chat_id, replied.message_id)
 
 
 async def after_prompt(update: Update, context: Context) -> None:
@@ -193,8 +205,36 @@ async def after_prompt(update: Update, context: Context) -> None:
             await story_messages.settle_prompts(session, message.chat_id)
 
 
+@dataclass(frozen=True, slots=True)
+class _Submission:
+    """What a new comment is checked and answered with, read in one session."""
+
+    stories: list[StoryView]  # the stories it may be about, at most MAX_CHOICES
+    relay_paused: bool  # relaying is paused: a queued comment waits for the site
+
+    @property
+    def story(self) -> StoryView | None:
+        """The story it is about, when there is just one to choose from."""
+        return self.stories[0] if len(self.stories) == 1 else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """The write's result: the verdict, and for an accepted comment the row and whether the
+    reader is to hear (once) that their name is public."""
+
+    verdict: Accepted | Refused
+    comment: CommentView | None = None
+    first_time: bool = False
+
+
 async def _submit(
-    context: Context, message: Message, story_ids: Sequence[int], t: Texts
+    context: Context,
+    message: Message,
+    story_ids: Sequence[int],
+    t: Texts,
+    *,
+    in_reply_to: str | None = None,
 ) -> CommentView | None:
     """Check a comment, store it, and answer: refused, which story, or received. Returns the
     stored comment (None when refused)."""
@@ -202,87 +242,110 @@ async def _submit(
     assert user is not None
     d = deps(context)
     rules = CommentRules.from_settings(d.settings)
-    async with d.sessions() as session:
-        found = await story_store.get_stories(session, list(story_ids))
-    stories = [found[i] for i in story_ids if i in found][:MAX_CHOICES]
-    if rules.enabled and not stories:
+    submission = await _read_submission(d, story_ids)
+    if rules.enabled and not submission.stories:
         await message.reply_text(t._(comment_texts.STORY_GONE), do_quote=True)
         return None
-    story = stories[0] if len(stories) == 1 else None
+    stored = await _check_and_store(d, message, rules, submission.story, in_reply_to)
+    if isinstance(stored.verdict, Refused):
+        log.info("reader=%s comment refused: %s", user.id, stored.verdict.reason)
+        await message.reply_html(comment_texts.refusal(stored.verdict, t=t), do_quote=True)
+        return None
+    comment = stored.comment
+    assert comment is not None
+    log.info("comment=%s story=%s stored as %s", comment.id, comment.story_id, comment.status)
+    if submission.story is None:
+        await _ask_which_story(message, comment, submission.stories, t)
+        return comment
+    paused = comment.status == QUEUED and submission.relay_paused
+    sent = await message.reply_html(
+        comment_texts.received(comment.article_title, t=t, paused=paused),
+        link_preview_options=NO_PREVIEW,
+        do_quote=True,
+    )
+    await _tell_name_is_public(context, comment, stored.first_time, t)
+    await _follow_up(context, comment, sent.message_id)
+    return comment
+
+
+async def _read_submission(d: Deps, story_ids: Sequence[int]) -> _Submission:
+    """The stories a comment may be about, and whether relaying is paused, in one read."""
+    async with d.sessions() as session:
+        found = await story_store.get_stories(session, list(story_ids))
+        paused = d.relay is not None and await bot_state.relay_paused(session)
+    stories = [found[i] for i in story_ids if i in found][:MAX_CHOICES]
+    return _Submission(stories, paused)
+
+
+async def _check_and_store(
+    d: Deps,
+    message: Message,
+    rules: CommentRules,
+    story: StoryView | None,
+    in_reply_to: str | None = None,
+) -> _Stored:
+    """One transaction: the reader's history (locked, so comments sent at once see each
+    other), the checks, and for an accepted comment the comment with its outbox row."""
+    user = message.from_user
+    assert user is not None
     now = utcnow()
     lookback, most = rate_lookback(rules.rate)
-    comment: CommentView | None = None
-    first_time = False
     async with writing(d.sessions) as session:
-        commenter = await comment_store.get_commenter(session, user.id, lock=True)
-        previous = await comment_store.last_comment_text(session, user.id)
-        recent = await comment_store.recent_comment_times(session, user.id, now - lookback, most)
+        history = await comment_store.commenter_history(
+            session, user.id, since=now - lookback, limit=most
+        )
         verdict = check_comment(
             message.text,
             _entity_types(message),
             rules,
-            banned=commenter is not None and commenter.banned,
-            previous=previous,
-            recent=recent,
+            banned=history.commenter is not None and history.commenter.banned,
+            previous=history.previous,
+            recent=history.recent,
             now=now,
         )
-        if isinstance(verdict, Accepted):
-            commenter = await comment_store.touch_commenter(
-                session,
-                user.id,
-                telegram_name=user.full_name,
-                language=user.language_code,
-                now=now,
-            )
-            draft = CommentDraft(
-                user_id=user.id,
-                chat_id=message.chat_id,
-                message_id=message.message_id,
-                author_name=commenter.name,
-                text=verdict.text,
-                language=user.language_code,
-            )
-            comment = await comment_store.add_comment(
-                session,
-                draft,
-                story,
-                status=verdict.status if story is not None else CHOOSING,
-                now=now,
-                retry_for=_retry_for(d),
-                held_for=verdict.held_for,
-            )
-            if story is not None:
-                first_time = await comment_store.mark_notified(session, user.id, now)
-    if isinstance(verdict, Refused):
-        log.info("reader=%s comment refused: %s", user.id, verdict.reason)
-        await message.reply_html(comment_texts.refusal(verdict, t=t), do_quote=True)
-        return None
-    assert comment is not None
-    log.info("comment=%s story=%s stored as %s", comment.id, comment.story_id, comment.status)
-    if story is None:
-        buttons = [
-            [
-                Button(
-                    comment_texts.choice_label(number, s.title, t=t),
-                    callback=f"ck:{comment.id}:{s.id}",
-                )
-            ]
-            for number, s in enumerate(stories, start=1)
-        ]
-        await message.reply_html(
-            t._(comment_texts.CHOOSE_STORY), reply_markup=keyboard(buttons), do_quote=True
+        if isinstance(verdict, Refused):
+            return _Stored(verdict)
+        commenter = await comment_store.touch_commenter(
+            session, user.id, telegram_name=user.full_name, language=user.language_code, now=now
         )
-        return comment
-    sent = await message.reply_html(
-        comment_texts.received(
-            comment.article_title, t=t, paused=await _waits_for_site(d, comment)
-        ),
-        link_preview_options=NO_PREVIEW,
-        do_quote=True,
+        draft = CommentDraft(
+            user_id=user.id,
+            chat_id=message.chat_id,
+            message_id=message.message_id,
+            author_name=commenter.name,
+            text=verdict.text,
+            language=user.language_code,
+            in_reply_to=in_reply_to,
+        )
+        comment = await comment_store.add_comment(
+            session,
+            draft,
+            story,
+            status=verdict.status if story is not None else CHOOSING,
+            now=now,
+            retry_for=_retry_for(d),
+            held_for=verdict.held_for,
+        )
+        first_time = story is not None and await comment_store.mark_notified(session, user.id, now)
+    return _Stored(verdict, comment, first_time)
+
+
+async def _ask_which_story(
+    message: Message, comment: CommentView, stories: Sequence[StoryView], t: Texts
+) -> None:
+    """A reply to a list or a grouped push: one numbered button per story it showed."""
+    buttons = [
+        [
+            Button(
+                comment_texts.choice_label(number, s.title, t=t),
+                callback=f"ck:{comment.id}:{s.id}",
+            )
+        ]
+        for number, s in enumerate(stories, start=1)
+    ]
+    await message.reply_html(
+        t._(comment_texts.CHOOSE_STORY), reply_markup=keyboard(buttons), do_quote=True
     )
-    await _tell_name_is_public(context, comment, first_time, t)
-    await _follow_up(context, comment, sent.message_id)
-    return comment
 
 
 async def _tell_name_is_public(
@@ -305,15 +368,13 @@ async def _follow_up(context: Context, comment: CommentView, answer_message_id: 
     d = deps(context)
     try:
         async with writing(d.sessions) as session:
-            await comment_store.set_answer_message(session, comment.id, answer_message_id)
+            current = await comment_store.answered(session, comment.id, answer_message_id)
     finally:
         # Woken only now, so that the relay's verdict usually finds the confirmation to edit.
         if comment.status == QUEUED and d.relay is not None:
             d.relay.wake()
     if comment.status == HELD:
         await moderation.send_cards(context.bot, d, comment)
-    async with d.sessions() as session:
-        current = await comment_store.get_comment(session, comment.id)
     if current is not None and current.status in (*FINAL, RELAYED):
         await d.notifier.comment_changed(current)
 
@@ -507,9 +568,16 @@ async def mycomments_command(update: Update, context: Context) -> None:
 
 
 async def _comment_page(
-    context: Context, story_id: int, offset: int, t: Texts, zone: ZoneInfo
+    context: Context,
+    story_id: int,
+    offset: int,
+    t: Texts,
+    zone: ZoneInfo,
+    viewer: int | None = None,
 ) -> tuple[str, list[list[Button]]] | None:
     """One page of a story's published comments with its paging buttons; None: no story."""
+    if deps(context).settings.comments_url:  # the site's own conversation (issue 17)
+        return await site_comments.story_comment_page(context, story_id, offset, t, zone, viewer)
     async with deps(context).sessions() as session:
         story = await story_store.get_story(session, story_id)
         comments = await comment_store.story_comments(
@@ -537,7 +605,8 @@ async def _comment_page(
 async def _send_page(
     context: Context, message: Message, story_id: int, t: Texts, zone: ZoneInfo
 ) -> None:
-    page = await _comment_page(context, story_id, 0, t, zone)
+    viewer = message.from_user.id if message.from_user else None
+    page = await _comment_page(context, story_id, 0, t, zone, viewer)
     if page is None:
         await message.reply_text(t._(comment_texts.STORY_GONE))
         return
@@ -600,7 +669,8 @@ async def comments_button(update: Update, context: Context) -> None:
         await query.answer(t._(comment_texts.LIST_TOO_OLD))
         return
     zone = zone_of(known, deps(context))
-    page = await _comment_page(context, story_id, min(offset, MAX_OFFSET), t, zone)
+    offset = min(offset, MAX_OFFSET)
+    page = await _comment_page(context, story_id, offset, t, zone, query.from_user.id)
     if page is None:
         await query.answer(t._(comment_texts.STORY_GONE), show_alert=True)
         return

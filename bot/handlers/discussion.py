@@ -10,7 +10,8 @@ A reply to a comment the bot took is relayed as a reply to it (``comment.parent_
 
 The group is a public place, so the bot never floods it: an accepted comment gets a 👍
 reaction and no message; a refused one gets one short reply in its thread saying why, and a
-reader refused again soon after gets none (``bot.channels.QUIET_AFTER_REFUSAL``); what the
+reader refused again soon after gets none (``bot.channels.QUIET_AFTER_REFUSAL``, kept in the
+database so every instance keeps the same quiet); what the
 moderators or the outlet decide later is never announced there. Messages outside story
 threads, service messages, anonymous admins and channels, and bots (this one included) are
 not comments.
@@ -19,7 +20,6 @@ not comments.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 
 from telegram import Message, MessageOriginChannel, ReactionTypeEmoji, Update
@@ -50,8 +50,7 @@ from storage.engine import writing
 log = logging.getLogger(__name__)
 
 ACCEPTED_REACTION = "👍"
-# Comments on a post older than this are no longer taken (its thread may live for years).
-THREAD_LIFETIME = timedelta(days=30)
+THREAD_LIFETIME = channel_store.THREAD_LIFETIME
 
 
 def _edition_texts(d: Deps, channel_id: int) -> Texts:
@@ -202,7 +201,7 @@ async def _submit(context: Context, message: Message, story_id: int, channel_id:
 async def _tell_refusal(d: Deps, message: Message, verdict: Refused, channel_id: int) -> None:
     """One short reply in the thread; none when this reader was told a moment ago."""
     assert message.from_user is not None and d.channels is not None
-    if not d.channels.may_explain(message.chat_id, message.from_user.id, time.monotonic()):
+    if not await d.channels.may_explain(message.chat_id, message.from_user.id):
         return
     t = _edition_texts(d, channel_id)
     try:

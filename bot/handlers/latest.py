@@ -32,6 +32,7 @@ from bot.handlers.common import (
 )
 from bot.i18n import Texts
 from bot.render import Button, story_list
+from bot.site_comment_texts import what_you_say_button
 from news.clock import utcnow
 from storage import stories as story_store
 from storage.chats import ChatView, reading
@@ -126,7 +127,10 @@ async def render_page(
         # Translators: a paging button: the next, older stories of a list.
         row.append(Button(t.pgettext("button", "Older ›"), callback=encode_page(older)))
     shown = tuple(s.id for s in stories[:PAGE_SIZE])
-    return ListPage(text=text, buttons=[row] if row else [], story_ids=shown)
+    rows = [row] if row else []
+    if page.kind == "a" and deps(context).settings.comments_url:  # issue 17
+        rows.append([what_you_say_button(t)])
+    return ListPage(text=text, buttons=rows, story_ids=shown)
 
 
 def _remember_query(context: Context, digest: str, query: str) -> None:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
 
 import telegram
 from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import comment_texts
 from bot.callbacks import parse_id
@@ -41,8 +40,6 @@ from storage.engine import writing
 
 log = logging.getLogger(__name__)
 
-CARD_JOB = "resend-moderation-cards"
-CARD_INTERVAL = 60.0
 # A card younger than this is probably being sent by the handler that stored the comment.
 CARD_GRACE = timedelta(seconds=30)
 
@@ -120,9 +117,9 @@ async def send_cards(
     return delivered
 
 
-async def resend_cards(context: Context) -> None:
-    """The repeating job: cards for held comments whose card was never sent."""
-    d = deps(context)
+async def resend_cards(bot: telegram.Bot, d: Deps) -> None:
+    """Cards for held comments whose card was never sent (a crash came between); the
+    background registry runs this on the leader every minute."""
     if not d.settings.comments_enabled or not card_chats(d) or not d.is_leader():
         return  # one instance re-sends, or each would send its own copy
     async with d.sessions() as session:
@@ -131,7 +128,7 @@ async def resend_cards(context: Context) -> None:
         return
     texts = await card_texts(d)
     for comment in waiting:
-        await send_cards(context.bot, d, comment, texts=texts)
+        await send_cards(bot, d, comment, texts=texts)
 
 
 async def _may_moderate(update: Update, context: Context) -> bool:
@@ -259,24 +256,6 @@ async def ban_command(update: Update, context: Context) -> None:
 async def unban_command(update: Update, context: Context) -> None:
     """/unban: let a banned reader comment again (ADMIN_IDS only)."""
     await _ban(update, context, False)
-
-
-def register_jobs(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """The repeating job that sends cards a crash left unsent."""
-    if application.job_queue is None:
-        return
-    application.job_queue.run_repeating(
-        resend_cards,
-        interval=CARD_INTERVAL,
-        first=CARD_INTERVAL,
-        name=CARD_JOB,
-        job_kwargs={
-            "id": CARD_JOB,
-            "max_instances": 1,
-            "coalesce": True,
-            "replace_existing": True,
-        },
-    )
 
 
 HANDLERS = [

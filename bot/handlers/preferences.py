@@ -33,6 +33,7 @@ from bot.handlers.common import (
 from bot.handlers.subscriptions import describe
 from bot.i18n import N_, Texts
 from bot.render import Button, escape
+from bot.site_comment_texts import replies_button
 from bot.time_zones import COMMON_ZONES, MAX_CHOICES, canonical_zone, find_zones, zone_city
 from news.clock import utcnow
 from news.quiet_hours import quiet_until
@@ -80,9 +81,18 @@ def _mode_buttons(t: Texts, current: str) -> list[list[Button]]:
     return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
 
-def settings_buttons(t: Texts, mode: str) -> list[list[Button]]:
-    """The delivery modes (the current one ticked), then the common time zones."""
-    return _mode_buttons(t, mode) + _zone_buttons(t)
+def settings_buttons(t: Texts, mode: str, replies: bool | None = None) -> list[list[Button]]:
+    """The delivery modes (the current one ticked), then the common time zones; with
+    ``replies`` (a private chat, comments going to the site), the reply notices switch."""
+    switch = [[replies_button(t, replies)]] if replies is not None else []
+    return _mode_buttons(t, mode) + switch + _zone_buttons(t)
+
+
+def _replies(context: Context, chat: ChatView) -> bool | None:
+    """The reply notices switch's state, where it applies (issue 17)."""
+    if chat.type != ChatType.PRIVATE or not deps(context).settings.comments_url:
+        return None
+    return chat.comment_replies
 
 
 def has_quiet_hours(prefs: DeliveryPrefs | None) -> bool:
@@ -150,7 +160,10 @@ async def _redraw_settings(
     if not isinstance(query.message, Message):
         return
     text, mode = await _settings_view(context, t, chat, thread_of(query.message))
-    await redraw(query, text, settings_buttons(t, mode))
+    await redraw(query, text, settings_buttons(t, mode, _replies(context, chat)))
+
+
+redraw_settings = _redraw_settings
 
 
 async def settings_command(update: Update, context: Context) -> None:
@@ -160,7 +173,8 @@ async def settings_command(update: Update, context: Context) -> None:
     chat = await remember_chat(update, context)
     t = chat_texts(update, context, chat)
     text, mode = await _settings_view(context, t, chat, thread_of(message))
-    await message.reply_html(text, reply_markup=keyboard(settings_buttons(t, mode)))
+    buttons = settings_buttons(t, mode, _replies(context, chat))
+    await message.reply_html(text, reply_markup=keyboard(buttons))
 
 
 async def delivery_mode_button(update: Update, context: Context) -> None:

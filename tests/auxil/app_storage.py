@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot.app import SERVICES_KEY
+from bot.deps import DEPS_KEY
 from storage import chats as chat_store
 from storage import follows as follow_store
 from storage import stories as story_store
@@ -29,11 +29,11 @@ async def follows_of(app: Any, chat_id: int, thread: int = 0) -> list[str]:
 
 async def deliveries(app: Any) -> list[Delivery]:
     """Every delivery row: who was sent which story, and how it went."""
-    async with app.bot_data[SERVICES_KEY].sessions() as session:
+    async with app.bot_data[DEPS_KEY].services.sessions() as session:
         return list((await session.exec(select(Delivery))).all())
 
 
 async def story_titled(app: Any, words: str) -> StoryView:
     """The first story a search for ``words`` finds."""
-    async with app.bot_data[SERVICES_KEY].sessions() as session:
+    async with app.bot_data[DEPS_KEY].services.sessions() as session:
         return (await story_store.search_stories(session, words))[0]

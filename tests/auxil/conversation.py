@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.app import SERVICES_KEY
+from bot.deps import DEPS_KEY
 from storage.records import StoryView
 from storage.story_messages import stories_of_message
 from tests.auxil.waiting import eventually
@@ -62,7 +62,7 @@ async def first_reply(
 async def shows_stories(app: Any, message: StoredMessage) -> StoredMessage:
     """``message`` once the bot has recorded which stories it shows (just after sending it;
     a reader is never that fast, a test is)."""
-    sessions = app.bot_data[SERVICES_KEY].sessions
+    sessions = app.bot_data[DEPS_KEY].services.sessions
 
     async def recorded() -> bool:
         async with sessions() as session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.app import SERVICES_KEY
+from bot.deps import DEPS_KEY
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import Item, rss
 from tests.fake_bot_api import FakeBotApi, StoredMessage
@@ -28,7 +28,7 @@ async def publish(app: Any, outlet: FeedServer, items: list[Item], *extra: Item)
     """The outlet adds ``extra`` to its feed; the bot polls it now."""
     items[:0] = list(extra)
     outlet.serve("/english/rss", rss(items))
-    services = app.bot_data[SERVICES_KEY]
+    services = app.bot_data[DEPS_KEY].services
     for feed in services.feeds:
         await services.poller.poll(feed.id)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot.deps import DEPS_KEY
 from tests.auxil.conversation import ask
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import Item
@@ -68,7 +69,10 @@ async def test_posts_corrections_and_the_discussion_becomes_comments(
         received = await site.wait_for(2)
         reply_data = received[1].body["data"]
         assert reply_data["text"] == "Agreed"
-        assert reply_data["in_reply_to"]["webhook_id"] == created.webhook_id
+        # The parent as the outlet knows it: its id (the site answered it with "c1") and the
+        # webhook-id it came with.
+        assert reply_data["in_reply_to"] == "c1"
+        assert reply_data["in_reply_to_webhook_id"] == created.webhook_id
         await asyncio.sleep(0.3)
         assert len(site.received) == 2, "messages outside the threads are no comments"
         # The group heard nothing but reactions.
@@ -117,3 +121,30 @@ async def test_a_channel_the_bot_lost_alerts_once_and_pushes_go_on(
         await asyncio.sleep(0.3)
         assert len(fake_api.sent(admin)) == 1, "alerted once"
         assert len(fake_api.sent(channel)) == 1
+
+        # Mended: the posts that waited go out (sent side by side, in either order), and the
+        # admins hear it once.
+        fake_api.set_bot_rights(channel, admin=True, can_post=True)
+        watch = app.bot_data[DEPS_KEY].channels
+        await watch.check()  # the 5-minute check, now
+        posts = await fake_api.wait_for_messages(channel, 3, timeout=15)
+        texts = [post.text or "" for post in posts]
+        assert sorted(text.split("\n")[0] for text in texts[1:]) == ["Second story", "Third story"]
+        await fake_api.wait_for_messages(admin, 2)
+        assert "again" in (fake_api.sent(admin)[1].text or "")
+
+
+async def test_start_up_names_a_failing_channel_in_one_sentence_every_time(
+    start_bot: StartBot, fake_api: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_api.add_channel("Rudaw English", username="rudaw_en", bot_admin=False)
+    expected = (
+        "CHANNELS: the channel @rudaw_en does not have the bot as an administrator; "
+        "nothing is posted there"
+    )
+    for _ in range(2):  # the second start finds the same state, and says it all the same
+        caplog.clear()
+        async with start_bot(channels="@rudaw_en"):
+            pass
+        said = [r.getMessage() for r in caplog.records if r.name == "bot.channels"]
+        assert said == [expected]

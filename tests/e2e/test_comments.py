@@ -11,11 +11,8 @@ from typing import Any
 
 import pytest
 from sqlmodel import col, select, update
-from telegram.ext import Job
 
-from bot.app import SERVICES_KEY
 from bot.deps import DEPS_KEY
-from bot.handlers.moderation import CARD_JOB
 from news.clock import utcnow
 from storage import comments as comment_store
 from storage.comments import HELD, PUBLISHED, REJECTED, CommentDraft, CommentView, text_version
@@ -41,6 +38,9 @@ from tests.auxil.pushes import new_item, publish
 from tests.auxil.waiting import eventually
 from tests.fake_bot_api import FakeBotApi, FakeUser, StoredMessage
 
+# The registry's id of the job that sends the cards a crash left unsent.
+MODERATION_CARDS = "resend-moderation-cards"
+
 pytestmark = pytest.mark.e2e
 
 StartBot = Callable[..., AbstractAsyncContextManager[Any]]
@@ -59,13 +59,13 @@ def card_button(card: StoredMessage, action: str) -> str:
 
 
 async def stored_comments(app: Any, user: FakeUser) -> list[Comment]:
-    async with app.bot_data[SERVICES_KEY].sessions() as session:
+    async with app.bot_data[DEPS_KEY].services.sessions() as session:
         rows = await session.exec(select(Comment).where(Comment.user_id == user.id))
         return list(rows.all())
 
 
 async def comment(app: Any, comment_id: int) -> CommentView:
-    async with app.bot_data[SERVICES_KEY].sessions() as session:
+    async with app.bot_data[DEPS_KEY].services.sessions() as session:
         found = await comment_store.get_comment(session, comment_id)
     assert found is not None
     return found
@@ -410,7 +410,7 @@ async def test_edits_names_mycomments_and_forget(
         await press(fake_api, reader, confirm, "fg:yes")
         await edited(fake_api, reader.id, confirm.message_id, 1)
         assert await stored_comments(app, reader) == []
-        async with app.bot_data[SERVICES_KEY].sessions() as session:
+        async with app.bot_data[DEPS_KEY].services.sessions() as session:
             assert await session.get(Commenter, reader.id) is None
         listing = await ask(fake_api, reader, f"/comments {story.id}")
         assert "No comments yet" in (listing.text or "")
@@ -421,7 +421,7 @@ async def test_comment_pages_newest_first(start_bot: StartBot, fake_api: FakeBot
     reader = fake_api.add_user()
     async with start_bot(moderation_chat_id=mods.id) as app:
         story = await story_titled(app, "kirkuk")
-        services = app.bot_data[SERVICES_KEY]
+        services = app.bot_data[DEPS_KEY].services
         start = utcnow() - timedelta(hours=1)
         async with writing(services.sessions) as session:
             for n in range(7):
@@ -472,7 +472,7 @@ async def test_two_readers_at_once_and_cards_resent_after_a_crash(
         assert sorted((c.text or "").split("\n\n")[-1] for c in cards) == ["Me first", "No, me"]
 
         # A comment stored by an instance that died before sending its card.
-        services = app.bot_data[SERVICES_KEY]
+        services = app.bot_data[DEPS_KEY].services
         async with writing(services.sessions) as session:
             orphan = await comment_store.add_comment(
                 session,
@@ -483,19 +483,19 @@ async def test_two_readers_at_once_and_cards_resent_after_a_crash(
                 retry_for=timedelta(hours=1),
                 held_for="moderation",
             )
-        # The scheduler also holds the bot's own (non-PTB) jobs, so look the job up by id.
-        job = Job.from_aps_job(app.job_queue.scheduler.get_job(CARD_JOB))
-        # A standby leaves the chore to the leader (or every instance would send a copy).
+        # The registry runs the job on the leader only (or every instance would send a
+        # copy); the handler side still leaves it to the leader should it run elsewhere.
+        job = app.job_queue.scheduler.get_job(MODERATION_CARDS)
         deps = app.bot_data[DEPS_KEY]
         deps.is_leader = lambda: False
-        await job.run(app)
+        await job.func(*job.args)
         assert len(fake_api.sent(mods)) == 2
         deps.is_leader = lambda: True
-        await job.run(app)
+        await job.func(*job.args)
         card = await next_card(fake_api, mods, 3)
         assert (card.text or "").endswith("Orphaned")
         assert f"md:a:{orphan.id}:{text_version(orphan.text)}" in button_data(card)
-        await job.run(app)  # sent once: the card is recorded
+        await job.func(*job.args)  # sent once: the card is recorded
         assert len(fake_api.sent(mods)) == 3
 
 
@@ -644,7 +644,7 @@ async def _recorded(app: Any, chat_id: int, count: int = 1) -> bool:
 
 
 async def _forget_recorded_messages(app: Any, chat_id: int) -> None:
-    async with writing(app.bot_data[SERVICES_KEY].sessions) as session:
+    async with writing(app.bot_data[DEPS_KEY].services.sessions) as session:
         await session.exec(
             update(Delivery).where(col(Delivery.chat_id) == chat_id).values(message_id=None)
         )
@@ -727,7 +727,7 @@ async def test_a_plain_message_long_after_the_tap_is_not_a_comment(
     mods, _mod, _member = moderators(fake_api)
     async with start_bot(moderation_chat_id=mods.id) as app:
         await tapped_write_a_comment(app, fake_api, reader)
-        async with writing(app.bot_data[SERVICES_KEY].sessions) as session:
+        async with writing(app.bot_data[DEPS_KEY].services.sessions) as session:
             await session.exec(
                 update(StoryMessage)
                 .where(col(StoryMessage.chat_id) == reader.id)

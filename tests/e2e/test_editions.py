@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot import comment_texts
-from bot.app import SERVICES_KEY
+from bot.deps import DEPS_KEY
 from bot.handlers import start
 from bot.i18n import texts
 from storage.chats import delivery_prefs as get_delivery_prefs
@@ -62,7 +62,7 @@ def _new_item(edition: str) -> Item:
 async def _publish(app: Any, outlet: FeedServer) -> None:
     for edition in NEW:
         _serve(outlet, edition, _new_item(edition))
-    services = app.bot_data[SERVICES_KEY]
+    services = app.bot_data[DEPS_KEY].services
     for feed in services.feeds:
         await services.poller.poll(feed.id)
 
@@ -73,7 +73,7 @@ def _pushes(api: FakeBotApi, user: FakeUser) -> set[str]:
 
 
 async def _chat(app: Any, user: FakeUser) -> Any:
-    async with app.bot_data[SERVICES_KEY].sessions() as session:
+    async with app.bot_data[DEPS_KEY].services.sessions() as session:
         return await get_chat(session, user.id)
 
 
@@ -201,12 +201,12 @@ async def test_a_group_speaks_the_language_its_admin_sets(app: Any, fake_api: Fa
     refused = await press(fake_api, member, panel, "lg:l:ar")
     assert refused["show_alert"]
     assert refused["text"] == ENGLISH._("In groups, only admins can change the language.")
-    async with app.bot_data[SERVICES_KEY].sessions() as session:
+    async with app.bot_data[DEPS_KEY].services.sessions() as session:
         assert (await get_chat(session, group.id)).locale is None
 
     answered = await press(fake_api, admin, panel, "lg:l:ar")
     assert answered["text"] == texts("ar")._("Saved.")
-    async with app.bot_data[SERVICES_KEY].sessions() as session:
+    async with app.bot_data[DEPS_KEY].services.sessions() as session:
         assert (await get_chat(session, group.id)).locale == "ar"
     # Whoever writes next, the group hears Arabic (English in the member's Telegram or not).
     reply = await ask(fake_api, member, "/subscribe", chat=group)
@@ -227,7 +227,7 @@ async def test_quiet_hours_off_in_the_readers_own_word(app: Any, fake_api: FakeB
     assert word != "off"
     # Typed in capitals ("kapalı" → "KAPALI", the dotless ı lost): still the reader's "off".
     reply = await ask(fake_api, reader, f"/quiet {word.upper()}")
-    async with app.bot_data[SERVICES_KEY].sessions() as session:
+    async with app.bot_data[DEPS_KEY].services.sessions() as session:
         prefs = await get_delivery_prefs(session, reader.id)
     assert prefs is not None and prefs.quiet_start is None, reply.text
 
@@ -306,7 +306,7 @@ async def test_a_stray_byte_in_a_sorani_feed_costs_one_character_of_one_title(
         document = rss([*items, BACKLOG["ckb"]]).encode()
         assert document.count(whole) == 1
         outlet.serve("/ckb/rss", document.replace(whole, cut))
-        services = app.bot_data[SERVICES_KEY]
+        services = app.bot_data[DEPS_KEY].services
         for feed in services.feeds:
             await services.poller.poll(feed.id)
 

@@ -15,7 +15,7 @@ from prometheus_client.core import REGISTRY
 from sqlalchemy import update
 from sqlmodel import col
 
-from bot.app import SERVICES_KEY
+from bot.deps import DEPS_KEY
 from news.clock import utcnow
 from storage.engine import writing
 from storage.models import Feed
@@ -40,7 +40,7 @@ async def test_stats_counts_a_304_as_the_feeds_last_success(
     editor = fake_api.add_user("Editor")
     polls_before = not_modified_polls()
     async with start_bot(admin_ids=str(editor.id)) as app:
-        services = app.bot_data[SERVICES_KEY]
+        services = app.bot_data[DEPS_KEY].services
         [feed] = services.feeds
         # The scheduled first poll (a moment after start, or after election on PostgreSQL)
         # would refresh the success this test backdates: let it finish first (a 304).

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import SERVICES_KEY
+from bot.deps import DEPS_KEY
 from tests.auxil.conversation import ask
 from tests.auxil.feed_server import FeedServer
 from tests.auxil.feeds import Item
@@ -23,7 +23,7 @@ PATH = "/english/feed.json"
 
 
 async def poll_now(app: Any) -> None:
-    services = app.bot_data[SERVICES_KEY]
+    services = app.bot_data[DEPS_KEY].services
     for feed in services.feeds:
         await services.poller.poll(feed.id)
 

@@ -292,7 +292,7 @@ async def test_breaking_for_admins(start_bot: StartBot, fake_api: FakeBotApi) ->
             assert idle.text == admin.NOT_RUNNING
 
         stub = StubBroadcaster()
-        deps_of(app).broadcaster = stub
+        deps_of(app).services.broadcaster = stub
         by_link = await ask(fake_api, boss, f"/breaking {link}")
         assert by_link.text is not None
         assert by_link.text.startswith(f"🔴 Pushing as breaking news: {HOSTILE_TITLE}")
@@ -328,7 +328,7 @@ async def test_stats_for_admins(start_bot: StartBot, fake_api: FakeBotApi) -> No
         stub = StubBroadcaster()
         stub.stats.sent, stub.stats.failed, stub.stats.rate_limited = 120, 3, 2
         await stub.limiter.acquire()
-        deps_of(app).broadcaster = stub
+        deps_of(app).services.broadcaster = stub
         text = (await ask(fake_api, boss, "/stats")).text or ""
         assert "Sending now: 1/s (limit 25/s)" in text
         assert "120 sent, 3 failed, 0 retried, 2 × 429" in text

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.app import SERVICES_KEY
+from bot.deps import DEPS_KEY
 from bot.logs import configure_logging
-from jobs.comment_relay import PSEUDONYM_KEY_STATE
+from jobs.relay.pseudonyms import PSEUDONYM_KEY_STATE
 from storage.models import BotState
 from tests.auxil.app_storage import story_titled
 from tests.auxil.conversation import ask, open_story, reply
@@ -84,7 +84,7 @@ async def test_no_secret_or_comment_text_in_any_log_line_at_debug(
             await reply(fake_api, reader, shown, COMMENT)
             [created] = await site.wait_for(1)
             assert created.verified and created.body["data"]["text"] == COMMENT
-            async with app.bot_data[SERVICES_KEY].sessions() as session:
+            async with app.bot_data[DEPS_KEY].services.sessions() as session:
                 state = await session.get(BotState, PSEUDONYM_KEY_STATE)
             assert state is not None
             logging.getLogger("test").info("about to fail on purpose: %s", feed)

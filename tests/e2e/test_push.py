@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.app import SERVICES_KEY
+from bot.deps import DEPS_KEY
 from storage.chats import get_chat
 from storage.engine import writing
 from storage.models import Chat
@@ -78,7 +78,7 @@ async def test_blocked_deactivated_kicked_and_migrated_chats(
     await fake_api.wait_for(lambda: pushes(fake_api, fine, "Dukan dam"))
     await fake_api.wait_for(lambda: pushes(fake_api, new_id, "Dukan dam"), timeout=5)
 
-    sessions = app.bot_data[SERVICES_KEY].sessions
+    sessions = app.bot_data[DEPS_KEY].services.sessions
 
     async def inactive() -> set[int]:
         async with sessions() as session:
@@ -114,7 +114,7 @@ async def test_429_and_server_errors_are_retried_and_delivered_once(
     fake_api.fail_next("sendMessage", status=502, description="Bad Gateway")
     await publish(app, outlet, outlet_items, new_item(4, "Retried story"))
     await fake_api.wait_for(lambda: pushes(fake_api, user, "Retried story"), timeout=8)
-    broadcaster = app.bot_data[SERVICES_KEY].broadcaster
+    broadcaster = app.bot_data[DEPS_KEY].services.broadcaster
     assert broadcaster.stats.rate_limited == 1
     assert broadcaster.stats.retried == 1
     assert len(pushes(fake_api, user, "Retried story")) == 1
@@ -165,7 +165,7 @@ async def test_keyword_alerts_and_quiet_hours(
 ) -> None:
     async with start_bot() as app:
         follower, sleeper = fake_api.add_user("Follower"), fake_api.add_user("Sleeper")
-        sessions = app.bot_data[SERVICES_KEY].sessions
+        sessions = app.bot_data[DEPS_KEY].services.sessions
         from storage.follows import follow
 
         await ask(fake_api, follower, "/start")
@@ -223,7 +223,7 @@ async def test_replies_stay_fast_while_a_broadcast_is_queued(
 ) -> None:
     # 300 subscribers at SEND_RATE 25 is a 12-second broadcast; a /latest during it must not
     # wait behind it.
-    sessions = app.bot_data[SERVICES_KEY].sessions
+    sessions = app.bot_data[DEPS_KEY].services.sessions
     users = [fake_api.add_user(f"Reader {n}") for n in range(300)]
     now = datetime.now(UTC)
     from storage.chats import subscribe, touch_chat
@@ -252,7 +252,7 @@ async def test_forum_topics_unknown_chats_and_paid_broadcasts(
         forum = fake_api.add_group("Newsroom", admins=[admin], supergroup=True, forum=True)
         topic = fake_api.add_topic(forum, "Kurdistan")
         await ask(fake_api, admin, "/subscribe kurdistan", chat=forum, message_thread_id=topic)
-        sessions = app.bot_data[SERVICES_KEY].sessions
+        sessions = app.bot_data[DEPS_KEY].services.sessions
         ghost = 4_242_424_242  # a chat the Bot API has never heard of
         now = datetime.now(UTC)
         from storage.chats import subscribe, touch_chat

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot.app import SERVICES_KEY
 from bot.callbacks import fits
+from bot.deps import DEPS_KEY
 from bot.handlers import start
 from bot.i18n import language_name, texts
 from storage.chats import get_chat
@@ -344,7 +344,7 @@ async def test_stories_of_the_same_second_are_in_one_order_in_a_push_a_list_and_
 
         # A reply to the push is asked about "which story", numbered as the push numbers them.
         async def recorded() -> bool:
-            async with app.bot_data[SERVICES_KEY].sessions() as session:
+            async with app.bot_data[DEPS_KEY].services.sessions() as session:
                 rows = (await session.exec(select(Delivery))).all()
             return any(d.message_id == push.message_id for d in rows)
 
@@ -413,6 +413,6 @@ async def test_a_moderator_rejects_with_a_reason_the_reader_reads_in_their_langu
         assert (told.text or "").startswith("❌") and (told.text or "").endswith(why)
         mine = await ask(fake_api, reader, "/mycomments")
         assert why in (mine.text or "")
-        async with app.bot_data[SERVICES_KEY].sessions() as session:
+        async with app.bot_data[DEPS_KEY].services.sessions() as session:
             [stored] = (await session.exec(select(Comment))).all()
         assert (stored.status, stored.reason) == ("rejected", "moderation:spam")

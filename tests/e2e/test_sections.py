@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import SERVICES_KEY
+from bot.deps import DEPS_KEY
 from bot.handlers.errors import APOLOGY
 from bot.i18n import texts
 from news.clock import utcnow
@@ -111,7 +111,7 @@ async def test_a_sorani_reader_sees_sorani_section_names(
         # reads "Kurdistan"; a story in no section reaches only all news.
         new = _item(3, "Erbil airport reopens", "kurdistan", *SPAM, minutes_ago=1)
         other = _item(4, "Dutch universities sign a deal", *SPAM, minutes_ago=1)
-        services = app.bot_data[SERVICES_KEY]
+        services = app.bot_data[DEPS_KEY].services
         for published in ([new, *BACKLOG], [other, new, *BACKLOG]):
             outlet.serve("/english/rss", rss(published))
             for feed in services.feeds:
@@ -160,7 +160,7 @@ async def test_readers_of_a_section_no_longer_offered_are_told_once(
             await ask(fake_api, user, "/start")
         await ask(fake_api, both, "/subscribe kurdistan")
         await ask(fake_api, kept, "/subscribe kurdistan")
-        services = app.bot_data[SERVICES_KEY]
+        services = app.bot_data[DEPS_KEY].services
         # What the older version left behind: category sections, and readers following them.
         async with writing(services.sessions) as session:
             await story_store.remember_sections(

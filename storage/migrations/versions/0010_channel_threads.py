@@ -4,10 +4,12 @@
 group (the message that starts the post's comment thread) to the channel post, and through
 its delivery row to the story. ``comment.parent_id`` is the comment a comment replies to
 (a reply in a discussion thread to another comment), so the relay can say so.
+``refusal_notice`` remembers when a reader was last told in a discussion group why a comment
+was refused, so that every instance keeps the group quiet for a while after.
 
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-08
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-10
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from alembic import op
 
 from storage.types import UTCDateTime
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
@@ -41,9 +43,18 @@ def upgrade() -> None:
     op.create_index("ix_channel_thread_post", "channel_thread", ["channel_id", "post_id"])
     op.create_index("ix_channel_thread_created", "channel_thread", ["created_at"])
     op.add_column("comment", sa.Column("parent_id", sa.Integer(), nullable=True))
+    op.create_table(
+        "refusal_notice",
+        sa.Column("group_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("user_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("told_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index("ix_refusal_notice_told", "refusal_notice", ["told_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_refusal_notice_told", table_name="refusal_notice")
+    op.drop_table("refusal_notice")
     with op.batch_alter_table("comment") as batch:
         batch.drop_column("parent_id")
     op.drop_index("ix_channel_thread_created", table_name="channel_thread")

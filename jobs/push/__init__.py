@@ -1,0 +1,14 @@
+"""The parts of push fan-out, each small enough to read at once; ``jobs.fanout.Broadcaster``
+wires them together.
+
+- ``wording``: what a push looks like (``PushMessage``) and who words it (``PushWording``);
+- ``settings``: the knobs (``FanoutSettings``) and the counters (``FanoutStats``);
+- ``pipeline``: what flows between the parts (a ``Unit`` per message, the ``Signals``);
+- ``enumeration``: which readers are due a story, as delivery rows (``Enumerator``);
+- ``claiming``: due deliveries taken from storage and grouped into messages (``Claimer``);
+- ``render_cache``: one render per stories × zone × language × keywords (``RenderCache``);
+- ``sending``: workers sending at Telegram's pace, with their retries (``Sender``);
+- ``recording``: outcomes written in small batches, gone and migrated chats (``Recorder``);
+- ``channels``: the outlet's channels as more recipients, and their posts held while the bot
+  may not post there (``ChannelTargets``, given by the bot; ``Channels``).
+"""

@@ -1,0 +1,227 @@
+"""Which readers are due a story: open broadcasts become delivery rows, one keyset batch of
+recipients at a time, staying only a little ahead of the sender (so the first message of a
+million-reader broadcast does not wait for a million rows)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from jobs.push.channels import Channels
+from jobs.push.pipeline import MAX_GROUP, Signals
+from jobs.push.settings import FanoutSettings
+from news.keywords import KeywordMatcher
+from news.quiet_hours import quiet_until
+from news.search_words import search_document
+from storage import channels as channel_store
+from storage import deliveries as queue
+from storage import stories as story_store
+from storage.deliveries import EDIT, PUSH, Recipient
+from storage.engine import SessionFactory, writing
+from storage.models import PRIORITY_BREAKING
+from storage.records import StoryView
+
+log = logging.getLogger(__name__)
+
+
+class Enumerator:
+    """Turns each open broadcast into delivery rows; ``run()`` is its loop."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        settings: FanoutSettings,
+        signals: Signals,
+        clock: Callable[[], datetime],
+        channels: Channels,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._signals = signals
+        self._clock = clock
+        self._channels = channels
+        self._muted: dict[int, list[str]] = {}  # story id -> muted words it mentions
+
+    async def run(self) -> None:
+        """Enumerate until cancelled, waiting for a wake (or a second) when there is none."""
+        while True:
+            try:
+                progressed = await self.enumerate_once()
+            except Exception:
+                log.exception("fan-out enumeration failed; retrying in 5 s")
+                progressed = False
+                await asyncio.sleep(5)
+            if not progressed:
+                self._signals.work.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._signals.work.wait(), timeout=1)
+
+    async def enumerate_once(self) -> bool:
+        """One step: a batch of the most urgent open broadcasts; True when it made progress."""
+        async with self._sessions() as session:
+            broadcasts = await queue.open_broadcasts(session, limit=MAX_GROUP)
+        if not broadcasts:
+            return await self.sweep_pending()
+        async with self._sessions() as session:
+            # Stay only a little ahead of the sender, counting what is due now (not what
+            # quiet hours hold) at the same urgency or more; breaking news is never held.
+            top = broadcasts[0].priority
+            if top != PRIORITY_BREAKING:
+                backlog = await queue.backlog_size(session, self._clock(), top)
+                if backlog >= self._settings.max_ahead:
+                    self._signals.drained.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._signals.drained.wait(), timeout=1)
+                    return True
+        # The most urgent priority only (breaking news jumps the queue), but all its stories
+        # in one transaction: a reader then finds them waiting together, and gets one message.
+        urgent = [b for b in broadcasts if b.priority == broadcasts[0].priority]
+        added = False
+        async with writing(self._sessions) as session:
+            for broadcast in urgent:
+                added |= await self._enumerate_batch(session, broadcast)
+        if added:
+            self._signals.due.set()
+        return added
+
+    async def sweep_pending(self) -> bool:
+        """Stories stored as new whose broadcast is missing (written by older versions, or
+        by hand) are queued now; True when there were any."""
+        now = self._clock()
+        async with self._sessions() as session:
+            stale_after = now - self._settings.push_max_age
+            pending = await story_store.pending_stories(session, since=stale_after)
+        if not pending:
+            return False
+        async with writing(self._sessions) as session:
+            await queue.queue_broadcasts(session, [(s.id, s.breaking) for s in pending], PUSH, now)
+        return True
+
+    async def _enumerate_batch(
+        self, session: queue.AsyncSession, broadcast: queue.BroadcastView
+    ) -> bool:
+        """One keyset batch of a broadcast's recipients; True when it queued any."""
+        now = self._clock()
+        batch = self._settings.enumerate_batch
+        story = await story_store.get_story(session, broadcast.story_id)
+        stale = broadcast.kind == PUSH and broadcast.created_at < now - self._settings.push_max_age
+        if story is None or stale:
+            # A broadcast queued long ago (e.g. by `newsbot poll` with no bot running) is old
+            # news by now: it is closed without a message.
+            await queue.advance_broadcast(session, broadcast.id, None, done=True)
+            return False
+        recipients: list[Recipient]
+        if broadcast.kind == EDIT:
+            if await queue.in_flight(session, story.id):
+                # Pushes of this story still in flight have no message id to edit yet; come
+                # back when their outcome is recorded (a fraction of a second).
+                return False
+            since = now - self._settings.comment_window
+            recipients = await queue.edit_targets_batch(
+                session, story.id, broadcast.cursor, batch, since
+            )
+            if broadcast.cursor is None:
+                await self._correct_channel_posts(session, story, broadcast.priority, since, now)
+        else:
+            # Words readers mute beat sections and followed words alike.
+            muted = await self._muted_in(session, story)
+            recipients = await queue.subscriber_batch(
+                session,
+                story.id,
+                broadcast.cursor,
+                batch,
+                self._settings.default_edition,
+                muted=muted,
+            )
+            if broadcast.cursor is None:
+                await self._add_followers(session, story, broadcast.priority, now, muted)
+                await self._add_channels(session, story, broadcast.priority, now)
+        held = [(r, self._hold_until(r, story, broadcast.kind, now)) for r in recipients]
+        await queue.add_deliveries(
+            session, story.id, broadcast.kind, broadcast.priority, held, now
+        )
+        last = (recipients[-1].chat_id, recipients[-1].thread_id) if recipients else None
+        await queue.advance_broadcast(session, broadcast.id, last, done=len(recipients) < batch)
+        return True
+
+    async def _muted_in(self, session: queue.AsyncSession, story: StoryView) -> list[str]:
+        """The muted words and phrases (of any reader) that the story mentions, worked out
+        once per story and kept for its broadcast's later batches (a word muted meanwhile
+        counts from the next story on)."""
+        cached = self._muted.get(story.id)
+        if cached is not None:
+            return cached
+        phrases = await queue.muted_phrases(session)
+        document = search_document(story.title, story.summary)
+        found = sorted(KeywordMatcher(phrases).matches(document)) if phrases else []
+        if len(self._muted) > 1000:  # bounded: a few broadcasts are open at a time
+            self._muted.clear()
+        self._muted[story.id] = found
+        return found
+
+    async def _add_followers(
+        self,
+        session: queue.AsyncSession,
+        story: StoryView,
+        priority: int,
+        now: datetime,
+        muted: Sequence[str] = (),
+    ) -> None:
+        """Keyword alerts: readers following a word in the story get it, whatever its section,
+        labelled with the words that matched (first: a follower who also subscribes to the
+        section gets the labelled alert, not a plain push)."""
+        phrases = await queue.followed_phrases(session)
+        if not phrases:
+            return
+        matched = KeywordMatcher(phrases).matches(search_document(story.title, story.summary))
+        if not matched:
+            return
+        followers = await queue.follower_recipients(
+            session, sorted(matched), story.edition, self._settings.default_edition, muted
+        )
+        held = [(r, self._hold_until(r, story, PUSH, now)) for r in followers]
+        await queue.add_deliveries(session, story.id, PUSH, priority, held, now)
+
+    async def _add_channels(
+        self, session: queue.AsyncSession, story: StoryView, priority: int, now: datetime
+    ) -> None:
+        """The story's channel posts: one per channel of its edition (those to a channel the
+        bot may not post to now wait for it to be mended)."""
+        channels = self._channels.of_edition(story.edition or self._settings.default_edition)
+        recipients = [(r, None) for r in channel_store.channel_recipients(channels)]
+        await queue.add_deliveries(
+            session, story.id, channel_store.CHANNEL, priority, recipients, now
+        )
+
+    async def _correct_channel_posts(
+        self,
+        session: queue.AsyncSession,
+        story: StoryView,
+        priority: int,
+        since: datetime,
+        now: datetime,
+    ) -> None:
+        """A corrected story edits its channel posts too."""
+        posts = await channel_store.channel_edit_targets(session, story.id, since)
+        posts = [p for p in posts if self._channels.is_channel(p.chat_id)]
+        await queue.add_deliveries(
+            session, story.id, EDIT, priority, [(p, None) for p in posts], now
+        )
+
+    def _hold_until(
+        self, recipient: Recipient, story: StoryView, kind: str, now: datetime
+    ) -> datetime | None:
+        """Quiet hours hold everything but breaking news and corrections until morning."""
+        if kind == EDIT or story.breaking or not (recipient.quiet_start and recipient.quiet_end):
+            return None
+        try:
+            start = time.fromisoformat(recipient.quiet_start)
+            end = time.fromisoformat(recipient.quiet_end)
+            zone = ZoneInfo(recipient.timezone or self._settings.default_timezone)
+        except (ValueError, KeyError):
+            return None
+        return quiet_until(now, start, end, zone)
