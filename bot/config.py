@@ -75,6 +75,60 @@ def parse_feeds(raw: str) -> tuple[FeedSpec, ...]:
     return tuple(specs)
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelSpec:
+    """One configured channel: ``chat`` is its numeric id (as text, ``-100…``) or its
+    ``@username``; ``edition`` is None until Settings fills in DEFAULT_EDITION."""
+
+    chat: str
+    edition: str | None = None
+
+    @property
+    def chat_id(self) -> int | str:
+        """What the Bot API takes as ``chat_id``: the number, or the ``@username``."""
+        return int(self.chat) if self.chat.lstrip("-").isdigit() else self.chat
+
+
+_CHANNEL_USERNAME_RE = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
+
+
+def parse_channels(raw: str) -> tuple[ChannelSpec, ...]:
+    """Parse ``CHANNELS``: comma-separated ``[edition:]chat`` entries, where chat is a numeric
+    channel id (``-1001234567890``) or an ``@username``."""
+    specs: list[ChannelSpec] = []
+    seen: set[str] = set()
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        edition: str | None = None
+        chat = item
+        prefix, sep, rest = item.partition(":")
+        if sep:
+            if not EDITION_CODE.match(prefix.strip().lower()):
+                raise ValueError(
+                    f"{item!r} starts with {prefix!r}, which is not an edition such as en or ckb"
+                )
+            edition, chat = prefix.strip().lower(), rest.strip()
+        if re.fullmatch(r"-100\d{5,}", chat):
+            key = chat
+        elif _CHANNEL_USERNAME_RE.match(chat):
+            key = chat.lower()
+        elif re.fullmatch(r"-?\d+", chat):
+            raise ValueError(
+                f"{chat!r} is not a channel id; a channel's id starts with -100, "
+                "such as -1001234567890"
+            )
+        else:
+            raise ValueError(
+                f"{item!r} is neither a channel id such as -1001234567890 nor an @username"
+            )
+        if key in seen:
+            raise ValueError(f"the channel {chat} is listed twice")
+        seen.add(key)
+        specs.append(ChannelSpec(chat=chat, edition=edition))
+    return tuple(specs)
+
+
 def _section_key(raw: str) -> str:
     """A section slug as an operator wrote it, checked: what section_slug would give."""
     slug = unicodedata.normalize("NFKC", raw).strip().lower()
@@ -288,6 +342,8 @@ class Settings(BaseSettings):
     retention_days: float = Field(default=90.0, gt=0)
     metrics_port: int | None = Field(default=None, gt=0, lt=65536)
     metrics_listen: str = "127.0.0.1"
+    channels: Annotated[tuple[ChannelSpec, ...], NoDecode] = ()
+    channel_comments: bool = True
     # The outlet's events (issue 17): a signed endpoint, or a feed of published comments.
     hooks_port: int | None = Field(default=None, gt=0, lt=65536)
     hooks_listen: str = "127.0.0.1"
@@ -361,6 +417,40 @@ class Settings(BaseSettings):
                 f"editions: {editions}), so new readers would get nothing; set it to one of "
                 "those, or add a feed for it"
             )
+        return self
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _parse_channels(cls, value: Any) -> Any:
+        return parse_channels(value) if isinstance(value, str) else value
+
+    @field_validator("channel_comments", mode="before")
+    @classmethod
+    def _parse_on_off(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in ("on", "true", "yes", "1", ""):
+                return True
+            if word in ("off", "false", "no", "0"):
+                return False
+            raise ValueError(f"{value!r} is neither on nor off")
+        return value
+
+    @model_validator(mode="after")
+    def _channel_editions(self) -> Settings:
+        # A channel without an edition posts the default edition's stories; one naming an
+        # edition no feed has would stay silent forever, which is a typo worth stopping for.
+        self.channels = tuple(
+            ChannelSpec(c.chat, c.edition or self.default_edition) for c in self.channels
+        )
+        editions = self.editions
+        for channel in self.channels:
+            if channel.edition not in editions:
+                raise ValueError(
+                    f"CHANNELS: {channel.chat} is in the edition {channel.edition!r}, which no "
+                    f"feed in FEEDS belongs to (editions: {', '.join(editions)}), so it would "
+                    "never get a story"
+                )
         return self
 
     @model_validator(mode="after")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from zoneinfo import ZoneInfo
 
-from bot.i18n import SOURCE_LOCALE, chat_locale, texts
+from bot.i18n import N_, SOURCE_LOCALE, chat_locale, texts
 from bot.render import (
     Button,
     alert_label,
@@ -106,4 +106,66 @@ class PushRenderer:
             plain=plain,
             reply_markup=_markup(rendered.buttons),
             preview_url=rendered.preview_url,
+        )
+
+
+# Translators: the last line of a story posted in the outlet's Telegram channel; readers
+# reply in the post's discussion (its comments), and those replies are sent to the website.
+DISCUSSION_NOTE = N_("💬 Comments in this post's discussion appear on the website.")
+
+
+class ChannelPostRenderer:
+    """Renders a story as a post in the outlet's channel, in the channel's edition's language
+    and the default time zone: the push's text (breaking news marked alike), the line about
+    the discussion when its comments are taken, a "Read" button and a "💬 Comment" button
+    that opens the bot in a private chat on the story (``/start c_<story id>``).
+
+    Channels get no callback buttons: a press would be answered in the channel itself.
+    """
+
+    def __init__(
+        self,
+        bot_username: Callable[[], str],
+        default_timezone: str,
+        *,
+        default_locale: str = SOURCE_LOCALE,
+        comment_button: bool = True,
+        discussion_note: bool = True,
+        sections: SectionCatalogue | None = None,
+    ) -> None:
+        # Read at each render: the bot learns its name when it starts, after this is built.
+        self._bot = bot_username
+        self._zone = ZoneInfo(default_timezone)
+        self._default_locale = default_locale
+        self._comment_button = comment_button
+        self._discussion_note = discussion_note
+        self.sections = sections or SectionCatalogue()
+
+    def __call__(self, story: StoryView) -> PushMessage:
+        """The post for ``story`` (its edition decides the language)."""
+        now = utcnow()
+        t = texts(chat_locale(story.edition, story.edition, self._default_locale))
+        rendered = story_message(
+            story,
+            t=t,
+            now=now,
+            zone=self._zone,
+            section_names=self.sections.names(t),
+            breaking=story.breaking,
+        )
+        text = rendered.text
+        plain = plain_text([story], t=t, now=now, zone=self._zone)
+        row: list[Button] = []
+        if story.link:
+            row.append(Button(t.pgettext("button", "Read"), url=story.link))
+        if self._discussion_note:
+            text = f"{text}\n\n{t._(DISCUSSION_NOTE)}"
+            plain = f"{plain}\n\n{t._(DISCUSSION_NOTE)}"
+        if self._comment_button:
+            # Translators: a button under a story in the outlet's channel: it opens a private
+            # chat with the bot, ready to write a comment on the story.
+            label = t.pgettext("button", "💬 Comment")
+            row.append(Button(label, url=f"https://t.me/{self._bot()}?start=c_{story.id}"))
+        return PushMessage(
+            text=text, plain=plain, reply_markup=_markup([row]), preview_url=rendered.preview_url
         )

@@ -14,11 +14,12 @@ import telegram
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.admin_alerter import AdminAlerter
+from bot.channels import ChannelWatch
 from bot.comment_notify import ReaderCommentNotifier, RelayNotifier
 from bot.config import Settings
 from bot.hooks_server import HooksServer
 from bot.logs import keep_secret
-from bot.push_render import PushRenderer
+from bot.push_render import ChannelPostRenderer, PushRenderer
 from bot.section_notice import RetiredSectionsNotice
 from bot.sections import SectionCatalogue
 from bot.site_notify import SiteNotifier
@@ -84,6 +85,8 @@ class Services:
     outlet_inbox: OutletInbox | None = None
     comments_feed: CommentsFeed | None = None
     hooks_server: HooksServer | None = None
+    # The outlet's channels (CHANNELS, with pushes): checked, posted to, their discussions.
+    channels: ChannelWatch | None = None
 
 
 def poll_settings(settings: Settings) -> PollSettings:
@@ -135,6 +138,20 @@ def fanout_settings(settings: Settings) -> FanoutSettings:
         # Each send holds a worker for a round trip (about 0.1 s to Telegram): enough workers
         # for the rate, without flooding a slow server.
         max_in_flight=max(4, min(200, settings.send_rate // 5)),
+    )
+
+
+def _channel_wording(
+    settings: Settings, bot: telegram.Bot, sections: SectionCatalogue
+) -> ChannelPostRenderer:
+    """How a story reads as a post in the outlet's channels."""
+    return ChannelPostRenderer(
+        lambda: bot.username,
+        settings.default_timezone,
+        default_locale=settings.default_edition,
+        comment_button=settings.comments_enabled,
+        discussion_note=settings.comments_enabled and settings.channel_comments,
+        sections=sections,
     )
 
 
@@ -203,6 +220,7 @@ async def open_services(
                 utcnow(),
             )
         broadcaster = renderer = digests = notices = notifier = alerter = alerts = None
+        channels = None
         catalogue = SectionCatalogue.from_settings(settings)
         if bot is not None and settings.token:
             notifier = ReaderCommentNotifier(bot, settings, sessions)
@@ -218,7 +236,17 @@ async def open_services(
                 default_locale=settings.default_edition,
                 sections=catalogue,
             )
-            broadcaster = Broadcaster(sessions, client, renderer, fanout)
+            if settings.channels:
+                channels = ChannelWatch(bot, settings.channels, sessions, alerter.alert_admins)
+            broadcaster = Broadcaster(
+                sessions,
+                client,
+                renderer,
+                fanout,
+                channels=channels.targets(_channel_wording(settings, bot, catalogue))
+                if channels is not None
+                else None,
+            )
             digests = DigestSender(
                 sessions,
                 client,
@@ -290,6 +318,7 @@ async def open_services(
             alerter,
             alerts,
             *outlet_events,
+            channels,
         )
     finally:
         await feed_http.close()

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 # How often the moderators' cards a crash left unsent are looked for (and first after start).
 MODERATION_CARDS_INTERVAL = 60.0
+# How often every instance checks the outlet's channels (a failed post checks them at once).
+CHANNEL_CHECK_INTERVAL = 300.0
 
 
 class Loop(Protocol):
@@ -124,6 +126,8 @@ class BackgroundParts:
     # The moderators' cards a crash left unsent (with comments on and a moderation chat).
     moderation_cards: Callable[[], Awaitable[object]] | None = None
     ops_server: Loop | None = None  # METRICS_PORT
+    # Check the outlet's channels (CHANNELS): may the bot post, which discussion groups.
+    channel_check: Callable[[], Awaitable[object]] | None = None
     telegram_webhook: Loop | None = None  # WEBHOOK_URL
     telegram_polling: Loop | None = None  # long polling (without WEBHOOK_URL)
 
@@ -148,6 +152,27 @@ def background_work(parts: BackgroundParts) -> list[Work]:
                 "take Telegram's updates as webhook POSTs",
                 False,
                 parts.telegram_webhook,
+            )
+        )
+    # Every instance checks the channels, first before anything posts (the fan-out posts only
+    # to channels found fine), and learns their discussion groups (any may take their updates).
+    if parts.channel_check is not None:
+        work.append(
+            LongRunning(
+                "check-channels-at-start",
+                "check the outlet's channels before the first post",
+                False,
+                Once(parts.channel_check),
+            )
+        )
+        work.append(
+            ScheduledJob(
+                "check-channels",
+                f"check the outlet's channels every {CHANNEL_CHECK_INTERVAL:g} s",
+                False,
+                parts.channel_check,
+                IntervalTrigger(seconds=CHANNEL_CHECK_INTERVAL),
+                first_run_in=timedelta(seconds=CHANNEL_CHECK_INTERVAL),
             )
         )
     if parts.relay is not None:
@@ -224,7 +249,8 @@ def background_work(parts: BackgroundParts) -> list[Work]:
         work.append(
             ScheduledJob(
                 "housekeeping",
-                "prune delivery records past the comment window and data past retention",
+                "prune delivery records past the comment window, old channel threads and "
+                "data past retention",
                 True,
                 lambda: _prune(sessions, window, retention),
                 CronTrigger(hour=3, minute=30, timezone="UTC"),

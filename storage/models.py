@@ -373,6 +373,43 @@ class Comment(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc(nullable=False))
     updated_at: datetime = Field(sa_column=_utc(nullable=False))
     relayed_at: datetime | None = Field(default=None, sa_column=_utc())
+    # The comment this one replies to (a reply to another comment in a channel's discussion
+    # thread); no foreign key: a parent deleted with /forget leaves a reply without one.
+    parent_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+
+
+class ChannelThread(SQLModel, table=True):
+    """A channel post's thread in the channel's discussion group: the automatic forward that
+    starts it (``group_id``, ``thread_id``), the post it copies, and the post's story (None
+    until the post's delivery row says which; ``storage.channels`` fills it in)."""
+
+    __tablename__ = "channel_thread"
+    __table_args__ = (
+        Index("ix_channel_thread_post", "channel_id", "post_id"),
+        Index("ix_channel_thread_created", "created_at"),
+    )
+
+    group_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    thread_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    channel_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    post_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    story_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("story.id", ondelete="CASCADE"), nullable=True),
+    )
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class RefusalNotice(SQLModel, table=True):
+    """When a reader was last told, in a channel's discussion group, why a comment of theirs
+    was refused: shared by every instance, so the group hears it once per quiet period."""
+
+    __tablename__ = "refusal_notice"
+    __table_args__ = (Index("ix_refusal_notice_told", "told_at"),)
+
+    group_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    told_at: datetime = Field(sa_column=_utc(nullable=False))
 
 
 class OutletEvent(SQLModel, table=True):

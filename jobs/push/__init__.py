@@ -8,5 +8,7 @@ wires them together.
 - ``claiming``: due deliveries taken from storage and grouped into messages (``Claimer``);
 - ``render_cache``: one render per stories × zone × language × keywords (``RenderCache``);
 - ``sending``: workers sending at Telegram's pace, with their retries (``Sender``);
-- ``recording``: outcomes written in small batches, gone and migrated chats (``Recorder``).
+- ``recording``: outcomes written in small batches, gone and migrated chats (``Recorder``);
+- ``channels``: the outlet's channels as more recipients, and their posts held while the bot
+  may not post there (``ChannelTargets``, given by the bot; ``Channels``).
 """

@@ -6,10 +6,16 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from jobs.clients.telegram import SendMessageTemplate, encode_edit_message_text
+from jobs.clients.telegram import (
+    SendMessageTemplate,
+    encode_edit_message_text,
+    encode_send_message,
+)
+from jobs.push.channels import Channels
 from jobs.push.pipeline import Unit
 from jobs.push.settings import FanoutSettings
 from jobs.push.wording import PushMessage, PushWording
+from news.clock import utcnow
 from storage import deliveries as queue
 from storage import stories as story_store
 from storage.deliveries import EDIT, DeliveryJob
@@ -41,17 +47,23 @@ class Encoded:
     method: str
     body: bytes | None
     plain: str | None = None
+    stale: bool = False  # a channel post that waited too long for its channel: not posted
 
 
 class RenderCache:
     """Renders and encodes the message for a unit, reusing renders for a minute."""
 
     def __init__(
-        self, sessions: SessionFactory, wording: PushWording, settings: FanoutSettings
+        self,
+        sessions: SessionFactory,
+        wording: PushWording,
+        settings: FanoutSettings,
+        channels: Channels,
     ) -> None:
         self._sessions = sessions
         self._wording = wording
         self._settings = settings
+        self._channels = channels
         self._rendered: dict[RenderKey, Rendered] = {}
         # Renders under way: the other workers wanting the same message wait for it.
         self._rendering: dict[RenderKey, asyncio.Event] = {}
@@ -59,6 +71,8 @@ class RenderCache:
     async def encode(self, unit: Unit) -> Encoded:
         """The request that delivers ``unit``: a correction's edit, or a (grouped) push."""
         job = unit.jobs[0]
+        if self._channels.is_channel(job.chat_id):
+            return await self._encode_channel_post(job)
         if job.kind == EDIT:
             return await self._encode_edit(job)
         # A keyword alert says which followed words brought it ("🔔 kirkuk").
@@ -69,6 +83,36 @@ class RenderCache:
         # The same body as encode_send_message's, serialised once for every reader of it.
         body = rendered.template.encode(job.chat_id, job.thread_id or None)
         return Encoded("sendMessage", body, rendered.message.plain)
+
+    async def _encode_channel_post(self, job: DeliveryJob) -> Encoded:
+        """A channel post, or its correction: rendered afresh, in the edition's language. A
+        post that waited longer than PUSH_MAX_AGE (the channel was broken) is old news by
+        then, and is not posted."""
+        method = "editMessageText" if job.kind == EDIT else "sendMessage"
+        async with self._sessions() as session:
+            story = await story_store.get_story(session, job.story_id)
+        if story is None or (job.kind == EDIT and job.target_message_id is None):
+            return Encoded(method, None)
+        if job.kind != EDIT and story.first_seen_at < utcnow() - self._settings.push_max_age:
+            return Encoded(method, None, stale=True)
+        message = self._channels.render(story)
+        if job.kind == EDIT:
+            assert job.target_message_id is not None
+            body = encode_edit_message_text(
+                job.chat_id,
+                job.target_message_id,
+                message.text,
+                reply_markup=message.reply_markup,
+                link_preview_url=message.preview_url,
+            )
+            return Encoded(method, body)
+        body = encode_send_message(
+            job.chat_id,
+            message.text,
+            reply_markup=message.reply_markup,
+            link_preview_url=message.preview_url,
+        )
+        return Encoded(method, body, message.plain)
 
     async def _encode_edit(self, job: DeliveryJob) -> Encoded:
         if job.target_message_id is None:

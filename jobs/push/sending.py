@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from jobs import metrics
 from jobs.clients.telegram import BotApiClient, SendKind, SendResult, encode_send_message
+from jobs.push.channels import CHANNEL_HOLD, CHANNEL_POST_INTERVAL, Channels
 from jobs.push.pipeline import Signals, Unit
 from jobs.push.recording import Recorder
 from jobs.push.render_cache import RenderCache
@@ -40,10 +41,14 @@ class Sender:
         settings: FanoutSettings,
         stats: FanoutStats,
         clock: Callable[[], datetime],
+        channels: Channels,
     ) -> None:
         self._client = client
+        self._channels = channels
         self._limiter = limiter
         self._per_chat = PerChatLimiter()
+        # Channels: one post every few seconds (a channel's posts are spaced, not bursts).
+        self._per_channel = PerChatLimiter(private_interval=CHANNEL_POST_INTERVAL)
         self._units = units
         self._renders = renders
         self._recorder = recorder
@@ -77,19 +82,39 @@ class Sender:
 
     async def _deliver(self, unit: Unit) -> None:
         now = self._clock()
+        channel = self._channels.is_channel(unit.chat_id)
+        if channel and not self._channels.may_post(unit.chat_id):
+            # The bot may not post there now: the post waits, without counting a try, until
+            # a check finds the channel mended (the admins were told).
+            self._recorder.report(
+                unit,
+                "pending",
+                error="the channel cannot be posted to",
+                not_before=now + CHANNEL_HOLD,
+            )
+            return
         loop_now = asyncio.get_running_loop().time()
-        ready = self._per_chat.ready_at(unit.chat_id, unit.chat_id < 0, loop_now)
+        per_chat, group = (
+            (self._per_channel, False) if channel else (self._per_chat, unit.chat_id < 0)
+        )
+        ready = per_chat.ready_at(unit.chat_id, group, loop_now)
         if ready > loop_now:
             # Telegram's per-chat limit: come back for this one instead of blocking a worker.
             not_before = now + timedelta(seconds=ready - loop_now)
             self._recorder.report(unit, "pending", not_before=not_before)
             return
         # Reserved now, not after the send: a second unit for this chat must wait its turn.
-        self._per_chat.record(unit.chat_id, unit.chat_id < 0, loop_now)
+        per_chat.record(unit.chat_id, group, loop_now)
         encoded = await self._renders.encode(unit)
         if encoded.body is None:
             metrics.DELIVERIES.labels("skipped").inc()
-            self._recorder.report(unit, "skipped", error="story or message gone")
+            reason = "story or message gone"
+            if encoded.stale:
+                reason = "old news: the channel could not be posted to for too long"
+                log.warning(
+                    "story=%s chat=%s not posted: %s", unit.jobs[0].story_id, unit.chat_id, reason
+                )
+            self._recorder.report(unit, "skipped", error=reason)
             return
         result = await self._send(unit, encoded.method, encoded.body, encoded.plain)
         await self._settle(unit, result)
@@ -148,7 +173,11 @@ class Sender:
             report(unit, "sent", message_id=result.message_id)
             return
         self._stats.last_error = result.description
-        if result.kind is SendKind.CHAT_GONE:
+        if self._channels.is_channel(unit.chat_id):
+            self._channels.failed()  # check the channels again (the admins hear of a change)
+        if result.kind is SendKind.CHAT_GONE and self._channels.is_channel(unit.chat_id):
+            self._channel_refused(unit, result)
+        elif result.kind is SendKind.CHAT_GONE:
             await self._recorder.chat_gone(unit.chat_id, result.description)
             report(unit, "failed", error=result.description)
         elif result.kind is SendKind.THREAD_GONE:
@@ -185,6 +214,32 @@ class Sender:
                 result.description,
             )
             report(unit, "failed", error=result.description, attempts=unit.attempts + 1)
+
+    def _channel_refused(self, unit: Unit, result: SendResult) -> None:
+        """A channel refused the bot (403, rights lost): unlike a reader's blocked chat, the
+        channel stays, and its posts wait for it to be mended (the check started above
+        holds them without counting tries). Only a channel the checks keep finding fine
+        while it refuses every post has its post given up after MAX_SEND_ATTEMPTS."""
+        attempts = unit.attempts + 1
+        if attempts >= MAX_SEND_ATTEMPTS:
+            self._stats.failed += 1
+            metrics.DELIVERIES.labels("failed").inc()
+            log.error(
+                "story=%s chat=%s channel post given up: %s",
+                unit.jobs[0].story_id,
+                unit.chat_id,
+                result.description,
+            )
+            self._recorder.report(unit, "failed", error=result.description, attempts=attempts)
+            return
+        log.warning("chat=%s channel refused a post: %s", unit.chat_id, result.description)
+        self._recorder.report(
+            unit,
+            "pending",
+            error=result.description,
+            attempts=attempts,
+            not_before=self._clock() + CHANNEL_HOLD,
+        )
 
 
 def _retarget(body: bytes, chat_id: int) -> bytes:

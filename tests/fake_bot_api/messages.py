@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from tests.fake_bot_api.channels import ChannelsMixin
 from tests.fake_bot_api.errors import ApiError, bad_request
 from tests.fake_bot_api.flood import FloodControlMixin
 from tests.fake_bot_api.models import FakeChat, StoredMessage
@@ -30,7 +31,7 @@ _CHAT_ACTIONS = frozenset(
 )
 
 
-class MessagesMixin(FloodControlMixin):
+class MessagesMixin(FloodControlMixin, ChannelsMixin):
     """sendMessage, sendPhoto, sendDocument, the edits, deleteMessage(s) and sendChatAction."""
 
     # --- sending --------------------------------------------------------------------------
@@ -59,10 +60,14 @@ class MessagesMixin(FloodControlMixin):
             message["link_preview_options"] = preview
         if markup and "inline_keyboard" in markup:
             message["reply_markup"] = markup
-        self._store(
+        if chat.is_channel:
+            self._as_channel_post(chat, message)
+        stored = self._store(
             message, from_bot=True, raw_text=str(text), parse_mode=params.get("parse_mode")
         )
         self.stats.sent += 1
+        if chat.is_channel:
+            self._channel_posted(chat, stored)
         return message
 
     async def _send_media(self, params: Params, kind: str) -> dict[str, Any]:
@@ -105,13 +110,17 @@ class MessagesMixin(FloodControlMixin):
             message["caption_entities"] = entities
         if markup and "inline_keyboard" in markup:
             message["reply_markup"] = markup
-        self._store(
+        if chat.is_channel:
+            self._as_channel_post(chat, message)
+        stored = self._store(
             message,
             from_bot=True,
             raw_text=str(caption) if caption else None,
             parse_mode=params.get("parse_mode"),
         )
         self.stats.sent += 1
+        if chat.is_channel:
+            self._channel_posted(chat, stored)
         return message
 
     async def _send_photo(self, params: Params) -> Any:
@@ -165,6 +174,8 @@ class MessagesMixin(FloodControlMixin):
         stored.parse_mode = params.get("parse_mode")
         stored.edit_count += 1
         self.stats.edited += 1
+        if chat.is_channel:
+            self._channel_post_edited(chat, stored)
         return message
 
     async def _edit_message_caption(self, params: Params) -> Any:
