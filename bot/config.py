@@ -349,6 +349,12 @@ class Settings(BaseSettings):
     hooks_listen: str = "127.0.0.1"
     outlet_hooks_secret: SecretStr | None = None
     comments_feed_url: str | None = None
+    # WebSub (issue 18): where the hooks listener is reached from outside; feeds advertising
+    # a hub are subscribed with callbacks under it, and polled every WEBSUB_POLL_INTERVAL
+    # while the hub pushes.
+    public_url: str | None = None
+    websub_poll_interval: float = 900.0
+    websub_lease: float = 10 * 86400.0
 
     @field_validator(
         "telegram_bot_token",
@@ -371,6 +377,7 @@ class Settings(BaseSettings):
         "metrics_port",
         "hooks_port",
         "comments_feed_url",
+        "public_url",
         mode="before",
     )
     @classmethod
@@ -526,7 +533,13 @@ class Settings(BaseSettings):
         return as_async_database_url(value)
 
     @field_validator(
-        "poll_interval", "poll_max_backoff", "push_max_age", "fetch_timeout", mode="before"
+        "poll_interval",
+        "poll_max_backoff",
+        "push_max_age",
+        "fetch_timeout",
+        "websub_poll_interval",
+        "websub_lease",
+        mode="before",
     )
     @classmethod
     def _parse_duration(cls, value: Any) -> Any:
@@ -595,6 +608,33 @@ class Settings(BaseSettings):
             raise ValueError(
                 "OUTLET_HOOKS_SECRET: it must be set when HOOKS_PORT is, to the secret the "
                 "outlet signs its events with (unsigned events are never accepted)"
+            )
+        return self
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        if parts.query or parts.fragment:
+            raise ValueError("it must be a base address, without ?query or #fragment")
+        # Hubs on the internet would send their secrets' signatures and the feeds' content
+        # in clear; plain http is for a hub and bot on one machine.
+        local = parts.hostname in ("localhost", "::1") or parts.hostname.startswith("127.")
+        if parts.scheme != "https" and not local:
+            raise ValueError("it must be https (plain http only for localhost)")
+        return value.strip().rstrip("/")
+
+    @model_validator(mode="after")
+    def _check_public_url_listener(self) -> Settings:
+        # The callbacks are served by the hooks listener: without it nobody would answer.
+        if self.public_url is not None and self.hooks_port is None:
+            raise ValueError(
+                "PUBLIC_URL: the WebSub callbacks are served by the outlet's events "
+                "listener; set HOOKS_PORT (and OUTLET_HOOKS_SECRET) too"
             )
         return self
 

@@ -31,8 +31,10 @@ from jobs.comments_feed import CommentsFeed, CommentsFeedSettings
 from jobs.digests import DigestSender, DigestSettings
 from jobs.fanout import Broadcaster, FanoutSettings
 from jobs.ingestion import FeedPoller, PollSettings
-from jobs.outlet_inbox import InboxSettings, OutletInbox
+from jobs.outlet_inbox import HANDLERS, InboxSettings, OutletInbox
+from jobs.published_stories import PublishedSettings, PublishedStories
 from jobs.retired_sections import RetiredSectionNotices
+from jobs.websub import WebSubCallbacks, WebSubSettings, WebSubSubscriber
 from news.clock import utcnow
 from news.sections import category_sections
 from storage import feeds as feed_store
@@ -87,6 +89,8 @@ class Services:
     hooks_server: HooksServer | None = None
     # The outlet's channels (CHANNELS, with pushes): checked, posted to, their discussions.
     channels: ChannelWatch | None = None
+    # WebSub (PUBLIC_URL): subscribes at the hubs feeds advertise (the leader's).
+    websub: WebSubSubscriber | None = None
 
 
 def poll_settings(settings: Settings) -> PollSettings:
@@ -100,6 +104,18 @@ def poll_settings(settings: Settings) -> PollSettings:
         breaking_markers=settings.breaking_markers,
         category_sections=category_sections(settings.sections),
         max_items=settings.feed_max_items,
+        pushed_interval=settings.websub_poll_interval if settings.public_url else None,
+    )
+
+
+def published_settings(settings: Settings, catalogue: SectionCatalogue) -> PublishedSettings:
+    """How the outlet's story.published events are read, from the settings."""
+    return PublishedSettings(
+        default_edition=settings.default_edition,
+        push_max_age=settings.push_max_age,
+        breaking_markers=settings.breaking_markers,
+        category_sections=category_sections(settings.sections),
+        offered=frozenset(catalogue.offered),
     )
 
 
@@ -160,13 +176,21 @@ def _outlet_events(
     sessions: SessionFactory,
     feed_http: aiohttp.ClientSession,
     notifier: SiteNotifier,
+    stories: PublishedStories,
+    websub: WebSubCallbacks | None,
 ) -> tuple[OutletInbox | None, CommentsFeed | None, HooksServer | None]:
     """The outlet's events, when it sends them (HOOKS_PORT) or publishes a comments feed:
-    the inbox that processes them, the feed's poller and the listener."""
+    the inbox that processes them (comments, and stories the outlet published), the feed's
+    poller and the listener (also the WebSub callback with PUBLIC_URL)."""
     if settings.hooks_port is None and settings.comments_feed_url is None:
         return None, None, None
     inbox = OutletInbox(
-        sessions, InboxSettings(default_timezone=settings.default_timezone), notifier
+        sessions,
+        InboxSettings(default_timezone=settings.default_timezone),
+        notifier,
+        handlers={**HANDLERS, **stories.handlers()},
+        prepare=stories.preparations(),
+        checks=stories.checks(),
     )
     feed = None
     if settings.comments_feed_url:
@@ -188,6 +212,8 @@ def _outlet_events(
             settings.outlet_hooks_key,
             listen=settings.hooks_listen,
             port=settings.hooks_port,
+            websub=websub,
+            max_pushed=settings.fetch_max_bytes,
         )
     return inbox, feed, server
 
@@ -287,19 +313,42 @@ async def open_services(
                 pseudonym_key,
                 RelayNotifier(notifier, alerter),
             )
-        outlet_events: tuple[OutletInbox | None, CommentsFeed | None, HooksServer | None] = (
-            _outlet_events(
-                settings, sessions, feed_http, SiteNotifier(bot, settings, sessions, notifier)
+        websub = None
+        if bot is not None and settings.public_url:
+            websub = WebSubSubscriber(
+                sessions,
+                feed_http,  # hubs are named by feeds: the same address guard
+                feeds,
+                WebSubSettings(
+                    public_url=settings.public_url,
+                    lease_seconds=int(settings.websub_lease),
+                    timeout=settings.fetch_timeout,
+                ),
             )
-            if bot is not None and notifier is not None
-            else (None, None, None)
-        )
         poller = FeedPoller(
             sessions,
             feed_http,
             poll_settings(settings),
             handoff=broadcaster.handoff if broadcaster else None,
             concurrency=settings.fetch_concurrency,
+            hubs_changed=websub.wake if websub else None,
+        )
+        outlet_events: tuple[OutletInbox | None, CommentsFeed | None, HooksServer | None] = (
+            _outlet_events(
+                settings,
+                sessions,
+                feed_http,
+                SiteNotifier(bot, settings, sessions, notifier),
+                PublishedStories(
+                    poller,
+                    feeds,
+                    published_settings(settings, catalogue),
+                    wake_fanout=broadcaster.wake if broadcaster else None,
+                ),
+                WebSubCallbacks(sessions, poller, feeds) if websub else None,
+            )
+            if bot is not None and notifier is not None
+            else (None, None, None)
         )
         yield Services(
             settings,
@@ -319,6 +368,7 @@ async def open_services(
             alerts,
             *outlet_events,
             channels,
+            websub,
         )
     finally:
         await feed_http.close()

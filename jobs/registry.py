@@ -123,6 +123,8 @@ class BackgroundParts:
     outlet_inbox: Loop | None = None
     comments_feed: Loop | None = None
     hooks_server: Loop | None = None
+    # WebSub (PUBLIC_URL): subscribing, renewing and unsubscribing at the feeds' hubs.
+    websub: Loop | None = None
     # The moderators' cards a crash left unsent (with comments on and a moderation chat).
     moderation_cards: Callable[[], Awaitable[object]] | None = None
     ops_server: Loop | None = None  # METRICS_PORT
@@ -220,6 +222,16 @@ def background_work(parts: BackgroundParts) -> list[Work]:
             parts.feed_polling,
         )
     )
+    # After polling: the first polls tell which hubs the feeds advertise.
+    if parts.websub is not None:
+        work.append(
+            LongRunning(
+                "websub-subscriptions",
+                "subscribe at the hubs feeds advertise, renew before leases end, unsubscribe",
+                True,
+                parts.websub,
+            )
+        )
     if parts.notices is not None:
         work.append(
             ScheduledJob(

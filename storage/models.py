@@ -51,6 +51,47 @@ class Feed(SQLModel, table=True):
     last_success_at: datetime | None = Field(default=None, sa_column=_utc())
     next_poll_at: datetime | None = Field(default=None, sa_column=_utc())
     created_at: datetime = Field(sa_column=_utc(nullable=False))
+    # The WebSub hub and topic (its rel="self") the feed's last document advertised.
+    websub_hub: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    websub_topic: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class WebSubSubscription(SQLModel, table=True):
+    """The bot's subscription at a feed's WebSub hub (one per feed).
+
+    ``token`` names the callback URL (``PUBLIC_URL/hooks/websub/<token>``); ``secret`` is the
+    ``hub.secret`` the hub signs distributions with (never logged). Any instance answers the
+    hub's verification and takes its distributions from this row; only the leader subscribes,
+    renews and unsubscribes.
+    """
+
+    __tablename__ = "websub_subscription"
+    __table_args__ = (
+        UniqueConstraint("feed_id", name="uq_websub_subscription_feed"),
+        UniqueConstraint("token", name="uq_websub_subscription_token"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    feed_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("feed.id", ondelete="CASCADE"), nullable=False)
+    )
+    hub: str = Field(sa_column=Column(Text, nullable=False))
+    topic: str = Field(sa_column=Column(Text, nullable=False))
+    token: str = Field(sa_column=Column(Text, nullable=False))
+    secret: str = Field(sa_column=Column(Text, nullable=False))
+    # subscribing → active (verified, until expires_at) → unsubscribing; failed waits for
+    # next_attempt_at.
+    state: str = Field(sa_column=Column(Text, nullable=False))
+    lease_seconds: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    expires_at: datetime | None = Field(default=None, sa_column=_utc())
+    requested_at: datetime | None = Field(default=None, sa_column=_utc())
+    verified_at: datetime | None = Field(default=None, sa_column=_utc())
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_utc())
+    failures: int = Field(default=0, nullable=False)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    last_content_at: datetime | None = Field(default=None, sa_column=_utc())
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    updated_at: datetime = Field(sa_column=_utc(nullable=False))
 
 
 class Story(SQLModel, table=True):
