@@ -16,6 +16,11 @@ from bot.render import escape, trim
 from news.admin_alerts import (
     BACKLOG,
     BACKLOG_CLEARED,
+    CHANNEL_CANNOT_POST,
+    CHANNEL_MISSING,
+    CHANNEL_NOT_A_CHANNEL,
+    CHANNEL_OK,
+    CHANNEL_PROBLEM,
     FEED_FAILING,
     FEED_RECOVERED,
     RELAY_BAD_SECRET,
@@ -130,6 +135,13 @@ def alert_text(alert: AdminAlert, *, t: Texts) -> str:
         return _relay_paused(alert, t=t)
     if code == RELAY_RESUMED:
         return _relay_resumed(alert, t=t)
+    if code == CHANNEL_PROBLEM:
+        return channel_problem(alert, t=t)
+    if code == CHANNEL_OK:
+        # Translators: admins only. {chat} is a Telegram channel (@name or numeric id).
+        return t._("✅ The bot can post to the channel {chat} again.").format(
+            chat=_code(alert.params.get("chat", ""), t=t)
+        )
     log.warning("admin alert %s has no words; shown as it is", code)
     return escape(str(alert))
 
@@ -206,3 +218,35 @@ def _relay_resumed(alert: AdminAlert, *, t: Texts) -> str:
         secret_setting=_code("COMMENTS_SECRET", t=t),
         num=_num(waiting, t=t),
     )
+
+
+def channel_problem(alert: AdminAlert, *, t: Texts) -> str:
+    """Why a channel of CHANNELS cannot be posted to, in one sentence."""
+    chat = _code(alert.params.get("chat", ""), t=t)
+    problem = alert.params.get("problem")
+    if problem == CHANNEL_MISSING:
+        # Translators: admins only. {chat} is a Telegram channel (@name or numeric id);
+        # {setting} is the setting's name, CHANNELS.
+        text = t._(
+            "⚠️ The channel {chat} in {setting} does not exist, or the bot cannot see it; "
+            "nothing is posted there, and the rest of the bot keeps working."
+        )
+    elif problem == CHANNEL_NOT_A_CHANNEL:
+        # Translators: admins only. {chat}: a Telegram chat; {setting}: CHANNELS.
+        text = t._(
+            "⚠️ {chat} in {setting} is not a channel; nothing is posted there, and the rest "
+            "of the bot keeps working."
+        )
+    elif problem == CHANNEL_CANNOT_POST:
+        # Translators: admins only. {chat}: a Telegram channel; {setting}: CHANNELS.
+        text = t._(
+            "⚠️ The bot may not post messages in the channel {chat} ({setting}): give it the "
+            "right to post messages; the rest of the bot keeps working."
+        )
+    else:
+        # Translators: admins only. {chat}: a Telegram channel; {setting}: CHANNELS.
+        text = t._(
+            "⚠️ The bot is not an administrator of the channel {chat} ({setting}): add it as "
+            "an administrator allowed to post messages; the rest of the bot keeps working."
+        )
+    return text.format(chat=chat, setting=_code("CHANNELS", t=t))

@@ -180,8 +180,10 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
                 outlet_inbox=services.outlet_inbox,
                 comments_feed=services.comments_feed,
                 hooks_server=services.hooks_server,
+                websub=services.websub,
                 moderation_cards=functools.partial(resend_cards, application.bot, deps),
                 ops_server=_ops_server(settings, services, scheduler, leadership),
+                channel_check=services.channels.check if services.channels else None,
                 telegram_webhook=webhook,
                 telegram_polling=None if webhook else TelegramPolling(application),
             )

@@ -8,6 +8,7 @@ import telegram
 from sqlalchemy.engine import make_url
 from telegram.error import TelegramError
 
+from bot.channels import check_channel
 from bot.config import Settings
 from bot.logs import redact_url
 from bot.services import user_agent
@@ -94,6 +95,23 @@ async def _check_bot(settings: Settings) -> tuple[bool, str]:
     return True, f"@{me.username} ({me.first_name}) via {settings.telegram_api_url}"
 
 
+async def _check_channels(settings: Settings) -> bool:
+    """One line per channel of CHANNELS; True when the bot may post to every one."""
+    assert settings.token is not None
+    ok = True
+    bot = build_bot(settings.token, settings.telegram_api_url)
+    try:
+        async with bot:
+            for spec in settings.channels:
+                state = await check_channel(bot, spec)
+                ok &= state.ok
+                verdict = "OK" if state.ok else "FAILED"
+                print(f"Channel {spec.chat} [{spec.edition}]: {verdict} — {state.sentence()}")
+    except TelegramError:
+        return False  # the token line above has said why
+    return ok
+
+
 async def run_checks(settings: Settings) -> int:
     """Print one line per check; return 0 only when every check passed."""
     print("Configuration: OK")
@@ -114,6 +132,8 @@ async def run_checks(settings: Settings) -> int:
         good, detail = await _check_bot(settings)
         ok &= good
         print(f"Telegram Bot API: {'OK' if good else 'FAILED'} — {detail}")
+        if good and settings.channels:
+            ok &= await _check_channels(settings)
     else:
         print("Telegram Bot API: skipped (TELEGRAM_BOT_TOKEN is not set; `newsbot run` needs it)")
     return 0 if ok else 1

@@ -93,7 +93,13 @@ class ReaderCommentNotifier:
         await self.show(comment, comment_texts.approved_for_site(comment.article_title, t=t))
 
     async def show(self, comment: CommentView, text: str) -> None:
-        """Put ``text`` (HTML) where the reader sees their comment's state; never raises."""
+        """Put ``text`` (HTML) where the reader sees their comment's state; never raises.
+
+        A comment written in a channel's discussion group is told nothing: the group is a
+        public place, where no verdict of the moderators or the outlet is announced.
+        """
+        if comment.chat_id < 0:
+            return
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 await self._show(comment, text)

@@ -75,6 +75,60 @@ def parse_feeds(raw: str) -> tuple[FeedSpec, ...]:
     return tuple(specs)
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelSpec:
+    """One configured channel: ``chat`` is its numeric id (as text, ``-100…``) or its
+    ``@username``; ``edition`` is None until Settings fills in DEFAULT_EDITION."""
+
+    chat: str
+    edition: str | None = None
+
+    @property
+    def chat_id(self) -> int | str:
+        """What the Bot API takes as ``chat_id``: the number, or the ``@username``."""
+        return int(self.chat) if self.chat.lstrip("-").isdigit() else self.chat
+
+
+_CHANNEL_USERNAME_RE = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
+
+
+def parse_channels(raw: str) -> tuple[ChannelSpec, ...]:
+    """Parse ``CHANNELS``: comma-separated ``[edition:]chat`` entries, where chat is a numeric
+    channel id (``-1001234567890``) or an ``@username``."""
+    specs: list[ChannelSpec] = []
+    seen: set[str] = set()
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        edition: str | None = None
+        chat = item
+        prefix, sep, rest = item.partition(":")
+        if sep:
+            if not EDITION_CODE.match(prefix.strip().lower()):
+                raise ValueError(
+                    f"{item!r} starts with {prefix!r}, which is not an edition such as en or ckb"
+                )
+            edition, chat = prefix.strip().lower(), rest.strip()
+        if re.fullmatch(r"-100\d{5,}", chat):
+            key = chat
+        elif _CHANNEL_USERNAME_RE.match(chat):
+            key = chat.lower()
+        elif re.fullmatch(r"-?\d+", chat):
+            raise ValueError(
+                f"{chat!r} is not a channel id; a channel's id starts with -100, "
+                "such as -1001234567890"
+            )
+        else:
+            raise ValueError(
+                f"{item!r} is neither a channel id such as -1001234567890 nor an @username"
+            )
+        if key in seen:
+            raise ValueError(f"the channel {chat} is listed twice")
+        seen.add(key)
+        specs.append(ChannelSpec(chat=chat, edition=edition))
+    return tuple(specs)
+
+
 def _section_key(raw: str) -> str:
     """A section slug as an operator wrote it, checked: what section_slug would give."""
     slug = unicodedata.normalize("NFKC", raw).strip().lower()
@@ -289,11 +343,19 @@ class Settings(BaseSettings):
     retention_days: float = Field(default=90.0, gt=0)
     metrics_port: int | None = Field(default=None, gt=0, lt=65536)
     metrics_listen: str = "127.0.0.1"
+    channels: Annotated[tuple[ChannelSpec, ...], NoDecode] = ()
+    channel_comments: bool = True
     # The outlet's events (issue 17): a signed endpoint, or a feed of published comments.
     hooks_port: int | None = Field(default=None, gt=0, lt=65536)
     hooks_listen: str = "127.0.0.1"
     outlet_hooks_secret: SecretStr | None = None
     comments_feed_url: str | None = None
+    # WebSub (issue 18): where the hooks listener is reached from outside; feeds advertising
+    # a hub are subscribed with callbacks under it, and polled every WEBSUB_POLL_INTERVAL
+    # while the hub pushes.
+    public_url: str | None = None
+    websub_poll_interval: float = 900.0
+    websub_lease: float = 10 * 86400.0
 
     @field_validator(
         "telegram_bot_token",
@@ -316,6 +378,7 @@ class Settings(BaseSettings):
         "metrics_port",
         "hooks_port",
         "comments_feed_url",
+        "public_url",
         mode="before",
     )
     @classmethod
@@ -362,6 +425,40 @@ class Settings(BaseSettings):
                 f"editions: {editions}), so new readers would get nothing; set it to one of "
                 "those, or add a feed for it"
             )
+        return self
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _parse_channels(cls, value: Any) -> Any:
+        return parse_channels(value) if isinstance(value, str) else value
+
+    @field_validator("channel_comments", mode="before")
+    @classmethod
+    def _parse_on_off(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in ("on", "true", "yes", "1", ""):
+                return True
+            if word in ("off", "false", "no", "0"):
+                return False
+            raise ValueError(f"{value!r} is neither on nor off")
+        return value
+
+    @model_validator(mode="after")
+    def _channel_editions(self) -> Settings:
+        # A channel without an edition posts the default edition's stories; one naming an
+        # edition no feed has would stay silent forever, which is a typo worth stopping for.
+        self.channels = tuple(
+            ChannelSpec(c.chat, c.edition or self.default_edition) for c in self.channels
+        )
+        editions = self.editions
+        for channel in self.channels:
+            if channel.edition not in editions:
+                raise ValueError(
+                    f"CHANNELS: {channel.chat} is in the edition {channel.edition!r}, which no "
+                    f"feed in FEEDS belongs to (editions: {', '.join(editions)}), so it would "
+                    "never get a story"
+                )
         return self
 
     @model_validator(mode="after")
@@ -437,7 +534,13 @@ class Settings(BaseSettings):
         return as_async_database_url(value)
 
     @field_validator(
-        "poll_interval", "poll_max_backoff", "push_max_age", "fetch_timeout", mode="before"
+        "poll_interval",
+        "poll_max_backoff",
+        "push_max_age",
+        "fetch_timeout",
+        "websub_poll_interval",
+        "websub_lease",
+        mode="before",
     )
     @classmethod
     def _parse_duration(cls, value: Any) -> Any:
@@ -506,6 +609,33 @@ class Settings(BaseSettings):
             raise ValueError(
                 "OUTLET_HOOKS_SECRET: it must be set when HOOKS_PORT is, to the secret the "
                 "outlet signs its events with (unsigned events are never accepted)"
+            )
+        return self
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        if parts.query or parts.fragment:
+            raise ValueError("it must be a base address, without ?query or #fragment")
+        # Hubs on the internet would send their secrets' signatures and the feeds' content
+        # in clear; plain http is for a hub and bot on one machine.
+        local = parts.hostname in ("localhost", "::1") or parts.hostname.startswith("127.")
+        if parts.scheme != "https" and not local:
+            raise ValueError("it must be https (plain http only for localhost)")
+        return value.strip().rstrip("/")
+
+    @model_validator(mode="after")
+    def _check_public_url_listener(self) -> Settings:
+        # The callbacks are served by the hooks listener: without it nobody would answer.
+        if self.public_url is not None and self.hooks_port is None:
+            raise ValueError(
+                "PUBLIC_URL: the WebSub callbacks are served by the outlet's events "
+                "listener; set HOOKS_PORT (and OUTLET_HOOKS_SECRET) too"
             )
         return self
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import CallbackContext
 
 if TYPE_CHECKING:
+    from bot.channels import ChannelWatch
     from bot.comment_notify import ReaderCommentNotifier
     from bot.config import Settings
     from bot.sections import SectionCatalogue
@@ -62,6 +63,11 @@ class Deps:
     def sections(self) -> SectionCatalogue:
         """The offered sections and their names in each language, from the settings."""
         return self.services.sections
+
+    @property
+    def channels(self) -> ChannelWatch | None:
+        """The outlet's channels and their discussion groups (None without CHANNELS)."""
+        return self.services.channels
 
 
 def deps(context: CallbackContext[Any, Any, Any, Any]) -> Deps:

@@ -76,6 +76,11 @@ def privacy_text(t: Texts) -> str:
         ),
         t._(COMMENTS_PRIVACY).rstrip("\n"),
         t._(
+            "• A reply you write in the thread of one of the outlet's channel posts (in the "
+            "channel's discussion group) becomes a comment on that story too, stored and sent "
+            "to the site like the comments you write here; /forget deletes those as well."
+        ),
+        t._(
             "• Nothing else: no phone number, no contacts, no messages beyond the commands "
             "you send and the comments you write."
         ),

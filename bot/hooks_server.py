@@ -9,17 +9,27 @@ once (503). Only then is the body read, up to the cap whether or not it declared
 within ``body_timeout``; then the HMAC (401), the JSON (400 with a one-line reason), and the
 event is kept in the inbox before the answer (2xx): a repeated ``webhook-id`` is
 acknowledged and changes nothing, a type nobody handles is acknowledged and ignored.
+
+With ``PUBLIC_URL``, the same listener is the WebSub callback, ``/hooks/websub/<token>``
+(``jobs.websub``): a GET is the hub's verification of intent, answered from the database;
+a POST is a distribution, refused on its headers alone when it carries no
+``X-Hub-Signature``, is compressed, declares more than ``FETCH_MAX_BYTES`` or names no live
+subscription (410, so the hub drops it), then read up to that cap, its signature checked
+before anything parses it (403), and stored before the answer (200; 503 asks the hub to
+retry).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from http import HTTPStatus
 
 from aiohttp import web
 
 from jobs.outlet_inbox import OutletInbox
+from jobs.websub import CALLBACK_PATH, WebSubCallbacks
 from news.clock import utcnow
 from news.outlet_events import MalformedEvent, read_envelope
 from news.standard_webhooks import SignatureError, read_headers, verify
@@ -34,6 +44,8 @@ BODY_TIMEOUT = 10.0
 MAX_READING = 32
 LINGER = 1.0
 KEEPALIVE = 5.0
+# A callback's token, as jobs.websub makes them (anything else is no callback of ours).
+_CALLBACK_RE = re.compile(rf"(?:.*){re.escape(CALLBACK_PATH)}([A-Za-z0-9_-]{{16,64}})")
 
 
 def _answer(status: HTTPStatus, reason: str | None = None, *, close: bool = False) -> web.Response:
@@ -59,6 +71,8 @@ class HooksServer:
         max_body: int = MAX_EVENT_BYTES,
         body_timeout: float = BODY_TIMEOUT,
         max_reading: int = MAX_READING,
+        websub: WebSubCallbacks | None = None,
+        max_pushed: int = 10 * 1024 * 1024,
     ) -> None:
         if not key:
             raise ValueError("the outlet's events must be signed: a key is needed")
@@ -70,6 +84,8 @@ class HooksServer:
         self._body_timeout = body_timeout
         self._reading = asyncio.Semaphore(max_reading)
         self._runner: web.AppRunner | None = None
+        self._websub = websub
+        self._max_pushed = max_pushed  # FETCH_MAX_BYTES: a pushed feed is capped as a polled one
 
     async def start(self) -> None:
         """Listen; a port already taken is a startup error."""
@@ -94,19 +110,23 @@ class HooksServer:
             await self._runner.cleanup()
             self._runner = None
 
-    async def _read_capped(self, request: web.Request) -> bytes | None:
+    async def _read_capped(self, request: web.Request, limit: int | None = None) -> bytes | None:
         chunks: list[bytes] = []
         size = 0
+        limit = self._max_body if limit is None else limit
         async with asyncio.timeout(self._body_timeout):
             while chunk := await request.content.readany():
                 size += len(chunk)
-                if size > self._max_body:
+                if size > limit:
                     return None
                 chunks.append(chunk)
         return b"".join(chunks)
 
     async def _handle(self, request: web.Request) -> web.Response:
         if (request.path.rstrip("/") or "/") != PATH:
+            callback = _CALLBACK_RE.fullmatch(request.path)
+            if callback is not None and self._websub is not None:
+                return await self._callback(request, callback.group(1))
             return _answer(HTTPStatus.NOT_FOUND, "not found", close=True)
         if request.method != "POST":
             refused = _answer(HTTPStatus.METHOD_NOT_ALLOWED, "only POST", close=True)
@@ -154,3 +174,46 @@ class HooksServer:
         if accepted == "ignored":
             return _answer(HTTPStatus.ACCEPTED, "ignored: unknown event type")
         return _answer(HTTPStatus.OK, accepted)
+
+    async def _callback(self, request: web.Request, token: str) -> web.Response:
+        """The WebSub callback: the hub's verification (GET) or a distribution (POST)."""
+        assert self._websub is not None
+        if request.method == "GET":
+            answer = await self._websub.verify(token, dict(request.query))
+            return _plain(answer.status, answer.text)
+        if request.method != "POST":
+            refused = _plain(HTTPStatus.METHOD_NOT_ALLOWED, "only GET and POST")
+            refused.headers["Allow"] = "GET, POST"
+            return refused
+        signature = request.headers.get("X-Hub-Signature")
+        if not signature:
+            return _plain(HTTPStatus.FORBIDDEN, "X-Hub-Signature is missing")
+        if request.headers.get("Content-Encoding", "identity").lower() != "identity":
+            return _plain(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "compressed bodies are refused")
+        declared = request.content_length
+        if declared is not None and declared > self._max_pushed:
+            return _plain(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "document too large")
+        if self._reading.locked():
+            return _plain(HTTPStatus.SERVICE_UNAVAILABLE, "busy, retry later")
+        subscription = await self._websub.subscription(token)
+        if subscription is None:
+            return _plain(HTTPStatus.GONE, "no such subscription")
+        async with self._reading:
+            try:
+                body = await self._read_capped(request, self._max_pushed)
+            except TimeoutError:
+                return _plain(HTTPStatus.REQUEST_TIMEOUT, "body too slow")
+        if body is None:
+            return _plain(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "document too large")
+        answer = await self._websub.distribute(
+            subscription, signature, body, request.headers.get("Content-Type")
+        )
+        return _plain(answer.status, answer.text, close=answer.status >= 400)
+
+
+def _plain(status: int, text: str, *, close: bool = True) -> web.Response:
+    """A plain-text answer to a hub; refusals close the connection (nothing more is read)."""
+    response = web.Response(status=status, text=text, content_type="text/plain")
+    if close:
+        response.force_close()
+    return response

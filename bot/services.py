@@ -14,11 +14,12 @@ import telegram
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.admin_alerter import AdminAlerter
+from bot.channels import ChannelWatch
 from bot.comment_notify import ReaderCommentNotifier, RelayNotifier
 from bot.config import Settings
 from bot.hooks_server import HooksServer
 from bot.logs import keep_secret
-from bot.push_render import PushRenderer
+from bot.push_render import ChannelPostRenderer, PushRenderer
 from bot.section_notice import RetiredSectionsNotice
 from bot.sections import SectionCatalogue
 from bot.site_notify import SiteNotifier
@@ -30,8 +31,10 @@ from jobs.comments_feed import CommentsFeed, CommentsFeedSettings
 from jobs.digests import DigestSender, DigestSettings
 from jobs.fanout import Broadcaster, FanoutSettings
 from jobs.ingestion import FeedPoller, PollSettings
-from jobs.outlet_inbox import InboxSettings, OutletInbox
+from jobs.outlet_inbox import HANDLERS, InboxSettings, OutletInbox
+from jobs.published_stories import PublishedSettings, PublishedStories
 from jobs.retired_sections import RetiredSectionNotices
+from jobs.websub import WebSubCallbacks, WebSubSettings, WebSubSubscriber
 from news.clock import utcnow
 from news.sections import category_sections
 from storage import feeds as feed_store
@@ -84,6 +87,10 @@ class Services:
     outlet_inbox: OutletInbox | None = None
     comments_feed: CommentsFeed | None = None
     hooks_server: HooksServer | None = None
+    # The outlet's channels (CHANNELS, with pushes): checked, posted to, their discussions.
+    channels: ChannelWatch | None = None
+    # WebSub (PUBLIC_URL): subscribes at the hubs feeds advertise (the leader's).
+    websub: WebSubSubscriber | None = None
 
 
 def poll_settings(settings: Settings) -> PollSettings:
@@ -97,6 +104,18 @@ def poll_settings(settings: Settings) -> PollSettings:
         breaking_markers=settings.breaking_markers,
         category_sections=category_sections(settings.sections),
         max_items=settings.feed_max_items,
+        pushed_interval=settings.websub_poll_interval if settings.public_url else None,
+    )
+
+
+def published_settings(settings: Settings, catalogue: SectionCatalogue) -> PublishedSettings:
+    """How the outlet's story.published events are read, from the settings."""
+    return PublishedSettings(
+        default_edition=settings.default_edition,
+        push_max_age=settings.push_max_age,
+        breaking_markers=settings.breaking_markers,
+        category_sections=category_sections(settings.sections),
+        offered=frozenset(catalogue.offered),
     )
 
 
@@ -139,18 +158,40 @@ def fanout_settings(settings: Settings) -> FanoutSettings:
     )
 
 
+def _channel_wording(
+    settings: Settings, bot: telegram.Bot, sections: SectionCatalogue
+) -> ChannelPostRenderer:
+    """How a story reads as a post in the outlet's channels."""
+    return ChannelPostRenderer(
+        lambda: bot.username,
+        settings.default_timezone,
+        default_locale=settings.default_edition,
+        comment_button=settings.comments_enabled,
+        discussion_note=settings.comments_enabled and settings.channel_comments,
+        sections=sections,
+    )
+
+
 def _outlet_events(
     settings: Settings,
     sessions: SessionFactory,
     feed_http: aiohttp.ClientSession,
     notifier: SiteNotifier,
+    stories: PublishedStories,
+    websub: WebSubCallbacks | None,
 ) -> tuple[OutletInbox | None, CommentsFeed | None, HooksServer | None]:
     """The outlet's events, when it sends them (HOOKS_PORT) or publishes a comments feed:
-    the inbox that processes them, the feed's poller and the listener."""
+    the inbox that processes them (comments, and stories the outlet published), the feed's
+    poller and the listener (also the WebSub callback with PUBLIC_URL)."""
     if settings.hooks_port is None and settings.comments_feed_url is None:
         return None, None, None
     inbox = OutletInbox(
-        sessions, InboxSettings(default_timezone=settings.default_timezone), notifier
+        sessions,
+        InboxSettings(default_timezone=settings.default_timezone),
+        notifier,
+        handlers={**HANDLERS, **stories.handlers()},
+        prepare=stories.preparations(),
+        checks=stories.checks(),
     )
     feed = None
     if settings.comments_feed_url:
@@ -172,6 +213,8 @@ def _outlet_events(
             settings.outlet_hooks_key,
             listen=settings.hooks_listen,
             port=settings.hooks_port,
+            websub=websub,
+            max_pushed=settings.fetch_max_bytes,
         )
     return inbox, feed, server
 
@@ -204,6 +247,7 @@ async def open_services(
                 utcnow(),
             )
         broadcaster = renderer = digests = notices = notifier = alerter = alerts = None
+        channels = None
         catalogue = SectionCatalogue.from_settings(settings)
         if bot is not None and settings.token:
             notifier = ReaderCommentNotifier(bot, settings, sessions)
@@ -219,7 +263,17 @@ async def open_services(
                 default_locale=settings.default_edition,
                 sections=catalogue,
             )
-            broadcaster = Broadcaster(sessions, client, renderer, fanout)
+            if settings.channels:
+                channels = ChannelWatch(bot, settings.channels, sessions, alerter.alert_admins)
+            broadcaster = Broadcaster(
+                sessions,
+                client,
+                renderer,
+                fanout,
+                channels=channels.targets(_channel_wording(settings, bot, catalogue))
+                if channels is not None
+                else None,
+            )
             digests = DigestSender(
                 sessions,
                 client,
@@ -260,19 +314,42 @@ async def open_services(
                 pseudonym_key,
                 RelayNotifier(notifier, alerter),
             )
-        outlet_events: tuple[OutletInbox | None, CommentsFeed | None, HooksServer | None] = (
-            _outlet_events(
-                settings, sessions, feed_http, SiteNotifier(bot, settings, sessions, notifier)
+        websub = None
+        if bot is not None and settings.public_url:
+            websub = WebSubSubscriber(
+                sessions,
+                feed_http,  # hubs are named by feeds: the same address guard
+                feeds,
+                WebSubSettings(
+                    public_url=settings.public_url,
+                    lease_seconds=int(settings.websub_lease),
+                    timeout=settings.fetch_timeout,
+                ),
             )
-            if bot is not None and notifier is not None
-            else (None, None, None)
-        )
         poller = FeedPoller(
             sessions,
             feed_http,
             poll_settings(settings),
             handoff=broadcaster.handoff if broadcaster else None,
             concurrency=settings.fetch_concurrency,
+            hubs_changed=websub.wake if websub else None,
+        )
+        outlet_events: tuple[OutletInbox | None, CommentsFeed | None, HooksServer | None] = (
+            _outlet_events(
+                settings,
+                sessions,
+                feed_http,
+                SiteNotifier(bot, settings, sessions, notifier),
+                PublishedStories(
+                    poller,
+                    feeds,
+                    published_settings(settings, catalogue),
+                    wake_fanout=broadcaster.wake if broadcaster else None,
+                ),
+                WebSubCallbacks(sessions, poller, feeds) if websub else None,
+            )
+            if bot is not None and notifier is not None
+            else (None, None, None)
         )
         yield Services(
             settings,
@@ -291,6 +368,8 @@ async def open_services(
             alerter,
             alerts,
             *outlet_events,
+            channels,
+            websub,
         )
     finally:
         await feed_http.close()

@@ -9,7 +9,8 @@
 - the *workers* (``jobs.push.sending``) render through one cache (``jobs.push.render_cache``),
   pace every send through one sliding-window limiter, and report outcomes to the *recorder*
   (``jobs.push.recording``), which writes them in small batches every ``flush_interval`` —
-  the window in which a crash can cause a duplicate.
+  the window in which a crash can cause a duplicate;
+- the outlet's channels (``jobs.push.channels``, given at construction) are recipients too.
 
 Nothing here awaits Telegram while a transaction is open.
 """
@@ -24,6 +25,7 @@ from datetime import datetime
 
 from jobs import metrics
 from jobs.clients.telegram import BotApiClient
+from jobs.push.channels import Channels, ChannelTargets
 from jobs.push.claiming import Claimer
 from jobs.push.enumeration import Enumerator
 from jobs.push.pipeline import Signals, Unit
@@ -41,7 +43,7 @@ from storage.engine import SessionFactory, writing
 from storage.feeds import FeedView
 from storage.records import IngestOutcome
 
-__all__ = ["Broadcaster", "FanoutSettings", "FanoutStats"]
+__all__ = ["Broadcaster", "ChannelTargets", "FanoutSettings", "FanoutStats"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ class Broadcaster:
         *,
         limiter: SlidingWindowLimiter | None = None,
         clock: Callable[[], datetime] = utcnow,
+        channels: ChannelTargets | None = None,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
@@ -70,8 +73,10 @@ class Broadcaster:
         self._signals = Signals()
         self._units: asyncio.Queue[Unit] = asyncio.Queue(maxsize=settings.max_in_flight)
         self.stats = FanoutStats()
+        # The outlet's channels (CHANNELS): more recipients of every new story of their edition.
+        self.channels = Channels(channels)
         self.recorder = Recorder(sessions, self._signals, clock, settings.flush_interval)
-        self.enumerator = Enumerator(sessions, settings, self._signals, clock)
+        self.enumerator = Enumerator(sessions, settings, self._signals, clock, self.channels)
         self.claimer = Claimer(
             sessions, self._units, self.recorder, self._signals, self.stats, clock
         )
@@ -79,12 +84,13 @@ class Broadcaster:
             client,
             self._limiter,
             self._units,
-            RenderCache(sessions, wording, settings),
+            RenderCache(sessions, wording, settings, self.channels),
             self.recorder,
             self._signals,
             settings,
             self.stats,
             clock,
+            self.channels,
         )
         self._loops: list[asyncio.Task[None]] = []
         self._workers: list[asyncio.Task[None]] = []

@@ -37,6 +37,7 @@ from news.story_draft import StoryDraft
 from storage import deliveries as delivery_store
 from storage import feeds as feed_store
 from storage import stories as story_store
+from storage import websub as websub_store
 from storage.deliveries import PUSH
 from storage.engine import SessionFactory, writing
 from storage.feeds import FeedView
@@ -82,6 +83,9 @@ class PollSettings:
     # Items per transaction: a few hundred rows are stored in tens of milliseconds, so a
     # reader's write waits at most that long behind a big feed.
     batch_size: int = 500
+    # WEBSUB_POLL_INTERVAL: a feed whose hub pushes to us (an active WebSub subscription) is
+    # still polled, as a safety net, this often; None polls it every ``interval``.
+    pushed_interval: float | None = None
 
 
 class FeedPoller:
@@ -96,11 +100,20 @@ class FeedPoller:
         handoff: StoryHandoff | None = None,
         concurrency: int = 8,
         clock: Callable[[], datetime] = utcnow,
+        hubs_changed: Callable[[], None] | None = None,
     ) -> None:
         self._sessions = session_factory
         self._http = http
         self._settings = settings
         self._handoff = handoff
+        # Told when a feed starts or stops advertising a WebSub hub (the subscriber wakes).
+        self._hubs_changed = hubs_changed
+        # One poll (or pushed document) of a feed at a time in this process: the timer's,
+        # an outlet event's and a hub's may coincide.
+        self._feed_locks: dict[int, asyncio.Lock] = {}
+        # When each feed last answered (200 or 304): with a healthy WebSub subscription the
+        # timer polls it only every ``pushed_interval``.
+        self._answered: dict[int, datetime] = {}
         self._fetch_slots = asyncio.Semaphore(concurrency)
         self._clock = clock
         # A healthy feed's 304 writes at most its last success (SUCCESS_REFRESH), never its
@@ -127,11 +140,27 @@ class FeedPoller:
         slack = timedelta(seconds=min(self._settings.interval * 0.1, 1.0))
         if due is not None and due > self._clock() + slack:
             return None
+        if await self._pushed_recently(feed_id, slack):
+            return None
         try:
             return await self.poll(feed_id)
         except PollStopped as stopped:
             log.info("poll of feed %d stopped %s; the next one does the rest", feed_id, stopped)
             return None
+
+    async def _pushed_recently(self, feed_id: int, slack: timedelta) -> bool:
+        """Whether a feed whose hub pushes to us answered recently enough to skip this tick:
+        polling is the safety net then, every ``pushed_interval``; a lease that lapses or
+        fails brings the feed back to every tick."""
+        pushed = self._settings.pushed_interval
+        answered = self._answered.get(feed_id)
+        if pushed is None or answered is None:
+            return False
+        now = self._clock()
+        if now - answered >= timedelta(seconds=pushed) - slack:
+            return False
+        async with self._sessions() as session:
+            return await websub_store.healthy_feed(session, feed_id, now)
 
     async def stop(self) -> None:
         """End the polls under way and wait for them, so that no ingestion holds up a shutdown
@@ -144,17 +173,11 @@ class FeedPoller:
         finally:
             self._stopping.clear()
 
-    async def poll(self, feed_id: int) -> PollReport:
+    async def poll(self, feed_id: int, *, fresh: bool = False) -> PollReport:
         """Poll one feed now, whatever its schedule; never raises for a feed's own failure
-        (PollStopped when `stop` ends it)."""
+        (PollStopped when `stop` ends it). ``fresh`` asks caches on the way to revalidate."""
         started = time.perf_counter()
-        finished = asyncio.get_running_loop().create_future()
-        self._polls.add(finished)
-        try:
-            report = await self._poll(feed_id)
-        finally:
-            self._polls.discard(finished)
-            finished.set_result(None)
+        report = await self._tracked(feed_id, lambda: self._poll(feed_id, fresh=fresh))
         metrics.FEED_POLL_SECONDS.observe(time.perf_counter() - started)
         metrics.FEED_POLLS.labels(report.status).inc()
         outcome = report.outcome
@@ -167,7 +190,55 @@ class FeedPoller:
                 metrics.STORIES.labels(kind).inc(len(stories))
         return report
 
-    async def _poll(self, feed_id: int) -> PollReport:
+    async def ingest_pushed(
+        self, feed_id: int, body: bytes, content_type: str | None
+    ) -> PollReport:
+        """Store a document the feed's WebSub hub pushed (verified by the caller), by the
+        same rules and safeguards as a polled one: the size cap, parsing off the loop (a big
+        document in a child process), batches, identity, freshness and the hand-off."""
+        report = await self._tracked(
+            feed_id, lambda: self._ingest_pushed(feed_id, body, content_type)
+        )
+        outcome = report.outcome
+        if outcome.new:
+            metrics.STORIES.labels("new").inc(len(outcome.new))
+        return report
+
+    async def _tracked(
+        self, feed_id: int, work: Callable[[], Awaitable[PollReport]]
+    ) -> PollReport:
+        """Run one poll (or pushed document) of a feed, one at a time per feed, where
+        ``stop`` can wait for it."""
+        finished = asyncio.get_running_loop().create_future()
+        self._polls.add(finished)
+        lock = self._feed_locks.setdefault(feed_id, asyncio.Lock())
+        try:
+            async with lock:
+                return await work()
+        finally:
+            self._polls.discard(finished)
+            finished.set_result(None)
+
+    async def _ingest_pushed(
+        self, feed_id: int, body: bytes, content_type: str | None
+    ) -> PollReport:
+        async with self._sessions() as session:
+            feed = await feed_store.get_feed(session, feed_id)
+        if feed is None:
+            raise LookupError(f"no feed with id {feed_id}")
+        now = self._clock()
+        if len(body) > self._settings.max_bytes:
+            return PollReport(feed, "failed", error="pushed document over FETCH_MAX_BYTES")
+        # The validators stay the poll's: a pushed document says nothing about the feed's.
+        document = FetchResult(body, feed.etag, feed.last_modified, content_type, feed.url)
+        try:
+            parsed = await self._unless_stopped(self._parse(document, now))
+        except (NotAFeedError, ParseProcessError) as exc:
+            log.warning("feed=%s: the hub pushed a document that is no feed: %s", feed.url, exc)
+            return PollReport(feed, "failed", error=f"pushed document: {exc}")
+        return await self._store(feed, document, parsed, now, pushed=True)
+
+    async def _poll(self, feed_id: int, *, fresh: bool = False) -> PollReport:
         async with self._sessions() as session:
             feed = await feed_store.get_feed(session, feed_id)
         if feed is None:
@@ -184,6 +255,7 @@ class FeedPoller:
                         timeout=self._settings.fetch_timeout,
                         max_bytes=self._settings.max_bytes,
                         now=now,
+                        fresh=fresh,
                     )
                 )
             if fetched.not_modified:
@@ -204,6 +276,7 @@ class FeedPoller:
         """A 304 is a success: a failing feed has recovered, and a healthy one's last success
         is now — written once it is SUCCESS_REFRESH old rather than on every 304."""
         self._due[feed.id] = now + timedelta(seconds=self._settings.interval)
+        self._answered[feed.id] = now
         if feed.consecutive_failures:
             async with writing(self._sessions) as session:
                 await feed_store.record_poll_success(
@@ -252,7 +325,13 @@ class FeedPoller:
         return PollReport(feed, "failed", error=error)
 
     async def _store(
-        self, feed: FeedView, fetched: FetchResult, parsed: ParsedFeed, now: datetime
+        self,
+        feed: FeedView,
+        fetched: FetchResult,
+        parsed: ParsedFeed,
+        now: datetime,
+        *,
+        pushed: bool = False,
     ) -> PollReport:
         if parsed.item_count > len(parsed.entries):
             log.info(
@@ -277,7 +356,7 @@ class FeedPoller:
             if self._stopping.is_set():
                 raise PollStopped(f"after {number - 1} of {len(batches)} batches")
             try:
-                outcome = await _uninterrupted(
+                stored = await _uninterrupted(
                     self._store_batch(
                         feed,
                         batch,
@@ -285,6 +364,7 @@ class FeedPoller:
                         claimed,
                         now,
                         (fetched, parsed) if last else None,
+                        pushed=pushed,
                     )
                 )
             except SQLAlchemyError as exc:
@@ -293,7 +373,10 @@ class FeedPoller:
                 # poll finds the stored ones and stores the rest.
                 log.exception("feed=%s could not be stored", feed.url)
                 return await self._failed(feed, f"storage error: {type(exc).__name__}", now, None)
+            outcome = stored.stories
             totals.add(outcome)
+            if last and stored.hub_changed and self._hubs_changed is not None:
+                self._hubs_changed()
             if self._handoff is not None and (outcome.new or outcome.updated):
                 try:
                     await self._handoff(feed, outcome)
@@ -302,6 +385,8 @@ class FeedPoller:
                     log.exception("feed=%s hand-off of new stories failed", feed.url)
         outcome = totals.outcome()
         self._due[feed.id] = now + timedelta(seconds=self._settings.interval)
+        if not pushed:
+            self._answered[feed.id] = now
         if feed.consecutive_failures:
             log.info("feed=%s recovered after %d failures", feed.url, feed.consecutive_failures)
         if parsed.bozo:
@@ -373,7 +458,9 @@ class FeedPoller:
         claimed: set[int],
         now: datetime,
         finished: tuple[FetchResult, ParsedFeed] | None,
-    ) -> IngestOutcome:
+        *,
+        pushed: bool = False,
+    ) -> _BatchOutcome:
         """One short transaction: a batch of items, the broadcasts of the new ones, the
         corrections of the edited ones, and with the last batch (``finished``) the poll's
         success (validators, baseline)."""
@@ -404,6 +491,7 @@ class FeedPoller:
             )
             for story in outcome.updated:
                 await delivery_store.requeue_edit(session, story.id, now)
+            hub_changed = False
             if finished is not None:
                 fetched, parsed = finished
                 await feed_store.record_poll_success(
@@ -415,7 +503,21 @@ class FeedPoller:
                     title=parsed.title,
                     has_items=bool(parsed.entries),
                 )
-        return outcome
+                # What the hub pushes may be a fragment of the feed: only a polled document
+                # says which hub the feed advertises.
+                if not pushed:
+                    hub_changed = await websub_store.record_hub(
+                        session, feed.id, parsed.hub, parsed.topic
+                    )
+        return _BatchOutcome(outcome, hub_changed)
+
+
+@dataclass(frozen=True, slots=True)
+class _BatchOutcome:
+    """One stored batch: its stories, and whether the feed's advertised hub changed."""
+
+    stories: IngestOutcome
+    hub_changed: bool = False
 
 
 class PollStopped(Exception):

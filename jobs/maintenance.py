@@ -1,4 +1,5 @@
-"""Nightly housekeeping: delivery records past the comment window, and data past retention."""
+"""Nightly housekeeping: delivery records past the comment window, channels' discussion threads
+past their lifetime, and data past retention."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from news.clock import utcnow
+from storage import channels as channel_store
 from storage import deliveries as queue
 from storage import retention
 from storage.engine import SessionFactory, writing
@@ -29,6 +31,7 @@ class Pruned:
     stories: int = 0
     comments: int = 0
     outbox: int = 0
+    channel_threads: int = 0
 
 
 async def prune_old_deliveries(
@@ -72,11 +75,15 @@ async def housekeeping(
         # Issue 17: reply prompts age like story messages; processed events after retention
         # (site comments go with their stories, by foreign key).
         await prune_reply_prompts(session, now - comment_window)
+        # Channels: threads whose posts no longer take comments, and refusals told long ago.
+        threads = await channel_store.prune_threads(session, now - channel_store.THREAD_LIFETIME)
+        await channel_store.prune_refusal_notices(session, now - timedelta(days=1))
     await _in_batches(sessions, prune_inbox_batch, now - retention_period)
     cutoff = now - retention_period
     pruned = Pruned(
         deliveries=deliveries,
         story_messages=story_messages,
+        channel_threads=threads,
         stories=await _in_batches(sessions, retention.prune_stories_batch, cutoff),
         comments=await _in_batches(sessions, retention.prune_comments_batch, cutoff),
         outbox=await _in_batches(sessions, retention.prune_outbox_batch, cutoff),

@@ -8,9 +8,11 @@ acknowledged and ignored, logged once per type.
 The processor runs on every instance: rows are claimed under a lease, each by one instance,
 so a crash between accepting and processing loses nothing (the row is still pending, or its
 lease runs out). Each event is processed in one transaction by the handler of its type
-(``HANDLERS``: issue 18's ``story.published`` is one more entry); readers are told after
-commit. An event whose story is not stored yet waits (retried with back-off) until it is, or
-is dropped with a log line after ``give_up_after`` (a day).
+(``HANDLERS``; ``story.published``'s comes from ``jobs.published_stories``, with its
+accept-time ``checks`` and the ``prepare`` step that runs before the transaction, such as
+polling feeds); readers are told, and the fan-out woken, after commit. An event whose story
+is not stored yet waits (retried with back-off) until it is, or is dropped with a log line
+after ``give_up_after`` (a day).
 
 Reply notices ("someone answered your comment on the site") are sent by the same loop: once
 per reply, after the reader's quiet hours, never when they turned them off in /settings.
@@ -68,15 +70,30 @@ class InboxNotifier(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Retry:
+    """How an event that waits is tried again, when not as the inbox's settings say."""
+
+    first: float  # seconds before the first retry, doubling after
+    cap: float
+    give_up_after: timedelta
+
+
+@dataclass(frozen=True, slots=True)
 class Handled:
     """What processing one event came to."""
 
     wait: str | None = None  # not yet (why): its story is unknown, try again later
     changed: CommentView | None = None  # a reader's comment moved on: tell them
     notices: bool = False  # a reply notice became due
+    retry: Retry | None = None  # how a waiting event is retried (default: the settings')
+    after: Callable[[], None] | None = None  # run after commit (wake the fan-out)
 
 
 EventHandler = Callable[[AsyncSession, Any, datetime], Awaitable[Handled]]
+# Runs before an event's transaction, outside it (a poll of feeds: never inside a write).
+EventPreparation = Callable[[Any], Awaitable[None]]
+# Refuses, at accept time, an event well formed but not for this bot (MalformedEvent: 400).
+EventCheck = Callable[[Any], None]
 
 
 async def _published(session: AsyncSession, event: CommentPublished, now: datetime) -> Handled:
@@ -140,6 +157,8 @@ class OutletInbox:
         notifier: InboxNotifier | None = None,
         *,
         handlers: Mapping[str, EventHandler] = HANDLERS,
+        prepare: Mapping[str, EventPreparation] | None = None,
+        checks: Mapping[str, EventCheck] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.sessions = sessions
@@ -147,6 +166,8 @@ class OutletInbox:
         self.notifier = notifier
         self.stats = InboxStats()
         self._handlers = dict(handlers)
+        self._prepare = dict(prepare or {})
+        self._checks = dict(checks or {})
         self._clock = clock
         self._wake = asyncio.Event()
         self._stopping = False
@@ -175,7 +196,10 @@ class OutletInbox:
                 self._ignored_types.add(kind)
                 log.info("outlet inbox: ignoring events of type %r (no handler)", kind[:100])
             return "ignored"
-        READERS[kind](data)  # raises MalformedEvent, which the listener answers with 400
+        event = READERS[kind](data)  # MalformedEvent, which the listener answers with 400
+        check = self._checks.get(kind)
+        if check is not None:
+            check(event)
         async with writing(self.sessions) as session:
             added = await inbox.add_event(session, webhook_id, kind, dict(data), self._clock())
         if added:
@@ -247,6 +271,13 @@ class OutletInbox:
         error: str | None = None
         try:
             event = READERS[item.type](item.data)
+            check = self._checks.get(item.type)
+            if check is not None:  # the configuration may have changed since it was kept
+                check(event)
+            preparation = self._prepare.get(item.type)
+            if preparation is not None:
+                await preparation(event)
+                now = self._clock()
             async with writing(self.sessions) as session:
                 handled = await self._handlers[item.type](session, event, now)
                 if handled.wait is None:
@@ -261,32 +292,39 @@ class OutletInbox:
             error = f"failed: {type(exc).__name__}"
         why = error or (handled.wait if handled is not None else None)
         if why is not None:
-            await self._later(item, why, now)
+            await self._later(item, why, now, handled.retry if handled is not None else None)
             return
         assert handled is not None
+        if handled.after is not None:
+            handled.after()
         self.stats.processed += 1
         log.info("outlet inbox: event %s (%s) processed", item.webhook_id, item.type)
         if handled.changed is not None:
             await self._tell(handled.changed)
 
-    async def _later(self, item: inbox.InboxItem, why: str, now: datetime) -> None:
+    async def _later(
+        self, item: inbox.InboxItem, why: str, now: datetime, retry: Retry | None = None
+    ) -> None:
         """Try again with back-off, or give up once the event is a day old."""
+        retry = retry or Retry(
+            self.settings.first_retry, self.settings.max_retry, self.settings.give_up_after
+        )
         async with writing(self.sessions) as session:
-            if now - item.received_at >= self.settings.give_up_after:
+            if now - item.received_at >= retry.give_up_after:
                 await inbox.finish_event(session, item.id, now, dropped=why)
                 self.stats.dropped += 1
                 log.warning(
                     "outlet inbox: event %s (%s) dropped after %s: %s",
                     item.webhook_id,
                     item.type,
-                    self.settings.give_up_after,
+                    retry.give_up_after,
                     why,
                 )
                 return
             delay = backoff(
                 item.attempts + 1,
-                first=self.settings.first_retry,
-                cap=self.settings.max_retry,
+                first=retry.first,
+                cap=retry.cap,
                 spread=(0.8, 1.2),
                 draw=random.random(),
             )

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 # How often the moderators' cards a crash left unsent are looked for (and first after start).
 MODERATION_CARDS_INTERVAL = 60.0
+# How often every instance checks the outlet's channels (a failed post checks them at once).
+CHANNEL_CHECK_INTERVAL = 300.0
 
 
 class Loop(Protocol):
@@ -121,9 +123,13 @@ class BackgroundParts:
     outlet_inbox: Loop | None = None
     comments_feed: Loop | None = None
     hooks_server: Loop | None = None
+    # WebSub (PUBLIC_URL): subscribing, renewing and unsubscribing at the feeds' hubs.
+    websub: Loop | None = None
     # The moderators' cards a crash left unsent (with comments on and a moderation chat).
     moderation_cards: Callable[[], Awaitable[object]] | None = None
     ops_server: Loop | None = None  # METRICS_PORT
+    # Check the outlet's channels (CHANNELS): may the bot post, which discussion groups.
+    channel_check: Callable[[], Awaitable[object]] | None = None
     telegram_webhook: Loop | None = None  # WEBHOOK_URL
     telegram_polling: Loop | None = None  # long polling (without WEBHOOK_URL)
 
@@ -148,6 +154,27 @@ def background_work(parts: BackgroundParts) -> list[Work]:
                 "take Telegram's updates as webhook POSTs",
                 False,
                 parts.telegram_webhook,
+            )
+        )
+    # Every instance checks the channels, first before anything posts (the fan-out posts only
+    # to channels found fine), and learns their discussion groups (any may take their updates).
+    if parts.channel_check is not None:
+        work.append(
+            LongRunning(
+                "check-channels-at-start",
+                "check the outlet's channels before the first post",
+                False,
+                Once(parts.channel_check),
+            )
+        )
+        work.append(
+            ScheduledJob(
+                "check-channels",
+                f"check the outlet's channels every {CHANNEL_CHECK_INTERVAL:g} s",
+                False,
+                parts.channel_check,
+                IntervalTrigger(seconds=CHANNEL_CHECK_INTERVAL),
+                first_run_in=timedelta(seconds=CHANNEL_CHECK_INTERVAL),
             )
         )
     if parts.relay is not None:
@@ -195,6 +222,16 @@ def background_work(parts: BackgroundParts) -> list[Work]:
             parts.feed_polling,
         )
     )
+    # After polling: the first polls tell which hubs the feeds advertise.
+    if parts.websub is not None:
+        work.append(
+            LongRunning(
+                "websub-subscriptions",
+                "subscribe at the hubs feeds advertise, renew before leases end, unsubscribe",
+                True,
+                parts.websub,
+            )
+        )
     if parts.notices is not None:
         work.append(
             ScheduledJob(
@@ -224,7 +261,8 @@ def background_work(parts: BackgroundParts) -> list[Work]:
         work.append(
             ScheduledJob(
                 "housekeeping",
-                "prune delivery records past the comment window and data past retention",
+                "prune delivery records past the comment window, old channel threads and "
+                "data past retention",
                 True,
                 lambda: _prune(sessions, window, retention),
                 CronTrigger(hour=3, minute=30, timezone="UTC"),

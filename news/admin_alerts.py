@@ -33,6 +33,17 @@ RELAY_PAUSED = "relay_paused"
 # The comment endpoint accepts again. cause: RELAY_SITE_ACCEPTS or RELAY_RECONFIGURED;
 # waiting: comments waiting, being sent now.
 RELAY_RESUMED = "relay_resumed"
+# A channel of CHANNELS cannot be posted to; the rest of the bot carries on. chat: the
+# channel as configured (@name or id); problem: one of the CHANNEL_* problems below.
+CHANNEL_PROBLEM = "channel_problem"
+# The channel can be posted to again. chat.
+CHANNEL_OK = "channel_ok"
+# Why a channel cannot be posted to: it does not exist (or the bot cannot see it), it is not
+# a channel, the bot is not an administrator there, or it may not post messages there.
+CHANNEL_MISSING = "missing"
+CHANNEL_NOT_A_CHANNEL = "not_channel"
+CHANNEL_NOT_ADMIN = "not_admin"
+CHANNEL_CANNOT_POST = "cannot_post"
 
 # Why relaying paused: the outlet refused the signature (COMMENTS_SECRET), the endpoint
 # moved (COMMENTS_URL needs updating), or there is no such endpoint (COMMENTS_URL wrong).

@@ -110,6 +110,10 @@ class ParsedFeed:
     bozo_reason: str | None
     replaced_bytes: int = 0
     item_count: int = 0
+    # WebSub: the hub the document advertises (``<link rel="hub">``, a JSON Feed's ``hubs``)
+    # and its topic (``rel="self"``, ``feed_url``); None when it names none.
+    hub: str | None = None
+    topic: str | None = None
 
 
 def parse_feed(
@@ -142,7 +146,10 @@ def parse_feed(
     # them alone, and `_drafts` lets go of those the cap leaves out before building drafts.
     del result
     drafts, item_count = _drafts(entries, url, feed_language, now_utc, max_items)
+    hub, topic = _websub_links(feed, url)
     return ParsedFeed(
+        hub=hub,
+        topic=topic,
         title=_detail_text(feed, "title", TITLE_MAX) or None,
         link=normalise_link(_text(_get(feed, "link")), url),
         language=feed_language,
@@ -166,6 +173,8 @@ def _parse_json_feed(
     drafts, item_count = _drafts(feed.entries, url, language, now, max_items)
     reason = clean_plain("; ".join(feed.problems), BOZO_REASON_MAX) or None
     return ParsedFeed(
+        hub=_absolute_http_url(feed.hub, url, strip_tracking=False),
+        topic=_absolute_http_url(feed.feed_url, url, strip_tracking=False),
         title=clean_plain(feed.title, TITLE_MAX) or None,
         link=normalise_link(feed.home_page_url, url),
         language=language,
@@ -175,6 +184,16 @@ def _parse_json_feed(
         replaced_bytes=feed.replaced_bytes,
         item_count=item_count,
     )
+
+
+def _websub_links(feed: Mapping[str, Any], url: str) -> tuple[str | None, str | None]:
+    """The hub and the topic (self) an RSS or Atom document advertises, absolute http(s)."""
+    found: dict[str, str | None] = {"hub": None, "self": None}
+    for link in _mappings(_get(feed, "links")):
+        rel = _text(_get(link, "rel")).strip().lower()
+        if rel in found and found[rel] is None:
+            found[rel] = _absolute_http_url(_text(_get(link, "href")), url, strip_tracking=False)
+    return found["hub"], found["self"]
 
 
 def normalise_link(raw: str, base: str) -> str | None:

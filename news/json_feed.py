@@ -75,6 +75,9 @@ class JsonFeed:
     entries: list[Mapping[str, Any]]
     problems: tuple[str, ...]
     replaced_bytes: int
+    # WebSub: the first ``hubs`` entry's url, and ``feed_url`` (the topic); "" when absent.
+    hub: str = ""
+    feed_url: str = ""
 
 
 def looks_like_json(body: bytes, content_type: str | None) -> bool:
@@ -135,6 +138,8 @@ def read_json_feed(body: bytes, url: str, content_type: str | None = None) -> Js
         entries=entries,
         problems=tuple(problems),
         replaced_bytes=replaced_bytes,
+        hub=next((_string(h.get("url")) for h in _objects(document.get("hubs"))), ""),
+        feed_url=_string(document.get("feed_url")),
     )
 
 

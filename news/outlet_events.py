@@ -7,13 +7,14 @@ ignored. Text that readers will see is made plain here, once: controls removed, 
 whitespace folded, capped. Nothing private is kept: the events carry no e-mail, and only
 fields the site itself shows (name, date, text) are read.
 
-Each type has one reader in ``READERS``; a new type (issue 18's ``story.published``) is one
-more entry there and one handler in ``jobs.outlet_inbox``.
+Each type has one reader in ``READERS``; a new type is one more entry there and one handler
+in ``jobs.outlet_inbox`` (``story.published``'s is ``jobs.published_stories``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from news.story_draft import StoryDraft
 COMMENT_PUBLISHED = "comment.published"
 COMMENT_REJECTED = "comment.rejected"
 COMMENT_DELETED = "comment.deleted"
+STORY_PUBLISHED = "story.published"
 
 # What one comment may hold once read: the site's own limits are smaller.
 TEXT_MAX = 10_000
@@ -34,6 +36,14 @@ REASON_MAX = 200
 ID_MAX = 200
 LINK_MAX = 2_000
 LINES_MAX = 50
+# What one story.published may hold: far more than any real headline or teaser. Longer is a
+# mistake or an attack, refused (400) rather than cut.
+TITLE_MAX = 1_000
+SUMMARY_MAX = 50_000
+SECTIONS_MAX = 20
+SECTION_MAX = 100
+EDITION_MAX = 16
+_EDITION_RE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*")
 
 
 class MalformedEvent(ValueError):
@@ -91,7 +101,32 @@ class CommentDeleted:
     id: str
 
 
-OutletEvent = CommentPublished | CommentRejected | CommentDeleted
+@dataclass(frozen=True, slots=True)
+class StoryPublished:
+    """The outlet published (or updated) a story: ``story.published``.
+
+    With a ``title`` it is the story itself, ingested from the event; with only a ``link``
+    (``announced_only``) it says "look at the feeds now". ``edition`` is None when the event
+    names none (the default edition's).
+    """
+
+    link: str
+    title: str | None = None
+    guid: str | None = None
+    summary: str = ""
+    published_at: datetime | None = None
+    image_url: str | None = None
+    sections: tuple[str, ...] = ()
+    edition: str | None = None
+    breaking: bool = False
+
+    @property
+    def announced_only(self) -> bool:
+        """Only a link: the story is to be read from the feeds."""
+        return self.title is None
+
+
+OutletEvent = CommentPublished | CommentRejected | CommentDeleted | StoryPublished
 
 
 def read_envelope(body: bytes) -> Envelope:
@@ -233,10 +268,95 @@ def read_deleted(data: Mapping[str, Any]) -> CommentDeleted:
     return CommentDeleted(comment_id)
 
 
+def _edition(data: Mapping[str, Any]) -> str | None:
+    raw = _string(data, "edition", EDITION_MAX)
+    if raw is None:
+        return None
+    edition = raw.lower()
+    if not _EDITION_RE.fullmatch(edition):
+        raise MalformedEvent("'data.edition' must be an edition code such as en or ckb")
+    return edition
+
+
+def _sections(data: Mapping[str, Any]) -> tuple[str, ...]:
+    raw = data.get("sections")
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        raise MalformedEvent("'data.sections' must be a list of strings")
+    if len(raw) > SECTIONS_MAX:
+        raise MalformedEvent(f"'data.sections' holds more than {SECTIONS_MAX} entries")
+    names = []
+    for value in raw:
+        if len(value) > SECTION_MAX:
+            raise MalformedEvent(f"a section is longer than {SECTION_MAX} characters")
+        name = clean_plain(value, SECTION_MAX)
+        if name and name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def read_story_published(data: Mapping[str, Any]) -> StoryPublished:
+    """``story.published``: ``link`` always; ``title`` unless the event is only a link."""
+    link = _http_link(_string(data, "link", LINK_MAX, required=True), "data.link")
+    assert link is not None
+    edition = _edition(data)
+    title_raw = data.get("title")
+    story_fields = ("guid", "summary", "published_at", "image_url", "sections", "breaking")
+    if title_raw is None or title_raw == "":
+        if any(data.get(key) not in (None, "", [], False) for key in story_fields):
+            raise MalformedEvent("'data.title' is missing")
+        return StoryPublished(link=link, edition=edition)
+    title = _string(data, "title", TITLE_MAX, required=True)
+    if not title or not clean_plain(title, TITLE_MAX):
+        raise MalformedEvent("'data.title' is empty")
+    summary = data.get("summary", "")
+    if summary is None:
+        summary = ""
+    if not isinstance(summary, str):
+        raise MalformedEvent("'data.summary' must be a string")
+    if len(summary) > SUMMARY_MAX:
+        raise MalformedEvent(f"'data.summary' is longer than {SUMMARY_MAX} characters")
+    breaking = data.get("breaking", False)
+    if not isinstance(breaking, bool):
+        raise MalformedEvent("'data.breaking' must be true or false")
+    return StoryPublished(
+        link=link,
+        title=title,
+        guid=_string(data, "guid", ID_MAX * 2),
+        summary=summary,
+        published_at=parse_time(_string(data, "published_at", 64), "data.published_at"),
+        image_url=_http_link(_string(data, "image_url", LINK_MAX), "data.image_url"),
+        sections=_sections(data),
+        edition=edition,
+        breaking=breaking,
+    )
+
+
+def story_document(event: StoryPublished) -> bytes:
+    """The event as a JSON Feed of one item, so that the feed parser reads it by the very
+    rules it reads a polled feed's items with (titles, summaries, links, images, dates and
+    identity): the feed's copy of the story is then the same story, not a second one."""
+    item: dict[str, Any] = {"url": event.link, "title": event.title, "summary": event.summary}
+    if event.guid:
+        item["id"] = event.guid
+    if event.published_at:
+        item["date_published"] = event.published_at.isoformat()
+    if event.image_url:
+        item["image"] = event.image_url
+    if event.sections:
+        item["tags"] = list(event.sections)
+    document = {"version": "https://jsonfeed.org/version/1.1", "title": "", "items": [item]}
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
 READERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     COMMENT_PUBLISHED: read_published,
     COMMENT_REJECTED: read_rejected,
     COMMENT_DELETED: read_deleted,
+    STORY_PUBLISHED: read_story_published,
 }
 
 

@@ -61,6 +61,7 @@ class CommentView:
     created_at: datetime
     updated_at: datetime
     relayed_at: datetime | None
+    parent_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,7 @@ class CommentDraft:
     author_name: str
     text: str
     language: str | None = None
+    parent_id: int | None = None  # the comment this one replies to
     # A reply on the site: the outlet's id of the comment it answers (sent as in_reply_to).
     in_reply_to: str | None = None
 
@@ -110,6 +112,7 @@ def comment_view(c: Comment, author_name: str | None = None) -> CommentView:
         created_at=c.created_at,
         updated_at=c.updated_at,
         relayed_at=c.relayed_at,
+        parent_id=c.parent_id,
     )
 
 
@@ -363,6 +366,7 @@ async def add_comment(
         text=draft.text,
         status=status,
         held_for=held_for,
+        parent_id=draft.parent_id,
         created_at=now,
         updated_at=now,
     )
@@ -389,6 +393,34 @@ async def find_by_source(
     )
     row = (await session.exec(statement)).first()
     return comment_view(row) if row is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyTarget:
+    """How the outlet knows the comment a reply answers: its id at the outlet (None until the
+    outlet answered with one) and its ``comment.created`` webhook-id (None when the parent
+    was not relayed by the bot)."""
+
+    outlet_id: str | None
+    webhook_id: str | None
+
+
+async def reply_target(session: AsyncSession, parent_id: int) -> ReplyTarget | None:
+    """What the outlet knows a parent comment by; None when the parent is gone or never went
+    to the outlet (refused, held, rejected here)."""
+    parent = await session.get(Comment, parent_id)
+    if parent is None:
+        return None
+    webhook_id = (
+        await session.exec(
+            select(OutletEvent.webhook_id).where(
+                col(OutletEvent.comment_id) == parent_id, col(OutletEvent.type) == CREATED
+            )
+        )
+    ).first()
+    if webhook_id is None and parent.outlet_id is None:
+        return None
+    return ReplyTarget(parent.outlet_id, webhook_id)
 
 
 async def set_answer_message(session: AsyncSession, comment_id: int, message_id: int) -> None:

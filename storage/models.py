@@ -52,6 +52,47 @@ class Feed(SQLModel, table=True):
     last_success_at: datetime | None = Field(default=None, sa_column=_utc())
     next_poll_at: datetime | None = Field(default=None, sa_column=_utc())
     created_at: datetime = Field(sa_column=_utc(nullable=False))
+    # The WebSub hub and topic (its rel="self") the feed's last document advertised.
+    websub_hub: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    websub_topic: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class WebSubSubscription(SQLModel, table=True):
+    """The bot's subscription at a feed's WebSub hub (one per feed).
+
+    ``token`` names the callback URL (``PUBLIC_URL/hooks/websub/<token>``); ``secret`` is the
+    ``hub.secret`` the hub signs distributions with (never logged). Any instance answers the
+    hub's verification and takes its distributions from this row; only the leader subscribes,
+    renews and unsubscribes.
+    """
+
+    __tablename__ = "websub_subscription"
+    __table_args__ = (
+        UniqueConstraint("feed_id", name="uq_websub_subscription_feed"),
+        UniqueConstraint("token", name="uq_websub_subscription_token"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    feed_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("feed.id", ondelete="CASCADE"), nullable=False)
+    )
+    hub: str = Field(sa_column=Column(Text, nullable=False))
+    topic: str = Field(sa_column=Column(Text, nullable=False))
+    token: str = Field(sa_column=Column(Text, nullable=False))
+    secret: str = Field(sa_column=Column(Text, nullable=False))
+    # subscribing → active (verified, until expires_at) → unsubscribing; failed waits for
+    # next_attempt_at.
+    state: str = Field(sa_column=Column(Text, nullable=False))
+    lease_seconds: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    expires_at: datetime | None = Field(default=None, sa_column=_utc())
+    requested_at: datetime | None = Field(default=None, sa_column=_utc())
+    verified_at: datetime | None = Field(default=None, sa_column=_utc())
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_utc())
+    failures: int = Field(default=0, nullable=False)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    last_content_at: datetime | None = Field(default=None, sa_column=_utc())
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    updated_at: datetime = Field(sa_column=_utc(nullable=False))
 
 
 class Story(SQLModel, table=True):
@@ -391,6 +432,43 @@ class Comment(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc(nullable=False))
     updated_at: datetime = Field(sa_column=_utc(nullable=False))
     relayed_at: datetime | None = Field(default=None, sa_column=_utc())
+    # The comment this one replies to (a reply to another comment in a channel's discussion
+    # thread); no foreign key: a parent deleted with /forget leaves a reply without one.
+    parent_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+
+
+class ChannelThread(SQLModel, table=True):
+    """A channel post's thread in the channel's discussion group: the automatic forward that
+    starts it (``group_id``, ``thread_id``), the post it copies, and the post's story (None
+    until the post's delivery row says which; ``storage.channels`` fills it in)."""
+
+    __tablename__ = "channel_thread"
+    __table_args__ = (
+        Index("ix_channel_thread_post", "channel_id", "post_id"),
+        Index("ix_channel_thread_created", "created_at"),
+    )
+
+    group_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    thread_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    channel_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    post_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    story_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("story.id", ondelete="CASCADE"), nullable=True),
+    )
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class RefusalNotice(SQLModel, table=True):
+    """When a reader was last told, in a channel's discussion group, why a comment of theirs
+    was refused: shared by every instance, so the group hears it once per quiet period."""
+
+    __tablename__ = "refusal_notice"
+    __table_args__ = (Index("ix_refusal_notice_told", "told_at"),)
+
+    group_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    told_at: datetime = Field(sa_column=_utc(nullable=False))
 
 
 class OutletEvent(SQLModel, table=True):

@@ -17,7 +17,16 @@ from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.comments import FAILED, PUBLISHED, REJECTED, RELAYED, CommentView, comment_view
+from storage.comments import (
+    FAILED,
+    PUBLISHED,
+    REJECTED,
+    RELAYED,
+    CommentView,
+    ReplyTarget,
+    comment_view,
+    reply_target,
+)
 from storage.models import Comment, Commenter, OutletEvent
 
 
@@ -33,7 +42,12 @@ class EventJob:
     created_at: datetime
     comment: CommentView | None  # for comment.created (read at send time: edits go out)
     payload: dict[str, Any] | None  # for comment.deleted
-    in_reply_to: str | None = None  # a reply on the site: the outlet's id of its parent
+    # A reply to another comment: the outlet's id of its parent (a site comment the reader
+    # answered, or a relayed comment the outlet answered with an id), and the parent's
+    # comment.created webhook-id when the bot relayed it. Read at send time, so an id the
+    # outlet gave the parent meanwhile goes out.
+    in_reply_to: str | None = None
+    in_reply_to_webhook_id: str | None = None
 
 
 async def claim_events(
@@ -76,20 +90,38 @@ async def claim_events(
         comments = {
             c.id or 0: comment_view(c, chosen or shown or None) for c, chosen, shown in found
         }
-    return [
-        EventJob(
-            id=e.id or 0,
-            webhook_id=e.webhook_id,
-            type=e.type,
-            attempts=e.attempts,
-            deadline=e.deadline,
-            created_at=e.created_at,
-            comment=comments.get(e.comment_id) if e.comment_id is not None else None,
-            payload=json.loads(e.payload) if e.payload else None,
-            in_reply_to=e.in_reply_to,
+    parents: dict[int, ReplyTarget | None] = {}
+    for comment in comments.values():
+        if comment.parent_id is not None and comment.parent_id not in parents:
+            parents[comment.parent_id] = await reply_target(session, comment.parent_id)
+    jobs = []
+    for e in rows:
+        # A site reply names its parent's outlet id itself; a reply in a channel's thread has
+        # a parent comment, known to the outlet by its id once given, and its webhook-id.
+        parent = _parent_of(comments.get(e.comment_id or 0), parents)
+        jobs.append(
+            EventJob(
+                id=e.id or 0,
+                webhook_id=e.webhook_id,
+                type=e.type,
+                attempts=e.attempts,
+                deadline=e.deadline,
+                created_at=e.created_at,
+                comment=comments.get(e.comment_id) if e.comment_id is not None else None,
+                payload=json.loads(e.payload) if e.payload else None,
+                in_reply_to=e.in_reply_to or (parent.outlet_id if parent else None),
+                in_reply_to_webhook_id=parent.webhook_id if parent else None,
+            )
         )
-        for e in rows
-    ]
+    return jobs
+
+
+def _parent_of(
+    comment: CommentView | None, parents: dict[int, ReplyTarget | None]
+) -> ReplyTarget | None:
+    if comment is None or comment.parent_id is None:
+        return None
+    return parents.get(comment.parent_id)
 
 
 async def _finish(

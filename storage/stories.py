@@ -115,7 +115,7 @@ def oldest_first(items: Sequence[tuple[StoryDraft, S]]) -> list[tuple[StoryDraft
 
 async def store_feed_items(
     session: AsyncSession,
-    feed_id: int,
+    feed_id: int | None,
     items: Sequence[tuple[StoryDraft, Sequence[str]]],
     policy: IngestPolicy,
     *,
@@ -128,7 +128,10 @@ async def store_feed_items(
     renumbered, is never stored twice. Unseen items are inserted in bulk; those whose
     identity ``policy.news`` names wait for fan-out, the others are backlog. A document
     stored in several calls (batches) passes the same ``claimed`` set to each, so that no
-    two of its items become one story. Does not commit.
+    two of its items become one story. ``feed_id`` None stores the outlet's own word (its
+    ``story.published`` event): it edits the story whichever feed it came from, and a story
+    it creates belongs to no feed until the first feed carrying it adopts it (and from then
+    on edits it, like any correction). Does not commit.
     """
     items = oldest_first([(_fit_for_index(d), sections) for d, sections in items])
     if any(len(i) > MAX_KEY_LENGTH for i in (*policy.news, *policy.breaking)):
@@ -156,7 +159,9 @@ async def store_feed_items(
             unseen.append((draft, sections))
             continue
         assert story.id is not None
-        if story.id in claimed or story.feed_id not in (feed_id, None):
+        if story.feed_id is None and feed_id is not None:
+            story.feed_id = feed_id  # the outlet announced it; its feed now carries it
+        if story.id in claimed or (feed_id is not None and story.feed_id != feed_id):
             # Another feed carrying the same article with its own wording: only the story's
             # own feed edits it, or the text would flip-flop (and count as an edit) on every
             # poll.
@@ -182,7 +187,7 @@ async def store_feed_items(
 
 async def _insert_unseen(
     session: AsyncSession,
-    feed_id: int,
+    feed_id: int | None,
     unseen: Sequence[tuple[StoryDraft, Sequence[str]]],
     policy: IngestPolicy,
     claimed: set[int],
@@ -229,7 +234,7 @@ async def _insert_unseen(
     return new, backlog
 
 
-def _row(feed_id: int, draft: StoryDraft, policy: IngestPolicy) -> dict[str, Any]:
+def _row(feed_id: int | None, draft: StoryDraft, policy: IngestPolicy) -> dict[str, Any]:
     """The story row an unseen item becomes."""
     published = draft.published_at
     return {

@@ -124,6 +124,7 @@ class Recorder:
         return 0
 
     async def check(self) -> list[Any]:
+        self.log.append(f"{self.name}.check")
         return []
 
     async def warn_operator(self) -> None:
@@ -143,6 +144,7 @@ def _parts(log: list[str], **overrides: Any) -> BackgroundParts:
         "relay": Recorder("relay", log),
         "moderation_cards": Recorder("cards", log).send_due,
         "ops_server": Recorder("ops", log),
+        "channel_check": Recorder("channels", log).check,
         "telegram_webhook": None,
         "telegram_polling": Recorder("updates", log),
     }
@@ -155,6 +157,8 @@ def test_the_registry_lists_every_piece_with_its_schedule_and_leader_flag() -> N
     listed = {item.id: item for item in work}
     assert [(item.id, item.leader_only) for item in work] == [
         ("ops-server", False),
+        ("check-channels-at-start", False),
+        ("check-channels", False),
         ("comment-relay", False),
         ("push-fanout", True),
         ("poll-feeds", True),
@@ -180,8 +184,10 @@ def test_the_registry_lists_every_piece_with_its_schedule_and_leader_flag() -> N
         "housekeeping": (str(CronTrigger(hour=3, minute=30, timezone="UTC")), None),
         "admin-alerts": (str(IntervalTrigger(minutes=1)), timedelta(seconds=20)),
         "resend-moderation-cards": (str(IntervalTrigger(seconds=60)), timedelta(seconds=60)),
+        "check-channels": (str(IntervalTrigger(seconds=300)), timedelta(seconds=300)),
     }
     assert isinstance(listed["poll-feeds"], LongRunning)
+    assert isinstance(listed["check-channels-at-start"], LongRunning)
 
     # In webhook mode every instance takes updates and nobody long-polls; without pushes,
     # comments or METRICS_PORT, what is left is feed polling.
@@ -199,7 +205,7 @@ def test_the_registry_lists_every_piece_with_its_schedule_and_leader_flag() -> N
             hooks_server=Recorder("hooks", []),
         )
     )
-    assert [(w.id, w.leader_only) for w in outlet][2:5] == [
+    assert [(w.id, w.leader_only) for w in outlet][4:7] == [
         ("outlet-inbox", False),
         ("comments-feed", False),
         ("outlet-hooks", False),
@@ -214,10 +220,14 @@ def test_the_registry_lists_every_piece_with_its_schedule_and_leader_flag() -> N
             relay=None,
             moderation_cards=None,
             ops_server=None,
+            channel_check=None,
             telegram_polling=None,
         )
     )
     assert [w.id for w in bare] == ["poll-feeds"]
+
+
+EVERYWHERE = ["ops-server", "check-channels-at-start", "check-channels", "comment-relay"]
 
 
 class SwitchLock(LeaderLock):
@@ -250,15 +260,17 @@ async def test_the_runner_starts_the_leaders_work_on_election_and_stops_it_in_re
     try:
         await runner.start()
         await asyncio.sleep(0.1)
-        assert log == ["ops.start", "relay.start"]
-        assert scheduler.get_jobs() == []
-        assert runner.running_ids() == ["ops-server", "comment-relay"]
+        # Every instance checks the channels before the leader's fan-out may post.
+        assert log == ["ops.start", "channels.check", "relay.start"]
+        assert [job.id for job in scheduler.get_jobs()] == ["check-channels"]
+        assert runner.running_ids() == EVERYWHERE
 
         lock.free = True  # the leader went away
         await asyncio.wait_for(leadership.elected.wait(), 2)
-        assert log[2:] == ["fanout.pause", "fanout.start", "notices.warn", "updates.start"]
+        assert log[3:] == ["fanout.pause", "fanout.start", "notices.warn", "updates.start"]
         assert sorted(job.id for job in scheduler.get_jobs()) == [
             "admin-alerts",
+            "check-channels",
             "housekeeping",
             "resend-moderation-cards",
             "retired-section-notices",
@@ -271,8 +283,8 @@ async def test_the_runner_starts_the_leaders_work_on_election_and_stops_it_in_re
         lock.held = False  # the lock is lost (another instance took it): step down
         await asyncio.sleep(0.1)
         assert log == ["updates.stop", "poller.stop", "fanout.stop"]
-        assert scheduler.get_jobs() == []
-        assert runner.running_ids() == ["ops-server", "comment-relay"]
+        assert [job.id for job in scheduler.get_jobs()] == ["check-channels"]
+        assert runner.running_ids() == EVERYWHERE
     finally:
         del log[:]
         await runner.stop()

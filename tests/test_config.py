@@ -512,3 +512,26 @@ def test_the_outlet_events_endpoint_needs_its_secret(monkeypatch: pytest.MonkeyP
         settings.secret_values()
     )
     assert settings_from(monkeypatch, HOOKS_PORT="").hooks_port is None
+
+
+def test_public_url_is_https_unless_local_and_needs_the_listener(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = "whsec_" + base64.b64encode(b"outlet events key").decode()
+    hooks = {"HOOKS_PORT": "8090", "OUTLET_HOOKS_SECRET": secret}
+    settings = settings_from(monkeypatch, PUBLIC_URL="https://bot.example.org/", **hooks)
+    assert settings.public_url == "https://bot.example.org"
+    assert settings.websub_poll_interval == 900 and settings.websub_lease == 10 * 86400
+    local = settings_from(monkeypatch, PUBLIC_URL="http://127.0.0.1:8090", **hooks)
+    assert local.public_url == "http://127.0.0.1:8090"
+    for wrong in ("http://bot.example.org", "ftp://bot.example.org", "bot.example.org"):
+        assert_one_sentence_naming(
+            config_error_from(monkeypatch, PUBLIC_URL=wrong, **hooks), "PUBLIC_URL"
+        )
+    monkeypatch.delenv("HOOKS_PORT")
+    error = config_error_from(monkeypatch, PUBLIC_URL="https://bot.example.org")
+    assert_one_sentence_naming(error, "PUBLIC_URL")
+    assert "HOOKS_PORT" in str(error)
+    monkeypatch.delenv("PUBLIC_URL")
+    slow = settings_from(monkeypatch, WEBSUB_POLL_INTERVAL="30m", WEBSUB_LEASE="2d")
+    assert (slow.websub_poll_interval, slow.websub_lease) == (1800, 2 * 86400)

@@ -9,13 +9,21 @@ from sqlmodel import col
 
 from jobs.maintenance import housekeeping
 from news.story_draft import StoryDraft
+from storage import channels as channel_store
 from storage import chats as chat_store
 from storage import comments as comment_store
 from storage import feeds as feed_store
 from storage import outbox
 from storage import stories as story_store
 from storage.engine import SessionFactory, writing
-from storage.models import ALL_SECTIONS, OutletEvent, StorySection, Subscription
+from storage.models import (
+    ALL_SECTIONS,
+    ChannelThread,
+    OutletEvent,
+    RefusalNotice,
+    StorySection,
+    Subscription,
+)
 from storage.story_messages import remember_story_message, stories_of_message
 
 NOW = datetime(2026, 11, 25, 3, 30, tzinfo=UTC)
@@ -104,12 +112,32 @@ async def test_housekeeping_prunes_old_and_keeps_readers_and_open_work(
             )
         )
 
+    async with writing(sessions) as session:  # channel threads, and a refusal told
+        for thread, days in ((1, 31), (2, 29)):
+            await channel_store.record_thread(
+                session,
+                -1002,
+                thread,
+                channel_id=-1001,
+                post_id=thread,
+                now=NOW - timedelta(days=days),
+            )
+        await channel_store.may_tell_refusal(
+            session, -1002, 7, NOW - timedelta(days=2), timedelta(minutes=10)
+        )
+
     pruned = await housekeeping(
         sessions, comment_window=WINDOW, retention_period=RETENTION, clock=lambda: NOW
     )
 
     # The relayed comment's own outbox row went with it; the old comment.deleted row on its own.
     assert (pruned.stories, pruned.comments, pruned.outbox, pruned.story_messages) == (2, 1, 1, 1)
+    # A thread past its 30 days no longer takes comments and is forgotten; so is the refusal.
+    assert pruned.channel_threads == 1
+    async with sessions() as session:
+        assert await channel_store.thread_story(session, -1002, 1) is None
+        assert await session.get(ChannelThread, (-1002, 2)) is not None
+        assert await session.get(RefusalNotice, (-1002, 7)) is None
     async with sessions() as session:
         left = await story_store.latest_stories(session, limit=10)
         assert sorted(s.title for s in left) == ["Recent Erbil budget", "Today Kirkuk talks"]

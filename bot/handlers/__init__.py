@@ -9,6 +9,7 @@ from telegram.ext import Application
 from bot.handlers import (
     admin,
     comments,
+    discussion,
     errors,
     flood,
     inline,
@@ -48,4 +49,6 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     for module in HANDLER_MODULES:
         application.add_handlers(module.HANDLERS)
     application.add_handlers(comments.FALLBACK_HANDLERS)
+    # Channels' discussion groups: every message there is looked at, whatever else takes it.
+    application.add_handlers(discussion.HANDLERS, group=1)
     application.add_error_handler(errors.on_error)

@@ -52,11 +52,14 @@ async def fetch_feed(
     timeout: float,  # noqa: ASYNC109 - the fetch owns its deadline; no caller can forget one
     max_bytes: int,
     now: datetime,
+    fresh: bool = False,
 ) -> FetchResult:
     """GET ``url`` with the stored validators; raise FetchError for anything but a feed body.
 
     Redirects are followed here, hop by hop, under the session's AddressGuard: a feed whose
     configured URL is public is never led to an internal address (jobs/clients/address_guard.py).
+    ``fresh`` asks caches on the way (a CDN) to check with the origin first: the outlet just
+    said the feed changed.
     """
     headers = {
         "Accept": (
@@ -64,6 +67,9 @@ async def fetch_feed(
             "application/xml;q=0.9, */*;q=0.5"
         )
     }
+    if fresh:
+        headers["Cache-Control"] = "no-cache"
+        headers["Pragma"] = "no-cache"
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:

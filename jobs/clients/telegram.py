@@ -97,6 +97,8 @@ _CHAT_GONE = (
     "chat_write_forbidden",
     "have no rights to send",
     "not enough rights to send",
+    # A channel (or a group open to its admins only) where the bot may not post.
+    "need administrator rights",
 )
 # The forum topic a subscription lives in is gone or closed; the rest of the group is fine.
 _THREAD_GONE = ("message thread not found", "topic_deleted", "topic_closed")

@@ -11,11 +11,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from jobs.push.channels import Channels
 from jobs.push.pipeline import MAX_GROUP, Signals
 from jobs.push.settings import FanoutSettings
 from news.keywords import KeywordMatcher
 from news.quiet_hours import quiet_until
 from news.search_words import search_document
+from storage import channels as channel_store
 from storage import deliveries as queue
 from storage import stories as story_store
 from storage.deliveries import EDIT, PUSH, Recipient
@@ -35,11 +37,13 @@ class Enumerator:
         settings: FanoutSettings,
         signals: Signals,
         clock: Callable[[], datetime],
+        channels: Channels,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
         self._signals = signals
         self._clock = clock
+        self._channels = channels
         self._muted: dict[int, list[str]] = {}  # story id -> muted words it mentions
 
     async def run(self) -> None:
@@ -120,6 +124,8 @@ class Enumerator:
             recipients = await queue.edit_targets_batch(
                 session, story.id, broadcast.cursor, batch, since
             )
+            if broadcast.cursor is None:
+                await self._correct_channel_posts(session, story, broadcast.priority, since, now)
         else:
             # Words readers mute beat sections and followed words alike.
             muted = await self._muted_in(session, story)
@@ -133,6 +139,7 @@ class Enumerator:
             )
             if broadcast.cursor is None:
                 await self._add_followers(session, story, broadcast.priority, now, muted)
+                await self._add_channels(session, story, broadcast.priority, now)
         held = [(r, self._hold_until(r, story, broadcast.kind, now)) for r in recipients]
         await queue.add_deliveries(
             session, story.id, broadcast.kind, broadcast.priority, held, now
@@ -178,6 +185,32 @@ class Enumerator:
         )
         held = [(r, self._hold_until(r, story, PUSH, now)) for r in followers]
         await queue.add_deliveries(session, story.id, PUSH, priority, held, now)
+
+    async def _add_channels(
+        self, session: queue.AsyncSession, story: StoryView, priority: int, now: datetime
+    ) -> None:
+        """The story's channel posts: one per channel of its edition (those to a channel the
+        bot may not post to now wait for it to be mended)."""
+        channels = self._channels.of_edition(story.edition or self._settings.default_edition)
+        recipients = [(r, None) for r in channel_store.channel_recipients(channels)]
+        await queue.add_deliveries(
+            session, story.id, channel_store.CHANNEL, priority, recipients, now
+        )
+
+    async def _correct_channel_posts(
+        self,
+        session: queue.AsyncSession,
+        story: StoryView,
+        priority: int,
+        since: datetime,
+        now: datetime,
+    ) -> None:
+        """A corrected story edits its channel posts too."""
+        posts = await channel_store.channel_edit_targets(session, story.id, since)
+        posts = [p for p in posts if self._channels.is_channel(p.chat_id)]
+        await queue.add_deliveries(
+            session, story.id, EDIT, priority, [(p, None) for p in posts], now
+        )
 
     def _hold_until(
         self, recipient: Recipient, story: StoryView, kind: str, now: datetime

@@ -1,28 +1,26 @@
 """Rendering pushes once for many readers: every reader of the same stories in the same time
 zone, language and keywords shares one render and its serialised bodies; ``push_request``
-is the one rule for what a push looks like (a photo, or text with or without a preview)."""
+is the one rule for what a push looks like (a photo, or text with or without a preview),
+in a reader's chat and in the outlet's channels alike."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
-from jobs.clients.telegram import (
-    SendMessageTemplate,
-    SendPhotoTemplate,
-    encode_edit_message_caption,
-    encode_edit_message_text,
-)
-from jobs.push.photos import PhotoChoice, StoryPhotos
+from jobs.clients.telegram import encode_edit_message_caption, encode_edit_message_text
+from jobs.push.channels import Channels
+from jobs.push.photos import StoryPhotos
 from jobs.push.pipeline import Unit
+from jobs.push.rendered import LARGE_PREVIEW, NO_PREVIEW, Encoded, Rendered, text_preview
 from jobs.push.settings import FanoutSettings
-from jobs.push.wording import PushMessage, PushWording
+from jobs.push.wording import PushWording
+from news.clock import utcnow
+from storage import channels as channel_store
 from storage import deliveries as queue
 from storage import stories as story_store
 from storage.deliveries import EDIT, DeliveryJob
 from storage.engine import SessionFactory
 from storage.models import PRIORITY_BREAKING
-from storage.records import StoryView
 
 # How long a render is reused: "3 min ago" stays true, an edited story is rendered afresh.
 RENDER_TTL = 60.0
@@ -33,84 +31,6 @@ MAX_RENDERS = 10_000
 RenderKey = tuple[tuple[int, ...], str, str, tuple[str, ...]]
 
 
-# How a push's text shows the article's link: its usual preview; the article's picture
-# large above the text (a story with a picture, sent as text); or no preview (text only).
-PREVIEW, LARGE_PREVIEW, NO_PREVIEW = "preview", "large", "none"
-
-
-class Rendered:
-    """A cached push: the message and its stories, and the request bodies made from them
-    (each serialised once for any chat, the first time a push needs it), until ``expires``."""
-
-    __slots__ = ("_paid", "_photo", "_texts", "expires", "message", "stories")
-
-    def __init__(
-        self, expires: float, message: PushMessage, stories: list[StoryView], *, paid: bool
-    ) -> None:
-        self.expires = expires
-        self.message = message
-        self.stories = stories
-        self._paid = paid
-        self._texts: dict[str, SendMessageTemplate] = {}
-        self._photo: SendPhotoTemplate | None = None
-
-    @property
-    def story(self) -> StoryView | None:
-        """The story of a one-story push (None: a grouped push, always text)."""
-        return self.stories[0] if len(self.stories) == 1 else None
-
-    def text(self, preview: str = PREVIEW) -> SendMessageTemplate:
-        """sendMessage bodies of the push with its link shown as ``preview`` says."""
-        template = self._texts.get(preview)
-        if template is None:
-            message = self.message
-            template = self._texts[preview] = SendMessageTemplate(
-                message.text,
-                reply_markup=message.reply_markup,
-                link_preview_url=message.preview_url,
-                disable_link_preview=preview == NO_PREVIEW,
-                large_preview=preview == LARGE_PREVIEW,
-                allow_paid_broadcast=self._paid,
-            )
-        return template
-
-    def photo(self) -> SendPhotoTemplate:
-        """sendPhoto bodies of the push (its text as the caption)."""
-        if self._photo is None:
-            message = self.message
-            assert message.caption is not None
-            self._photo = SendPhotoTemplate(
-                message.caption,
-                reply_markup=message.reply_markup,
-                allow_paid_broadcast=self._paid,
-            )
-        return self._photo
-
-
-@dataclass(frozen=True, slots=True)
-class Encoded:
-    """A request ready to send: the method, its JSON body (None: the story or message is
-    gone, nothing to send), and the plain text to fall back to (pushes only).
-
-    A photo push also carries the ``photo`` it sends and ``without_photo``, the same push as
-    text, sent instead when Telegram refuses the picture."""
-
-    method: str
-    body: bytes | None
-    plain: str | None = None
-    silent: bool = False
-    photo: PhotoChoice | None = None
-    without_photo: bytes | None = None
-
-
-def text_preview(story: StoryView | None, images: bool) -> str:
-    """How a push's text shows its article: no preview for a reader of text only, the
-    article's picture large above the text for a story with one, else the usual preview."""
-    if not images:
-        return NO_PREVIEW
-    return LARGE_PREVIEW if story is not None and story.image_url else PREVIEW
-
-
 class RenderCache:
     """Renders and encodes the message for a unit, reusing renders for a minute."""
 
@@ -119,11 +39,13 @@ class RenderCache:
         sessions: SessionFactory,
         wording: PushWording,
         settings: FanoutSettings,
+        channels: Channels,
         photos: StoryPhotos | None = None,
     ) -> None:
         self._sessions = sessions
         self._wording = wording
         self._settings = settings
+        self._channels = channels
         self.photos = photos or StoryPhotos(sessions, first_upload_wait=settings.first_photo_wait)
         self._rendered: dict[RenderKey, Rendered] = {}
         # Renders under way: the other workers wanting the same message wait for it.
@@ -132,6 +54,8 @@ class RenderCache:
     async def encode(self, unit: Unit) -> Encoded:
         """The request that delivers ``unit``: a correction's edit, or a (grouped) push."""
         job = unit.jobs[0]
+        if self._channels.is_channel(job.chat_id):
+            return await self._encode_channel_post(job)
         if job.kind == EDIT:
             return await self._encode_edit(job)
         # A keyword alert says which followed words brought it ("🔔 kirkuk").
@@ -179,6 +103,33 @@ class RenderCache:
         """Whether the reader wants pictures: their choice, else the operator's default."""
         return self._settings.push_images if job.images is None else job.images
 
+    async def _encode_channel_post(self, job: DeliveryJob) -> Encoded:
+        """A channel post, or its correction: rendered afresh in the edition's language (the
+        channel's line and buttons), and sent by the pushes' one rule: a photo when the story
+        has a picture that fits a caption, as PUSH_IMAGES says for readers who did not
+        choose. Never silent: the channel's subscribers choose their own notifications. A
+        post that waited longer than PUSH_MAX_AGE (the channel was broken) is old news by
+        then, and is not posted."""
+        method = "editMessageText" if job.kind == EDIT else "sendMessage"
+        async with self._sessions() as session:
+            story = await story_store.get_story(session, job.story_id)
+        if story is None or (job.kind == EDIT and job.target_message_id is None):
+            return Encoded(method, None)
+        if job.kind != EDIT and story.first_seen_at < utcnow() - self._settings.push_max_age:
+            return Encoded(method, None, stale=True)
+        loop = asyncio.get_running_loop()
+        # Paid broadcasts are for readers beyond 30 a second; a channel's post is one message.
+        rendered = Rendered(loop.time(), self._channels.render(story), [story], paid=False)
+        images = self._settings.push_images
+        if job.kind == EDIT:
+            assert job.target_message_id is not None
+            async with self._sessions() as session:
+                photo = await channel_store.channel_post_is_photo(
+                    session, job.chat_id, job.target_message_id
+                )
+            return self._edit(job.chat_id, job.target_message_id, rendered, photo, images)
+        return await self.push_request(rendered, job.chat_id, images=images)
+
     async def _encode_edit(self, job: DeliveryJob) -> Encoded:
         if job.target_message_id is None:
             return Encoded("editMessageText", None)
@@ -190,19 +141,28 @@ class RenderCache:
         rendered = await self.message(job, ids, fresh=True, keywords=pushed.keywords)
         if rendered is None:
             return Encoded("editMessageText", None)
+        images = self._images(job)
+        return self._edit(job.chat_id, job.target_message_id, rendered, pushed.photo, images)
+
+    @staticmethod
+    def _edit(
+        chat_id: int, message_id: int, rendered: Rendered, photo: bool, images: bool
+    ) -> Encoded:
+        """The correction of a message sent: its caption when it went as a photo, else its
+        text (with its link shown as the push showed it)."""
         message = rendered.message
-        if pushed.photo:
+        if photo:
             # A photo's text is its caption: the whole text when it still fits, else the
             # headline alone.
             caption = message.caption or message.short_caption or message.text
             body = encode_edit_message_caption(
-                job.chat_id, job.target_message_id, caption, reply_markup=message.reply_markup
+                chat_id, message_id, caption, reply_markup=message.reply_markup
             )
             return Encoded("editMessageCaption", body)
-        preview = text_preview(rendered.story, self._images(job))
+        preview = text_preview(rendered.story, images)
         body = encode_edit_message_text(
-            job.chat_id,
-            job.target_message_id,
+            chat_id,
+            message_id,
             message.text,
             reply_markup=message.reply_markup,
             link_preview_url=message.preview_url,

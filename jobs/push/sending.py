@@ -8,23 +8,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from jobs import metrics
 from jobs.clients.telegram import BotApiClient, SendKind, SendResult, encode_send_message
+from jobs.push.channels import CHANNEL_HOLD, CHANNEL_POST_INTERVAL, Channels
+from jobs.push.outcomes import Outcomes
 from jobs.push.pipeline import Signals, Unit
 from jobs.push.recording import Recorder
-from jobs.push.render_cache import Encoded, RenderCache
+from jobs.push.render_cache import RenderCache
+from jobs.push.rendered import Encoded
 from jobs.push.settings import FanoutSettings, FanoutStats
-from news.retry_timing import MAX_SEND_ATTEMPTS, backoff
 from news.send_rate import PerChatLimiter, SlidingWindowLimiter
 
 log = logging.getLogger(__name__)
 
-# How long a refused token (401) pauses bulk sending.
-UNAUTHORIZED_PAUSE = 60
 # The calls that make a new message (and so may follow a group to its supergroup).
 _NEW_MESSAGES = ("sendMessage", "sendPhoto")
 # A push Telegram will not take as it is: it goes once more as plain text.
@@ -45,10 +44,14 @@ class Sender:
         settings: FanoutSettings,
         stats: FanoutStats,
         clock: Callable[[], datetime],
+        channels: Channels,
     ) -> None:
         self._client = client
+        self._channels = channels
         self._limiter = limiter
         self._per_chat = PerChatLimiter()
+        # Channels: one post every few seconds (a channel's posts are spaced, not bursts).
+        self._per_channel = PerChatLimiter(private_interval=CHANNEL_POST_INTERVAL)
         self._units = units
         self._renders = renders
         self._recorder = recorder
@@ -56,6 +59,7 @@ class Sender:
         self._settings = settings
         self._stats = stats
         self._clock = clock
+        self._outcomes = Outcomes(recorder, limiter, stats, clock, channels)
         self._busy = 0
         self.idle = asyncio.Event()  # no worker is sending
         self.idle.set()
@@ -82,26 +86,46 @@ class Sender:
 
     async def _deliver(self, unit: Unit) -> None:
         now = self._clock()
+        channel = self._channels.is_channel(unit.chat_id)
+        if channel and not self._channels.may_post(unit.chat_id):
+            # The bot may not post there now: the post waits, without counting a try, until
+            # a check finds the channel mended (the admins were told).
+            self._recorder.report(
+                unit,
+                "pending",
+                error="the channel cannot be posted to",
+                not_before=now + CHANNEL_HOLD,
+            )
+            return
         loop_now = asyncio.get_running_loop().time()
-        ready = self._per_chat.ready_at(unit.chat_id, unit.chat_id < 0, loop_now)
+        per_chat, group = (
+            (self._per_channel, False) if channel else (self._per_chat, unit.chat_id < 0)
+        )
+        ready = per_chat.ready_at(unit.chat_id, group, loop_now)
         if ready > loop_now:
             # Telegram's per-chat limit: come back for this one instead of blocking a worker.
             not_before = now + timedelta(seconds=ready - loop_now)
             self._recorder.report(unit, "pending", not_before=not_before)
             return
         # Reserved now, not after the send: a second unit for this chat must wait its turn.
-        self._per_chat.record(unit.chat_id, unit.chat_id < 0, loop_now)
+        per_chat.record(unit.chat_id, group, loop_now)
         encoded = await self._renders.encode(unit)
         if encoded.body is None:
             metrics.DELIVERIES.labels("skipped").inc()
-            self._recorder.report(unit, "skipped", error="story or message gone")
+            reason = "story or message gone"
+            if encoded.stale:
+                reason = "old news: the channel could not be posted to for too long"
+                log.warning(
+                    "story=%s chat=%s not posted: %s", unit.jobs[0].story_id, unit.chat_id, reason
+                )
+            self._recorder.report(unit, "skipped", error=reason)
             return
         try:
             result, photo = await self._send(unit, encoded)
         finally:
             if encoded.photo is not None:
                 self._renders.photos.settled(encoded.photo)
-        await self._settle(unit, result, photo=photo)
+        await self._outcomes.settle(unit, result, photo=photo)
 
     async def _send(self, unit: Unit, encoded: Encoded) -> tuple[SendResult, bool]:
         """Send until Telegram gives an answer to record: waiting out a 429, following a
@@ -163,54 +187,6 @@ class Sender:
             if result.ok and sent_photo and photo is not None:
                 await self._renders.photos.sent(photo, result.photo_file_id)
             return result, sent_photo
-
-    async def _settle(self, unit: Unit, result: SendResult, *, photo: bool = False) -> None:
-        """Report what Telegram's answer means for the unit's deliveries."""
-        report = self._recorder.report
-        if result.ok:
-            self._stats.sent += 1
-            metrics.DELIVERIES.labels("sent").inc()
-            self._stats.unauthorized = False
-            report(unit, "sent", message_id=result.message_id, photo=photo)
-            return
-        self._stats.last_error = result.description
-        if result.kind is SendKind.CHAT_GONE:
-            await self._recorder.chat_gone(unit.chat_id, result.description)
-            report(unit, "failed", error=result.description)
-        elif result.kind is SendKind.THREAD_GONE:
-            thread = unit.jobs[0].thread_id
-            await self._recorder.topic_gone(unit.chat_id, thread, result.description)
-            report(unit, "failed", error=result.description)
-        elif result.kind is SendKind.UNAUTHORIZED:
-            metrics.UNAUTHORIZED.inc()
-            self._stats.unauthorized = True
-            log.error("the Bot API refuses the token (401); bulk sending paused for 60 s")
-            self._limiter.pause(UNAUTHORIZED_PAUSE)
-            later = self._clock() + timedelta(seconds=UNAUTHORIZED_PAUSE)
-            report(unit, "pending", not_before=later)
-        elif result.kind is SendKind.TRANSIENT and unit.attempts + 1 < MAX_SEND_ATTEMPTS:
-            self._stats.retried += 1
-            metrics.DELIVERIES.labels("retried").inc()
-            delay = backoff(
-                unit.attempts + 1, first=1.0, cap=300.0, spread=(1.0, 0.5), draw=random.random()
-            )
-            report(
-                unit,
-                "pending",
-                error=result.description,
-                attempts=unit.attempts + 1,
-                not_before=self._clock() + timedelta(seconds=delay),
-            )
-        else:
-            self._stats.failed += 1
-            metrics.DELIVERIES.labels("failed").inc()
-            log.warning(
-                "story=%s chat=%s not delivered: %s",
-                unit.jobs[0].story_id,
-                unit.chat_id,
-                result.description,
-            )
-            report(unit, "failed", error=result.description, attempts=unit.attempts + 1)
 
 
 def _retarget(body: bytes, chat_id: int) -> bytes:

@@ -42,8 +42,14 @@ def webhook_payload(job: EventJob, pseudonym_of: Callable[[int], str]) -> dict[s
             "format": "plain",
             "language": comment.language,
             "source": "telegram",
-            # A reply on the site: the outlet's id of the comment it answers.
+            # A reply to another comment: the outlet's id of it when known, and its
+            # webhook-id when the bot relayed it (README, "the contract with the outlet").
             **({"in_reply_to": job.in_reply_to} if job.in_reply_to else {}),
+            **(
+                {"in_reply_to_webhook_id": job.in_reply_to_webhook_id}
+                if job.in_reply_to_webhook_id
+                else {}
+            ),
         },
     }
 

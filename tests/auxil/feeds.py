@@ -30,14 +30,26 @@ class Item:
     image: str | None = None  # the story's picture, as an image enclosure
 
 
-def rss(items: list[Item], *, title: str = "Rudaw English", language: str = "en") -> str:
-    """An RSS 2.0 document holding ``items`` in the given order."""
+def rss(
+    items: list[Item],
+    *,
+    title: str = "Rudaw English",
+    language: str = "en",
+    hub: str | None = None,
+    self_url: str | None = None,
+) -> str:
+    """An RSS 2.0 document holding ``items`` in the given order; ``hub`` and ``self_url``
+    advertise a WebSub hub (``<atom:link rel="hub">`` and ``rel="self"``)."""
     parts = [
         '<?xml version="1.0" encoding="utf-8"?>',
-        '<rss version="2.0"><channel>',
+        '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>',
         f"<title>{escape(title)}</title><link>https://www.rudaw.net/english</link>",
         f"<language>{language}</language>",
     ]
+    if hub:
+        parts.append(f'<atom:link rel="hub" href="{escape(hub)}"/>')
+    if self_url:
+        parts.append(f'<atom:link rel="self" href="{escape(self_url)}"/>')
     for item in items:
         parts.append("<item>")
         parts.append(f"<title>{escape(item.title)}</title><link>{escape(item.link)}</link>")

@@ -228,6 +228,8 @@ class ChatsMixin(FakeBotApiCore):
                 "gifts_from_channels": False,
             },
         )
+        if chat.linked_chat_id is not None:
+            info["linked_chat_id"] = chat.linked_chat_id
         return info
 
     def _status_in(self, chat: FakeChat, user_id: int) -> tuple[FakeUser, str]:
@@ -246,7 +248,12 @@ class ChatsMixin(FakeBotApiCore):
         if not params.get("user_id"):
             raise bad_request("user not found")
         user, status = self._status_in(chat, int(params["user_id"]))
-        return self._member_dict(user, status)
+        member = self._member_dict(user, status)
+        if chat.is_channel and status == "administrator":
+            # A channel admin's own rights (ChatMemberAdministrator, channels only).
+            rights = user.id != self.bot.id or chat.bot_can_post
+            member.update(can_post_messages=rights, can_edit_messages=rights)
+        return member
 
     async def _get_chat_administrators(self, params: Params) -> Any:
         chat = self._chat(params.get("chat_id"), write=False)

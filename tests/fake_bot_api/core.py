@@ -154,6 +154,8 @@ class FakeBotApiCore:
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.descriptions: dict[tuple[str, str], str] = {}
         self.inline_edits: list[Params] = []
+        # What the bot reacted with, by (chat id, message id): the current reaction list.
+        self.reactions: dict[tuple[int, int], list[dict[str, Any]]] = {}
         self.webhook_dropped: list[dict[str, Any]] = []
         self.internal_errors: list[tuple[str, Params, Exception]] = []
         self.stats = Stats()
@@ -379,6 +381,9 @@ class FakeBotApiCore:
         }
         if thread_id is None and reply_to is not None:
             thread_id = reply_to.message_thread_id
+            if thread_id is None and reply_to.message.get("is_automatic_forward"):
+                # A channel post's copy in its discussion group starts the post's thread.
+                thread_id = reply_to.message_id
         if thread_id is not None:
             message["message_thread_id"] = thread_id
             if chat.is_forum:
@@ -443,7 +448,16 @@ class FakeBotApiCore:
                 "group chat was upgraded to a supergroup chat",
                 {"migrate_to_chat_id": chat.migrated_to},
             )
-        if chat.is_group:
+        if chat.is_channel:
+            if chat.bot_status not in ("administrator", "creator"):
+                if not write and chat.username:
+                    return chat  # a public channel can be read by anyone
+                if not write:
+                    raise bad_request("chat not found")
+                raise forbidden("bot is not a member of the channel chat")
+            if write and not chat.bot_can_post:
+                raise bad_request("need administrator rights in the channel chat")
+        elif chat.is_group:
             if chat.bot_status == "kicked":
                 raise forbidden(f"bot was kicked from the {chat.type} chat")
             if chat.bot_status == "left":

@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+from tests.fake_bot_api.channels import ChannelsMixin
 from tests.fake_bot_api.errors import ApiError, bad_request
 from tests.fake_bot_api.flood import FloodControlMixin
 from tests.fake_bot_api.models import (
@@ -37,7 +38,7 @@ _CHAT_ACTIONS = frozenset(
 )
 
 
-class MessagesMixin(FloodControlMixin):
+class MessagesMixin(FloodControlMixin, ChannelsMixin):
     """sendMessage, sendPhoto, sendDocument, the edits, deleteMessage(s) and sendChatAction."""
 
     # --- sending --------------------------------------------------------------------------
@@ -66,7 +67,9 @@ class MessagesMixin(FloodControlMixin):
             message["link_preview_options"] = preview
         if markup and "inline_keyboard" in markup:
             message["reply_markup"] = markup
-        self._store(
+        if chat.is_channel:
+            self._as_channel_post(chat, message)
+        stored = self._store(
             message,
             from_bot=True,
             raw_text=str(text),
@@ -74,6 +77,8 @@ class MessagesMixin(FloodControlMixin):
             silent=bool(params.get("disable_notification")),
         )
         self.stats.sent += 1
+        if chat.is_channel:
+            self._channel_posted(chat, stored)
         return message
 
     async def _send_media(self, params: Params, kind: str) -> dict[str, Any]:
@@ -119,7 +124,9 @@ class MessagesMixin(FloodControlMixin):
             message["caption_entities"] = entities
         if markup and "inline_keyboard" in markup:
             message["reply_markup"] = markup
-        self._store(
+        if chat.is_channel:
+            self._as_channel_post(chat, message)
+        stored = self._store(
             message,
             from_bot=True,
             raw_text=str(caption) if caption else None,
@@ -127,6 +134,8 @@ class MessagesMixin(FloodControlMixin):
             silent=bool(params.get("disable_notification")),
         )
         self.stats.sent += 1
+        if chat.is_channel:
+            self._channel_posted(chat, stored)
         return message
 
     async def _photo_from(self, photo: Any, params: Params) -> list[dict[str, Any]]:
@@ -226,6 +235,8 @@ class MessagesMixin(FloodControlMixin):
         stored.parse_mode = params.get("parse_mode")
         stored.edit_count += 1
         self.stats.edited += 1
+        if chat.is_channel:
+            self._channel_post_edited(chat, stored)
         return message
 
     async def _edit_message_caption(self, params: Params) -> Any:
@@ -264,6 +275,8 @@ class MessagesMixin(FloodControlMixin):
         stored.parse_mode = params.get("parse_mode")
         stored.edit_count += 1
         self.stats.edited += 1
+        if chat.is_channel:
+            self._channel_post_edited(chat, stored)
         return message
 
     async def _edit_message_reply_markup(self, params: Params) -> Any:

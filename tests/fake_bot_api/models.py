@@ -46,7 +46,12 @@ class FakeUser:
 
 @dataclass(eq=False)
 class FakeChat:
-    """A private chat, basic group or supergroup (``is_forum`` for topics)."""
+    """A private chat, basic group, supergroup (``is_forum`` for topics) or channel.
+
+    ``linked_chat_id`` joins a channel and its discussion group (set on both); in a channel
+    the bot is an ``administrator`` (``bot_can_post``: with the right to post messages) or
+    not there at all (``left``, ``kicked``): Telegram lets bots into channels only as admins.
+    """
 
     id: int
     type: str
@@ -60,6 +65,8 @@ class FakeChat:
     migrated_to: int | None = None
     topics: dict[int, str] = field(default_factory=dict)
     next_message_id: int = 1
+    linked_chat_id: int | None = None
+    bot_can_post: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """The Bot API ``Chat`` object."""
@@ -77,6 +84,11 @@ class FakeChat:
         if self.is_forum:
             chat["is_forum"] = True
         return chat
+
+    @property
+    def is_channel(self) -> bool:
+        """A channel (broadcast chat)."""
+        return self.type == "channel"
 
     @property
     def is_group(self) -> bool:

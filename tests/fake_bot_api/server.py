@@ -6,7 +6,8 @@ a subprocess; all state lives in the :class:`FakeBotApi` object inside the test 
 :class:`FakeBotApi` is put together from one mixin per area: :mod:`.messages` (what the bot
 sends, edits and deletes), :mod:`.chats` (groups, topics and members), :mod:`.updates`
 (getUpdates and webhooks), :mod:`.flood` (rate windows, 429 and injected faults), :mod:`.users`
-(simulated users and the answers to their queries) and :mod:`.profile` (the bot's own profile),
+(simulated users and the answers to their queries), :mod:`.channels` (channels, their
+discussion groups, automatic forwards and reactions) and :mod:`.profile` (the bot's own profile),
 all on the shared state of :mod:`.core`. This module serves them over HTTP.
 """
 
@@ -22,6 +23,7 @@ from typing import Any, ClassVar, TypeVar
 import aiohttp
 from aiohttp import web
 
+from tests.fake_bot_api.channels import ChannelsMixin
 from tests.fake_bot_api.chats import ChatsMixin
 from tests.fake_bot_api.core import (
     ALL_UPDATE_TYPES,
@@ -59,6 +61,7 @@ _HANDLERS: list[tuple[str, Handler]] = [
     ("deleteMessage", MessagesMixin._delete_message),
     ("deleteMessages", MessagesMixin._delete_messages),
     ("sendChatAction", MessagesMixin._send_chat_action),
+    ("setMessageReaction", ChannelsMixin._set_message_reaction),
     ("getChat", ChatsMixin._get_chat),
     ("getChatMember", ChatsMixin._get_chat_member),
     ("getChatAdministrators", ChatsMixin._get_chat_administrators),

@@ -7,8 +7,8 @@ reader's choice of pictures or text only (None: the ``PUSH_IMAGES`` default) and
 ``chat.silent_pushes`` sends ordinary stories without sound. ``delivery.photo`` says a
 pushed message is a photo, so a correction edits its caption rather than its text.
 
-Revision ID: 0011
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-10
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0009"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
