@@ -12,7 +12,7 @@ worded here, at display time, in the reader's language.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from math import ceil
 from zoneinfo import ZoneInfo
@@ -439,8 +439,15 @@ def status_label(status: str, *, t: Texts) -> tuple[str, str]:
     return emoji, t._(label) if label else status
 
 
-def my_comments(comments: Sequence[CommentView], zone: ZoneInfo, *, t: Texts) -> str:
-    """A reader's recent comments, newest first, each with its state."""
+def my_comments(
+    comments: Sequence[CommentView],
+    zone: ZoneInfo,
+    *,
+    t: Texts,
+    links: Mapping[int, str] | None = None,
+) -> str:
+    """A reader's recent comments, newest first, each with its state; a published one links
+    to where the site shows it (``links``: comment id → URL)."""
     if not comments:
         return t._(NO_OWN_COMMENTS)
     heading = t._("Your recent comments")
@@ -448,6 +455,9 @@ def my_comments(comments: Sequence[CommentView], zone: ZoneInfo, *, t: Texts) ->
     used = len(lines[0])
     for comment in comments:
         emoji, label = status_label(comment.status, t=t)
+        link = (links or {}).get(comment.id) if comment.status == PUBLISHED else None
+        if link:  # an http(s) address: news.outlet_events accepts no other
+            label = f'<a href="{escape(link)}">{label}</a>'
         if comment.reason:
             # Translators: a comment's state and why, in a /mycomments entry.
             label = t._("{status}: {reason}").format(

@@ -303,6 +303,19 @@ async def shown_for_comment(session: AsyncSession, comment_id: int) -> Published
     return _view(row) if row is not None else None
 
 
+async def shown_urls(session: AsyncSession, comment_ids: Sequence[int]) -> dict[int, str]:
+    """Where the site shows each of these relayed comments, for those it shows with a link."""
+    if not comment_ids:
+        return {}
+    rows = await session.exec(
+        select(PublishedComment.comment_id, PublishedComment.url).where(
+            col(PublishedComment.comment_id).in_(list(comment_ids)),
+            col(PublishedComment.url).is_not(None),
+        )
+    )
+    return {comment_id: url for comment_id, url in rows if comment_id is not None and url}
+
+
 # --- telling readers about replies ------------------------------------------------------------
 
 

@@ -560,7 +560,10 @@ async def mycomments_command(update: Update, context: Context) -> None:
     t = texts_of(chat, deps(context), user.language_code)
     async with deps(context).sessions() as session:
         comments = await comment_store.user_comments(session, user.id, limit=10)
-    text = comment_texts.my_comments(comments, zone_of(chat, deps(context)), t=t)
+        links = await published_comments.shown_urls(
+            session, [c.id for c in comments if c.status == comment_texts.PUBLISHED]
+        )
+    text = comment_texts.my_comments(comments, zone_of(chat, deps(context)), t=t, links=links)
     await message.reply_html(text, link_preview_options=NO_PREVIEW)
 
 

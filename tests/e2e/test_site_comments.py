@@ -94,6 +94,12 @@ async def test_published_status_comments_pages_and_a_reply_notice_with_its_answe
         told = await edited(fake_api, reader.id, answer.message_id, 2)
         assert (told.text or "").startswith(f"✅ Your comment on ‘{story.title}’ is published.")
         assert "See it on the site" in (told.text or "")
+        # /mycomments says so too, "published" linking to where the site shows it.
+        mine = await ask(fake_api, reader, "/mycomments")
+        assert "✅" in (mine.text or "") and "published" in (mine.text or "")
+        assert {"type": "text_link", "url": article["url"] + "#comment-100"}.items() <= next(
+            e for e in mine.entities if e["type"] == "text_link" and "#comment" in e["url"]
+        ).items()
 
         before = len(fake_api.sent(reader))
         assert (
