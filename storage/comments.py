@@ -328,15 +328,17 @@ def _outbox_row(
 
 
 def _send_to_outlet(
-    session: AsyncSession,
-    comment: Comment,
-    now: datetime,
-    retry_for: timedelta,
-    in_reply_to: str | None = None,
+    session: AsyncSession, comment: Comment, now: datetime, retry_for: timedelta
 ) -> None:
-    """The comment's ``comment.created`` webhook, in the transaction that queues it."""
+    """The comment's ``comment.created`` webhook, in the transaction that queues it (when it
+    is written, chosen a story, or approved: a site reply says what it answers each time)."""
     row = _outbox_row(
-        CREATED, now, now + retry_for, comment_id=comment.id, payload=None, in_reply_to=in_reply_to
+        CREATED,
+        now,
+        now + retry_for,
+        comment_id=comment.id,
+        payload=None,
+        in_reply_to=comment.in_reply_to,
     )
     session.add(row)
 
@@ -367,13 +369,14 @@ async def add_comment(
         status=status,
         held_for=held_for,
         parent_id=draft.parent_id,
+        in_reply_to=draft.in_reply_to,
         created_at=now,
         updated_at=now,
     )
     session.add(comment)
     await session.flush()
     if status == QUEUED:
-        _send_to_outlet(session, comment, now, retry_for, draft.in_reply_to)
+        _send_to_outlet(session, comment, now, retry_for)
         await session.flush()
     return comment_view(comment)
 

@@ -435,6 +435,9 @@ class Comment(SQLModel, table=True):
     # The comment this one replies to (a reply to another comment in a channel's discussion
     # thread); no foreign key: a parent deleted with /forget leaves a reply without one.
     parent_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    # A reply on the site: the outlet's id of the comment it answers, kept with the comment so
+    # that a reply held for the moderators still says so when it is approved.
+    in_reply_to: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class ChannelThread(SQLModel, table=True):

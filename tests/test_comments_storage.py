@@ -172,6 +172,28 @@ async def test_held_and_choosing_comments_get_a_webhook_only_when_queued(
     )
 
 
+async def test_a_site_reply_held_for_the_moderators_is_still_a_reply_when_approved(
+    sessions: SessionFactory,
+) -> None:
+    story = await add_story(sessions)
+    reply = CommentDraft(
+        7, 7, 1, "Shilan A.", "Thank you, Aras", language="ckb", in_reply_to="c101"
+    )
+    async with writing(sessions) as session:
+        held = await comment_store.add_comment(
+            session, reply, story, status=comment_store.HELD, now=NOW, retry_for=RETRY
+        )
+    assert await events(sessions) == []  # nothing goes out before the moderators decide
+    async with writing(sessions) as session:
+        await comment_store.decide(
+            session, held.id, approve=True, by=1, relay=True, now=NOW, retry_for=RETRY
+        )
+    async with writing(sessions) as session:
+        [job] = await outbox.claim_events(session, NOW, limit=5, lease=LEASE)
+    assert job.comment is not None and job.comment.id == held.id
+    assert job.in_reply_to == "c101"
+
+
 async def test_moderators_publish_here_or_reject_with_a_reason(sessions: SessionFactory) -> None:
     story = await add_story(sessions)
     kept = await add(sessions, story, 1, comment_store.HELD)
