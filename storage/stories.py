@@ -8,17 +8,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, bindparam, exists, func, or_, text, update
+from sqlalchemy import Select, exists, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from news.search_words import query_terms, search_document
+from news.search_words import search_document
 from news.story_draft import StoryDraft
 from storage.dialect import insert_for
 from storage.models import Section, SectionEdition, Story, StorySection
 from storage.records import IngestOutcome, StoryView
+from storage.search import matching_story_ids
 
-SEARCH_WINDOW = 500
 MAX_KEY_LENGTH = 2000
 _CHUNK = 400  # stays under SQLite's bound-parameter limit with room to spare
 # Rows per bulk INSERT … RETURNING statement: about 20 parameters each, far below SQLite's
@@ -481,107 +481,17 @@ async def search_stories(
     """Stories whose title, summary or categories hold every word of ``query`` (as a prefix),
     newest first, within some editions (None: every edition).
 
-    Words are matched through the full-text index (FTS5 on SQLite, tsvector on PostgreSQL);
-    a reader's text never becomes query syntax, so quotes or operators in it are harmless.
+    Words are matched through the full-text index (``storage.search``: FTS5 on SQLite,
+    tsvector on PostgreSQL); a reader's text never becomes query syntax, so quotes or
+    operators in it are harmless.
     """
-    terms = query_terms(query)
-    if not terms:
-        return []
-    wanted = sorted(set(editions)) if editions is not None else None
-    if session.get_bind().dialect.name == "postgresql":
-        ids = await _postgres_search_ids(session, terms, limit, offset, wanted)
-    else:
-        # Ids grow with first-seen time, so the index hands back the most recent matches
-        # cheaply; within that window the page is ordered by publication time like /latest.
-        # The window keeps a common word from sorting every one of its matches; it is wider
-        # when other editions' stories may take part of it.
-        window = offset + limit + SEARCH_WINDOW * (1 if wanted is None else 4)
-        match = " ".join(_fts5_term(t) for t in terms)
-        ids = await _sqlite_search_ids(session, match, window, limit, offset, wanted)
-        if wanted is not None and len(ids) < limit:
-            # The window may have been filled by other editions' matches (a name common to
-            # all of them): look further back, ten windows deep — still bounded work when
-            # the word is common elsewhere and absent from this edition.
-            ids = await _sqlite_search_ids(session, match, window * 10, limit, offset, wanted)
+    ids = await matching_story_ids(session, query, limit=limit, offset=offset, editions=editions)
     if not ids:
         return []
     stories = {
         s.id: s for s in (await session.exec(select(Story).where(col(Story.id).in_(ids)))).all()
     }
     return await _views(session, [stories[i] for i in ids if i in stories])
-
-
-async def _sqlite_search_ids(
-    session: AsyncSession,
-    match: str,
-    window: int,
-    limit: int,
-    offset: int,
-    editions: list[str] | None,
-) -> list[int]:
-    """Among the ``window`` most recent FTS5 matches (in ``editions``, if given), one page's
-    ids ordered by publication time."""
-    in_editions = "" if editions is None else "AND edition IN :editions "
-    query = text(
-        "SELECT id FROM story WHERE id IN (SELECT rowid FROM story_fts "
-        "WHERE story_fts MATCH :q ORDER BY rowid DESC LIMIT :window) "
-        f"{in_editions}ORDER BY sort_at DESC, id DESC LIMIT :limit OFFSET :offset"
-    ).bindparams(q=match, window=window, limit=limit, offset=offset)
-    if editions is not None:
-        query = query.bindparams(bindparam("editions", editions, expanding=True))
-    return [row[0] for row in (await session.exec(query)).all()]  # type: ignore[call-overload]
-
-
-# A one-letter prefix matches most stories: FTS5 then merges every matching doclist
-# (~90 ms at 1M stories). Such a term matches as a whole word instead.
-_MIN_PREFIX = 2
-# How many of the newest stories PostgreSQL search filters before asking the GIN index.
-_RECENT_STORIES = 5_000
-
-
-def _fts5_term(term: str) -> str:
-    return f'"{term}"*' if len(term) >= _MIN_PREFIX else f'"{term}"'
-
-
-async def _postgres_search_ids(
-    session: AsyncSession,
-    terms: list[str],
-    limit: int,
-    offset: int,
-    editions: list[str] | None = None,
-) -> list[int]:
-    """Ids of the matches newest first by publication time (as /latest), in bounded work.
-
-    One ``ORDER BY … LIMIT`` query is fast only when the planner guesses right: walking an
-    index backwards and filtering is instant for a common word and reads the whole table for
-    a rare one, and the GIN statistics give every word outside the ~1000 commonest the same
-    small estimate. So: filter the newest _RECENT_STORIES stories first (fixed work, enough
-    for any word in more than ~0.1% of stories); only if they hold too few matches, sort all
-    matches from the GIN index (MATERIALIZED keeps it a bitmap scan, whose cost is the number
-    of matches: small for a word that rare).
-    """
-    tsquery = " & ".join(f"{t}:*" if len(t) >= _MIN_PREFIX else t for t in terms)
-    wanted = offset + limit
-    in_editions = "" if editions is None else "WHERE edition = ANY(:editions) "
-    recent = text(
-        f"SELECT id FROM (SELECT id, sort_at, search_vector FROM story {in_editions}"
-        "ORDER BY sort_at DESC, id DESC LIMIT :recent) r "
-        "WHERE search_vector @@ to_tsquery('simple', :q) ORDER BY sort_at DESC, id DESC LIMIT :n"
-    ).bindparams(recent=_RECENT_STORIES, q=tsquery, n=wanted)
-    if editions is not None:
-        recent = recent.bindparams(editions=editions)
-    ids = [row[0] for row in (await session.exec(recent)).all()]  # type: ignore[call-overload]
-    if len(ids) < wanted:
-        and_editions = "" if editions is None else "AND edition = ANY(:editions)"
-        every = text(
-            "WITH m AS MATERIALIZED (SELECT id, sort_at FROM story "
-            f"WHERE search_vector @@ to_tsquery('simple', :q) {and_editions}) "
-            "SELECT id FROM m ORDER BY sort_at DESC, id DESC LIMIT :n"
-        ).bindparams(q=tsquery, n=wanted)
-        if editions is not None:
-            every = every.bindparams(editions=editions)
-        ids = [row[0] for row in (await session.exec(every)).all()]  # type: ignore[call-overload]
-    return ids[offset:]
 
 
 async def list_sections(
