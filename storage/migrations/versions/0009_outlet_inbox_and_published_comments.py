@@ -8,7 +8,7 @@ told about replies.
 
 Revision ID: 0009
 Revises: 0008
-Create Date: 2026-12-09
+Create Date: 2026-12-07
 """
 
 from __future__ import annotations

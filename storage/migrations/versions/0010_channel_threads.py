@@ -9,7 +9,7 @@ was refused, so that every instance keeps the group quiet for a while after.
 
 Revision ID: 0010
 Revises: 0009
-Create Date: 2026-12-10
+Create Date: 2026-12-07
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ state and lease.
 
 Revision ID: 0011
 Revises: 0010
-Create Date: 2026-12-12
+Create Date: 2026-12-07
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ pushed message is a photo, so a correction edits its caption rather than its tex
 
 Revision ID: 0012
 Revises: 0011
-Create Date: 2026-12-10
+Create Date: 2026-12-07
 """
 
 from __future__ import annotations
