@@ -7,7 +7,7 @@ At a million stories two things cost, and each has its remedy here:
   of all the words with that prefix before it returns a row (FTS5 and GIN alike): ~16 ms
   for a word in half the stories, whatever the LIMIT. A prefix of four letters or more is
   therefore spelled out as the indexed words that start with it (``story_term``, kept by
-  the database itself: migration 0009), which both engines read lazily; FTS5 reads a two-
+  the database itself: migration 0014), which both engines read lazily; FTS5 reads a two-
   or three-letter prefix lazily from its prefix indexes; a one-letter term is a whole word.
 - Order. The full-text index yields ids; readers want publication time. SQLite reads the
   matches newest id first in growing chunks and stops once no story it has not read could
@@ -96,7 +96,7 @@ def _spelled_out(n: int, term: str, params: dict[str, Any], *, postgres: bool) -
         words = "string_agg('''' || replace(term, '''', '''''') || '''', ' | ')"
     else:
         words = """group_concat('"' || replace(term, '"', '""') || '"', ' OR ')"""
-    # DISTINCT: PostgreSQL's list may hold a word twice (migration 0009).
+    # DISTINCT: PostgreSQL's list may hold a word twice (migration 0014).
     return (
         f"(SELECT CASE WHEN count(*) BETWEEN 1 AND {_MAX_WORDS_PER_PREFIX} "
         f"THEN '(' || {words} || ')' ELSE :t{n} END "
