@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from jobs.waking import run_until_stopped
 from news.clock import utcnow
 from news.outlet_events import (
     COMMENT_DELETED,
@@ -232,17 +233,13 @@ class OutletInbox:
             self._task = None
 
     async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                wait = await self.process_due()
-            except Exception:
-                log.exception("outlet inbox: processing failed")
-                wait = 5.0
-            if self._stopping:
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+        await run_until_stopped(
+            self.process_due,
+            self._wake,
+            lambda: self._stopping,
+            failed="outlet inbox: processing failed",
+            wait_after_failure=5.0,
+        )
 
     async def process_due(self) -> float:
         """One pass: process the due events, send the due reply notices; returns how long

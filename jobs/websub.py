@@ -29,6 +29,7 @@ import aiohttp
 
 from jobs.clients.hubs import HubError, ask_hub, hub_is_internal
 from jobs.ingestion import FeedPoller, PollReport
+from jobs.waking import run_until_stopped
 from news.clock import utcnow
 from news.websub import (
     DENIED,
@@ -118,15 +119,13 @@ class WebSubSubscriber:
             self._task = None
 
     async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                wait = await self.tend_subscriptions()
-            except Exception:
-                log.exception("websub: looking at the subscriptions failed")
-                wait = 30.0
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(0.05, wait))
+        await run_until_stopped(
+            self.tend_subscriptions,
+            self._wake,
+            lambda: self._stopping,
+            failed="websub: looking at the subscriptions failed",
+            wait_after_failure=30.0,
+        )
 
     async def tend_subscriptions(self) -> float:
         """Do what is due; return the seconds until something next is."""
