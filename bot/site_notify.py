@@ -17,7 +17,6 @@ from bot.site_comment_texts import published_status, reply_notice
 from news.clock import utcnow
 from storage import chats as chat_store
 from storage import published_comments as site
-from storage import story_messages
 from storage.comments import PUBLISHED, CommentView
 from storage.engine import SessionFactory, writing
 from storage.published_comments import ReplyNotice
@@ -86,10 +85,6 @@ class SiteNotifier:
             return False
         try:
             async with writing(self._sessions) as session:
-                # Shows its story (a plain reply finds it), and answers the site comment.
-                await story_messages.remember_story_message(
-                    session, chat_id, sent.message_id, [notice.reply.story_id], "story", utcnow()
-                )
                 await site.add_reply_prompt(
                     session,
                     chat_id,

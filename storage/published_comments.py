@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from news.outlet_events import CommentPublished, CommentRejected, StoryRef
 from storage.comments import PUBLISHED, REJECTED, CommentView, comment_view
 from storage.models import Comment, OutletEvent, PublishedComment, ReplyPrompt, Story
+from storage.story_messages import remember_story_message
 
 # Reply notices: pending → sending (leased until notice_at) → sent | skipped.
 NOTICE_PENDING, NOTICE_SENDING, NOTICE_SENT, NOTICE_SKIPPED = (
@@ -402,7 +403,10 @@ async def add_reply_prompt(
     in_reply_to: str,
     now: datetime,
 ) -> None:
-    """Remember that a reply to this message answers the site comment ``in_reply_to``."""
+    """Remember a message inviting a reply to the site comment ``in_reply_to``: it shows its
+    story (a plain reply to it is a comment on the story), and a reply to it answers that
+    site comment."""
+    await remember_story_message(session, chat_id, message_id, [story_id], "story", now)
     session.add(
         ReplyPrompt(
             chat_id=chat_id,

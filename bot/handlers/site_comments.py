@@ -37,7 +37,6 @@ from news.clock import utcnow
 from storage import chats as chat_store
 from storage import published_comments as site
 from storage import stories as story_store
-from storage import story_messages
 from storage.chats import reading
 from storage.engine import writing
 
@@ -147,11 +146,6 @@ async def reply_button(update: Update, context: Context) -> None:
         reply_markup=ForceReply(input_field_placeholder=t.pgettext("placeholder", "Your reply")),
     )
     async with writing(d.sessions) as session:
-        # A "story" message: a plain reply to it is a comment on the story; this record
-        # makes it a reply to the site comment.
-        await story_messages.remember_story_message(
-            session, chat.id, sent.message_id, [shown.story_id], "story", utcnow()
-        )
         await site.add_reply_prompt(
             session,
             chat.id,
