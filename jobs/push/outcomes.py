@@ -50,9 +50,10 @@ class Outcomes:
             report(unit, "sent", message_id=result.message_id, photo=photo)
             return
         self._stats.last_error = result.description
-        if self._channels.is_channel(unit.chat_id):
+        channel = self._channels.is_channel(unit.chat_id)
+        if channel:
             self._channels.failed()  # check the channels again (the admins hear of a change)
-        if result.kind is SendKind.CHAT_GONE and self._channels.is_channel(unit.chat_id):
+        if result.kind is SendKind.CHAT_GONE and channel:
             self._channel_refused(unit, result)
         elif result.kind is SendKind.CHAT_GONE:
             await self._recorder.chat_gone(unit.chat_id, result.description)

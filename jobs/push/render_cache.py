@@ -111,8 +111,13 @@ class RenderCache:
         post that waited longer than PUSH_MAX_AGE (the channel was broken) is old news by
         then, and is not posted."""
         method = "editMessageText" if job.kind == EDIT else "sendMessage"
+        photo = False
         async with self._sessions() as session:
             story = await story_store.get_story(session, job.story_id)
+            if story is not None and job.kind == EDIT and job.target_message_id is not None:
+                photo = await channel_store.channel_post_is_photo(
+                    session, job.chat_id, job.target_message_id
+                )
         if story is None or (job.kind == EDIT and job.target_message_id is None):
             return Encoded(method, None)
         if job.kind != EDIT and story.first_seen_at < utcnow() - self._settings.push_max_age:
@@ -123,10 +128,6 @@ class RenderCache:
         images = self._settings.push_images
         if job.kind == EDIT:
             assert job.target_message_id is not None
-            async with self._sessions() as session:
-                photo = await channel_store.channel_post_is_photo(
-                    session, job.chat_id, job.target_message_id
-                )
             return self._edit(job.chat_id, job.target_message_id, rendered, photo, images)
         return await self.push_request(rendered, job.chat_id, images=images)
 
