@@ -79,7 +79,7 @@ def _retry_for(d: Deps) -> timedelta:
     return timedelta(hours=d.settings.comment_retry_hours)
 
 
-def _entity_types(message: Message) -> list[str]:
+def entity_types(message: Message) -> list[str]:
     return [str(entity.type) for entity in message.entities]
 
 
@@ -246,7 +246,7 @@ async def _submit(
     if rules.enabled and not submission.stories:
         await message.reply_text(t._(comment_texts.STORY_GONE), do_quote=True)
         return None
-    stored = await _check_and_store(d, message, rules, submission.story, in_reply_to)
+    stored = await check_and_store(d, message, rules, submission.story, in_reply_to=in_reply_to)
     if isinstance(stored.verdict, Refused):
         log.info("reader=%s comment refused: %s", user.id, stored.verdict.reason)
         await message.reply_html(comment_texts.refusal(stored.verdict, t=t), do_quote=True)
@@ -277,15 +277,23 @@ async def _read_submission(d: Deps, story_ids: Sequence[int]) -> _Submission:
     return _Submission(stories, paused)
 
 
-async def _check_and_store(
+async def check_and_store(
     d: Deps,
     message: Message,
     rules: CommentRules,
     story: StoryView | None,
+    *,
     in_reply_to: str | None = None,
+    parent_id: int | None = None,
+    language: str | None = None,
+    in_group: bool = False,
 ) -> _Stored:
     """One transaction: the reader's history (locked, so comments sent at once see each
-    other), the checks, and for an accepted comment the comment with its outbox row."""
+    other), the checks, and for an accepted comment the comment with its outbox row.
+
+    A private comment is in the reader's language and tells them once that their name is
+    public; one in a channel's discussion (``in_group``) is in the story's edition's
+    (``language``) and answers ``parent_id``, another comment there."""
     user = message.from_user
     assert user is not None
     now = utcnow()
@@ -296,7 +304,7 @@ async def _check_and_store(
         )
         verdict = check_comment(
             message.text,
-            _entity_types(message),
+            entity_types(message),
             rules,
             banned=history.commenter is not None and history.commenter.banned,
             previous=history.previous,
@@ -305,8 +313,10 @@ async def _check_and_store(
         )
         if isinstance(verdict, Refused):
             return _Stored(verdict)
+        # A group message's sender language is no choice of theirs: it does not set theirs.
+        reader_language = None if in_group else user.language_code
         commenter = await comment_store.touch_commenter(
-            session, user.id, telegram_name=user.full_name, language=user.language_code, now=now
+            session, user.id, telegram_name=user.full_name, language=reader_language, now=now
         )
         draft = CommentDraft(
             user_id=user.id,
@@ -314,7 +324,8 @@ async def _check_and_store(
             message_id=message.message_id,
             author_name=commenter.name,
             text=verdict.text,
-            language=user.language_code,
+            language=language if in_group else user.language_code,
+            parent_id=parent_id,
             in_reply_to=in_reply_to,
         )
         comment = await comment_store.add_comment(
@@ -326,7 +337,11 @@ async def _check_and_store(
             retry_for=_retry_for(d),
             held_for=verdict.held_for,
         )
-        first_time = story is not None and await comment_store.mark_notified(session, user.id, now)
+        first_time = (
+            story is not None
+            and not in_group
+            and await comment_store.mark_notified(session, user.id, now)
+        )
     return _Stored(verdict, comment, first_time)
 
 
@@ -489,7 +504,7 @@ async def comment_edited(update: Update, context: Context) -> None:
         return
     verdict = check_edit(
         message.text,
-        _entity_types(message),
+        entity_types(message),
         CommentRules.from_settings(d.settings),
         status=comment.status,
         held_for=comment.held_for,

@@ -20,8 +20,8 @@ not comments.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Message, MessageOriginChannel, ReactionTypeEmoji, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -29,28 +29,25 @@ from telegram.ext import MessageHandler, filters
 
 from bot import comment_texts
 from bot.comment_rules import (
-    Accepted,
     CommentRules,
     Refused,
-    check_comment,
     check_edit,
-    rate_lookback,
 )
 from bot.deps import Deps, deps
 from bot.handlers import moderation
+from bot.handlers.comments import check_and_store, entity_types
 from bot.handlers.common import NO_PREVIEW, Context
 from bot.i18n import Texts, chat_locale, texts
 from news.clock import utcnow
 from storage import channels as channel_store
 from storage import comments as comment_store
 from storage import stories as story_store
-from storage.comments import EDITABLE, HELD, QUEUED, CommentDraft
+from storage.comments import EDITABLE, HELD, QUEUED
 from storage.engine import writing
 
 log = logging.getLogger(__name__)
 
 ACCEPTED_REACTION = "👍"
-THREAD_LIFETIME = channel_store.THREAD_LIFETIME
 
 
 def _edition_texts(d: Deps, channel_id: int) -> Texts:
@@ -58,10 +55,6 @@ def _edition_texts(d: Deps, channel_id: int) -> Texts:
     edition = d.channels.edition_of(channel_id) if d.channels is not None else None
     default = d.settings.default_edition
     return texts(chat_locale(edition, edition, default))
-
-
-def _entity_types(message: Message) -> list[str]:
-    return [str(entity.type) for entity in message.entities]
 
 
 def _comment_author(message: Message) -> bool:
@@ -118,13 +111,12 @@ async def _remember_thread(d: Deps, message: Message, channel_id: int) -> None:
     )
 
 
-async def _parent_comment(d: Deps, message: Message) -> int | None:
+async def _parent_comment(session: AsyncSession, message: Message) -> int | None:
     """The comment this message replies to, when it replies to one the bot took."""
     replied = message.reply_to_message
     if replied is None or replied.message_id == message.message_thread_id:
         return None
-    async with d.sessions() as session:
-        parent = await comment_store.find_by_source(session, message.chat_id, replied.message_id)
+    parent = await comment_store.find_by_source(session, message.chat_id, replied.message_id)
     return parent.id if parent is not None else None
 
 
@@ -133,49 +125,22 @@ async def _submit(context: Context, message: Message, story_id: int, channel_id:
     user = message.from_user
     assert user is not None
     d = deps(context)
-    rules = CommentRules.from_settings(d.settings)
-    now = utcnow()
-    lookback, most = rate_lookback(rules.rate)
-    parent_id = await _parent_comment(d, message)
-    comment = None
-    async with writing(d.sessions) as session:
+    async with d.sessions() as session:
         story = await story_store.get_story(session, story_id)
-        if story is None or story.first_seen_at < now - THREAD_LIFETIME:
-            return
-        commenter = await comment_store.get_commenter(session, user.id, lock=True)
-        previous = await comment_store.last_comment_text(session, user.id)
-        recent = await comment_store.recent_comment_times(session, user.id, now - lookback, most)
-        verdict = check_comment(
-            message.text,
-            _entity_types(message),
-            rules,
-            banned=commenter is not None and commenter.banned,
-            previous=previous,
-            recent=recent,
-            now=now,
-        )
-        if isinstance(verdict, Accepted):
-            commenter = await comment_store.touch_commenter(
-                session, user.id, telegram_name=user.full_name, language=None, now=now
-            )
-            draft = CommentDraft(
-                user_id=user.id,
-                chat_id=message.chat_id,
-                message_id=message.message_id,
-                author_name=commenter.name,
-                text=verdict.text,
-                language=story.edition,
-                parent_id=parent_id,
-            )
-            comment = await comment_store.add_comment(
-                session,
-                draft,
-                story,
-                status=verdict.status,
-                now=now,
-                retry_for=timedelta(hours=d.settings.comment_retry_hours),
-                held_for=verdict.held_for,
-            )
+        parent_id = await _parent_comment(session, message)
+    if story is None or story.first_seen_at < utcnow() - channel_store.THREAD_LIFETIME:
+        return
+    # The same checks and storing as a private comment (bot.handlers.comments).
+    stored = await check_and_store(
+        d,
+        message,
+        CommentRules.from_settings(d.settings),
+        story,
+        parent_id=parent_id,
+        language=story.edition,
+        in_group=True,
+    )
+    verdict, comment = stored.verdict, stored.comment
     if isinstance(verdict, Refused):
         log.info("reader=%s group comment refused: %s", user.id, verdict.reason)
         await _tell_refusal(d, message, verdict, channel_id)
@@ -241,7 +206,7 @@ async def discussion_edit(update: Update, context: Context) -> None:
         return
     verdict = check_edit(
         message.text,
-        _entity_types(message),
+        entity_types(message),
         CommentRules.from_settings(d.settings),
         status=comment.status,
         held_for=comment.held_for,
