@@ -142,16 +142,16 @@ async def _submit(context: Context, message: Message, story_id: int, channel_id:
         story = await story_store.get_story(session, story_id)
         if story is None or story.first_seen_at < now - THREAD_LIFETIME:
             return
-        commenter = await comment_store.get_commenter(session, user.id, lock=True)
-        previous = await comment_store.last_comment_text(session, user.id)
-        recent = await comment_store.recent_comment_times(session, user.id, now - lookback, most)
+        history = await comment_store.commenter_history(
+            session, user.id, since=now - lookback, limit=most
+        )
         verdict = check_comment(
             message.text,
             _entity_types(message),
             rules,
-            banned=commenter is not None and commenter.banned,
-            previous=previous,
-            recent=recent,
+            banned=history.commenter is not None and history.commenter.banned,
+            previous=history.previous,
+            recent=history.recent,
             now=now,
         )
         if isinstance(verdict, Accepted):
