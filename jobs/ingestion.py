@@ -135,9 +135,7 @@ class FeedPoller:
             if feed is not None and feed.next_poll_at is not None:
                 self._due[feed_id] = feed.next_poll_at
         due = self._due.get(feed_id)
-        # Ticks come exactly one interval apart, while `due` was set a few milliseconds after
-        # the previous tick; without this slack a healthy feed would be polled every other tick.
-        slack = timedelta(seconds=min(self._settings.interval * 0.1, 1.0))
+        slack = self._tick_slack()
         if due is not None and due > self._clock() + slack:
             return None
         if await self._pushed_recently(feed_id, slack):
@@ -299,8 +297,13 @@ class FeedPoller:
             return True
         # The same slack as poll_due's: a feed polled every SUCCESS_REFRESH writes every
         # poll, not every other one.
-        slack = timedelta(seconds=min(self._settings.interval * 0.1, 1.0))
-        return now - feed.last_success_at >= SUCCESS_REFRESH - slack
+        return now - feed.last_success_at >= SUCCESS_REFRESH - self._tick_slack()
+
+    def _tick_slack(self) -> timedelta:
+        """Ticks come exactly one interval apart, while a time compared with them was set a
+        few milliseconds after the previous tick; without this slack a healthy feed would be
+        polled (or its success written) every other tick."""
+        return timedelta(seconds=min(self._settings.interval * 0.1, 1.0))
 
     async def _failed(
         self, feed: FeedView, error: str, now: datetime, retry_after: float | None

@@ -129,6 +129,11 @@ def _replies(context: Context, chat: ChatView) -> bool | None:
     return chat.comment_replies
 
 
+def _mode_of(prefs: DeliveryPrefs | None) -> str:
+    """The chat's delivery mode: "instant" until it chose one it may keep."""
+    return prefs.mode if prefs is not None and prefs.mode in DELIVERY_MODES else "instant"
+
+
 def has_quiet_hours(prefs: DeliveryPrefs | None) -> bool:
     return prefs is not None and bool(prefs.quiet_start and prefs.quiet_end)
 
@@ -148,7 +153,7 @@ async def _settings_view(context: Context, t: Texts, chat: ChatView, thread: int
         prefs = await chat_store.delivery_prefs(session, chat.id)
         subscribed = await chat_store.subscriptions(session, chat.id, thread)
     zone = zone_of(chat, deps(context))
-    mode = prefs.mode if prefs is not None and prefs.mode in DELIVERY_MODES else "instant"
+    mode = _mode_of(prefs)
     quiet = quiet_label(t, prefs)
     images = deps(context).settings.push_images
     if prefs is not None and prefs.images is not None:
@@ -195,7 +200,7 @@ async def _settings_view(context: Context, t: Texts, chat: ChatView, thread: int
     return SettingsView("\n".join(lines), mode, images, silent)
 
 
-async def _redraw_settings(
+async def redraw_settings(
     query: CallbackQuery, context: Context, t: Texts, chat: ChatView
 ) -> None:
     """Edit the settings message a button sits under to show the new state."""
@@ -203,9 +208,6 @@ async def _redraw_settings(
         return
     view = await _settings_view(context, t, chat, thread_of(query.message))
     await redraw(query, view.text, view.buttons(t, _replies(context, chat)))
-
-
-redraw_settings = _redraw_settings
 
 
 async def settings_command(update: Update, context: Context) -> None:
@@ -235,12 +237,12 @@ async def delivery_mode_button(update: Update, context: Context) -> None:
     chat = await remember_chat(update, context)
     async with writing(deps(context).sessions) as session:
         prefs = await chat_store.delivery_prefs(session, chat.id)
-        current = prefs.mode if prefs is not None and prefs.mode in DELIVERY_MODES else "instant"
+        current = _mode_of(prefs)
         if mode != current:
             await chat_store.set_delivery_mode(session, chat.id, mode, utcnow())
     await query.answer(t._("Delivery: {mode}").format(mode=t._(MODE_BUTTONS[mode])))
     if mode != current:  # the ticked mode again: the message already says so
-        await _redraw_settings(query, context, t, chat)
+        await redraw_settings(query, context, t, chat)
 
 
 async def push_switch_button(update: Update, context: Context) -> None:
@@ -269,7 +271,7 @@ async def push_switch_button(update: Update, context: Context) -> None:
     else:
         answer = SILENT_ON if on else SILENT_OFF
     await query.answer(t._(answer))
-    await _redraw_settings(query, context, t, chat)
+    await redraw_settings(query, context, t, chat)
 
 
 async def quiet_command(update: Update, context: Context) -> None:
@@ -405,7 +407,7 @@ async def timezone_button(update: Update, context: Context) -> None:
             await chat_store.set_timezone(session, chat.id, zone, utcnow())
     await query.answer(t._("Time zone: {zone}").format(zone=t.isolate(zone)))
     if not unchanged:  # the zone the message already shows: nothing to redraw
-        await _redraw_settings(query, context, t, replace(chat, timezone=zone))
+        await redraw_settings(query, context, t, replace(chat, timezone=zone))
 
 
 async def forget_command(update: Update, context: Context) -> None:
