@@ -1273,9 +1273,12 @@ async def test_feed_polling_ticks_each_feed_promptly_then_every_interval() -> No
     try:
         await polling.start()  # starting again does not double the timers
         # The first ticks come promptly and poll each feed by id, then every interval.
-        seen = [await asyncio.wait_for(polled.get(), timeout=5) for _ in range(6)]
+        # (Under load one feed's timer may fire twice before the other's third tick.)
+        seen: list[int] = []
+        while min(seen.count(3), seen.count(11)) < 3 and len(seen) < 12:
+            seen.append(await asyncio.wait_for(polled.get(), timeout=5))
         assert sorted(set(seen)) == [3, 11]
-        assert seen.count(3) == seen.count(11) == 3
+        assert seen.count(3) >= 3 and seen.count(11) >= 3
     finally:
         await polling.stop()
     assert stopped == [True] and not polling.running
