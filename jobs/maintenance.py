@@ -38,10 +38,41 @@ async def prune_old_deliveries(
     sessions: SessionFactory, window: timedelta, clock: Callable[[], datetime] = utcnow
 ) -> int:
     """Delete delivery records older than ``window``; replies to them are closed anyway."""
-    async with writing(sessions) as session:
-        removed = await queue.prune_deliveries(session, clock() - window)
+    before = clock() - window
+    removed = 0
+    while True:  # one short transaction per batch: pushes get the write lock in between
+        async with writing(sessions) as session:
+            step = await queue.prune_deliveries(session, before)
+        removed += step
+        if not step:
+            break
     if removed:
         log.info("pruned %d delivery records older than %s", removed, window)
+    return removed
+
+
+# Finished deliveries are compacted this long after their outcome: the queue stays the size
+# of what is in flight and recent, and a finished broadcast leaves only its narrow records.
+COMPACT_AFTER = timedelta(minutes=10)
+
+
+async def compact_deliveries(
+    sessions: SessionFactory,
+    after: timedelta = COMPACT_AFTER,
+    clock: Callable[[], datetime] = utcnow,
+) -> int:
+    """Compact finished push and correction deliveries (``storage.deliveries``), in batches;
+    returns how many rows went."""
+    before = clock() - after
+    removed = 0
+    while True:
+        async with writing(sessions) as session:
+            step = await queue.compact_deliveries(session, before)
+        removed += step
+        if step < queue.COMPACT_BATCH:
+            break
+    if removed:
+        log.info("compacted %d finished deliveries", removed)
     return removed
 
 

@@ -27,7 +27,7 @@ from jobs.digests import DigestSender
 from jobs.fanout import Broadcaster
 from jobs.feed_polling import FeedPolling
 from jobs.leadership import Leadership
-from jobs.maintenance import housekeeping
+from jobs.maintenance import compact_deliveries, housekeeping
 from jobs.retired_sections import RetiredSectionNotices
 from news.clock import utcnow
 from storage.engine import SessionFactory
@@ -266,6 +266,16 @@ def background_work(parts: BackgroundParts) -> list[Work]:
                 True,
                 lambda: _prune(sessions, window, retention),
                 CronTrigger(hour=3, minute=30, timezone="UTC"),
+            )
+        )
+        work.append(
+            ScheduledJob(
+                "compact-deliveries",
+                "compact finished deliveries into their narrow records and daily tallies",
+                True,
+                lambda: compact_deliveries(sessions),
+                IntervalTrigger(minutes=5),
+                first_run_in=timedelta(minutes=1),
             )
         )
     if parts.alerts is not None:

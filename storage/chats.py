@@ -20,6 +20,7 @@ from storage.models import (
     Chat,
     Delivery,
     Follow,
+    PushRecord,
     StoryMessage,
     Subscription,
 )
@@ -252,9 +253,10 @@ async def move_chat(session: AsyncSession, old_id: int, new_id: int, now: dateti
         )
     await move_follows(session, old_id, new_id, now)
     # Queued and sent pushes follow the chat: nothing waiting is lost, replies still map.
-    await session.exec(
-        update(Delivery).where(col(Delivery.chat_id) == old_id).values(chat_id=new_id)
-    )
+    for table in (Delivery, PushRecord):
+        await session.exec(
+            update(table).where(col(table.chat_id) == old_id).values(chat_id=new_id)
+        )
     await forget_chat(session, old_id)
     return True
 
@@ -279,7 +281,7 @@ async def forget_topic(session: AsyncSession, chat_id: int, thread_id: int) -> N
 async def forget_chat(session: AsyncSession, chat_id: int) -> bool:
     """Delete everything stored about a chat: subscriptions, keywords, what was pushed to it
     and which of its messages showed which stories."""
-    for table in (Subscription, Follow, Delivery, StoryMessage):
+    for table in (Subscription, Follow, Delivery, PushRecord, StoryMessage):
         await session.exec(delete(table).where(col(table.chat_id) == chat_id))
     result = await session.exec(delete(Chat).where(col(Chat.id) == chat_id))
     return bool(result.rowcount)

@@ -1,7 +1,10 @@
 """Broadcasts and deliveries: the durable queue behind every push and every correction.
 
 A delivery row exists before its message is sent, and its unique key (story, chat, topic,
-kind) makes a second push of the same story to the same reader impossible.
+kind) makes a second push of the same story to the same reader impossible while it lives.
+A sent push also leaves a narrow ``push_record`` row (what replies and corrections need);
+finished delivery rows are compacted away a while later, counted per day in
+``delivery_tally``, and a push is never queued where a ``push_record`` says it went.
 """
 
 from __future__ import annotations
@@ -11,7 +14,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, delete, func, literal, or_, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal,
+    or_,
+    tuple_,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,8 +39,10 @@ from storage.models import (
     Broadcast,
     Chat,
     Delivery,
+    DeliveryTally,
     Follow,
     Mute,
+    PushRecord,
     Story,
     StorySection,
     Subscription,
@@ -202,6 +218,26 @@ async def push_tally(session: AsyncSession, story_id: int, since: datetime) -> P
             ).where(col(Delivery.story_id) == story_id, col(Delivery.kind) == PUSH, delivered)
         )
     ).one()
+    # Pushes whose delivery rows were compacted away are counted by what they left.
+    still_queued = (
+        sa_select(literal(1))
+        .where(
+            col(Delivery.story_id) == col(PushRecord.story_id),
+            col(Delivery.chat_id) == col(PushRecord.chat_id),
+            col(Delivery.thread_id) == col(PushRecord.thread_id),
+            col(Delivery.kind) == PUSH,
+        )
+        .exists()
+    )
+    compacted = (
+        await session.exec(
+            select(func.count()).where(
+                col(PushRecord.story_id) == story_id,
+                col(PushRecord.sent_at) < since,
+                ~still_queued,
+            )
+        )
+    ).one()
     enumerated = (
         await session.exec(
             select(Broadcast.enumerated).where(
@@ -211,7 +247,9 @@ async def push_tally(session: AsyncSession, story_id: int, since: datetime) -> P
     ).first()
     # No broadcast at all: nothing is being counted (a story never pushed by this bot).
     counted = enumerated is None or bool(enumerated)
-    return PushTally(already=int(before_count), since=int(since_count), counted=counted)
+    return PushTally(
+        already=int(before_count) + int(compacted), since=int(since_count), counted=counted
+    )
 
 
 async def open_broadcasts(session: AsyncSession, limit: int = 20) -> list[BroadcastView]:
@@ -305,24 +343,21 @@ async def edit_targets_batch(
     """Where the story was pushed (within the comment window), to correct those messages."""
     statement = (
         sa_select(
-            col(Delivery.chat_id),
-            col(Delivery.thread_id),
+            col(PushRecord.chat_id),
+            col(PushRecord.thread_id),
             col(Chat.timezone),
             col(Chat.quiet_start),
             col(Chat.quiet_end),
-            col(Delivery.message_id),
+            col(PushRecord.message_id),
         )
-        .join(Chat, col(Chat.id) == col(Delivery.chat_id))
+        .join(Chat, col(Chat.id) == col(PushRecord.chat_id))
         .where(
-            col(Delivery.story_id) == story_id,
-            col(Delivery.kind) == PUSH,
-            col(Delivery.status) == "sent",
-            col(Delivery.message_id).is_not(None),
-            col(Delivery.updated_at) >= since,
+            col(PushRecord.story_id) == story_id,
+            col(PushRecord.sent_at) >= since,
             col(Chat.active).is_(True),
-            _after(cursor, col(Delivery.chat_id), col(Delivery.thread_id)),
+            _after(cursor, col(PushRecord.chat_id), col(PushRecord.thread_id)),
         )
-        .order_by(col(Delivery.chat_id), col(Delivery.thread_id))
+        .order_by(col(PushRecord.chat_id), col(PushRecord.thread_id))
         .limit(limit)
     )
     return [Recipient(*row) for row in (await session.exec(statement)).all()]  # type: ignore[call-overload]
@@ -415,6 +450,8 @@ async def add_deliveries(
     now: datetime,
 ) -> None:
     """Queue one delivery per recipient (with its hold-until time); pushes never repeat."""
+    if kind == PUSH:
+        recipients = await _not_pushed_yet(session, story_id, recipients)
     if not recipients:
         return
     rows = [
@@ -455,6 +492,26 @@ async def add_deliveries(
         statement = statement.on_conflict_do_nothing()
     connection = await session.connection()
     await connection.execute(statement, rows)
+
+
+async def _not_pushed_yet(
+    session: AsyncSession,
+    story_id: int,
+    recipients: Sequence[tuple[Recipient, datetime | None]],
+) -> Sequence[tuple[Recipient, datetime | None]]:
+    """Leave out readers who already have the story (a push whose delivery row was compacted
+    away, or a digest): a reopened broadcast or a keyword alert must not repeat it."""
+    if not recipients:
+        return recipients
+    chats = [r.chat_id for r, _ in recipients]
+    statement = sa_select(col(PushRecord.chat_id), col(PushRecord.thread_id)).where(
+        col(PushRecord.story_id) == story_id,
+        col(PushRecord.chat_id).between(min(chats), max(chats)),
+    )
+    had = {(chat, thread) for chat, thread in (await session.exec(statement)).all()}  # type: ignore[call-overload]
+    if not had:
+        return recipients
+    return [(r, hold) for r, hold in recipients if (r.chat_id, r.thread_id) not in had]
 
 
 async def advance_broadcast(
@@ -558,6 +615,25 @@ async def record_outcomes(
         ]
         connection = await session.connection()
         await connection.execute(statement, rows)
+    sent = [o.id for o in outcomes if o.status == "sent" and o.message_id is not None]
+    if sent:
+        await _remember_pushed(session, sent)
+
+
+async def _remember_pushed(session: AsyncSession, delivery_ids: Sequence[int]) -> None:
+    """Sent pushes leave their narrow record (in the transaction that marks them sent)."""
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    c = table.c
+    source = sa_select(
+        c.story_id, c.chat_id, c.thread_id, c.message_id, c.matched, c.photo, c.updated_at
+    ).where(c.id.in_(list(delivery_ids)), c.kind == PUSH, c.message_id.is_not(None))
+    pushed = PushRecord.__table__  # type: ignore[attr-defined]
+    statement = insert_for(session)(pushed).from_select(
+        ["story_id", "chat_id", "thread_id", "message_id", "matched", "photo", "sent_at"], source
+    )
+    # The same push recorded twice (a retried flush) keeps its first record.
+    connection = await session.connection()
+    await connection.execute(statement.on_conflict_do_nothing())
 
 
 async def release_in_flight(session: AsyncSession, now: datetime) -> int:
@@ -622,10 +698,8 @@ async def stories_for_message(session: AsyncSession, chat_id: int, message_id: i
 
 async def pushed_message(session: AsyncSession, chat_id: int, message_id: int) -> PushedMessage:
     """A pushed message's stories, keywords and form, in one read."""
-    statement = select(Delivery.story_id, Delivery.matched, Delivery.photo).where(
-        col(Delivery.chat_id) == chat_id,
-        col(Delivery.message_id) == message_id,
-        col(Delivery.kind) == PUSH,
+    statement = select(PushRecord.story_id, PushRecord.matched, PushRecord.photo).where(
+        col(PushRecord.chat_id) == chat_id, col(PushRecord.message_id) == message_id
     )
     rows = (await session.exec(statement)).all()
     stories = sorted({story_id for story_id, _, _ in rows})
@@ -634,13 +708,21 @@ async def pushed_message(session: AsyncSession, chat_id: int, message_id: int) -
 
 
 async def delivery_counts(session: AsyncSession) -> dict[str, int]:
-    """Pushes by status, for /stats."""
+    """Pushes by status, for /stats: the rows still in the queue and those compacted."""
     statement = (
         select(Delivery.status, func.count())
         .where(col(Delivery.kind) == PUSH)
         .group_by(col(Delivery.status))
     )
-    return {status: int(n) for status, n in (await session.exec(statement)).all()}
+    counts = {status: int(n) for status, n in (await session.exec(statement)).all()}
+    tallied = (
+        select(DeliveryTally.status, func.sum(DeliveryTally.count))
+        .where(col(DeliveryTally.kind) == PUSH)
+        .group_by(col(DeliveryTally.status))
+    )
+    for status, n in (await session.exec(tallied)).all():
+        counts[status] = counts.get(status, 0) + int(n or 0)
+    return counts
 
 
 async def backlog_size(session: AsyncSession, now: datetime, priority: int) -> int:
@@ -668,11 +750,68 @@ async def queue_stats(session: AsyncSession, now: datetime) -> tuple[int, dateti
     return int(count), oldest
 
 
-async def prune_deliveries(session: AsyncSession, before: datetime) -> int:
-    """Forget delivery records older than the comment window (their replies are closed)."""
-    result = await session.exec(
-        delete(Delivery).where(
-            col(Delivery.created_at) < before, col(Delivery.status) != "pending"
+FINISHED = ("sent", "failed", "skipped")
+# Deliveries compacted per transaction: short enough that pushes get the write lock between.
+COMPACT_BATCH = 5000
+
+
+async def compact_deliveries(
+    session: AsyncSession, finished_before: datetime, limit: int = COMPACT_BATCH
+) -> int:
+    """Delete up to ``limit`` finished push and correction deliveries (finished before
+    ``finished_before``), adding them to the day's tallies; returns how many.
+
+    What replies and corrections need of a sent push is its ``push_record`` row, written
+    when it was sent. Channel posts keep their rows (a few per story): their discussion
+    threads are mapped through them.
+    """
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    c = table.c
+    chosen = (
+        sa_select(c.id)
+        .where(
+            c.status.in_(FINISHED),
+            c.kind.in_([PUSH, EDIT]),
+            c.updated_at < bindparam("before", type_=UTCDateTime()),
         )
+        .limit(limit)
     )
-    return int(result.rowcount or 0)
+    connection = await session.connection()
+    removed = (
+        await connection.execute(
+            delete(table).where(c.id.in_(chosen)).returning(c.kind, c.status, c.created_at),
+            {"before": finished_before},
+        )
+    ).all()
+    tallies: dict[tuple[str, str, str], int] = {}
+    for kind, status, created_at in removed:
+        key = (created_at.date().isoformat(), kind, status)
+        tallies[key] = tallies.get(key, 0) + 1
+    if tallies:
+        statement = insert_for(session)(DeliveryTally)
+        statement = statement.on_conflict_do_update(
+            index_elements=["day", "kind", "status"],
+            set_={"count": DeliveryTally.__table__.c.count + statement.excluded.count},  # type: ignore[attr-defined]
+        )
+        await connection.execute(
+            statement,
+            [{"day": d, "kind": k, "status": s, "count": n} for (d, k, s), n in tallies.items()],
+        )
+    return len(removed)
+
+
+async def prune_deliveries(
+    session: AsyncSession, before: datetime, limit: int = COMPACT_BATCH
+) -> int:
+    """Forget up to ``limit`` records of messages sent before ``before`` (the comment window:
+    replies to them are closed): channel posts' delivery rows and pushes' narrow records."""
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    c = table.c
+    chosen = sa_select(c.id).where(c.created_at < before, c.status != "pending").limit(limit)
+    result = await session.exec(delete(table).where(c.id.in_(chosen)))
+    removed = int(result.rowcount or 0)
+    pushed = PushRecord.__table__  # type: ignore[attr-defined]
+    key = (pushed.c.story_id, pushed.c.chat_id, pushed.c.thread_id)
+    old = sa_select(*key).where(pushed.c.sent_at < before).limit(limit)
+    result = await session.exec(delete(pushed).where(tuple_(*key).in_(old)))
+    return removed + int(result.rowcount or 0)

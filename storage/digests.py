@@ -17,9 +17,9 @@ from storage.dialect import insert_for
 from storage.editions import or_default, split_editions
 from storage.models import (
     ALL_SECTIONS,
-    PRIORITY_NEW,
     Chat,
     Delivery,
+    PushRecord,
     Story,
     StorySection,
     Subscription,
@@ -84,17 +84,24 @@ async def digest_candidates(
     session: AsyncSession, reader: DigestReader, since: datetime, limit: int = 50
 ) -> list[int]:
     """Ids of stories first seen since ``since`` in the reader's sections, not yet sent there."""
-    already = exists().where(
+    queued = exists().where(
         col(Delivery.story_id) == col(Story.id),
         col(Delivery.chat_id) == reader.chat_id,
         col(Delivery.thread_id) == reader.thread_id,
         col(Delivery.kind) == PUSH,
     )
+    # Sent pushes and earlier digests: their delivery rows may be compacted away already.
+    had = exists().where(
+        col(PushRecord.story_id) == col(Story.id),
+        col(PushRecord.chat_id) == reader.chat_id,
+        col(PushRecord.thread_id) == reader.thread_id,
+    )
     # ">=": the "already" check, not the boundary, is what keeps a story out of two digests.
     statement = select(Story.id).where(
         col(Story.first_seen_at) >= since,
         col(Story.edition).in_(list(reader.editions)),
-        ~already,
+        ~queued,
+        ~had,
     )
     if ALL_SECTIONS not in reader.sections:
         in_sections = exists().where(
@@ -113,24 +120,21 @@ async def record_digest(
     message_id: int | None,
     now: datetime,
 ) -> None:
-    """The digest went out: its stories count as delivered there (replies map back to them)."""
+    """The digest went out: its stories count as delivered there (replies map back to them,
+    and no later push or digest repeats them)."""
     if story_ids and message_id is not None:
         rows = [
             {
                 "story_id": story_id,
                 "chat_id": reader.chat_id,
                 "thread_id": reader.thread_id,
-                "kind": PUSH,
-                "priority": PRIORITY_NEW,
-                "status": "sent",
-                "attempts": 1,
                 "message_id": message_id,
-                "created_at": now,
-                "updated_at": now,
+                "sent_at": now,
             }
             for story_id in story_ids
         ]
-        await session.exec(insert_for(session)(Delivery).values(rows).on_conflict_do_nothing())
+        statement = insert_for(session)(PushRecord).values(rows).on_conflict_do_nothing()
+        await session.exec(statement)
     await session.exec(
         update(Chat).where(col(Chat.id) == reader.chat_id).values(digest_sent_at=now)
     )

@@ -304,6 +304,48 @@ class Delivery(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_utc(nullable=False))
 
 
+class PushRecord(SQLModel, table=True):
+    """A story a reader received in a push or a digest, kept for the comment window: replies
+    map a message back to its stories, corrections find the messages to edit. The delivery
+    row that sent it is compacted away once it is finished (``storage.deliveries``); this
+    narrow row is what remains, one per story, chat and topic."""
+
+    __tablename__ = "push_record"
+    __table_args__ = (
+        Index("ix_push_record_message", "chat_id", "message_id"),
+        Index("ix_push_record_sent", "sent_at"),
+    )
+
+    story_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("story.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    thread_id: int = Field(
+        default=0, sa_column=Column(BigInteger, primary_key=True, autoincrement=False)
+    )
+    message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # A keyword alert: the followed keywords it was labelled with, comma-separated.
+    matched: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    photo: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    sent_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class DeliveryTally(SQLModel, table=True):
+    """How many finished deliveries of a kind ended how, per day they were queued: what
+    /stats counts once their rows are compacted."""
+
+    __tablename__ = "delivery_tally"
+
+    day: str = Field(sa_column=Column(Text, primary_key=True))  # YYYY-MM-DD, UTC
+    kind: str = Field(sa_column=Column(Text, primary_key=True))
+    status: str = Field(sa_column=Column(Text, primary_key=True))
+    count: int = Field(default=0, nullable=False)
+
+
 class Follow(SQLModel, table=True):
     """A keyword alert: a normalised word or phrase a chat (topic) wants pushed."""
 

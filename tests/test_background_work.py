@@ -165,6 +165,7 @@ def test_the_registry_lists_every_piece_with_its_schedule_and_leader_flag() -> N
         ("retired-section-notices", True),
         ("send-digests", True),
         ("housekeeping", True),
+        ("compact-deliveries", True),
         ("admin-alerts", True),
         ("resend-moderation-cards", True),
         ("warn-retired-sections", True),
@@ -182,6 +183,7 @@ def test_the_registry_lists_every_piece_with_its_schedule_and_leader_flag() -> N
         ),
         "send-digests": (str(IntervalTrigger(minutes=5)), timedelta(seconds=30)),
         "housekeeping": (str(CronTrigger(hour=3, minute=30, timezone="UTC")), None),
+        "compact-deliveries": (str(IntervalTrigger(minutes=5)), timedelta(minutes=1)),
         "admin-alerts": (str(IntervalTrigger(minutes=1)), timedelta(seconds=20)),
         "resend-moderation-cards": (str(IntervalTrigger(seconds=60)), timedelta(seconds=60)),
         "check-channels": (str(IntervalTrigger(seconds=300)), timedelta(seconds=300)),
@@ -271,6 +273,7 @@ async def test_the_runner_starts_the_leaders_work_on_election_and_stops_it_in_re
         assert sorted(job.id for job in scheduler.get_jobs()) == [
             "admin-alerts",
             "check-channels",
+            "compact-deliveries",
             "housekeeping",
             "resend-moderation-cards",
             "retired-section-notices",

@@ -10,14 +10,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import col, select, update
+from sqlmodel import col, delete, select, update
 
 from bot.deps import DEPS_KEY
 from news.clock import utcnow
 from storage import comments as comment_store
 from storage.comments import HELD, PUBLISHED, REJECTED, CommentDraft, CommentView, text_version
 from storage.engine import writing
-from storage.models import Comment, Commenter, Delivery, StoryMessage
+from storage.models import Comment, Commenter, Delivery, PushRecord, StoryMessage
 from storage.records import StoryView
 from tests.auxil.app_storage import deliveries, story_titled
 from tests.auxil.conversation import (
@@ -647,6 +647,8 @@ async def _forget_recorded_messages(app: Any, chat_id: int) -> None:
     async with writing(app.bot_data[DEPS_KEY].services.sessions) as session:
         await session.exec(
             update(Delivery).where(col(Delivery.chat_id) == chat_id).values(message_id=None)
+        )
+        await session.exec(delete(PushRecord).where(col(PushRecord.chat_id) == chat_id)
         )
 
 
