@@ -648,8 +648,7 @@ async def _forget_recorded_messages(app: Any, chat_id: int) -> None:
         await session.exec(
             update(Delivery).where(col(Delivery.chat_id) == chat_id).values(message_id=None)
         )
-        await session.exec(delete(PushRecord).where(col(PushRecord.chat_id) == chat_id)
-        )
+        await session.exec(delete(PushRecord).where(col(PushRecord.chat_id) == chat_id))
 
 
 async def test_while_the_site_refuses_comments_readers_are_told_so_not_moderation(
