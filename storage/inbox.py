@@ -13,14 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.dialect import insert_for
+from storage.leasing import LeasedQueue, lease_due
 from storage.models import InboxEvent
 
 PENDING, SENDING, DONE, DROPPED = "pending", "sending", "done", "dropped"
+_QUEUE = LeasedQueue(
+    col(InboxEvent.status), col(InboxEvent.next_attempt_at), col(InboxEvent.lease_until)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,27 +65,7 @@ async def claim_events(
     session: AsyncSession, now: datetime, *, limit: int, lease: timedelta
 ) -> list[InboxItem]:
     """Take due events (and those whose processor died mid-lease), oldest first, and lease them."""
-    statement = (
-        select(InboxEvent)
-        .where(
-            or_(
-                (col(InboxEvent.status) == PENDING) & (col(InboxEvent.next_attempt_at) <= now),
-                (col(InboxEvent.status) == SENDING) & (col(InboxEvent.lease_until) <= now),
-            )
-        )
-        .order_by(col(InboxEvent.next_attempt_at), col(InboxEvent.id))
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update(skip_locked=True)
-    rows = list((await session.exec(statement)).all())
-    if not rows:
-        return []
-    await session.exec(
-        update(InboxEvent)
-        .where(col(InboxEvent.id).in_([e.id for e in rows]))
-        .values(status=SENDING, lease_until=now + lease, updated_at=now)
-    )
+    rows = await lease_due(session, InboxEvent, _QUEUE, now, limit=limit, lease=lease)
     return [
         InboxItem(
             id=e.id or 0,

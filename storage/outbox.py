@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,7 +27,12 @@ from storage.comments import (
     comment_view,
     reply_target,
 )
+from storage.leasing import LeasedQueue, lease_due
 from storage.models import Comment, Commenter, OutletEvent
+
+_QUEUE = LeasedQueue(
+    col(OutletEvent.status), col(OutletEvent.next_attempt_at), col(OutletEvent.lease_until)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,28 +59,10 @@ async def claim_events(
     session: AsyncSession, now: datetime, *, limit: int, lease: timedelta
 ) -> list[EventJob]:
     """Take due outbox rows (and rows whose sender died mid-lease) and lease them."""
-    statement = (
-        select(OutletEvent)
-        .where(
-            or_(
-                (col(OutletEvent.status) == "pending") & (col(OutletEvent.next_attempt_at) <= now),
-                (col(OutletEvent.status) == "sending") & (col(OutletEvent.lease_until) <= now),
-            )
-        )
-        .order_by(col(OutletEvent.next_attempt_at), col(OutletEvent.id))
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        # Any instance may relay; each row goes to exactly one of them.
-        statement = statement.with_for_update(skip_locked=True)
-    rows = list((await session.exec(statement)).all())
+    # Any instance may relay; each row goes to exactly one of them.
+    rows = await lease_due(session, OutletEvent, _QUEUE, now, limit=limit, lease=lease)
     if not rows:
         return []
-    await session.exec(
-        update(OutletEvent)
-        .where(col(OutletEvent.id).in_([e.id for e in rows]))
-        .values(status="sending", lease_until=now + lease, updated_at=now)
-    )
     comment_ids = [e.comment_id for e in rows if e.comment_id is not None]
     comments: dict[int, CommentView] = {}
     if comment_ids:

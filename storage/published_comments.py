@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, update
+from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from news.outlet_events import CommentPublished, CommentRejected, StoryRef
 from storage.comments import PUBLISHED, REJECTED, CommentView, comment_view
+from storage.leasing import LeasedQueue, lease_due
 from storage.models import Comment, OutletEvent, PublishedComment, ReplyPrompt, Story
 from storage.story_messages import remember_story_message
 
@@ -28,6 +29,14 @@ NOTICE_PENDING, NOTICE_SENDING, NOTICE_SENT, NOTICE_SKIPPED = (
     "sending",
     "sent",
     "skipped",
+)
+# A notice's time doubles as its lease: due at notice_at, leased until notice_at.
+_NOTICES = LeasedQueue(
+    col(PublishedComment.notice),
+    col(PublishedComment.notice_at),
+    col(PublishedComment.notice_at),
+    pending=NOTICE_PENDING,
+    sending=NOTICE_SENDING,
 )
 
 
@@ -324,29 +333,9 @@ async def claim_notices(
     session: AsyncSession, now: datetime, *, limit: int, lease: timedelta
 ) -> list[ReplyNotice]:
     """Due reply notices (and those whose sender died), leased to this sender."""
-    statement = (
-        select(PublishedComment)
-        .where(
-            or_(
-                and_(
-                    col(PublishedComment.notice) == NOTICE_PENDING,
-                    col(PublishedComment.notice_at) <= now,
-                ),
-                and_(
-                    col(PublishedComment.notice) == NOTICE_SENDING,
-                    col(PublishedComment.notice_at) <= now,
-                ),
-            )
-        )
-        .order_by(col(PublishedComment.notice_at), col(PublishedComment.id))
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update(skip_locked=True)
-    rows = list((await session.exec(statement)).all())
+    rows = await lease_due(session, PublishedComment, _NOTICES, now, limit=limit, lease=lease)
     notices: list[ReplyNotice] = []
     for row in rows:
-        row.notice, row.notice_at = NOTICE_SENDING, now + lease
         parent = (
             await session.exec(
                 select(PublishedComment.text).where(
