@@ -28,6 +28,7 @@ from http import HTTPStatus
 
 from aiohttp import web
 
+from bot.listener import Listener, read_capped
 from jobs.outlet_inbox import OutletInbox
 from jobs.websub import CALLBACK_PATH, WebSubCallbacks
 from news.clock import utcnow
@@ -78,49 +79,31 @@ class HooksServer:
             raise ValueError("the outlet's events must be signed: a key is needed")
         self._inbox = inbox
         self._key = key
-        self._listen = listen
-        self.port = port
         self._max_body = max_body
         self._body_timeout = body_timeout
         self._reading = asyncio.Semaphore(max_reading)
-        self._runner: web.AppRunner | None = None
+        app = web.Application(client_max_size=max_body)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._listener = Listener(
+            app, listen=listen, port=port, linger=LINGER, keepalive=KEEPALIVE
+        )
+        self._listen = listen
         self._websub = websub
         self._max_pushed = max_pushed  # FETCH_MAX_BYTES: a pushed feed is capped as a polled one
 
+    @property
+    def port(self) -> int:
+        """The port listened on (the real one once started)."""
+        return self._listener.port
+
     async def start(self) -> None:
         """Listen; a port already taken is a startup error."""
-        app = web.Application(client_max_size=self._max_body)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(
-            app,
-            access_log=None,
-            handle_signals=False,
-            lingering_time=LINGER,
-            keepalive_timeout=KEEPALIVE,
-        )
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self._listen, self.port).start()
-        if self._runner.addresses:
-            self.port = int(self._runner.addresses[0][1])
-        log.info("outlet events endpoint on %s:%d%s", self._listen, self.port, PATH)
+        port = await self._listener.start()
+        log.info("outlet events endpoint on %s:%d%s", self._listen, port, PATH)
 
     async def stop(self) -> None:
         """Stop listening and close open connections."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def _read_capped(self, request: web.Request, limit: int | None = None) -> bytes | None:
-        chunks: list[bytes] = []
-        size = 0
-        limit = self._max_body if limit is None else limit
-        async with asyncio.timeout(self._body_timeout):
-            while chunk := await request.content.readany():
-                size += len(chunk)
-                if size > limit:
-                    return None
-                chunks.append(chunk)
-        return b"".join(chunks)
+        await self._listener.stop()
 
     async def _handle(self, request: web.Request) -> web.Response:
         if (request.path.rstrip("/") or "/") != PATH:
@@ -151,7 +134,7 @@ class HooksServer:
             return _answer(HTTPStatus.SERVICE_UNAVAILABLE, "busy, retry later", close=True)
         async with self._reading:
             try:
-                body = await self._read_capped(request)
+                body = await read_capped(request, self._max_body, self._body_timeout)
             except TimeoutError:
                 return _answer(HTTPStatus.REQUEST_TIMEOUT, "body too slow", close=True)
         if body is None:
@@ -200,7 +183,7 @@ class HooksServer:
             return _plain(HTTPStatus.GONE, "no such subscription")
         async with self._reading:
             try:
-                body = await self._read_capped(request, self._max_pushed)
+                body = await read_capped(request, self._max_pushed, self._body_timeout)
             except TimeoutError:
                 return _plain(HTTPStatus.REQUEST_TIMEOUT, "body too slow")
         if body is None:

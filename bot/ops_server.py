@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from bot.listener import Listener
 from jobs import metrics
 from news.clock import utcnow
 from storage.engine import SessionFactory
@@ -59,7 +60,6 @@ class OpsServer:
     ) -> None:
         self._sessions = sessions
         self._listen = listen
-        self._port = port
         self._scheduler_running = scheduler_running
         self._is_leader = is_leader
         self._backoff = backoff_seconds
@@ -70,31 +70,24 @@ class OpsServer:
         self._probe: asyncio.Task[None] | None = None
         self._probe_started = 0.0
         self._scrape = metrics.ScrapeState()
-        self._runner: web.AppRunner | None = None
-        self.port = port
-
-    def _app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
-        return app
+        self._listener = Listener(app, listen=listen, port=port)
+
+    @property
+    def port(self) -> int:
+        """The port listened on (the real one once started)."""
+        return self._listener.port
 
     async def start(self) -> None:
         """Listen; a port already taken is a startup error naming METRICS_PORT."""
-        self._runner = web.AppRunner(self._app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self._listen, self._port)
-        await site.start()
-        sockets = self._runner.addresses
-        if sockets:
-            self.port = int(sockets[0][1])
-        log.info("metrics and health on http://%s:%d/", self._listen, self.port)
+        port = await self._listener.start()
+        log.info("metrics and health on http://%s:%d/", self._listen, port)
 
     async def stop(self) -> None:
         """Stop listening (and stop waiting for a write probe)."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self._listener.stop()
         if self._probe is not None and not self._probe.done():
             self._probe.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

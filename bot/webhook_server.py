@@ -26,6 +26,8 @@ from aiohttp import web
 from telegram import Bot, Update
 from telegram.ext import ExtBot
 
+from bot.listener import Listener, read_capped
+
 log = logging.getLogger(__name__)
 
 # Telegram's updates are a few kilobytes (a message holds at most 4,096 characters, a caption
@@ -70,41 +72,29 @@ class WebhookServer:
         self._bot = bot
         self._queue = update_queue
         self._listen = listen
-        self.port = port
         self._path = "/" + path.strip("/")
         self._secret = secret.encode()
         self._max_body = max_body
         self._body_timeout = body_timeout
-        self._linger = linger
-        self._runner: web.AppRunner | None = None
-
-    def _app(self) -> web.Application:
         # client_max_size also bounds aiohttp's own readers, should anything call them.
-        app = web.Application(client_max_size=self._max_body)
+        app = web.Application(client_max_size=max_body)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        return app
+        self._listener = Listener(app, listen=listen, port=port, linger=linger)
+
+    @property
+    def port(self) -> int:
+        """The port listened on (the real one once started)."""
+        return self._listener.port
 
     async def start(self) -> None:
         """Listen; a port already taken is a startup error."""
-        # A refused body is never read into memory. After the answer, aiohttp drops what
-        # still arrives for at most LINGER seconds before closing, so that the sender reads
-        # the answer instead of a connection reset (its default is ten seconds).
-        self._runner = web.AppRunner(
-            self._app(), access_log=None, handle_signals=False, lingering_time=self._linger
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self._listen, self.port)
-        await site.start()
-        if self._runner.addresses:
-            self.port = int(self._runner.addresses[0][1])
+        port = await self._listener.start()
         # Not the path: WEBHOOK_URL's path often holds a random part that is a secret too.
-        log.info("webhook server on %s:%d", self._listen, self.port)
+        log.info("webhook server on %s:%d", self._listen, port)
 
     async def stop(self) -> None:
         """Stop listening and close open connections."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self._listener.stop()
 
     def _refuse(self, request: web.Request) -> web.Response | None:
         """The answer for a request that must not be read, or None for one that may."""
@@ -129,24 +119,12 @@ class WebhookServer:
             return _refusal(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "update too large")
         return None
 
-    async def _read_capped(self, request: web.Request) -> bytes | None:
-        """The body, or None once it grows past the cap (a chunked body has no length)."""
-        chunks: list[bytes] = []
-        size = 0
-        async with asyncio.timeout(self._body_timeout):
-            while chunk := await request.content.readany():
-                size += len(chunk)
-                if size > self._max_body:
-                    return None
-                chunks.append(chunk)
-        return b"".join(chunks)
-
     async def _handle(self, request: web.Request) -> web.Response:
         refused = self._refuse(request)
         if refused is not None:
             return refused
         try:
-            body = await self._read_capped(request)
+            body = await read_capped(request, self._max_body, self._body_timeout)
         except TimeoutError:
             return _refusal(HTTPStatus.REQUEST_TIMEOUT, "body too slow")
         if body is None:
