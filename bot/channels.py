@@ -13,9 +13,10 @@ id (for an ``@username``) and its linked discussion group (``getChat``'s
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from types import MappingProxyType
 
 import telegram
 from telegram.constants import ChatMemberStatus, ChatType
@@ -159,9 +160,10 @@ class ChannelWatch:
             if state.ok and state.chat_id is not None
         ]
 
-    def known(self) -> dict[int, str]:
-        """Every configured channel whose id the bot knows (postable or not) → its edition."""
-        return dict(self._editions)
+    def known(self) -> Mapping[int, str]:
+        """Every configured channel whose id the bot knows (postable or not) → its edition:
+        a read-only view, not a copy (the fan-out asks once per message it sends)."""
+        return MappingProxyType(self._editions)
 
     def edition_of(self, channel_id: int) -> str | None:
         """The edition a channel posts (None: not one of ours)."""

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -392,16 +399,6 @@ class Settings(BaseSettings):
             return tuple(m.strip() for m in value.split(",") if m.strip())
         return value
 
-    @model_validator(mode="after")
-    def _check_send_rate(self) -> Settings:
-        # Telegram allows about 30 bulk messages a second; more needs paid broadcasts.
-        if self.send_rate > 30 and not self.paid_broadcast:
-            raise ValueError(
-                "SEND_RATE above 30 needs PAID_BROADCAST=true (Telegram allows about 30 "
-                "messages a second otherwise)"
-            )
-        return self
-
     @field_validator("default_edition")
     @classmethod
     def _check_edition(cls, value: str) -> str:
@@ -432,12 +429,16 @@ class Settings(BaseSettings):
     def _parse_channels(cls, value: Any) -> Any:
         return parse_channels(value) if isinstance(value, str) else value
 
-    @field_validator("channel_comments", mode="before")
+    @field_validator("paid_broadcast", "push_images", "channel_comments", mode="before")
     @classmethod
-    def _parse_on_off(cls, value: Any) -> Any:
+    def _parse_on_off(cls, value: Any, info: ValidationInfo) -> Any:
+        # One reading for every switch: on/off, true/false, yes/no, 1/0; left empty (as in a
+        # copied .env) it is the default.
         if isinstance(value, str):
             word = value.strip().lower()
-            if word in ("on", "true", "yes", "1", ""):
+            if word == "":
+                return cls.model_fields[info.field_name or ""].default
+            if word in ("on", "true", "yes", "1"):
                 return True
             if word in ("off", "false", "no", "0"):
                 return False
@@ -603,13 +604,31 @@ class Settings(BaseSettings):
         return limits[0]
 
     @model_validator(mode="after")
-    def _check_hooks(self) -> Settings:
-        # An endpoint that accepts unsigned events would let anyone publish "comments".
-        if self.hooks_port is not None and self.outlet_hooks_secret is None:
-            raise ValueError(
+    def _check_needed_together(self) -> Settings:
+        """A setting that is useless, or unsafe, without another one names what is missing."""
+        needs = (
+            # Telegram allows about 30 bulk messages a second; more needs paid broadcasts.
+            (
+                self.send_rate > 30 and not self.paid_broadcast,
+                "SEND_RATE above 30 needs PAID_BROADCAST=true (Telegram allows about 30 "
+                "messages a second otherwise)",
+            ),
+            # An endpoint that accepts unsigned events would let anyone publish "comments".
+            (
+                self.hooks_port is not None and self.outlet_hooks_secret is None,
                 "OUTLET_HOOKS_SECRET: it must be set when HOOKS_PORT is, to the secret the "
-                "outlet signs its events with (unsigned events are never accepted)"
-            )
+                "outlet signs its events with (unsigned events are never accepted)",
+            ),
+            # The callbacks are served by the hooks listener: without it nobody would answer.
+            (
+                self.public_url is not None and self.hooks_port is None,
+                "PUBLIC_URL: the WebSub callbacks are served by the outlet's events "
+                "listener; set HOOKS_PORT (and OUTLET_HOOKS_SECRET) too",
+            ),
+        )
+        for missing, explanation in needs:
+            if missing:
+                raise ValueError(explanation)
         return self
 
     @field_validator("public_url")
@@ -628,16 +647,6 @@ class Settings(BaseSettings):
         if parts.scheme != "https" and not local:
             raise ValueError("it must be https (plain http only for localhost)")
         return value.strip().rstrip("/")
-
-    @model_validator(mode="after")
-    def _check_public_url_listener(self) -> Settings:
-        # The callbacks are served by the hooks listener: without it nobody would answer.
-        if self.public_url is not None and self.hooks_port is None:
-            raise ValueError(
-                "PUBLIC_URL: the WebSub callbacks are served by the outlet's events "
-                "listener; set HOOKS_PORT (and OUTLET_HOOKS_SECRET) too"
-            )
-        return self
 
     @field_validator("webhook_url", "comments_url", "comments_feed_url")
     @classmethod

@@ -84,7 +84,7 @@ class Broadcaster:
             client,
             self._limiter,
             self._units,
-            RenderCache(sessions, wording, settings, self.channels),
+            RenderCache(sessions, wording, settings, self.channels, clock=clock),
             self.recorder,
             self._signals,
             settings,

@@ -535,3 +535,23 @@ def test_public_url_is_https_unless_local_and_needs_the_listener(
     monkeypatch.delenv("PUBLIC_URL")
     slow = settings_from(monkeypatch, WEBSUB_POLL_INTERVAL="30m", WEBSUB_LEASE="2d")
     assert (slow.websub_poll_interval, slow.websub_lease) == (1800, 2 * 86400)
+
+
+def test_every_switch_reads_on_off_words_and_empty_is_its_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = settings_from(
+        monkeypatch, PAID_BROADCAST="yes", PUSH_IMAGES="off", CHANNEL_COMMENTS="0"
+    )
+    assert (settings.paid_broadcast, settings.push_images, settings.channel_comments) == (
+        True,
+        False,
+        False,
+    )
+    empty = settings_from(monkeypatch, PAID_BROADCAST="", PUSH_IMAGES=" ", CHANNEL_COMMENTS="")
+    assert (empty.paid_broadcast, empty.push_images, empty.channel_comments) == (
+        False,
+        True,
+        True,
+    )
+    assert_one_sentence_naming(config_error_from(monkeypatch, PUSH_IMAGES="maybe"), "PUSH_IMAGES")

@@ -6,6 +6,8 @@ in a reader's chat and in the outlet's channels alike."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import datetime
 
 from jobs.clients.telegram import encode_edit_message_caption, encode_edit_message_text
 from jobs.push.channels import Channels
@@ -41,8 +43,10 @@ class RenderCache:
         settings: FanoutSettings,
         channels: Channels,
         photos: StoryPhotos | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
+        self._clock = clock
         self._wording = wording
         self._settings = settings
         self._channels = channels
@@ -120,7 +124,7 @@ class RenderCache:
                 )
         if story is None or (job.kind == EDIT and job.target_message_id is None):
             return Encoded(method, None)
-        if job.kind != EDIT and story.first_seen_at < utcnow() - self._settings.push_max_age:
+        if job.kind != EDIT and story.first_seen_at < self._clock() - self._settings.push_max_age:
             return Encoded(method, None, stale=True)
         loop = asyncio.get_running_loop()
         # Paid broadcasts are for readers beyond 30 a second; a channel's post is one message.
