@@ -9,8 +9,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from news.story_draft import StoryDraft
+from storage import audience
 from storage import chats as chat_store
-from storage import deliveries as delivery_store
 from storage import digests as digest_store
 from storage import feeds as feed_store
 from storage import follows as follow_store
@@ -202,11 +202,15 @@ async def test_pushes_and_keyword_alerts_go_to_readers_of_the_storys_edition(
     async with sessions() as session:
 
         async def pushed_to(key: str) -> list[int]:
-            batch = await delivery_store.subscriber_batch(session, ids[key], None, 100, "ckb")
+            story = await story_store.get_story(session, ids[key])
+            assert story is not None
+            batch = await audience.subscribers_after(session, story, None, 100, "ckb")
             return [r.chat_id for r in batch]
 
         async def alerted(edition: str) -> list[int]:
-            found = await delivery_store.follower_recipients(session, ["erbil"], edition, "ckb")
+            found = await audience.followers_between(
+                session, ["erbil"], None, None, edition, "ckb"
+            )
             return sorted(r.chat_id for r in found)
 
         assert await pushed_to("ckb1") == [1, 3]
