@@ -80,9 +80,9 @@ from news.keywords import KeywordMatcher
 from news.search_words import search_document
 from news.story_draft import StoryDraft
 from storage import deliveries as queue
-from storage.deliveries import PUSH
 from storage import feeds as feed_store
 from storage import stories as story_store
+from storage.deliveries import PUSH
 from storage.engine import SessionFactory, create_engine, create_session_factory, writing
 from storage.migrate import upgrade_database
 from storage.models import Broadcast, Delivery
@@ -245,7 +245,7 @@ async def seed_database(url: str, readers: int, seed: int) -> tuple[Expected, fl
                         "updated_at",
                         "comment_replies",
                         "silent_pushes",
-                    ],  # fmt: skip
+                    ],
                 )
                 for table, data in (
                     ("subscription", rows.subscriptions),
@@ -359,7 +359,7 @@ async def database_bytes(sessions: SessionFactory) -> dict[str, int]:
             size = (await connection.execute(text("PRAGMA page_size"))).scalar_one()
             return {"database": int(pages) * int(size)}
         found = {}
-        for table in ("delivery", "broadcast"):
+        for table in ("delivery", "push_record", "delivery_tally", "broadcast"):
             statement = text(f"SELECT pg_total_relation_size('{table}')")
             found[table] = int((await connection.execute(statement)).scalar_one())
         statement = text("SELECT pg_database_size(current_database())")
@@ -390,7 +390,7 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def child(url: str, readers: int, timeout: float) -> dict[str, Any]:
+async def child(url: str, readers: int, limit_s: float) -> dict[str, Any]:
     engine = create_engine(url)
     sessions = create_session_factory(engine)
     settings = FanoutSettings(send_rate=1000, paid_broadcast=True, default_timezone="UTC")
@@ -418,7 +418,7 @@ async def child(url: str, readers: int, timeout: float) -> dict[str, Any]:
     ingested = time.perf_counter() - t0
     broadcaster.wake()
     enumerated_at: float | None = None
-    deadline = t0 + timeout
+    deadline = t0 + limit_s
     next_backlog = t0
     while time.perf_counter() < deadline:
         await asyncio.sleep(0.25)
@@ -477,7 +477,7 @@ async def child(url: str, readers: int, timeout: float) -> dict[str, Any]:
     ]
     idle = [ms * 1000 for at, ms in latencies if at < t0]
     paced_seconds = (enumerated_at or finished) - t0
-    enumerating = [due for at, due in backlog if 2.0 <= at and at + t0 < (enumerated_at or 0)]
+    enumerating = [due for at, due in backlog if at >= 2.0 and at + t0 < (enumerated_at or 0)]
     return {
         "ingested_s": ingested,
         "first_push_s": first,
@@ -544,34 +544,33 @@ async def prepare(url: str, args: argparse.Namespace) -> tuple[Expected, float, 
 
 
 def report(args: argparse.Namespace, expected: Expected, seed_s: float, r: dict[str, Any]) -> None:
-    def mb(n: float) -> str:
-        return f"{n / 1e6:.1f} MB"
-
-    growth = {k: r["bytes_after"][k] - r["bytes_before"].get(k, 0) for k in r["bytes_after"]}
+    before, after = r["bytes_before"], r["bytes_after"]
+    growth = {k: after[k] - before.get(k, 0) for k in after}
     first = r["first_push_s"]
-    print(
-        f"\naudience benchmark, {args.database}, {args.readers:,} chats ({expected.topics:,} topics)"
-    )
-    print(f"  seeded in {seed_s:.1f} s; expected audience {expected.rows:,} rows "
-          f"({expected.labelled:,} keyword alerts)")  # fmt: skip
-    print(f"  ingestion: {r['ingested_s'] * 1000:.0f} ms; first push after "
-          + (f"{first:.3f} s" if first is not None else "never")
-          + f"; enumerated after {r['enumerated_s']:.1f} s; broadcast {r['broadcast_s']:.1f} s"
-          + (" (TIMED OUT)" if r["timed_out"] else ""))  # fmt: skip
-    print(f"  delivery rows {r['rows']:,} (expected {expected.rows:,}: "
-          f"{expected.rows - r['rows']:,} missing), labelled {r['labelled']:,} "
-          f"(expected {expected.labelled:,}); sent {r['sent']:,}; duplicates {r['duplicates']}")  # fmt: skip
-    print(f"  pushes/s {r['pushes_per_s']:.0f}; enumeration {r['enumeration_paced_rows_s']:,.0f}"
-          f" rows/s paced, {r['enumeration_alone_rows_s']:,.0f} rows/s alone "
-          f"({r['alone_rows']:,} rows, first step {r['alone_first_step_s'] * 1000:.0f} ms); "
-          f"lowest due backlog while enumerating {r['min_due_backlog']}")  # fmt: skip
-    print(f"  peak RSS {r['peak_rss_mb']:.0f} MB (before the story {r['rss_before_mb']:.0f} MB)")
-    print("  database growth for the broadcast: "
-          + ", ".join(f"{k} {mb(v)}" for k, v in growth.items())
-          + (f" ({growth.get('delivery', growth['database']) / max(r['rows'], 1):.0f} B/row)"))  # fmt: skip
-    print(f"  /latest idle p50 {r['latest_idle_p50_ms']:.1f} ms; during the broadcast p50 "
-          f"{r['latest_p50_ms']:.1f} ms, p95 {r['latest_p95_ms']:.1f} ms "
-          f"({r['latest_samples']} calls)")  # fmt: skip
+    first_text = f"{first:.3f} s" if first is not None else "never"
+    per_row = growth.get("delivery", growth["database"]) / max(r["rows"], 1)
+    lines = [
+        f"audience benchmark, {args.database}, {args.readers:,} chats "
+        f"({expected.topics:,} topics), seeded in {seed_s:.1f} s",
+        f"expected audience {expected.rows:,} rows ({expected.labelled:,} keyword alerts)",
+        f"ingestion {r['ingested_s'] * 1000:.0f} ms; first push after {first_text}; "
+        f"enumerated after {r['enumerated_s']:.1f} s; broadcast {r['broadcast_s']:.1f} s"
+        + (" (TIMED OUT)" if r["timed_out"] else ""),
+        f"delivery rows {r['rows']:,} ({expected.rows - r['rows']:,} missing), labelled "
+        f"{r['labelled']:,} (expected {expected.labelled:,}); sent {r['sent']:,}, held by "
+        f"quiet hours {r['rows'] - r['sent']:,}; duplicates {r['duplicates']}",
+        f"pushes/s {r['pushes_per_s']:.0f}; enumeration {r['enumeration_paced_rows_s']:,.0f} "
+        f"rows/s paced, {r['enumeration_alone_rows_s']:,.0f} rows/s alone "
+        f"({r['alone_rows']:,} rows, first step {r['alone_first_step_s'] * 1000:.0f} ms); "
+        f"lowest due backlog while enumerating: {r['min_due_backlog']}",
+        f"peak RSS {r['peak_rss_mb']:.0f} MB (before the story {r['rss_before_mb']:.0f} MB)",
+        "database growth for the broadcast: "
+        + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in growth.items())
+        + f" ({per_row:.0f} B/row)",
+        f"/latest idle p50 {r['latest_idle_p50_ms']:.1f} ms; during the broadcast p50 "
+        f"{r['latest_p50_ms']:.1f} ms, p95 {r['latest_p95_ms']:.1f} ms "
+        f"({r['latest_samples']} calls)",
+    ]
     verdicts = [
         ("first push < 1 s", first is not None and first < 1.0),
         ("peak RSS < 300 MB", r["peak_rss_mb"] < 300),
@@ -579,7 +578,8 @@ def report(args: argparse.Namespace, expected: Expected, seed_s: float, r: dict[
         ("no duplicates", r["duplicates"] == 0),
         ("audience complete", r["rows"] == expected.rows),
     ]
-    print("  " + "; ".join(f"{name}: {'yes' if ok else 'NO'}" for name, ok in verdicts))
+    lines.append("; ".join(f"{name}: {'yes' if ok else 'NO'}" for name, ok in verdicts))
+    print("\n" + "\n  ".join(lines))
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -591,14 +591,19 @@ async def main(args: argparse.Namespace) -> None:
         url = await _create_postgres(admin)
     try:
         expected, seed_s, stories_s = await prepare(url, args)
-        print(f"prepared: {args.stories} stories in {stories_s:.1f} s, "
-              f"{args.readers:,} chats in {seed_s:.1f} s", flush=True)  # fmt: skip
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", url, "--readers", str(args.readers),
-             "--timeout", str(args.timeout)],
-            check=True, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        result = json.loads(out.stdout.strip().splitlines()[-1])
+        print(
+            f"prepared: {args.stories} stories in {stories_s:.1f} s, "
+            f"{args.readers:,} chats in {seed_s:.1f} s",
+            flush=True,
+        )
+        command = [__file__, "--child", url, "--readers", str(args.readers)]
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, *command, "--timeout", str(args.timeout), stdout=subprocess.PIPE
+        )
+        out, _ = await process.communicate()
+        if process.returncode:
+            raise SystemExit(f"the broadcast process failed ({process.returncode})")
+        result = json.loads(out.decode().strip().splitlines()[-1])
         report(args, expected, seed_s, result)
     finally:
         if args.database == "postgres":

@@ -204,14 +204,14 @@ async def test_pushes_and_keyword_alerts_go_to_readers_of_the_storys_edition(
         async def pushed_to(key: str) -> list[int]:
             story = await story_store.get_story(session, ids[key])
             assert story is not None
-            batch = await audience.subscribers_after(session, story, None, 100, "ckb")
-            return [r.chat_id for r in batch]
+            page = await audience.subscribers_after(session, story, None, 100, "ckb")
+            return [r.chat_id for r in page.recipients]
 
         async def alerted(edition: str) -> list[int]:
-            found = await audience.followers_between(
-                session, ["erbil"], None, None, edition, "ckb"
+            page = await audience.followers_after(
+                session, ["erbil"], None, None, 100, edition, "ckb"
             )
-            return sorted(r.chat_id for r in found)
+            return sorted(r.chat_id for r in page.recipients)
 
         assert await pushed_to("ckb1") == [1, 3]
         assert await pushed_to("en1") == [2, 3]

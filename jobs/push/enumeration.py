@@ -176,7 +176,8 @@ class Enumerator:
             return cached
         document = search_document(story.title, story.summary)
         found: list[list[str]] = []
-        for phrases in (await queue.muted_phrases(session), await queue.followed_phrases(session)):
+        for table in ("mute", "follow"):
+            phrases = await audience.phrases_in_use(session, table)
             found.append(sorted(KeywordMatcher(phrases).matches(document)) if phrases else [])
         if len(self._words) > 1000:  # bounded: a few broadcasts are open at a time
             self._words.clear()
