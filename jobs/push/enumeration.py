@@ -1,6 +1,7 @@
-"""Which readers are due a story: open broadcasts become delivery rows, one keyset batch of
-recipients at a time, staying only a little ahead of the sender (so the first message of a
-million-reader broadcast does not wait for a million rows)."""
+"""Which readers are due a story: open broadcasts become delivery rows, one range of chats at
+a time (its subscribers and keyword followers together, ``storage/audience.py``), staying
+only a little ahead of the sender (so the first message of a million-reader broadcast waits
+neither for a million rows nor for every follower)."""
 
 from __future__ import annotations
 
