@@ -351,6 +351,14 @@ def _peak_rss_mb() -> float:
     return 0.0
 
 
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 async def database_bytes(sessions: SessionFactory) -> dict[str, int]:
     async with sessions() as session:
         connection = await session.connection()
@@ -411,6 +419,7 @@ async def child(url: str, readers: int, limit_s: float) -> dict[str, Any]:
 
     before = await database_bytes(sessions)
     rss_before = _peak_rss_mb()
+    blocks_before = sys.getallocatedblocks()
     probe = asyncio.create_task(latest_loop())
     await asyncio.sleep(1)  # /latest idle, and the Broadcaster idle
     t0 = time.perf_counter()
@@ -440,6 +449,8 @@ async def child(url: str, readers: int, limit_s: float) -> dict[str, Any]:
     await probe
     await broadcaster.stop()
     peak = _peak_rss_mb()
+    rss_end = _rss_mb()
+    blocks = sys.getallocatedblocks() - blocks_before
     after = await database_bytes(sessions)
     rows, labelled = await _rows(sessions, story_id)
 
@@ -496,6 +507,8 @@ async def child(url: str, readers: int, limit_s: float) -> dict[str, Any]:
         "min_due_backlog": min(enumerating) if enumerating else None,
         "peak_rss_mb": peak,
         "rss_before_mb": rss_before,
+        "rss_end_mb": rss_end,
+        "python_blocks_added": blocks,
         "bytes_before": before,
         "bytes_after": after,
         "latest_idle_p50_ms": _percentile(idle, 0.5),
@@ -563,7 +576,9 @@ def report(args: argparse.Namespace, expected: Expected, seed_s: float, r: dict[
         f"rows/s paced, {r['enumeration_alone_rows_s']:,.0f} rows/s alone "
         f"({r['alone_rows']:,} rows, first step {r['alone_first_step_s'] * 1000:.0f} ms); "
         f"lowest due backlog while enumerating: {r['min_due_backlog']}",
-        f"peak RSS {r['peak_rss_mb']:.0f} MB (before the story {r['rss_before_mb']:.0f} MB)",
+        f"peak RSS {r['peak_rss_mb']:.0f} MB (before the story {r['rss_before_mb']:.0f} MB, "
+        f"at the end {r['rss_end_mb']:.0f} MB; Python's own heap grew by "
+        f"{r['python_blocks_added']:,} blocks)",
         "database growth for the broadcast: "
         + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in growth.items())
         + f" ({per_row:.0f} B/row)",
