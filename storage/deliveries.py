@@ -10,7 +10,7 @@ finished delivery rows are compacted away a while later, counted per day in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +32,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.dialect import insert_for
 from storage.models import (
-    ALL_SECTIONS,
     PRIORITY_BREAKING,
     PRIORITY_EDIT,
     PRIORITY_NEW,
@@ -44,8 +43,6 @@ from storage.models import (
     Mute,
     PushRecord,
     Story,
-    StorySection,
-    Subscription,
 )
 from storage.types import UTCDateTime
 
@@ -287,52 +284,6 @@ def reads_edition(edition: str, default_edition: str) -> ColumnElement[bool]:
     return (literal(",") + chosen + literal(",")).like(f"%,{edition},%")
 
 
-async def subscriber_batch(
-    session: AsyncSession,
-    story_id: int,
-    cursor: tuple[int, int] | None,
-    limit: int,
-    default_edition: str = "en",
-    muted: Sequence[str] = (),
-) -> list[Recipient]:
-    """The next chats (by id) subscribed to the story's sections, reading its edition, whose
-    mode takes it now, and that mute none of ``muted`` (the muted words the story matches).
-
-    Chats in digest mode get it with their digest instead; "breaking only" chats only get
-    breaking stories.
-    """
-    story = await session.get(Story, story_id)
-    if story is None:
-        return []
-    sections = select(StorySection.section).where(StorySection.story_id == story_id)
-    modes = ["instant", "breaking"] if story.breaking else ["instant"]
-    statement = (
-        sa_select(
-            col(Subscription.chat_id),
-            col(Subscription.thread_id),
-            col(Chat.timezone),
-            col(Chat.quiet_start),
-            col(Chat.quiet_end),
-        )
-        .join(Chat, col(Chat.id) == col(Subscription.chat_id))
-        .where(
-            col(Chat.active).is_(True),
-            col(Chat.delivery_mode).in_(modes),
-            reads_edition(story.edition, default_edition),
-            or_(
-                col(Subscription.section) == ALL_SECTIONS,
-                col(Subscription.section).in_(sections.scalar_subquery()),
-            ),
-            _after(cursor, col(Subscription.chat_id), col(Subscription.thread_id)),
-            _mutes_none(muted, col(Subscription.chat_id), col(Subscription.thread_id)),
-        )
-        .distinct()
-        .order_by(col(Subscription.chat_id), col(Subscription.thread_id))
-        .limit(limit)
-    )
-    return [Recipient(*row) for row in (await session.exec(statement)).all()]  # type: ignore[call-overload]
-
-
 async def edit_targets_batch(
     session: AsyncSession,
     story_id: int,
@@ -361,62 +312,6 @@ async def edit_targets_batch(
         .limit(limit)
     )
     return [Recipient(*row) for row in (await session.exec(statement)).all()]  # type: ignore[call-overload]
-
-
-async def follower_recipients(
-    session: AsyncSession,
-    phrases: Sequence[str],
-    edition: str,
-    default_edition: str,
-    muted: Sequence[str] = (),
-) -> list[Recipient]:
-    """Active chats following any of ``phrases`` (keyword alerts), whatever their sections,
-    that read ``edition`` (the story's) and mute none of ``muted``; each with the phrases it
-    follows among them (``matched``), so that the alert can say why it came."""
-    if not phrases:
-        return []
-    statement = (
-        sa_select(
-            col(Follow.chat_id),
-            col(Follow.thread_id),
-            col(Chat.timezone),
-            col(Chat.quiet_start),
-            col(Chat.quiet_end),
-            col(Follow.phrase),
-        )
-        .join(Chat, col(Chat.id) == col(Follow.chat_id))
-        .where(
-            col(Follow.phrase).in_(list(phrases)),
-            col(Chat.active).is_(True),
-            reads_edition(edition, default_edition),
-            _mutes_none(muted, col(Follow.chat_id), col(Follow.thread_id)),
-        )
-        .order_by(col(Follow.chat_id), col(Follow.thread_id), col(Follow.phrase))
-    )
-    found: dict[tuple[int, int], Recipient] = {}
-    words: dict[tuple[int, int], list[str]] = {}
-    for chat_id, thread_id, zone, quiet_start, quiet_end, phrase in (
-        await session.exec(statement)  # type: ignore[call-overload]
-    ).all():
-        key = (chat_id, thread_id)
-        found.setdefault(key, Recipient(chat_id, thread_id, zone, quiet_start, quiet_end))
-        words.setdefault(key, []).append(phrase)
-    return [replace(r, matched=",".join(words[key])) for key, r in found.items()]
-
-
-def _mutes_none(muted: Sequence[str], chat_id: Any, thread_id: Any) -> ColumnElement[bool]:
-    """The chat (topic) mutes none of ``muted`` (always true when nothing is muted)."""
-    if not muted:
-        return literal(True)
-    return ~(
-        sa_select(literal(1))
-        .where(
-            col(Mute.chat_id) == chat_id,
-            col(Mute.thread_id) == thread_id,
-            col(Mute.phrase).in_(list(muted)),
-        )
-        .exists()
-    )
 
 
 async def muted_phrases(session: AsyncSession) -> list[str]:

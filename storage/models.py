@@ -352,7 +352,7 @@ class Follow(SQLModel, table=True):
     __tablename__ = "follow"
     __table_args__ = (
         UniqueConstraint("chat_id", "thread_id", "phrase", name="uq_follow"),
-        Index("ix_follow_phrase", "phrase"),
+        Index("ix_follow_phrase_chat", "phrase", "chat_id", "thread_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -9,8 +9,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from news.story_draft import StoryDraft
+from storage import audience
 from storage import chats as chat_store
-from storage import deliveries as delivery_store
 from storage import digests as digest_store
 from storage import feeds as feed_store
 from storage import follows as follow_store
@@ -202,12 +202,16 @@ async def test_pushes_and_keyword_alerts_go_to_readers_of_the_storys_edition(
     async with sessions() as session:
 
         async def pushed_to(key: str) -> list[int]:
-            batch = await delivery_store.subscriber_batch(session, ids[key], None, 100, "ckb")
-            return [r.chat_id for r in batch]
+            story = await story_store.get_story(session, ids[key])
+            assert story is not None
+            page = await audience.subscribers_after(session, story, None, 100, "ckb")
+            return [r.chat_id for r in page.recipients]
 
         async def alerted(edition: str) -> list[int]:
-            found = await delivery_store.follower_recipients(session, ["erbil"], edition, "ckb")
-            return sorted(r.chat_id for r in found)
+            page = await audience.followers_after(
+                session, ["erbil"], None, None, 100, edition, "ckb"
+            )
+            return sorted(r.chat_id for r in page.recipients)
 
         assert await pushed_to("ckb1") == [1, 3]
         assert await pushed_to("en1") == [2, 3]

@@ -1,6 +1,7 @@
-"""Which readers are due a story: open broadcasts become delivery rows, one keyset batch of
-recipients at a time, staying only a little ahead of the sender (so the first message of a
-million-reader broadcast does not wait for a million rows)."""
+"""Which readers are due a story: open broadcasts become delivery rows, one range of chats at
+a time (its subscribers and keyword followers together, ``storage/audience.py``), staying
+only a little ahead of the sender (so the first message of a million-reader broadcast waits
+neither for a million rows nor for every follower)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from jobs.push.settings import FanoutSettings
 from news.keywords import KeywordMatcher
 from news.quiet_hours import quiet_until
 from news.search_words import search_document
+from storage import audience
 from storage import channels as channel_store
 from storage import deliveries as queue
 from storage import stories as story_store
@@ -44,7 +46,8 @@ class Enumerator:
         self._signals = signals
         self._clock = clock
         self._channels = channels
-        self._muted: dict[int, list[str]] = {}  # story id -> muted words it mentions
+        # story id -> the muted and the followed words it mentions
+        self._words: dict[int, tuple[list[str], list[str]]] = {}
 
     async def run(self) -> None:
         """Enumerate until cancelled, waiting for a wake (or a second) when there is none."""
@@ -104,7 +107,7 @@ class Enumerator:
     async def _enumerate_batch(
         self, session: queue.AsyncSession, broadcast: queue.BroadcastView
     ) -> bool:
-        """One keyset batch of a broadcast's recipients; True when it queued any."""
+        """One step of a broadcast's recipients; True when it made progress."""
         now = self._clock()
         batch = self._settings.enumerate_batch
         story = await story_store.get_story(session, broadcast.story_id)
@@ -114,7 +117,6 @@ class Enumerator:
             # news by now: it is closed without a message.
             await queue.advance_broadcast(session, broadcast.id, None, done=True)
             return False
-        recipients: list[Recipient]
         if broadcast.kind == EDIT:
             if await queue.in_flight(session, story.id):
                 # Pushes of this story still in flight have no message id to edit yet; come
@@ -126,65 +128,62 @@ class Enumerator:
             )
             if broadcast.cursor is None:
                 await self._correct_channel_posts(session, story, broadcast.priority, since, now)
-        else:
-            # Words readers mute beat sections and followed words alike.
-            muted = await self._muted_in(session, story)
-            recipients = await queue.subscriber_batch(
-                session,
-                story.id,
-                broadcast.cursor,
-                batch,
-                self._settings.default_edition,
-                muted=muted,
+            await self._add(session, story, broadcast, recipients, now)
+            last = (recipients[-1].chat_id, recipients[-1].thread_id) if recipients else None
+            await queue.advance_broadcast(
+                session, broadcast.id, last, done=len(recipients) < batch
             )
-            if broadcast.cursor is None:
-                await self._add_followers(session, story, broadcast.priority, now, muted)
-                await self._add_channels(session, story, broadcast.priority, now)
+            return True
+        # Subscribers and keyword followers move forward together, one range of chats at a
+        # time: the first push never waits for the whole audience to be read.
+        muted, followed = await self._words_in(session, story)
+        step = await audience.audience_step(
+            session,
+            story,
+            broadcast.cursor,
+            batch,
+            self._settings.default_edition,
+            followed=followed,
+            muted=muted,
+        )
+        if broadcast.cursor is None:
+            await self._add_channels(session, story, broadcast.priority, now)
+        await self._add(session, story, broadcast, step.recipients, now)
+        # One cursor, moved in the same transaction: a crash resumes exactly here.
+        await queue.advance_broadcast(session, broadcast.id, step.upper, done=step.done)
+        return True
+
+    async def _add(
+        self,
+        session: queue.AsyncSession,
+        story: StoryView,
+        broadcast: queue.BroadcastView,
+        recipients: Sequence[Recipient],
+        now: datetime,
+    ) -> None:
         held = [(r, self._hold_until(r, story, broadcast.kind, now)) for r in recipients]
         await queue.add_deliveries(
             session, story.id, broadcast.kind, broadcast.priority, held, now
         )
-        last = (recipients[-1].chat_id, recipients[-1].thread_id) if recipients else None
-        await queue.advance_broadcast(session, broadcast.id, last, done=len(recipients) < batch)
-        return True
 
-    async def _muted_in(self, session: queue.AsyncSession, story: StoryView) -> list[str]:
-        """The muted words and phrases (of any reader) that the story mentions, worked out
-        once per story and kept for its broadcast's later batches (a word muted meanwhile
-        counts from the next story on)."""
-        cached = self._muted.get(story.id)
+    async def _words_in(
+        self, session: queue.AsyncSession, story: StoryView
+    ) -> tuple[list[str], list[str]]:
+        """The muted and the followed words and phrases (of any reader) that the story
+        mentions, worked out once per story and kept for its broadcast's later steps (a word
+        muted or followed meanwhile counts from the next story on)."""
+        cached = self._words.get(story.id)
         if cached is not None:
             return cached
-        phrases = await queue.muted_phrases(session)
         document = search_document(story.title, story.summary)
-        found = sorted(KeywordMatcher(phrases).matches(document)) if phrases else []
-        if len(self._muted) > 1000:  # bounded: a few broadcasts are open at a time
-            self._muted.clear()
-        self._muted[story.id] = found
-        return found
-
-    async def _add_followers(
-        self,
-        session: queue.AsyncSession,
-        story: StoryView,
-        priority: int,
-        now: datetime,
-        muted: Sequence[str] = (),
-    ) -> None:
-        """Keyword alerts: readers following a word in the story get it, whatever its section,
-        labelled with the words that matched (first: a follower who also subscribes to the
-        section gets the labelled alert, not a plain push)."""
-        phrases = await queue.followed_phrases(session)
-        if not phrases:
-            return
-        matched = KeywordMatcher(phrases).matches(search_document(story.title, story.summary))
-        if not matched:
-            return
-        followers = await queue.follower_recipients(
-            session, sorted(matched), story.edition, self._settings.default_edition, muted
-        )
-        held = [(r, self._hold_until(r, story, PUSH, now)) for r in followers]
-        await queue.add_deliveries(session, story.id, PUSH, priority, held, now)
+        found: list[list[str]] = []
+        for table in ("mute", "follow"):
+            phrases = await audience.phrases_in_use(session, table)
+            found.append(sorted(KeywordMatcher(phrases).matches(document)) if phrases else [])
+        if len(self._words) > 1000:  # bounded: a few broadcasts are open at a time
+            self._words.clear()
+        self._words[story.id] = (found[0], found[1])
+        return self._words[story.id]
 
     async def _add_channels(
         self, session: queue.AsyncSession, story: StoryView, priority: int, now: datetime
