@@ -60,7 +60,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,7 @@ from storage import stories as story_store
 from storage.deliveries import PUSH
 from storage.engine import SessionFactory, create_engine, create_session_factory, writing
 from storage.migrate import upgrade_database
-from storage.models import Broadcast, Delivery
+from storage.models import Broadcast, Delivery, PushRecord
 
 DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 FEED_URL = "https://www.rudaw.net/english/rss"
@@ -375,6 +375,26 @@ async def database_bytes(sessions: SessionFactory) -> dict[str, int]:
         return found
 
 
+async def table_bytes(sessions: SessionFactory, tables: tuple[str, ...]) -> dict[str, int]:
+    """Each table's bytes with its indexes (SQLite: pages in use, from dbstat; PostgreSQL:
+    pg_total_relation_size, dead rows included until vacuum)."""
+    found = {}
+    async with sessions() as session:
+        connection = await session.connection()
+        for table in tables:
+            if connection.dialect.name == "sqlite":
+                statement = text(
+                    "SELECT coalesce(sum(d.pgsize - d.unused), 0) FROM dbstat d "
+                    "JOIN sqlite_schema s ON s.name = d.name WHERE s.tbl_name = :t"
+                )
+                value = (await connection.execute(statement, {"t": table})).scalar_one()
+            else:
+                statement = text(f"SELECT pg_total_relation_size('{table}')")
+                value = (await connection.execute(statement)).scalar_one()
+            found[table] = int(value)
+    return found
+
+
 async def _enumerated(sessions: SessionFactory, story_id: int) -> bool:
     async with sessions() as session:
         statement = select(Broadcast.enumerated).where(Broadcast.story_id == story_id)
@@ -453,6 +473,21 @@ async def child(url: str, readers: int, limit_s: float) -> dict[str, Any]:
     blocks = sys.getallocatedblocks() - blocks_before
     after = await database_bytes(sessions)
     rows, labelled = await _rows(sessions, story_id)
+    # The leader's compact-deliveries, as if its ten minutes had passed: what the broadcast
+    # leaves behind for the comment window is its push records (and the held pushes).
+    c0 = time.perf_counter()
+    compacted = 0
+    while True:
+        async with writing(sessions) as session:
+            step = await queue.compact_deliveries(session, datetime.now(UTC) + timedelta(hours=1))
+        compacted += step
+        if step < queue.COMPACT_BATCH:
+            break
+    compact_s = time.perf_counter() - c0
+    kept = await table_bytes(sessions, ("delivery", "push_record"))
+    async with sessions() as session:
+        statement = select(func.count()).select_from(PushRecord)
+        records = (await session.exec(statement)).scalar_one()  # type: ignore[call-overload]
 
     # The enumerator alone: a second story, its steps back to back.
     alone_id = await ingest(sessions, "audience-2")
@@ -511,6 +546,10 @@ async def child(url: str, readers: int, limit_s: float) -> dict[str, Any]:
         "python_blocks_added": blocks,
         "bytes_before": before,
         "bytes_after": after,
+        "compacted": compacted,
+        "compact_s": compact_s,
+        "kept_bytes": kept,
+        "push_records": int(records),
         "latest_idle_p50_ms": _percentile(idle, 0.5),
         "latest_p50_ms": _percentile(during, 0.5),
         "latest_p95_ms": _percentile(during, 0.95),
@@ -582,6 +621,10 @@ def report(args: argparse.Namespace, expected: Expected, seed_s: float, r: dict[
         "database growth for the broadcast: "
         + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in growth.items())
         + f" ({per_row:.0f} B/row)",
+        f"compaction: {r['compacted']:,} finished rows in {r['compact_s']:.1f} s; kept "
+        + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in r["kept_bytes"].items())
+        + f" ({r['kept_bytes']['push_record'] / max(r['push_records'], 1):.0f} B a push "
+        f"record, {r['push_records']:,} records)",
         f"/latest idle p50 {r['latest_idle_p50_ms']:.1f} ms; during the broadcast p50 "
         f"{r['latest_p50_ms']:.1f} ms, p95 {r['latest_p95_ms']:.1f} ms "
         f"({r['latest_samples']} calls)",

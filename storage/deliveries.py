@@ -39,8 +39,6 @@ from storage.models import (
     Chat,
     Delivery,
     DeliveryTally,
-    Follow,
-    Mute,
     PushRecord,
     Story,
 )
@@ -312,28 +310,6 @@ async def edit_targets_batch(
         .limit(limit)
     )
     return [Recipient(*row) for row in (await session.exec(statement)).all()]  # type: ignore[call-overload]
-
-
-async def muted_phrases(session: AsyncSession) -> list[str]:
-    """Every distinct phrase any active chat mutes."""
-    statement = (
-        select(Mute.phrase)
-        .join(Chat, col(Chat.id) == col(Mute.chat_id))
-        .where(col(Chat.active).is_(True))
-        .distinct()
-    )
-    return list((await session.exec(statement)).all())
-
-
-async def followed_phrases(session: AsyncSession) -> list[str]:
-    """Every distinct phrase any active chat follows."""
-    statement = (
-        select(Follow.phrase)
-        .join(Chat, col(Chat.id) == col(Follow.chat_id))
-        .where(col(Chat.active).is_(True))
-        .distinct()
-    )
-    return list((await session.exec(statement)).all())
 
 
 async def add_deliveries(

@@ -38,9 +38,11 @@ STARTING = {"start", "start_polling", "start_webhook"}
 # server starting its own socket, a loop starting its own thread) and PTB's Application
 # (its update processing and job queue, which the registry's jobs run in).
 OWN_STARTS = {
-    ("bot/ops_server.py", "site"),
-    ("bot/webhook_server.py", "site"),
-    ("bot/hooks_server.py", "TCPSite"),  # the listener its own socket
+    # The three endpoints' own sockets, opened by the listener they share.
+    ("bot/listener.py", "TCPSite"),
+    ("bot/ops_server.py", "_listener"),
+    ("bot/webhook_server.py", "_listener"),
+    ("bot/hooks_server.py", "_listener"),
     ("bot/app.py", "application"),
     ("bot/app.py", "runner"),  # the registry's runner itself
     ("bot/app.py", "updater"),  # in TelegramPolling, which the registry starts
