@@ -113,6 +113,7 @@ class Broadcaster:
             "push-claimer": self.claimer.run,
             "push-recorder": self.recorder.run,
         }
+        self._signals.stopping.clear()
         self._loops = [asyncio.create_task(run(), name=name) for name, run in loops.items()]
         self._workers = [
             asyncio.create_task(self.sender.worker(), name=f"send-worker-{n}")
@@ -123,7 +124,13 @@ class Broadcaster:
 
     async def stop(self) -> None:
         """Stop taking work, let sends in flight finish briefly, record every outcome."""
-        for task in self._loops:  # enumerator, claimer, recorder: no new work from here on
+        # Enumerator, claimer, recorder: no new work from here on. Each ends after the step
+        # it is in: a transaction cut in half by a cancel could, on SQLite, keep the write
+        # lock from the last flush of outcomes (and a "sent" not recorded is sent again).
+        self._signals.stop()
+        if self._loops:
+            await asyncio.wait(self._loops, timeout=STOP_GRACE)
+        for task in self._loops:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
         # Claimed messages not yet sent go back to the queue; those in flight get a moment.

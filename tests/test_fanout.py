@@ -120,6 +120,54 @@ async def test_stop_during_a_flush_does_not_resend_after_restart(
     assert len(client.to(reader)) == 1, "a clean restart pushed the story twice"
 
 
+async def test_stop_mid_broadcast_ends_each_loop_between_transactions(
+    sqlite_sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop while the enumerator is inside its write transaction: the step finishes, the
+    last flush records every send, and a restart pushes nobody twice."""
+    readers = range(1, 121)
+    for reader in readers:
+        await add_reader(sqlite_sessions, reader)
+    story = await add_story(sqlite_sessions, "Erbil marathon route announced")
+    async with writing(sqlite_sessions) as session:
+        await queue.queue_broadcasts(session, [(story, False)], queue.PUSH, now())
+
+    real = queue.add_deliveries
+    steps = 0
+    inside = asyncio.Event()
+
+    async def slow_add(*args: Any, **kwargs: Any) -> None:
+        nonlocal steps
+        steps += 1
+        if steps == 3:  # the second step (the first adds channels too) holds the lock awhile
+            inside.set()
+            await asyncio.sleep(0.3)
+        await real(*args, **kwargs)
+
+    monkeypatch.setattr(queue, "add_deliveries", slow_add)
+    client = RecordingClient()
+    # Staying only 30 ahead of the sender: the second step comes after the first sends.
+    fanout = broadcaster(sqlite_sessions, client, enumerate_batch=40, max_ahead=30)
+    await fanout.start()
+    await asyncio.wait_for(inside.wait(), 5)
+    await fanout.stop()
+    monkeypatch.setattr(queue, "add_deliveries", real)
+    first_run = {c[2]["chat_id"] for c in client.calls}
+    assert first_run, "nothing was sent before the stop"
+    async with sqlite_sessions() as session:
+        statuses = await queue.delivery_counts(session)
+    assert statuses.get("sending", 0) == 0
+    assert statuses.get("sent", 0) == len(client.calls)
+
+    restarted = broadcaster(sqlite_sessions, client, enumerate_batch=40)
+    await restarted.start()
+    assert await wait_until(lambda: len(client.calls) >= len(readers), 10)
+    await asyncio.sleep(0.3)
+    await restarted.stop()
+    chats = [c[2]["chat_id"] for c in client.calls]
+    assert sorted(chats) == list(readers), "a reader got the story twice, or not at all"
+
+
 # --- 4. Stale "pending" stories are pushed at start ------------------------------------------
 
 

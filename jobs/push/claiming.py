@@ -38,8 +38,8 @@ class Claimer:
         self._clock = clock
 
     async def run(self) -> None:
-        """Claim until cancelled, waiting for due deliveries (or a second) when there are none."""
-        while True:
+        """Claim until stopped, waiting for due deliveries (or a second) when there are none."""
+        while not self._signals.stopping.is_set():
             try:
                 claimed = await self.claim_once()
             except Exception:

@@ -50,8 +50,8 @@ class Enumerator:
         self._words: dict[int, tuple[list[str], list[str]]] = {}
 
     async def run(self) -> None:
-        """Enumerate until cancelled, waiting for a wake (or a second) when there is none."""
-        while True:
+        """Enumerate until stopped, waiting for a wake (or a second) when there is none."""
+        while not self._signals.stopping.is_set():
             try:
                 progressed = await self.enumerate_once()
             except Exception:

@@ -33,6 +33,14 @@ class Signals:
     due: asyncio.Event = field(default_factory=asyncio.Event)  # new deliveries to send
     drained: asyncio.Event = field(default_factory=asyncio.Event)  # the sender made room
     taken: asyncio.Event = field(default_factory=asyncio.Event)  # a worker took a unit
+    # The fan-out is stopping: loops end after the step they are in (never mid-transaction).
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def stop(self) -> None:
+        """Ask every loop to end, waking those that wait."""
+        self.stopping.set()
+        for event in (self.work, self.due, self.drained, self.taken):
+            event.set()
 
 
 def group_units(jobs: Sequence[DeliveryJob]) -> list[Unit]:

@@ -68,8 +68,8 @@ class Recorder:
             )
 
     async def run(self) -> None:
-        """Flush every ``flush_interval`` until cancelled."""
-        while True:
+        """Flush every ``flush_interval`` until stopped (the last flush is the stopper's)."""
+        while not self._signals.stopping.is_set():
             await asyncio.sleep(self._flush_interval)
             try:
                 await self.flush()
