@@ -57,6 +57,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -258,8 +259,10 @@ class DayRow:
     day: int
     rss_mb: float
     blocks_k: float
-    tasks: int
+    tasks: int  # the fewest of five looks
+    tasks_max: int
     conns: int
+    conns_max: int
     db_mb: float
     task_names: Counter[str]
     rows: dict[str, int]
@@ -389,29 +392,48 @@ class Soak:
 
     # measuring
 
-    async def db_figures(self) -> tuple[int, float, dict[str, int]]:
+    async def db_figures(self) -> tuple[float, dict[str, int]]:
+        """The database's size in MB and its row counts."""
         counts: dict[str, int] = {}
         async with self.sessions() as session:
             for table in TABLES:
                 result = await session.execute(text(f"SELECT count(*) FROM {table}"))
                 counts[table] = int(result.scalar_one())
         if self.postgres:
-            name = make_url(self.database_url).database
             conn = await asyncpg.connect(_dsn(self.database_url))
             try:
-                conns = await conn.fetchval(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1", name
-                )
-                size = await conn.fetchval("SELECT pg_database_size($1)", name)
+                size = await conn.fetchval("SELECT pg_database_size($1)", self.database_name)
             finally:
                 await conn.close()
-            conns -= 1  # this one
         else:
-            conns = self.engine.pool.checkedout()  # type: ignore[attr-defined]
             size = sum(
                 p.stat().st_size for p in (self.db_path, Path(f"{self.db_path}-wal")) if p.exists()
             )
-        return conns, size / 2**20, counts
+        return size / 2**20, counts
+
+    async def connections(self) -> int:
+        """The bot's database connections: SQLite's checked out of the pool, PostgreSQL's
+        open on the server (idle pooled ones included)."""
+        if not self.postgres:
+            return int(self.engine.pool.checkedout())  # type: ignore[attr-defined]
+        conn = await asyncpg.connect(_dsn(self.database_url))
+        try:
+            count = await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1", self.database_name
+            )
+        finally:
+            await conn.close()
+        return int(count) - 1  # not this one
+
+    async def tasks_and_connections(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """(fewest, most) tasks and connections over five looks 0.1 s apart: a send or a
+        transaction in flight is one more for a moment; a leak stays in the fewest."""
+        tasks, conns = [], []
+        for _ in range(5):
+            tasks.append(len(asyncio.all_tasks()))
+            conns.append(await self.connections())
+            await asyncio.sleep(0.1)
+        return (min(tasks), max(tasks)), (min(conns), max(conns))
 
     async def sample(self, day: int, wall: float) -> None:
         report = await self.world("/day", {})
@@ -422,13 +444,16 @@ class Soak:
         stale = time.monotonic() - 600  # stories nobody got (no reader then): forget them
         for number in [n for n, t in self.ingested.items() if t < stale]:
             del self.ingested[number]
-        conns, db_mb, counts = await self.db_figures()
+        (tasks, tasks_max), (conns, conns_max) = await self.tasks_and_connections()
+        db_mb, counts = await self.db_figures()
         row = DayRow(
             day=day,
             rss_mb=rss_mb(),
             blocks_k=sys.getallocatedblocks() / 1000,
-            tasks=len(asyncio.all_tasks()),
+            tasks=tasks,
+            tasks_max=tasks_max,
             conns=conns,
+            conns_max=conns_max,
             db_mb=db_mb,
             task_names=Counter(re.sub(r"\d+", "N", t.get_name()) for t in asyncio.all_tasks()),
             rows=counts,
@@ -465,6 +490,7 @@ class Soak:
         self.postgres = args.database == "postgres"
         if self.postgres:
             self.database_url = await create_postgres_database()
+            self.database_name = make_url(self.database_url).database or ""
         else:
             self.database_url = f"sqlite+aiosqlite:///{self.db_path}"
         try:
@@ -565,6 +591,13 @@ class Soak:
         by_url = {f"{self.urls['feeds']}{f.path}": f for f in self.feeds}
         states = [by_url[v.url] for v in feed_views]
         housekeeping_at = timedelta(hours=3, minutes=30)
+        events = (
+            (lambda: self.add_readers(1), args.joins_per_day),
+            (self.reader_leaves, args.leaves_per_day),
+            (self.reader_blocks, args.blocks_per_day),
+            (self.comment, args.comments_per_day),
+        )
+        owed = [0.5, 0.0, 0.25, 0.5]  # offsets: a join comes before a departure
         print_header()
         await self.sample(0, 0.0)
         for day in range(1, args.days + 1):
@@ -585,13 +618,12 @@ class Soak:
                     if changed:
                         del state.items[20:]
                         await self.publish(state)
-                for event, per_day in (
-                    (lambda: self.add_readers(1), args.joins_per_day),
-                    (self.reader_leaves, args.leaves_per_day),
-                    (self.reader_blocks, args.blocks_per_day),
-                    (self.comment, args.comments_per_day),
-                ):
-                    if self.random.random() < per_day * per_cycle:
+                # Readers and comments at a steady pace (stories come at random): the
+                # audience stays the same size, so the last week's latency is comparable.
+                for n, (event, per_day) in enumerate(events):
+                    owed[n] += per_day * per_cycle
+                    while owed[n] >= 1:
+                        owed[n] -= 1
                         await event()
                 await asyncio.gather(*(poller.poll_due(view.id) for view in feed_views))
                 if not kept and self.clock.now - midnight >= housekeeping_at:
@@ -608,6 +640,16 @@ class Soak:
                     await asyncio.sleep(args.cycle_pause)
             gc.collect()
             await self.sample(day, time.perf_counter() - began)
+            if args.trace_memory and day == 2:
+                tracemalloc.start(4)
+                baseline = tracemalloc.take_snapshot()
+        if args.trace_memory and args.days > 2:
+            grown = tracemalloc.take_snapshot().compare_to(baseline, "traceback")
+            print("memory grown since day 2, by where it was allocated:")
+            for stat in grown[:12]:
+                print(f"  {stat.size_diff / 1024:+.1f} KiB {stat.count_diff:+d} blocks")
+                for line in stat.traceback.format():
+                    print("   ", line)
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -627,8 +669,10 @@ def print_row(row: DayRow) -> None:
     def ms(value: float | None) -> str:
         return "-" if value is None else f"{value:.0f}"
 
+    tasks = f"{row.tasks}-{row.tasks_max}"
+    conns = f"{row.conns}-{row.conns_max}"
     print(
-        f"{row.day:>3} {row.rss_mb:>7.1f} {row.blocks_k:>8.1f} {row.tasks:>5} {row.conns:>5} "
+        f"{row.day:>3} {row.rss_mb:>7.1f} {row.blocks_k:>8.1f} {tasks:>5} {conns:>5} "
         f"{row.db_mb:>6.2f} {row.rows['story']:>7} {row.rows['delivery']:>7} "
         f"{row.rows['broadcast']:>6} {row.rows['comment']:>5} {row.rows['outlet_event']:>6} "
         f"{row.readers:>7} {row.stories:>4} {row.corrected:>4} {row.pushes:>6} {row.edits:>5} "
@@ -683,11 +727,16 @@ def verdict(rows: list[DayRow], args: argparse.Namespace) -> None:
             f"(retention of {args.retention_days:g} days not reached for a settled curve)"
         )
     for name, attr in (("asyncio tasks", "tasks"), ("database connections", "conns")):
-        # Sampled while the workers run: a send or a transaction in flight shows as one more.
+        # The fewest of each day's looks (a leak never goes away), and the most seen.
         a = [getattr(r, attr) for r in first]
         b = [getattr(r, attr) for r in last]
+        peak_a = max(getattr(r, f"{attr}_max") for r in first)
+        peak_b = max(getattr(r, f"{attr}_max") for r in last)
         judged = f"GROWN by {min(b) - max(a)}" if min(b) > max(a) else "no growth"
-        print(f"{name}: first {min(a)}-{max(a)}, last {min(b)}-{max(b)}: {judged}")
+        print(
+            f"{name} (fewest of 5 looks a day): first week {min(a)}-{max(a)}, last week "
+            f"{min(b)}-{max(b)}: {judged} (most seen: {peak_a}, {peak_b})"
+        )
     extra = last[-1].task_names - first[0].task_names
     gone = first[0].task_names - last[-1].task_names
     print(
@@ -731,6 +780,9 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=100, help="SEND_RATE and the fake's limit")
     parser.add_argument("--cycle-pause", type=float, default=0.0, help="real s between cycles")
     parser.add_argument("--seed", type=int, default=20)
+    parser.add_argument(
+        "--trace-memory", action="store_true", help="where memory grew after day 2 (slow)"
+    )
     parser.add_argument("--verbose", action="store_true", help="the workers' counters daily")
     parser.add_argument("--smoke", action="store_true", help="3 simulated days of 96 polls")
     args = parser.parse_args()
