@@ -42,6 +42,10 @@ would be hours of simulated time and turn every push into a grouped one) is lift
 the sender, and the outlet checks the signatures of the relay's webhooks but not their
 age (they carry the simulated time). Leases measured in simulated time expire during a real
 POST, so the outlet may see a comment twice (same webhook id, stored once).
+
+On a PostgreSQL server without autovacuum (test servers turn it off), a plain ``VACUUM``
+stands in for it after each night's housekeeping. ``--verbose`` adds the workers' counters,
+what the fake refused, and why a story's first push took over 5 s.
 """
 
 from __future__ import annotations
@@ -124,6 +128,7 @@ class SoakBotApi(FakeBotApi):
         self.generations: deque[list[tuple[int, int]]] = deque([[]])
         self.accepted = 0
         self.edits = 0
+        self.refusals: Counter[str] = Counter()
 
     def _store(self, message: dict[str, Any], **kwargs: Any) -> StoredMessage:
         stored = super()._store(message, **kwargs)
@@ -138,12 +143,17 @@ class SoakBotApi(FakeBotApi):
                     self.first_push[number] = time.monotonic()
         return stored
 
+    def _json(self, body: dict[str, Any], status: int = 200) -> web.Response:  # type: ignore[override]
+        if status >= 400:
+            self.refusals[f"{status} {body.get('description')}"] += 1
+        return FakeBotApi._json(body, status)
+
     def day_report(self) -> dict[str, Any]:
         report = {
             "first_push": self.first_push,
             "accepted": self.accepted,
             "edits": self.stats.requests["editMessageText"] - self.edits,
-            "errors": dict(self.stats.errors),
+            "errors": dict(self.refusals),
             "requests": dict(self.stats.requests),
         }
         self.first_push = {}
@@ -302,6 +312,7 @@ class Soak:
             FeedState(f"/feeds/{SECTIONS[n % len(SECTIONS)]}-{n}.xml") for n in range(args.feeds)
         ]
         self.story_numbers = iter(range(1, 10**9))
+        self.story_ids: dict[int, tuple[int, datetime]] = {}  # for --verbose
         self.ingested: dict[int, float] = {}  # story number → when ingestion handed it off
         # Stories readers may comment on, with when they were stored (simulated).
         self.recent: deque[tuple[datetime, StoryView]] = deque(maxlen=50)
@@ -310,6 +321,7 @@ class Soak:
         self.day_stats = {"stories": 0, "corrected": 0}
         self.rows: list[DayRow] = []
         self.housekeeping_s = 0.0
+        self.vacuum = False
 
     # world control
 
@@ -340,6 +352,7 @@ class Soak:
             found = TITLE.search(story.title)
             if found:
                 self.ingested[int(found.group(1))] = now
+                self.story_ids[int(found.group(1))] = (story.id, self.clock.now)
             self.recent.append((self.clock.now, story))
         self.day_stats["stories"] += len(outcome.new)
         self.day_stats["corrected"] += len(outcome.updated)
@@ -392,6 +405,42 @@ class Soak:
 
     # measuring
 
+    async def explain_slow(self, number: int, seconds: float) -> None:
+        story_id, stored_at = self.story_ids.get(number, (0, self.clock.now))
+        async with self.sessions() as session:
+            rows = await session.execute(
+                text(
+                    "SELECT kind, status, attempts, created_at, updated_at, not_before "
+                    "FROM delivery WHERE story_id = :id ORDER BY updated_at LIMIT 3"
+                ),
+                {"id": story_id},
+            )
+            broadcasts = await session.execute(
+                text("SELECT * FROM broadcast WHERE story_id = :id"), {"id": story_id}
+            )
+            print(
+                f"    slow: story {number} (id {story_id}, stored {stored_at:%d %H:%M}) "
+                f"first push after {seconds:.1f} s: {rows.all()} {broadcasts.all()}",
+                flush=True,
+            )
+
+    async def autovacuum_off(self) -> bool:
+        """Whether this PostgreSQL server runs no autovacuum (test servers may turn it off)."""
+        conn = await asyncpg.connect(_dsn(self.database_url))
+        try:
+            return bool(await conn.fetchval("SHOW autovacuum") == "off")
+        finally:
+            await conn.close()
+
+    async def stand_in_for_autovacuum(self) -> None:
+        """A plain VACUUM of the soak's database after each night's housekeeping: what
+        autovacuum does on a production server, so that deleted rows' space is reused."""
+        conn = await asyncpg.connect(_dsn(self.database_url))
+        try:
+            await conn.execute("VACUUM")
+        finally:
+            await conn.close()
+
     async def db_figures(self) -> tuple[float, dict[str, int]]:
         """The database's size in MB and its row counts."""
         counts: dict[str, int] = {}
@@ -441,9 +490,13 @@ class Soak:
             started = self.ingested.pop(int(number), None)
             if started is not None:
                 self.latencies.append(at - started)
+                if self.args.verbose and at - started > 5:
+                    await self.explain_slow(int(number), at - started)
+            self.story_ids.pop(int(number), None)
         stale = time.monotonic() - 600  # stories nobody got (no reader then): forget them
         for number in [n for n, t in self.ingested.items() if t < stale]:
             del self.ingested[number]
+            self.story_ids.pop(number, None)
         (tasks, tasks_max), (conns, conns_max) = await self.tasks_and_connections()
         db_mb, counts = await self.db_figures()
         row = DayRow(
@@ -491,6 +544,12 @@ class Soak:
         if self.postgres:
             self.database_url = await create_postgres_database()
             self.database_name = make_url(self.database_url).database or ""
+            self.vacuum = await self.autovacuum_off()
+            if self.vacuum:
+                print(
+                    "this PostgreSQL server runs no autovacuum: a plain VACUUM stands in for "
+                    "it after each night's housekeeping"
+                )
         else:
             self.database_url = f"sqlite+aiosqlite:///{self.db_path}"
         try:
@@ -636,6 +695,8 @@ class Soak:
                         clock=self.clock,
                     )
                     self.housekeeping_s = time.perf_counter() - started
+                    if self.vacuum:
+                        await self.stand_in_for_autovacuum()
                 if args.cycle_pause:
                     await asyncio.sleep(args.cycle_pause)
             gc.collect()
@@ -734,8 +795,8 @@ def verdict(rows: list[DayRow], args: argparse.Namespace) -> None:
         peak_b = max(getattr(r, f"{attr}_max") for r in last)
         judged = f"GROWN by {min(b) - max(a)}" if min(b) > max(a) else "no growth"
         print(
-            f"{name} (fewest of 5 looks a day): first week {min(a)}-{max(a)}, last week "
-            f"{min(b)}-{max(b)}: {judged} (most seen: {peak_a}, {peak_b})"
+            f"{name} ({label}, the fewest of 5 looks a day): {min(a)}-{max(a)} vs "
+            f"{min(b)}-{max(b)}: {judged} (most seen: {peak_a} vs {peak_b})"
         )
     extra = last[-1].task_names - first[0].task_names
     gone = first[0].task_names - last[-1].task_names
@@ -789,7 +850,7 @@ def main() -> None:
     if args.smoke:
         args.days, args.polls_per_day = 3, 96
         args.retention_days, args.comment_window_days = 1, 0.5
-    logging.basicConfig(level=logging.ERROR)
+    logging.basicConfig(level=logging.WARNING if args.verbose else logging.ERROR)
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     helper = context.Process(target=world_main, args=(child, args.rate), daemon=True)
