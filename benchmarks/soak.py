@@ -665,6 +665,7 @@ class Soak:
             kept = False
             for _ in range(args.polls_per_day):
                 self.clock.now += self.step
+                cycle_began = time.perf_counter()
                 for state in states:
                     changed = False
                     if self.random.random() < args.stories_per_day * per_cycle / len(states):
@@ -684,7 +685,15 @@ class Soak:
                     while owed[n] >= 1:
                         owed[n] -= 1
                         await event()
+                polls_began = time.perf_counter()
                 await asyncio.gather(*(poller.poll_due(view.id) for view in feed_views))
+                if args.verbose and time.perf_counter() - cycle_began > 1:
+                    print(
+                        f"    slow cycle at {self.clock.now:%d %H:%M}: "
+                        f"{polls_began - cycle_began:.1f} s before the polls, "
+                        f"{time.perf_counter() - polls_began:.1f} s polling",
+                        flush=True,
+                    )
                 if not kept and self.clock.now - midnight >= housekeeping_at:
                     kept = True
                     started = time.perf_counter()
