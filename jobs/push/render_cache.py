@@ -230,7 +230,20 @@ class RenderCache:
             stories,
             paid=self._settings.paid_broadcast,
         )
+        self._forget_expired(asyncio.get_running_loop().time())
         if len(self._rendered) > MAX_RENDERS:
             self._rendered.clear()
+        # Re-inserted at the end, so the dict stays in the order its entries expire.
+        self._rendered.pop(key, None)
         self._rendered[key] = rendered
         return rendered
+
+    def _forget_expired(self, now: float) -> None:
+        """Drop the renders whose minute is over, oldest first. Kept until MAX_RENDERS
+        instead, a month of stories (texts, stories, encoded bodies) stayed in memory for
+        nothing (benchmarks/soak.py)."""
+        while self._rendered:
+            oldest = next(iter(self._rendered))
+            if self._rendered[oldest].expires > now:
+                return
+            del self._rendered[oldest]
