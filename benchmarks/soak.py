@@ -21,7 +21,9 @@ What it does:
    (``jobs.fanout.Broadcaster`` with the lean Bot API client), the comment relay
    (``jobs.comment_relay.CommentRelay`` POSTing Standard Webhooks, telling readers through
    PTB's ``Bot``), and the nightly housekeeping (``jobs.maintenance.housekeeping``: delivery
-   records past the comment window, data past retention), all given one simulated clock.
+   records past the comment window, data past retention) and, every simulated hour, the
+   compaction of finished deliveries (``jobs.maintenance.compact_deliveries``), all given one
+   simulated clock.
 3. The clock advances ``1440 / --polls-per-day`` simulated minutes per poll cycle; each cycle
    polls every feed once (``FeedPoller.poll_due``, what the feeds' timers call). Meanwhile
    feeds gain new stories (``--stories-per-day``) and corrected titles, readers subscribe,
@@ -89,7 +91,7 @@ from jobs.clients.telegram import BotApiClient
 from jobs.comment_relay import CommentRelay
 from jobs.fanout import Broadcaster
 from jobs.ingestion import FeedPoller
-from jobs.maintenance import housekeeping
+from jobs.maintenance import compact_deliveries, housekeeping
 from news.send_rate import PerChatLimiter
 from storage import chats as chat_store
 from storage import comments as comment_store
@@ -110,7 +112,16 @@ SECRET = "whsec_" + "c29hay10ZXN0LXNpZ25pbmcta2V5LTMyLWJ5dGVzISE="  # the outlet
 PSEUDONYM_KEY = b"s" * 32
 SECTIONS = ("kurdistan", "world", "economy", "sport", "culture")
 TITLE = re.compile(r"Soak story (\d+):")
-TABLES = ("story", "delivery", "broadcast", "comment", "outlet_event", "chat")
+TABLES = (
+    "story",
+    "delivery",
+    "push_record",
+    "delivery_tally",
+    "broadcast",
+    "comment",
+    "outlet_event",
+    "chat",
+)
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -650,6 +661,8 @@ class Soak:
         by_url = {f"{self.urls['feeds']}{f.path}": f for f in self.feeds}
         states = [by_url[v.url] for v in feed_views]
         housekeeping_at = timedelta(hours=3, minutes=30)
+        # The leader compacts finished deliveries every 5 minutes; once a simulated hour here.
+        next_compaction = self.clock.now + timedelta(hours=1)
         events = (
             (lambda: self.add_readers(1), args.joins_per_day),
             (self.reader_leaves, args.leaves_per_day),
@@ -694,6 +707,9 @@ class Soak:
                         f"{time.perf_counter() - polls_began:.1f} s polling",
                         flush=True,
                     )
+                if self.clock.now >= next_compaction:
+                    next_compaction = self.clock.now + timedelta(hours=1)
+                    await compact_deliveries(self.sessions, clock=self.clock)
                 if not kept and self.clock.now - midnight >= housekeeping_at:
                     kept = True
                     started = time.perf_counter()
