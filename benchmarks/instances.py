@@ -936,7 +936,7 @@ def verdicts(r: Result) -> None:
         print(f"  logs: {', '.join(str(p) for p in r.logs)}")
     if r.plan.failover:
         print(
-            f"  leader {r.leader} frozen after {r.killed_after} subscribers had the story, with "
+            f"  leader {r.leader} frozen after {r.killed_after} readers had the story, with "
             f"{r.in_flight} deliveries claimed but not recorded, and killed "
             f"{fmt(_stop_to_kill_ms(r), '.0f')} ms later; another session held the lock "
             f"{fmt(r.lock_failover, '.2f')} s after the kill, instance {r.successor} said it led "
