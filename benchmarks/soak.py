@@ -146,8 +146,8 @@ class SoakBotApi(FakeBotApi):
         if stored.from_bot:
             self.accepted += 1
             self.generations[-1].append((stored.chat_id, stored.message_id))
-            found = TITLE.search(stored.text or "")
-            if found:
+            # Every story of the message: a grouped push lists several.
+            for found in TITLE.finditer(stored.text or ""):
                 number = int(found.group(1))
                 if number not in self.seen:
                     self.seen.add(number)

@@ -1,9 +1,9 @@
 """The broadcaster (jobs.fanout) under pressure: quiet-hour holds beside breaking news, the
 per-chat pace, a stop mid-flush, stale and orphaned stories, a deleted forum topic, a reader
-who blocked the bot.
+who blocked the bot, a wake that comes while a step finds nothing.
 
-Each test drives ``jobs.fanout.Broadcaster`` on a migrated SQLite database with a recording
-stand-in for the lean Bot API client.
+Each test drives ``jobs.fanout.Broadcaster`` on a migrated SQLite database (the lost wake-ups:
+on PostgreSQL too) with a recording stand-in for the lean Bot API client.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from jobs.clients.telegram import SendKind, SendResult
+from jobs.push import claiming, enumeration
 from storage import chats as chat_store
 from storage import deliveries as queue
 from storage.engine import SessionFactory, writing
@@ -270,3 +271,93 @@ async def test_queued_pushes_are_not_sent_after_the_reader_blocked_the_bot(
     finally:
         await fanout.stop()
     assert client.to(reader) == [], "sent to a chat already known to have blocked the bot"
+
+
+# --- 8. A wake that comes while a step finds nothing is not lost ------------------------------
+
+
+class _WakesOnly:
+    """``asyncio`` as a fan-out loop sees it, without its waits' one-second timeouts: only a
+    wake (or the stop) ends a wait, so a lost wake-up shows as a push that never comes."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+    @staticmethod
+    async def wait_for(awaitable: Any, timeout: float | None) -> Any:  # noqa: ASYNC109
+        return await awaitable
+
+
+async def test_a_broadcast_committed_during_an_empty_enumeration_step_is_not_left_waiting(
+    sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = 12
+    await add_reader(sessions, reader)
+    client = RecordingClient()
+    fanout = broadcaster(sessions, client)
+    real = queue.open_broadcasts
+    ingested = False
+
+    async def open_then_ingest(session: Any, limit: int = 20) -> list[queue.BroadcastView]:
+        nonlocal ingested
+        found = await real(session, limit)
+        if not found and not ingested:
+            # Ingestion commits a story with its broadcast just after the step looked (on
+            # PostgreSQL, READ COMMITTED: the step does not see it), then hands it off.
+            ingested = True
+            story = await add_story(sessions, "Committed after the step looked")
+            async with writing(sessions) as other:
+                await queue.queue_broadcasts(other, [(story, False)], queue.PUSH, now())
+            fanout.wake()
+        return found
+
+    monkeypatch.setattr(queue, "open_broadcasts", open_then_ingest)
+    monkeypatch.setattr(enumeration, "asyncio", _WakesOnly())
+    await fanout.start()
+    try:
+        assert await wait_until(lambda: len(client.to(reader)) == 1, 5), (
+            "the hand-off's wake came during an empty step and was lost"
+        )
+    finally:
+        await fanout.stop()
+    assert ingested
+
+
+async def test_deliveries_committed_during_an_empty_claim_step_are_not_left_waiting(
+    sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = 13
+    await add_reader(sessions, reader)
+    client = RecordingClient()
+    fanout = broadcaster(sessions, client)
+    real = fanout.claimer.claim_once
+    enumerated = False
+
+    async def claim_then_enumerate() -> int:
+        nonlocal enumerated
+        claimed = await real()
+        if not claimed and not enumerated:
+            # The enumerator commits a story's deliveries just after this step looked, and
+            # wakes the claimer.
+            enumerated = True
+            story = await add_story(sessions, "Enumerated after the claim looked")
+            async with writing(sessions) as session:
+                await queue.queue_broadcasts(session, [(story, False)], queue.PUSH, now())
+            assert await fanout.enumerator.enumerate_once()
+        return claimed
+
+    monkeypatch.setattr(fanout.claimer, "claim_once", claim_then_enumerate)
+    monkeypatch.setattr(claiming, "asyncio", _WakesOnly())
+    # The claimer alone: no enumerator loop that could wake it again.
+    claimer = asyncio.create_task(fanout.claimer.run())
+
+    async def claimed() -> bool:
+        async with sessions() as session:
+            return (await queue.delivery_counts(session)).get("sending", 0) == 1
+
+    try:
+        assert await wait_until(claimed, 5), "the enumerator's wake came during a step, lost"
+    finally:
+        await fanout.stop()
+        await claimer
+    assert enumerated

@@ -40,6 +40,9 @@ class Claimer:
     async def run(self) -> None:
         """Claim until stopped, waiting for due deliveries (or a second) when there are none."""
         while not self._signals.stopping.is_set():
+            # Cleared before the step, not after it: deliveries committed after the step
+            # looked wake us during the step, and the wait below must not lose that wake.
+            self._signals.due.clear()
             try:
                 claimed = await self.claim_once()
             except Exception:
@@ -47,7 +50,6 @@ class Claimer:
                 claimed = 0
                 await asyncio.sleep(1)
             if not claimed:
-                self._signals.due.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._signals.due.wait(), timeout=1)
 

@@ -52,6 +52,9 @@ class Enumerator:
     async def run(self) -> None:
         """Enumerate until stopped, waiting for a wake (or a second) when there is none."""
         while not self._signals.stopping.is_set():
+            # Cleared before the step, not after it: a broadcast committed after the step
+            # looked wakes us during the step, and the wait below must not lose that wake.
+            self._signals.work.clear()
             try:
                 progressed = await self.enumerate_once()
             except Exception:
@@ -59,7 +62,6 @@ class Enumerator:
                 progressed = False
                 await asyncio.sleep(5)
             if not progressed:
-                self._signals.work.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._signals.work.wait(), timeout=1)
 
