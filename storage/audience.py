@@ -27,7 +27,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.deliveries import Recipient, reads_edition
+from storage.deliveries import Recipient, reads_edition, recipient_columns
 from storage.models import ALL_SECTIONS, Chat, Follow, Mute, StorySection, Subscription
 from storage.records import StoryView
 
@@ -112,13 +112,7 @@ async def subscribers_after(
         # uq_subscription (chat_id, thread_id), read in order and stopped at the LIMIT.
         section = section.concat("")
     statement = (
-        sa_select(
-            col(Subscription.chat_id),
-            col(Subscription.thread_id),
-            col(Chat.timezone),
-            col(Chat.quiet_start),
-            col(Chat.quiet_end),
-        )
+        sa_select(*recipient_columns(Subscription))
         .join(Chat, col(Chat.id) == col(Subscription.chat_id))
         .where(
             _in_range(col(Subscription.chat_id), col(Subscription.thread_id), cursor, None),
@@ -164,14 +158,7 @@ async def followers_after(
     per_phrase: list[list[Any]] = []
     for phrase in sorted(set(phrases)):
         statement = (
-            sa_select(
-                col(Follow.chat_id),
-                col(Follow.thread_id),
-                col(Chat.timezone),
-                col(Chat.quiet_start),
-                col(Chat.quiet_end),
-                col(Follow.phrase),
-            )
+            sa_select(*recipient_columns(Follow), col(Follow.phrase))
             .join(Chat, col(Chat.id) == col(Follow.chat_id))
             .where(
                 col(Follow.phrase) == phrase,

@@ -274,6 +274,18 @@ def _after(cursor: tuple[int, int] | None, chat: Any, thread: Any) -> Any:
     return or_(chat > cursor[0], and_(chat == cursor[0], thread > cursor[1]))
 
 
+def recipient_columns(table: Any) -> tuple[Any, ...]:
+    """What a ``Recipient`` is read from, in its order: ``table``'s chat and topic, then the
+    chat's time zone and quiet hours (``Chat`` joined by the caller)."""
+    return (
+        col(table.chat_id),
+        col(table.thread_id),
+        col(Chat.timezone),
+        col(Chat.quiet_start),
+        col(Chat.quiet_end),
+    )
+
+
 def reads_edition(edition: str, default_edition: str) -> ColumnElement[bool]:
     """True for chats reading ``edition``: their comma-separated choice holds it, or they
     never chose and it is the default edition. (Edition codes are letters only, so LIKE's
@@ -291,14 +303,7 @@ async def edit_targets_batch(
 ) -> list[Recipient]:
     """Where the story was pushed (within the comment window), to correct those messages."""
     statement = (
-        sa_select(
-            col(PushRecord.chat_id),
-            col(PushRecord.thread_id),
-            col(Chat.timezone),
-            col(Chat.quiet_start),
-            col(Chat.quiet_end),
-            col(PushRecord.message_id),
-        )
+        sa_select(*recipient_columns(PushRecord), col(PushRecord.message_id))
         .join(Chat, col(Chat.id) == col(PushRecord.chat_id))
         .where(
             col(PushRecord.story_id) == story_id,
