@@ -133,7 +133,10 @@ async def get_chat(session: AsyncSession, chat_id: int) -> ChatView | None:
 async def set_active(
     session: AsyncSession, chat_id: int, active: bool, now: datetime, reason: str | None = None
 ) -> bool:
-    """Mark a chat reachable or not (blocked, kicked); True if the chat is known."""
+    """Mark a chat reachable or not (blocked, kicked); True if the chat is known.
+
+    An unreachable chat's queued messages are skipped with it: never attempted, and never
+    counted as a backlog that holds the next broadcast back or alerts the admins."""
     chat = await session.get(Chat, chat_id)
     if chat is None:
         return False
@@ -141,6 +144,12 @@ async def set_active(
         chat.active = active
         chat.updated_at = now
     chat.inactive_reason = None if active else (reason or chat.inactive_reason)
+    if not active:
+        await session.exec(
+            update(Delivery)
+            .where(col(Delivery.chat_id) == chat_id, col(Delivery.status) == "pending")
+            .values(status="skipped", error=(reason or "chat unreachable")[:300], updated_at=now)
+        )
     return True
 
 

@@ -546,17 +546,6 @@ async def in_flight(session: AsyncSession, story_id: int) -> bool:
     return (await session.exec(statement)).first() is not None
 
 
-async def skip_pending_for_chat(
-    session: AsyncSession, chat_id: int, reason: str, now: datetime
-) -> None:
-    """A chat that cannot be reached: its queued messages are not attempted."""
-    await session.exec(
-        update(Delivery)
-        .where(col(Delivery.chat_id) == chat_id, col(Delivery.status) == "pending")
-        .values(status="skipped", error=reason, updated_at=now)
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class PushedMessage:
     """What a pushed message shows: its stories, the followed keywords it was labelled with

@@ -140,3 +140,24 @@ async def test_claiming_takes_due_deliveries_most_urgent_first_and_marks_them_in
     found = await rows(sessions)
     assert (found[(story, 1, PUSH)].status, found[(story, 1, PUSH)].message_id) == ("sent", 42)
     assert (found[(story, 2, PUSH)].status, found[(story, 2, PUSH)].attempts) == ("pending", 1)
+
+
+async def test_an_unreachable_chat_leaves_no_backlog_behind(sessions: SessionFactory) -> None:
+    """However a chat is found unreachable (a failed push, a failed digest, the bot removed),
+    its queued pushes are skipped with it: they would never be claimed, and counted as a
+    backlog they would hold the next broadcast back and alert the admins."""
+    story = await add_story(sessions, "Halabja memorial reopens")
+    for chat_id in (1, 2):
+        await add_chat(sessions, chat_id)
+    async with writing(sessions) as session:
+        await queue.add_deliveries(
+            session, story, PUSH, PRIORITY_NEW, [(recipient(1), None), (recipient(2), None)], NOW
+        )
+    async with writing(sessions) as session:
+        assert await chat_store.set_active(session, 1, False, NOW, reason="digest: blocked")
+    async with sessions() as session:
+        assert await queue.backlog_size(session, NOW, PRIORITY_NEW) == 1
+    found = await rows(sessions)
+    assert found[(story, 1, PUSH)].status == "skipped"
+    assert found[(story, 1, PUSH)].error == "digest: blocked"
+    assert found[(story, 2, PUSH)].status == "pending"

@@ -12,7 +12,6 @@ from bot.deps import deps
 from bot.handlers.common import Context, remember_chat
 from news.clock import utcnow
 from storage import chats as chat_store
-from storage import deliveries as delivery_store
 from storage.engine import writing
 
 log = logging.getLogger(__name__)
@@ -31,12 +30,9 @@ async def bot_membership_changed(update: Update, context: Context) -> None:
         await remember_chat(update, context, reactivate=True)
         return
     async with writing(deps(context).sessions) as session:
+        # Stopped before any send fails: queued pushes for this chat are not attempted.
         known = await chat_store.set_active(
             session, change.chat.id, False, utcnow(), reason=f"bot status {status}"
-        )
-        # Stopped before any send fails: queued pushes for this chat are not attempted.
-        await delivery_store.skip_pending_for_chat(
-            session, change.chat.id, f"bot status {status}", utcnow()
         )
     if known:
         log.info("chat=%s inactive: bot status is now %s", change.chat.id, status)

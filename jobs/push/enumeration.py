@@ -76,9 +76,10 @@ class Enumerator:
             # quiet hours hold) at the same urgency or more; breaking news is never held.
             top = broadcasts[0].priority
             if top != PRIORITY_BREAKING:
+                # Cleared before counting: room the sender makes meanwhile still wakes us.
+                self._signals.drained.clear()
                 backlog = await queue.backlog_size(session, self._clock(), top)
                 if backlog >= self._settings.max_ahead:
-                    self._signals.drained.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._signals.drained.wait(), timeout=1)
                     return True

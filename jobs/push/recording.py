@@ -107,7 +107,6 @@ class Recorder:
         now = self._clock()
         async with writing(self._sessions) as session:
             await chat_store.set_active(session, chat_id, False, now, reason=reason)
-            await queue.skip_pending_for_chat(session, chat_id, reason, now)
         log.info("chat=%s inactive: %s", chat_id, reason)
 
     async def topic_gone(self, chat_id: int, thread_id: int, reason: str) -> None:
