@@ -99,6 +99,10 @@ class Broadcaster:
 
     async def start(self) -> None:
         """Resume whatever a previous run left: in-flight sends, unqueued stories."""
+        # Outcomes a failed stop kept in memory first: a "sent" among them released as in
+        # flight below would be sent again.
+        await self.recorder.flush()
+        await self.recorder.release_stranded()
         now = self._clock()
         async with writing(self._sessions) as session:
             resent = await queue.release_in_flight(session, now)

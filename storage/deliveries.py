@@ -391,13 +391,32 @@ async def _not_pushed_yet(
 
 
 async def advance_broadcast(
-    session: AsyncSession, broadcast_id: int, cursor: tuple[int, int] | None, done: bool
-) -> None:
-    """Remember how far the enumeration got (and whether it is complete)."""
+    session: AsyncSession, broadcast: BroadcastView, cursor: tuple[int, int] | None, done: bool
+) -> bool:
+    """Remember how far the enumeration got (and whether it is complete), unless the
+    broadcast was reopened or corrected again since it was read (then it starts afresh, as
+    the reopening asked); True when it was moved on."""
     values: dict[str, Any] = {"enumerated": done}
     if cursor is not None:
         values |= {"cursor_chat": cursor[0], "cursor_thread": cursor[1]}
-    await session.exec(update(Broadcast).where(col(Broadcast.id) == broadcast_id).values(**values))
+    if broadcast.cursor is None:
+        as_read: ColumnElement[bool] = col(Broadcast.cursor_chat).is_(None)
+    else:
+        as_read = and_(
+            col(Broadcast.cursor_chat) == broadcast.cursor[0],
+            func.coalesce(col(Broadcast.cursor_thread), 0) == broadcast.cursor[1],
+        )
+    result = await session.exec(
+        update(Broadcast)
+        .where(
+            col(Broadcast.id) == broadcast.id,
+            col(Broadcast.enumerated).is_(False),
+            col(Broadcast.created_at) == broadcast.created_at,
+            as_read,
+        )
+        .values(**values)
+    )
+    return bool(result.rowcount)
 
 
 async def claim_deliveries(session: AsyncSession, now: datetime, limit: int) -> list[DeliveryJob]:
@@ -632,19 +651,20 @@ async def compact_deliveries(
     """
     table = Delivery.__table__  # type: ignore[attr-defined]
     c = table.c
-    chosen = (
-        sa_select(c.id)
-        .where(
-            c.status.in_(FINISHED),
-            c.kind.in_([PUSH, EDIT]),
-            c.updated_at < bindparam("before", type_=UTCDateTime()),
-        )
-        .limit(limit)
+    finished = (
+        c.status.in_(FINISHED),
+        c.kind.in_([PUSH, EDIT]),
+        c.updated_at < bindparam("before", type_=UTCDateTime()),
     )
+    chosen = sa_select(c.id).where(*finished).limit(limit)
     connection = await session.connection()
+    # The conditions again on the rows deleted: on PostgreSQL a correction queued again
+    # meanwhile (pending once more) is re-checked here, where the LIMIT's choice is not.
     removed = (
         await connection.execute(
-            delete(table).where(c.id.in_(chosen)).returning(c.kind, c.status, c.created_at),
+            delete(table)
+            .where(c.id.in_(chosen), *finished)
+            .returning(c.kind, c.status, c.created_at),
             {"before": finished_before},
         )
     ).all()

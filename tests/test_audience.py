@@ -198,3 +198,21 @@ async def test_a_crash_between_steps_resumes_without_loss_or_duplicate(
     assert {c for (c, _), words in found.items() if words} == {4, 9, 15, 16}
     async with sessions() as session:
         assert not await queue.open_broadcasts(session)
+
+
+async def test_a_reopened_broadcast_counts_words_followed_since(sessions: SessionFactory) -> None:
+    """/push reopens a story's broadcast: a reader who followed one of its words after the
+    first push gets the alert, even from the enumerator that ran the first broadcast."""
+    await add_reader(sessions, 1)
+    story_id = await add_story(sessions, TITLE)
+    worker = enumerator(sessions, batch=2)
+    while await worker.enumerate_once():
+        pass
+    assert set(await pushes(sessions, story_id)) == {(1, 0)}
+    await follow(sessions, 9, ["kirkuk", "baghdad"])  # not a subscriber
+    async with writing(sessions) as session:
+        await queue.reopen_broadcast(session, story_id, datetime.now(UTC))
+    while await worker.enumerate_once():
+        pass
+    found = await pushes(sessions, story_id)
+    assert found == {(1, 0): None, (9, 0): "baghdad"}

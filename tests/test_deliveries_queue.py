@@ -161,3 +161,41 @@ async def test_an_unreachable_chat_leaves_no_backlog_behind(sessions: SessionFac
     assert found[(story, 1, PUSH)].status == "skipped"
     assert found[(story, 1, PUSH)].error == "digest: blocked"
     assert found[(story, 2, PUSH)].status == "pending"
+
+
+async def test_a_step_read_before_a_reopening_does_not_undo_it(sessions: SessionFactory) -> None:
+    """An enumeration step that read the broadcast before an admin's /push reopened it (or a
+    correction queued it again) must not write its old position back over the reopening."""
+    story = await add_story(sessions, "Koya university opens a new campus")
+    async with writing(sessions) as session:
+        await queue.queue_broadcasts(session, [(story, False)], PUSH, NOW)
+    async with sessions() as session:
+        (read,) = await queue.open_broadcasts(session)
+    async with writing(sessions) as session:
+        assert await queue.advance_broadcast(session, read, (10, 0), done=False)
+    async with sessions() as session:
+        (moved,) = await queue.open_broadcasts(session)
+    assert moved.cursor == (10, 0)
+    # The step reads (cursor 10), then /push reopens it as breaking news before the step writes.
+    async with writing(sessions) as session:
+        await queue.reopen_broadcast(session, story, NOW + timedelta(minutes=5))
+    async with writing(sessions) as session:
+        assert not await queue.advance_broadcast(session, moved, None, done=True)
+    async with sessions() as session:
+        (reopened,) = await queue.open_broadcasts(session)
+    assert reopened.cursor is None and reopened.priority == PRIORITY_BREAKING
+    # A correction queued again resets the position the same way.
+    async with writing(sessions) as session:
+        await queue.queue_broadcasts(session, [(story, False)], EDIT, NOW)
+    async with sessions() as session:
+        edit = next(b for b in await queue.open_broadcasts(session) if b.kind == EDIT)
+    async with writing(sessions) as session:
+        assert await queue.advance_broadcast(session, edit, (5, 0), done=False)
+    async with sessions() as session:
+        edit = next(b for b in await queue.open_broadcasts(session) if b.kind == EDIT)
+    async with writing(sessions) as session:
+        await queue.requeue_edit(session, story, NOW)
+        assert not await queue.advance_broadcast(session, edit, (9, 0), done=True)
+    async with sessions() as session:
+        edit = next(b for b in await queue.open_broadcasts(session) if b.kind == EDIT)
+    assert edit.cursor is None

@@ -118,7 +118,7 @@ class Enumerator:
         if story is None or stale:
             # A broadcast queued long ago (e.g. by `newsbot poll` with no bot running) is old
             # news by now: it is closed without a message.
-            await queue.advance_broadcast(session, broadcast.id, None, done=True)
+            await queue.advance_broadcast(session, broadcast, None, done=True)
             return False
         if broadcast.kind == EDIT:
             if await queue.in_flight(session, story.id):
@@ -133,12 +133,14 @@ class Enumerator:
                 await self._correct_channel_posts(session, story, broadcast.priority, since, now)
             await self._add(session, story, broadcast, recipients, now)
             last = (recipients[-1].chat_id, recipients[-1].thread_id) if recipients else None
-            await queue.advance_broadcast(
-                session, broadcast.id, last, done=len(recipients) < batch
-            )
+            await queue.advance_broadcast(session, broadcast, last, done=len(recipients) < batch)
             return True
         # Subscribers and keyword followers move forward together, one range of chats at a
         # time: the first push never waits for the whole audience to be read.
+        if broadcast.cursor is None:
+            # A broadcast starting (or reopened by /push): words followed or muted since, and
+            # a corrected title, count.
+            self._words.pop(story.id, None)
         muted, followed = await self._words_in(session, story)
         step = await audience.audience_step(
             session,
@@ -153,7 +155,7 @@ class Enumerator:
             await self._add_channels(session, story, broadcast.priority, now)
         await self._add(session, story, broadcast, step.recipients, now)
         # One cursor, moved in the same transaction: a crash resumes exactly here.
-        await queue.advance_broadcast(session, broadcast.id, step.upper, done=step.done)
+        await queue.advance_broadcast(session, broadcast, step.upper, done=step.done)
         return True
 
     async def _add(
