@@ -38,14 +38,9 @@ async def prune_old_deliveries(
     sessions: SessionFactory, window: timedelta, clock: Callable[[], datetime] = utcnow
 ) -> int:
     """Delete delivery records older than ``window``; replies to them are closed anyway."""
-    before = clock() - window
-    removed = 0
-    while True:  # one short transaction per batch: pushes get the write lock in between
-        async with writing(sessions) as session:
-            step = await queue.prune_deliveries(session, before)
-        removed += step
-        if not step:
-            break
+    removed = await _in_batches(
+        sessions, queue.prune_deliveries, clock() - window, queue.COMPACT_BATCH
+    )
     if removed:
         log.info("pruned %d delivery records older than %s", removed, window)
     return removed
@@ -63,14 +58,9 @@ async def compact_deliveries(
 ) -> int:
     """Compact finished push and correction deliveries (``storage.deliveries``), in batches;
     returns how many rows went."""
-    before = clock() - after
-    removed = 0
-    while True:
-        async with writing(sessions) as session:
-            step = await queue.compact_deliveries(session, before)
-        removed += step
-        if step < queue.COMPACT_BATCH:
-            break
+    removed = await _in_batches(
+        sessions, queue.compact_deliveries, clock() - after, queue.COMPACT_BATCH
+    )
     if removed:
         log.info("compacted %d finished deliveries", removed)
     return removed
@@ -80,14 +70,17 @@ async def _in_batches(
     sessions: SessionFactory,
     step: Callable[[AsyncSession, datetime], Awaitable[int]],
     before: datetime,
+    batch: int = retention.BATCH,
 ) -> int:
-    # One short transaction per batch: pushes and replies get the write lock in between.
+    # One short transaction per batch: pushes and replies get the write lock in between. A
+    # step that removed less than a batch found nothing more (prune_deliveries counts two
+    # tables of at most a batch each: under a batch in all, both are done).
     total = 0
     while True:
         async with writing(sessions) as session:
             removed = await step(session, before)
         total += removed
-        if removed < retention.BATCH:
+        if removed < batch:
             return total
 
 
